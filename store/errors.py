@@ -1,0 +1,37 @@
+"""Error types of the store's public API."""
+
+from __future__ import annotations
+
+
+class StoreError(Exception):
+    """Base class for errors raised by the store."""
+
+
+class QueryError(StoreError, ValueError):
+    """A `where` expression that polars could not parse or evaluate."""
+
+
+class SchemaVersionError(StoreError):
+    """A file written by a newer (or unknown) version of the format."""
+
+
+class RunNotFoundError(StoreError, KeyError):
+    """No run matches the given id, prefix or experiment/name."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; keep it one plain line
+        return str(self.args[0]) if self.args else "run not found"
+
+
+class AmbiguousRunError(StoreError, KeyError):
+    """Several runs match a prefix; `candidates` lists them."""
+
+    def __init__(self, message: str, candidates: list[str]) -> None:
+        super().__init__(message)
+        self.candidates = candidates
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class ReadOnlyStoreError(StoreError, PermissionError):
+    """A write was attempted on a store that cannot be written."""

@@ -1,0 +1,80 @@
+"""Every path inside a store is spelled here, and nowhere else.
+
+The layout is the contract of docs/FORMAT.md; readers, writers and tools ask this module
+where things live so that a change of layout is a change of one file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+STORE_MARKER = "mmtop-store.json"
+CACHE_DIR = ".mmtop"
+MODELS_DIR = "_models"
+
+RUN_JSON = "run.json"
+HEARTBEAT = "heartbeat"
+PARAMS_JSON = "params.json"
+SUMMARY_DIR = "summary"
+METRICS_DIR = "metrics"
+SYSTEM_DIR = "system"
+TABLES_DIR = "tables"
+ARTIFACTS_DIR = "artifacts"
+ARTIFACTS_JSON = "artifacts.json"
+ENV_JSON = "env.json"
+CODE_JSON = "code.json"
+CODE_PATCH = "code.patch"
+INPUTS_JSON = "inputs.json"
+NOTES_MD = "notes.md"
+COMMENTS_JSONL = "comments.jsonl"
+CONSOLE_LOG = "console.log"
+EXPERIMENT_JSON = "experiment.json"
+LOCK_FILE = ".lock"
+
+TMP_SUFFIX = ".tmp"
+
+# <writer>-<seq>.parquet, or <writer>-<first>-<last>.parquet for a compacted part that
+# supersedes the single parts first..last of that writer.
+PART_RE = re.compile(r"^(?P<writer>[0-9a-z]+)-(?P<first>\d{6,})(?:-(?P<last>\d{6,}))?\.parquet$")
+
+
+def default_root() -> Path:
+    """$MMTOP_DIR, else ./mmruns."""
+    return Path(os.environ.get("MMTOP_DIR") or "mmruns")
+
+
+def experiment_dir(root: Path, experiment: str) -> Path:
+    return root / experiment
+
+
+def run_dir(root: Path, experiment: str, run_id: str) -> Path:
+    return root / experiment / run_id
+
+
+def part_name(writer: str, first: int, last: int | None = None) -> str:
+    if last is None or last == first:
+        return f"{writer}-{first:06d}.parquet"
+    return f"{writer}-{first:06d}-{last:06d}.parquet"
+
+
+def summary_file(run: Path, writer: str) -> Path:
+    return run / SUMMARY_DIR / f"{writer}.json"
+
+
+def table_file(run: Path, name: str) -> Path:
+    return run / TABLES_DIR / f"{name}.parquet"
+
+
+def table_meta_file(run: Path, name: str) -> Path:
+    return run / TABLES_DIR / f"{name}.json"
+
+
+def cache_dir(root: Path) -> Path:
+    return root / CACHE_DIR
+
+
+def is_hidden(name: str) -> bool:
+    """Folders under the root that are not experiments: caches, the registry, dotfiles."""
+    return name.startswith((".", "_"))

@@ -1,0 +1,1 @@
+"""mmtop's terminal side: the Textual app and the headless command line."""
