@@ -1,0 +1,182 @@
+"""The in-memory buffer behind `Run.log`: cheap appends, columnar conversion at flush time.
+
+`Run.log` is on the training loop's hot path, so each call appends one tuple (a single,
+signal-safe list append) and all per-point work happens in bulk, with numpy, when the
+background thread drains the buffer into an Arrow table.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from itertools import chain
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from .schema import POINT_SCHEMA
+
+
+@dataclass
+class KeyStats:
+    """Running summary of one metric key, as written to summary/<writer>.json."""
+
+    last: float
+    last_step: int
+    last_time: float
+    min: float
+    max: float
+    count: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "last": self.last,
+            "last_step": self.last_step,
+            "last_time": self.last_time,
+            "min": self.min,
+            "max": self.max,
+            "count": self.count,
+        }
+
+
+@dataclass
+class Batch:
+    """One drained buffer: the Arrow table of its points and its per-key statistics."""
+
+    table: pa.Table
+    stats: dict[str, KeyStats] = field(default_factory=dict)
+
+    @property
+    def rows(self) -> int:
+        return int(self.table.num_rows)
+
+
+class PointBuffer:
+    """Thread-safe buffer of (step, time, keys, values) calls."""
+
+    def __init__(self) -> None:
+        self._calls: list[tuple[int, float, int, list[float]]] = []
+        self._points = 0
+        self._keysets: dict[tuple[str, ...], int] = {}
+        self._keyset_list: list[tuple[str, ...]] = []
+        self._lock = threading.Lock()
+
+    @property
+    def points(self) -> int:
+        return self._points
+
+    def keyset_id(self, keys: tuple[str, ...]) -> int | None:
+        return self._keysets.get(keys)
+
+    def add_keyset(self, keys: tuple[str, ...]) -> int:
+        with self._lock:
+            found = self._keysets.get(keys)
+            if found is not None:
+                return found
+            self._keyset_list.append(keys)
+            self._keysets[keys] = len(self._keyset_list) - 1
+            return len(self._keyset_list) - 1
+
+    def append(self, step: int, when: float, keyset: int, values: list[float]) -> None:
+        self._calls.append((step, when, keyset, values))
+        self._points += len(values)
+
+    def drain(self) -> Batch | None:
+        with self._lock:
+            calls, self._calls = self._calls, []
+            self._points = 0
+            keysets = list(self._keyset_list)
+        if not calls:
+            return None
+        return _to_batch(calls, keysets)
+
+
+def _to_batch(
+    calls: list[tuple[int, float, int, list[float]]], keysets: list[tuple[str, ...]]
+) -> Batch:
+    steps_c, times_c, ks_c, vals_c = zip(*calls, strict=True)
+    ks_ids = np.fromiter(ks_c, dtype=np.int64, count=len(calls))
+    values = np.fromiter(chain.from_iterable(vals_c), dtype=np.float64)
+
+    # A global key index for every key of every keyset, then a padded (keyset x slot) table
+    # so that one fancy-index expands every call into its points, in call order.
+    names: dict[str, int] = {}
+    width = max(len(k) for k in keysets)
+    table = np.full((len(keysets), width), -1, dtype=np.int32)
+    for i, ks in enumerate(keysets):
+        for j, key in enumerate(ks):
+            table[i, j] = names.setdefault(key, len(names))
+    lengths = (table >= 0).sum(axis=1)[ks_ids]
+    per_call = table[ks_ids]
+    key_idx = per_call[per_call >= 0]
+    steps = np.repeat(np.fromiter(steps_c, dtype=np.int64, count=len(calls)), lengths)
+    times_s = np.repeat(np.fromiter(times_c, dtype=np.float64, count=len(calls)), lengths)
+
+    # Sort by key, stable, so steps stay in call order within a key: small deltas on disk.
+    order = np.argsort(key_idx, kind="stable")
+    key_idx = key_idx[order]
+    steps = steps[order]
+    times_us = (times_s[order] * 1e6).astype(np.int64)
+    values = values[order]
+
+    dictionary = pa.array(list(names), type=pa.string())
+    arrow = pa.Table.from_arrays(
+        [
+            pa.array(steps, type=pa.int64()),
+            pa.array(times_us, type=pa.int64()).cast(pa.timestamp("us", tz="UTC")),
+            pa.DictionaryArray.from_arrays(pa.array(key_idx, type=pa.int32()), dictionary),
+            pa.array(values, type=pa.float64()),
+        ],
+        schema=POINT_SCHEMA,
+    )
+    return Batch(arrow, _stats(key_idx, steps, times_us, values, list(names)))
+
+
+def _stats(
+    key_idx: np.ndarray[Any, Any],
+    steps: np.ndarray[Any, Any],
+    times_us: np.ndarray[Any, Any],
+    values: np.ndarray[Any, Any],
+    names: list[str],
+) -> dict[str, KeyStats]:
+    """Per-key last/min/max/count of a key-sorted batch; NaN is data but never a min or max."""
+    starts = np.flatnonzero(np.r_[True, key_idx[1:] != key_idx[:-1]])
+    ends = np.r_[starts[1:], len(key_idx)] - 1
+    with np.errstate(invalid="ignore"):
+        mins = np.fmin.reduceat(values, starts)
+        maxs = np.fmax.reduceat(values, starts)
+    out: dict[str, KeyStats] = {}
+    for s, e, lo, hi in zip(
+        starts.tolist(), ends.tolist(), mins.tolist(), maxs.tolist(), strict=True
+    ):
+        out[names[int(key_idx[s])]] = KeyStats(
+            last=float(values[e]),
+            last_step=int(steps[e]),
+            last_time=float(times_us[e]) / 1e6,
+            min=float(lo),
+            max=float(hi),
+            count=e - s + 1,
+        )
+    return out
+
+
+def merge_stats(into: dict[str, KeyStats], new: dict[str, KeyStats]) -> None:
+    """Fold a batch's statistics into a writer's running summary (newer batch wins `last`)."""
+    for key, st in new.items():
+        old = into.get(key)
+        if old is None:
+            into[key] = st
+            continue
+        old.min = _fmin(old.min, st.min)
+        old.max = _fmax(old.max, st.max)
+        old.count += st.count
+        old.last, old.last_step, old.last_time = st.last, st.last_step, st.last_time
+
+
+def _fmin(a: float, b: float) -> float:
+    return b if a != a else a if b != b else min(a, b)  # NaN-ignoring, like np.fmin
+
+
+def _fmax(a: float, b: float) -> float:
+    return b if a != a else a if b != b else max(a, b)

@@ -1,0 +1,194 @@
+"""Turning run records into the runs frame: one row per run, params and metrics as structs.
+
+Params are nested JSON, and different runs may disagree about a param's type. The rule
+(docs/FORMAT.md, "Params in the runs frame"): a leaf whose values are all bools is Boolean,
+all ints Int64, ints and floats Float64, all strings String; any other mix, and lists, become
+String holding the value's JSON text (strings stay as they are). A path that is a leaf in one
+run and a nested object in another becomes one String column holding JSON text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable
+from typing import Any
+
+import polars as pl
+
+Path_ = tuple[str, ...]
+
+RUN_COLUMNS: dict[str, pl.DataType] = {
+    "run_id": pl.String(),
+    "experiment": pl.String(),
+    "name": pl.String(),
+    "status": pl.String(),
+    "created": pl.Datetime("us", "UTC"),
+    "ended": pl.Datetime("us", "UTC"),
+    "duration_s": pl.Float64(),
+    "last_step": pl.Int64(),
+    "host": pl.String(),
+    "user": pl.String(),
+    "pid": pl.Int64(),
+    "command": pl.String(),
+    "tags": pl.List(pl.String()),
+    "path": pl.String(),
+}
+
+
+def parse_time(value: Any) -> dt.datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        t = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return t if t.tzinfo else t.replace(tzinfo=dt.UTC)
+
+
+def _flatten(obj: dict[str, Any], prefix: Path_, out: dict[Path_, Any], opaque: set[Path_]) -> None:
+    for key, value in obj.items():
+        path = (*prefix, str(key))
+        if isinstance(value, dict) and value and path not in opaque:
+            _flatten(value, path, out, opaque)
+        else:
+            out[path] = value
+
+
+def _opaque_paths(flat_rows: Iterable[dict[Path_, Any]]) -> set[Path_]:
+    """Leaf paths that are also a prefix of another leaf path (leaf here, object there)."""
+    leaves: set[Path_] = set()
+    for row in flat_rows:
+        leaves.update(row)
+    prefixes = {p[:i] for p in leaves for i in range(1, len(p))}
+    return leaves & prefixes
+
+
+def _json_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def _leaf_series(name: str, values: list[Any]) -> pl.Series:
+    kinds = {type(v) for v in values if v is not None}
+    if kinds == {bool}:
+        return pl.Series(name, values, dtype=pl.Boolean)
+    if kinds == {int}:
+        if all(v is None or -(2**63) <= v < 2**63 for v in values):
+            return pl.Series(name, values, dtype=pl.Int64)
+        return pl.Series(name, [None if v is None else float(v) for v in values], dtype=pl.Float64)
+    if kinds and kinds <= {int, float}:
+        return pl.Series(name, [None if v is None else float(v) for v in values], dtype=pl.Float64)
+    if kinds == {str} or not kinds:
+        return pl.Series(name, values, dtype=pl.String)
+    return pl.Series(name, [_json_text(v) for v in values], dtype=pl.String)
+
+
+def _nest(name: str, columns: dict[Path_, list[Any]], depth: int, n: int) -> pl.Series:
+    """Build a (nested) struct Series from flat leaf columns that share a path prefix."""
+    groups: dict[str, dict[Path_, list[Any]]] = {}
+    for path, values in columns.items():
+        groups.setdefault(path[depth], {})[path] = values
+    fields: list[pl.Series] = []
+    for key in sorted(groups):
+        sub = groups[key]
+        if len(sub) == 1 and len(next(iter(sub))) == depth + 1:
+            fields.append(_leaf_series(key, next(iter(sub.values()))))
+        else:
+            fields.append(_nest(key, sub, depth + 1, n))
+    if not fields:
+        return pl.Series(name, [None] * n, dtype=pl.Struct([]))
+    return pl.struct(fields, eager=True).alias(name)
+
+
+def params_series(params: list[dict[str, Any]]) -> pl.Series:
+    n = len(params)
+    first: list[dict[Path_, Any]] = []
+    for p in params:
+        flat: dict[Path_, Any] = {}
+        _flatten(p, (), flat, set())
+        first.append(flat)
+    opaque = _opaque_paths(first)
+    rows = first
+    if opaque:
+        rows = []
+        for p in params:
+            flat = {}
+            _flatten(p, (), flat, opaque)
+            rows.append(flat)
+    paths_: set[Path_] = set()
+    for row in rows:
+        paths_.update(row)
+    columns = {path: [row.get(path) for row in rows] for path in paths_}
+    if not columns:
+        return pl.Series("params", [None] * n, dtype=pl.Struct([]))
+    return _nest("params", columns, 0, n)
+
+
+def metric_struct(name: str, rows: list[dict[str, float]]) -> pl.Series:
+    keys = sorted({k for r in rows for k in r})
+    if not keys:
+        return pl.Series(name, [None] * len(rows), dtype=pl.Struct([]))
+    fields = [pl.Series(k, [r.get(k) for r in rows], dtype=pl.Float64) for k in keys]
+    return pl.struct(fields, eager=True).alias(name)
+
+
+def build_frame(
+    records: list[dict[str, Any]], extra: dict[str, pl.Series] | None = None
+) -> pl.DataFrame:
+    """Records (meta, params, metrics, values, status, last_step ...) -> the runs frame."""
+    cols: dict[str, list[Any]] = {c: [] for c in RUN_COLUMNS}
+    last: list[dict[str, float]] = []
+    mins: list[dict[str, float]] = []
+    maxs: list[dict[str, float]] = []
+    for rec in records:
+        meta = rec["meta"]
+        created = parse_time(meta.get("created"))
+        ended = parse_time(meta.get("ended"))
+        cols["run_id"].append(str(meta.get("run_id")))
+        cols["experiment"].append(str(meta.get("experiment", "")))
+        cols["name"].append(str(meta.get("name", "")))
+        cols["status"].append(rec["status"])
+        cols["created"].append(created)
+        cols["ended"].append(ended)
+        end = ended or rec.get("last_seen")
+        cols["duration_s"].append(
+            (end - created).total_seconds() if created is not None and end is not None else None
+        )
+        steps = [int(s["last_step"]) for s in rec["metrics"].values()]
+        cols["last_step"].append(max(steps) if steps else None)
+        cols["host"].append(_str_or_none(meta.get("host")))
+        cols["user"].append(_str_or_none(meta.get("user")))
+        pid = meta.get("pid")
+        cols["pid"].append(pid if isinstance(pid, int) and not isinstance(pid, bool) else None)
+        command = meta.get("command")
+        cols["command"].append(
+            " ".join(map(str, command)) if isinstance(command, list) else _str_or_none(command)
+        )
+        tags = meta.get("tags")
+        cols["tags"].append([str(t) for t in tags] if isinstance(tags, list) else [])
+        cols["path"].append(rec["path"])
+        last.append({k: s["last"] for k, s in rec["metrics"].items()} | rec["values"])
+        mins.append({k: s["min"] for k, s in rec["metrics"].items()})
+        maxs.append({k: s["max"] for k, s in rec["metrics"].items()})
+        for k, v in rec["values"].items():
+            mins[-1].setdefault(k, v)
+            maxs[-1].setdefault(k, v)
+    frame = pl.DataFrame([pl.Series(c, cols[c], dtype=t) for c, t in RUN_COLUMNS.items()])
+    frame = frame.with_columns(
+        params_series([r["params"] for r in records]),
+        metric_struct("metrics", last),
+        metric_struct("metrics_min", mins),
+        metric_struct("metrics_max", maxs),
+    )
+    if extra:
+        frame = frame.with_columns(list(extra.values()))
+    ordered = [c for c in frame.columns if c != "path"] + ["path"]
+    return frame.select(ordered)
+
+
+def _str_or_none(value: Any) -> str | None:
+    return None if value is None else str(value)

@@ -1,0 +1,118 @@
+"""Small file-system primitives that keep every file whole or absent.
+
+Writers never leave a half-written file under its final name: they write a temporary file in
+the same folder and `os.replace` it (atomic on POSIX). Read-modify-write of shared JSON files
+(run.json) happens under an advisory lock so concurrent writers do not lose each other's update.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from .paths import LOCK_FILE, TMP_SUFFIX
+
+
+def tmp_path_for(path: Path) -> Path:
+    """A temporary name beside `path`, unique per process and call; readers skip `*.tmp`."""
+    return path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}{TMP_SUFFIX}")
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    tmp = tmp_path_for(path)
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def dumps(obj: Any) -> bytes:
+    # allow_nan keeps NaN/inf summaries as the JSON extensions Python and polars both read.
+    return json.dumps(obj, ensure_ascii=False, indent=1, default=_json_default).encode("utf-8")
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "tolist"):  # numpy scalars and arrays
+        return value.tolist()
+    if hasattr(value, "item"):
+        return value.item()
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    return str(value)
+
+
+def write_json_atomic(path: Path, obj: Any) -> None:
+    write_bytes_atomic(path, dumps(obj))
+
+
+def create_json_exclusive(path: Path, obj: Any) -> bool:
+    """Write `path` only if it does not exist yet; True if this call created it.
+
+    Hard-linking a finished temporary file is atomic and fails if the name exists, so
+    exactly one of several racing processes creates the file, and readers never see it partial.
+    """
+    tmp = tmp_path_for(path)
+    with open(tmp, "wb") as f:
+        f.write(dumps(obj))
+    try:
+        os.link(tmp, path)
+        return True
+    except FileExistsError:
+        return False
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+
+
+def read_json(path: Path) -> Any:
+    with open(path, "rb") as f:
+        return json.loads(f.read())
+
+
+@contextlib.contextmanager
+def locked(folder: Path) -> Iterator[None]:
+    """An exclusive advisory lock on `folder/.lock`, for read-modify-write of its files."""
+    fd = os.open(folder / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def update_json(path: Path, change: Any) -> Any:
+    """Atomically apply `change(dict) -> None` to the JSON object at `path`; returns it."""
+    with locked(path.parent):
+        data = read_json(path)
+        change(data)
+        write_json_atomic(path, data)
+        return data
+
+
+def append_line(path: Path, line: str) -> None:
+    """Append one line with a single O_APPEND write under the folder lock."""
+    data = (line.rstrip("\n") + "\n").encode("utf-8")
+    with locked(path.parent):
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, data)
+        finally:
+            os.close(fd)
+
+
+def touch(path: Path) -> None:
+    try:
+        os.utime(path)
+    except FileNotFoundError:
+        with open(path, "ab"):
+            pass

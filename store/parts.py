@@ -1,0 +1,128 @@
+"""Immutable Parquet parts of a run's metrics/ and system/ folders, and their compaction.
+
+Each writer numbers its parts 000001, 000002, ... A compacted part named
+`<writer>-<first>-<last>.parquet` holds exactly the points of that writer's parts first..last
+and supersedes them. It is written (atomically) before those parts are deleted, so a reader
+that lists the folder sees either the old parts or the compacted one, and `select_parts`
+never returns two files that hold the same point.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .fsio import tmp_path_for
+from .paths import PART_RE, part_name
+from .schema import PARQUET_OPTIONS, POINT_SCHEMA
+
+# Parts smaller than this are merged once enough of them pile up; bigger ones are left alone
+# so compaction never rereads a long run's whole history.
+SMALL_PART_ROWS = 500_000
+COMPACT_AFTER = 16
+
+
+@dataclass(frozen=True)
+class Part:
+    path: Path
+    writer: str
+    first: int
+    last: int
+
+
+def parse_part(path: Path) -> Part | None:
+    m = PART_RE.match(path.name)
+    if m is None:
+        return None
+    first = int(m["first"])
+    last = int(m["last"]) if m["last"] else first
+    if last < first:
+        return None
+    return Part(path, m["writer"], first, last)
+
+
+def select_parts(names: list[Path]) -> list[Part]:
+    """The parts to read: drop any part whose range another part of its writer covers."""
+    by_writer: dict[str, list[Part]] = {}
+    for p in names:
+        part = parse_part(p)
+        if part is not None:
+            by_writer.setdefault(part.writer, []).append(part)
+    chosen: list[Part] = []
+    for parts in by_writer.values():
+        # Widest first: a covering range is seen before the parts it supersedes.
+        parts.sort(key=lambda q: (q.first, -q.last))
+        reach = -1
+        for part in parts:
+            if part.last <= reach:
+                continue
+            chosen.append(part)
+            reach = part.last
+    return chosen
+
+
+def list_parts(folder: Path) -> list[Part]:
+    try:
+        names = [Path(e.path) for e in os.scandir(folder) if e.name.endswith(".parquet")]
+    except FileNotFoundError:
+        return []
+    return select_parts(names)
+
+
+def write_part(path: Path, table: pa.Table) -> None:
+    tmp = tmp_path_for(path)
+    try:
+        pq.write_table(table, tmp, **PARQUET_OPTIONS)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def read_part(path: Path) -> pa.Table:
+    return pq.read_table(path, schema=POINT_SCHEMA)
+
+
+class PartWriter:
+    """Writes one writer's parts into one folder, and compacts its own small parts."""
+
+    def __init__(self, folder: Path, writer: str) -> None:
+        self.folder = folder
+        self.writer = writer
+        self._seq = 0
+        self._small: list[tuple[Part, int]] = []  # parts not yet compacted, with row counts
+
+    def write(self, table: pa.Table) -> Part:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._seq += 1
+        part = Part(
+            self.folder / part_name(self.writer, self._seq), self.writer, self._seq, self._seq
+        )
+        write_part(part.path, table)
+        if table.num_rows < SMALL_PART_ROWS:
+            self._small.append((part, table.num_rows))
+        if len(self._small) >= COMPACT_AFTER:
+            self.compact()
+        return part
+
+    def compact(self) -> Part | None:
+        """Merge this writer's pending small parts into one; safe while readers are open."""
+        if len(self._small) < 2:
+            return None
+        parts = [p for p, _ in self._small]
+        first, last = parts[0].first, parts[-1].last
+        merged = pa.concat_tables([read_part(p.path) for p in parts]).combine_chunks()
+        out = Part(self.folder / part_name(self.writer, first, last), self.writer, first, last)
+        write_part(out.path, merged)
+        for p in parts:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(p.path)
+        rows = merged.num_rows
+        self._small = [(out, rows)] if rows < SMALL_PART_ROWS else []
+        return out

@@ -1,0 +1,44 @@
+"""The filter language: SQL boolean expressions over the runs frame, parsed by polars.
+
+Never Python `eval`. Errors from polars (syntax, unknown column or field, type mismatch)
+become one `QueryError` whose message fits on one line.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from .errors import QueryError
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def parse(where: str) -> pl.Expr:
+    if not isinstance(where, str) or not where.strip():
+        raise QueryError("empty filter expression")
+    try:
+        return pl.sql_expr(where)
+    except Exception as exc:
+        raise QueryError(f"invalid filter {where!r}: {_one_line(str(exc))}") from None
+
+
+def apply(frame: pl.DataFrame, where: str | None) -> pl.DataFrame:
+    """Rows of `frame` for which `where` is true (null counts as false)."""
+    if where is None or not where.strip():
+        return frame
+    expr = parse(where)
+    try:
+        return frame.filter(expr)
+    except pl.exceptions.StructFieldNotFoundError as exc:
+        raise QueryError(f"invalid filter {where!r}: no field {_one_line(str(exc))!r}") from None
+    except pl.exceptions.ColumnNotFoundError as exc:
+        raise QueryError(f"invalid filter {where!r}: no column {_first_line(exc)}") from None
+    except Exception as exc:
+        raise QueryError(f"invalid filter {where!r}: {_first_line(exc)}") from None
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return _one_line(text[0]) if text else type(exc).__name__

@@ -1,0 +1,148 @@
+"""Reading one run folder into a plain record: run.json, params, merged summaries.
+
+This is the per-run unit that the index cache keeps and that `runs()` turns into a frame.
+It reads only small JSON files; metric parts are never touched here.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import paths
+from .errors import SchemaVersionError
+from .fsio import read_json
+from .schema import RUN_SCHEMA_VERSION
+
+Signature = tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A file or folder the reader skipped, and why."""
+
+    path: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.reason}"
+
+
+def signature(run: Path) -> Signature | None:
+    """mtime_ns and size of the files a record is built from; None if run.json is missing.
+
+    Summary files are replaced by rename, which also bumps their folder's mtime, so the folder
+    stands for all of them.
+    """
+    try:
+        st = os.stat(run / paths.RUN_JSON)
+    except FileNotFoundError:
+        return None
+    sig = [st.st_mtime_ns, st.st_size]
+    for name in (paths.PARAMS_JSON, paths.SUMMARY_DIR):
+        try:
+            s = os.stat(run / name)
+            sig += [s.st_mtime_ns, s.st_size]
+        except FileNotFoundError:
+            sig += [0, 0]
+    return tuple(sig)
+
+
+def read_record(run: Path, problems: list[Problem]) -> dict[str, Any] | None:
+    """The record of one run folder, or None (with a Problem) when it cannot be read."""
+    try:
+        meta = read_json(run / paths.RUN_JSON)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        problems.append(Problem(str(run / paths.RUN_JSON), f"unreadable run.json: {exc}"))
+        return None
+    if not isinstance(meta, dict) or "run_id" not in meta:
+        problems.append(Problem(str(run / paths.RUN_JSON), "run.json is not a run description"))
+        return None
+    version = meta.get("schema_version")
+    if version != RUN_SCHEMA_VERSION:
+        err = SchemaVersionError(f"unknown schema_version {version!r} (this mmtop reads 1)")
+        problems.append(Problem(str(run / paths.RUN_JSON), str(err)))
+        return None
+    params: Any = {}
+    try:
+        params = read_json(run / paths.PARAMS_JSON)
+    except FileNotFoundError:
+        pass
+    except (OSError, ValueError) as exc:
+        problems.append(Problem(str(run / paths.PARAMS_JSON), f"unreadable params.json: {exc}"))
+    if not isinstance(params, dict):
+        params = {}
+    metrics, values = read_summaries(run, problems)
+    return {"meta": meta, "params": params, "metrics": metrics, "values": values}
+
+
+def read_summaries(
+    run: Path, problems: list[Problem]
+) -> tuple[dict[str, dict[str, Any]], dict[str, float]]:
+    """Merge every writer's summary file: counts add, min/max combine, newest `last` wins."""
+    metrics: dict[str, dict[str, Any]] = {}
+    values: dict[str, float] = {}
+    folder = run / paths.SUMMARY_DIR
+    try:
+        entries = sorted(e.path for e in os.scandir(folder) if e.name.endswith(".json"))
+    except FileNotFoundError:
+        return metrics, values
+    docs: list[dict[str, Any]] = []
+    for path in entries:
+        try:
+            doc = read_json(Path(path))
+            if not isinstance(doc, dict):
+                raise ValueError("not a JSON object")
+            docs.append(doc)
+        except FileNotFoundError:
+            continue
+        except (OSError, ValueError) as exc:
+            problems.append(Problem(path, f"unreadable summary: {exc}"))
+    docs.sort(key=lambda d: float(d.get("updated") or 0))
+    for doc in docs:
+        for key, st in (doc.get("metrics") or {}).items():
+            try:
+                _fold(metrics, key, st)
+            except (KeyError, TypeError, ValueError):
+                problems.append(Problem(str(folder), f"bad summary entry for {key!r}"))
+        for key, value in (doc.get("values") or {}).items():
+            if isinstance(value, int | float):
+                values[key] = float(value)
+    return metrics, values
+
+
+def _fold(into: dict[str, dict[str, Any]], key: str, st: dict[str, Any]) -> None:
+    new = {
+        "last": float(st["last"]),
+        "last_step": int(st["last_step"]),
+        "last_time": float(st.get("last_time") or 0.0),
+        "min": float(st["min"]),
+        "max": float(st["max"]),
+        "count": int(st["count"]),
+    }
+    old = into.get(key)
+    if old is None:
+        into[key] = new
+        return
+    old["count"] += new["count"]
+    old["min"] = _nanmin(old["min"], new["min"])
+    old["max"] = _nanmax(old["max"], new["max"])
+    if (new["last_step"], new["last_time"]) >= (old["last_step"], old["last_time"]):
+        old["last"], old["last_step"], old["last_time"] = (
+            new["last"],
+            new["last_step"],
+            new["last_time"],
+        )
+
+
+def _nanmin(a: float, b: float) -> float:
+    return b if math.isnan(a) else a if math.isnan(b) else min(a, b)
+
+
+def _nanmax(a: float, b: float) -> float:
+    return b if math.isnan(a) else a if math.isnan(b) else max(a, b)

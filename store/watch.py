@@ -1,0 +1,169 @@
+"""Telling the app that something under the store changed (never what: the reader works that out).
+
+Native events (watchdog: inotify, FSEvents, ...) watch only the root, the experiment folders
+and the folders of runs the caller marks live, so a 100k-run store costs a few hundred
+watches, not 300k. Where native events are unavailable or their limit is hit, a polling thread
+compares the mtimes of the same folders. Bursts of events are coalesced: `on_change` is called
+at most once per `debounce` seconds.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from . import paths
+
+Mode = str  # "events" or "polling"
+
+
+class Watcher:
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        on_change: Callable[[], None],
+        debounce: float = 0.25,
+        poll_every: float = 1.0,
+        force_polling: bool = False,
+    ) -> None:
+        self.root = Path(root)
+        self._on_change = on_change
+        self._debounce = debounce
+        self._poll_every = poll_every
+        self._lock = threading.Lock()
+        self._pending = threading.Event()
+        self._stopped = threading.Event()
+        self._live: set[Path] = set()
+        self._observer: Any = None
+        self._watches: dict[Path, Any] = {}
+        self.mode: Mode = "polling"
+        if not force_polling and os.environ.get("MMTOP_POLLING") != "1":
+            self._start_events()
+        self._mtimes = self._snapshot()
+        self._thread = threading.Thread(target=self._loop, name="mmtop-watch", daemon=True)
+        self._thread.start()
+
+    # ----------------------------------------------------------------- folders
+    def _folders(self) -> list[Path]:
+        folders = [self.root]
+        try:
+            with os.scandir(self.root) as it:
+                folders += [
+                    Path(e.path)
+                    for e in it
+                    if e.is_dir(follow_symlinks=False) and not paths.is_hidden(e.name)
+                ]
+        except OSError:
+            pass
+        for run in self._live:
+            folders += [run, run / paths.SUMMARY_DIR]
+        return folders
+
+    def watch_runs(self, run_folders: Iterable[str | os.PathLike[str]]) -> None:
+        """Watch these run folders closely (the live ones); others are seen via listings."""
+        with self._lock:
+            self._live = {Path(p) for p in run_folders}
+        if self.mode == "events":
+            self._sync_watches()
+
+    # ----------------------------------------------------------------- events
+    def _start_events(self) -> None:
+        try:
+            from watchdog.events import FileSystemEventHandler
+            from watchdog.observers import Observer
+        except ImportError:
+            return
+        watcher = self
+
+        class Handler(FileSystemEventHandler):
+            def on_any_event(self, event: Any) -> None:
+                if event.event_type in ("opened", "closed_no_write"):
+                    return
+                watcher._pending.set()
+
+        self._handler = Handler()
+        try:
+            self._observer = Observer()
+            self._observer.start()
+            self.mode = "events"
+            self._sync_watches()
+        except OSError:
+            self._fall_back()
+
+    def _sync_watches(self) -> None:
+        if self._observer is None:
+            return
+        wanted = {p for p in self._folders() if p.is_dir()}
+        try:
+            for folder in wanted - set(self._watches):
+                self._watches[folder] = self._observer.schedule(
+                    self._handler, str(folder), recursive=False
+                )
+            for folder in set(self._watches) - wanted:
+                self._observer.unschedule(self._watches.pop(folder))
+        except (OSError, KeyError):
+            self._fall_back()  # inotify watch limit, or a folder vanished mid-way
+
+    def _fall_back(self) -> None:
+        if self._observer is not None:
+            try:
+                self._observer.stop()
+            except Exception:  # noqa: S110 - already failing over to polling
+                pass
+        self._observer = None
+        self._watches = {}
+        self.mode = "polling"
+
+    # ----------------------------------------------------------------- polling
+    def _snapshot(self) -> dict[Path, int]:
+        out: dict[Path, int] = {}
+        for folder in self._folders():
+            try:
+                out[folder] = os.stat(folder).st_mtime_ns
+            except OSError:
+                continue
+        return out
+
+    def _loop(self) -> None:
+        while not self._stopped.is_set():
+            if self.mode == "events":
+                fired = self._pending.wait(self._poll_every)
+                if self._stopped.is_set():
+                    break
+                if fired:
+                    self._stopped.wait(self._debounce)  # let the burst settle
+                    self._pending.clear()
+                    self._sync_watches()
+                    self._fire()
+            else:
+                self._stopped.wait(self._poll_every)
+                now = self._snapshot()
+                if now != self._mtimes:
+                    self._mtimes = now
+                    self._fire()
+
+    def _fire(self) -> None:
+        if not self._stopped.is_set():
+            try:
+                self._on_change()
+            except Exception:  # noqa: S110 - a failing callback must not kill the watcher
+                pass
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._pending.set()
+        if self._observer is not None:
+            try:
+                self._observer.stop()
+                self._observer.join(timeout=2)
+            except Exception:  # noqa: S110
+                pass
+        self._thread.join(timeout=2)
+
+
+def watch(root: str | os.PathLike[str], on_change: Callable[[], None], **options: Any) -> Watcher:
+    """Call `on_change()` (from a background thread) when something in the store changes."""
+    return Watcher(root, on_change, **options)

@@ -1,0 +1,371 @@
+"""`store.Run`: the logging API a training script uses.
+
+A run is a folder of plain files (docs/FORMAT.md). Points are buffered in memory and a
+background thread writes them as immutable Parquet parts every `flush_every` seconds, refreshes
+the heartbeat and rewrites this writer's summary file; `finish` (or leaving the `with` block)
+flushes the rest and records the final status.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from . import lifecycle, paths
+from .buffer import KeyStats, PointBuffer, merge_stats
+from .errors import SchemaVersionError
+from .fsio import create_json_exclusive, read_json, touch, update_json, write_json_atomic
+from .ids import hostname, new_run_id, new_writer_id, now_iso, username
+from .names import check_key, check_path_component, check_run_id, check_text
+from .parts import PartWriter
+from .schema import FINAL_STATUSES, RUN_SCHEMA_VERSION, STORE_FORMAT, STORE_VERSION
+
+HEARTBEAT_EVERY = 1.0
+MAX_BUFFERED_POINTS = 2_000_000
+_FLOAT_ONLY = frozenset({float})
+_PLAIN_NUMBERS = frozenset({float, int, bool})
+
+
+def ensure_store(root: Path) -> None:
+    """Create the store marker if absent; refuse a store of a newer format."""
+    root.mkdir(parents=True, exist_ok=True)
+    marker = root / paths.STORE_MARKER
+    if not marker.exists():
+        create_json_exclusive(marker, {"format": STORE_FORMAT, "version": STORE_VERSION})
+        return
+    data = read_json(marker)
+    version = data.get("version") if isinstance(data, dict) else None
+    if not isinstance(version, int) or version > STORE_VERSION:
+        raise SchemaVersionError(
+            f"{marker}: store format version {version!r} is newer than this mmtop "
+            f"understands ({STORE_VERSION}); upgrade mmtop"
+        )
+
+
+def find_run_dir(root: Path, run_id: str) -> Path | None:
+    try:
+        entries = list(os.scandir(root))
+    except FileNotFoundError:
+        return None
+    for entry in entries:
+        if entry.is_dir() and not paths.is_hidden(entry.name):
+            candidate = Path(entry.path) / run_id
+            if (candidate / paths.RUN_JSON).exists():
+                return candidate
+    return None
+
+
+def to_float(key: str, value: Any) -> float:
+    """A logged value as float: numbers, numpy/torch scalars, 0-d arrays; never text."""
+    if isinstance(value, str | bytes | bytearray) or value is None:
+        raise TypeError(f"value for {key!r} is not a number: {value!r}")
+    try:
+        return float(value)
+    except (TypeError, ValueError, OverflowError) as exc:
+        shown = repr(value)
+        shown = shown if len(shown) <= 60 else shown[:57] + "..."
+        raise type(exc)(f"value for {key!r} is not a number: {shown}") from None
+
+
+class Summary(dict[str, Any]):
+    """`run.summary`: explicit end-of-run values (test accuracy, ...), keyed like metrics."""
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        check_key(key)
+        super().__setitem__(key, to_float(key, value))
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        for k, v in dict(*args, **kwargs).items():
+            self[k] = v
+
+
+class Run:
+    """One training run. Use as a context manager, or call `finish()` yourself."""
+
+    def __init__(
+        self,
+        experiment: str | None = None,
+        name: str | None = None,
+        params: Mapping[str, Any] | None = None,
+        tags: Iterable[str] | None = None,
+        root: str | os.PathLike[str] | None = None,
+        run_id: str | None = None,
+        resume: bool = False,
+        flush_every: float = 2.0,
+    ) -> None:
+        self.root = Path(root) if root is not None else paths.default_root()
+        self.writer_id = new_writer_id()
+        self.flush_every = float(flush_every)
+        self.summary = Summary()
+        self._buffer = PointBuffer()
+        self._stats: dict[str, KeyStats] = {}
+        self._next_step = 0
+        self._flush_lock = threading.RLock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._finished = False
+        self._last_flush = time.monotonic()
+        tag_list = [check_text(t, "tag") for t in (tags or [])]
+        if name is not None:
+            check_text(name, "run name")
+        ensure_store(self.root)
+
+        existing = find_run_dir(self.root, check_run_id(run_id)) if run_id is not None else None
+        if existing is not None:
+            self._join(existing, resume)
+        elif resume:
+            raise ValueError(f"cannot resume run {run_id!r}: no such run under {self.root}")
+        else:
+            exp = check_path_component(experiment or "default", "experiment name")
+            self.run_id = run_id or new_run_id()
+            self.path = paths.run_dir(self.root, exp, self.run_id)
+            self._create(exp, name, tag_list, dict(params or {}))
+
+        self._metrics = PartWriter(self.path / paths.METRICS_DIR, self.writer_id)
+        touch(self.path / paths.HEARTBEAT)
+        lifecycle.register(self)
+        self._thread = threading.Thread(
+            target=self._background, name=f"mmtop-flush-{self.run_id}", daemon=True
+        )
+        self._thread.start()
+
+    # ----------------------------------------------------------------- creation
+    def _create(
+        self, experiment: str, name: str | None, tags: list[str], params: dict[str, Any]
+    ) -> None:
+        self.path.mkdir(parents=True, exist_ok=True)
+        meta = {
+            "schema_version": RUN_SCHEMA_VERSION,
+            "run_id": self.run_id,
+            "experiment": experiment,
+            "name": name or f"run-{self.run_id[-6:]}",
+            "status": "running",
+            "created": now_iso(),
+            "ended": None,
+            "host": hostname(),
+            "user": username(),
+            "pid": os.getpid(),
+            "command": list(sys.argv),
+            "tags": tags,
+            "error": None,
+        }
+        if params:
+            # Params first: a reader that sees run.json always finds its params beside it.
+            write_json_atomic(self.path / paths.PARAMS_JSON, params)
+        if create_json_exclusive(self.path / paths.RUN_JSON, meta):
+            self.meta = meta
+            return
+        # Another process with the same run_id won the race: join its run instead.
+        self._join(self.path, resume=False, params=params)
+
+    def _join(self, folder: Path, resume: bool, params: dict[str, Any] | None = None) -> None:
+        self.path = folder
+        meta = read_json(folder / paths.RUN_JSON)
+        self.run_id = str(meta["run_id"])
+        if meta.get("status") in FINAL_STATUSES and not resume:
+            raise ValueError(
+                f"run {self.run_id} is {meta['status']}; pass resume=True to continue it"
+            )
+        if resume:
+            self._next_step = _last_step(folder) + 1
+
+            def reopen(m: dict[str, Any]) -> None:
+                m.update(status="running", ended=None, error=None, pid=os.getpid(), host=hostname())
+                m.setdefault("resumed", []).append(now_iso())
+
+            meta = update_json(folder / paths.RUN_JSON, reopen)
+        if params:
+            self.log_params(params)
+        self.meta = meta
+
+    # ----------------------------------------------------------------- logging
+    @property
+    def experiment(self) -> str:
+        return str(self.meta["experiment"])
+
+    @property
+    def name(self) -> str:
+        return str(self.meta["name"])
+
+    def log(self, data: Mapping[str, Any], step: int | None = None) -> None:
+        """Log scalar values at `step` (default: one past the last step). All or nothing."""
+        if self._finished:
+            raise RuntimeError(f"run {self.run_id} is already finished")
+        keys = tuple(data)
+        if not keys:
+            return
+        keyset = self._buffer.keyset_id(keys)
+        if keyset is None:
+            for key in keys:
+                check_key(key)
+            keyset = self._buffer.add_keyset(keys)
+        values = list(data.values())
+        types = set(map(type, values))
+        if not types <= _FLOAT_ONLY:
+            if types <= _PLAIN_NUMBERS:
+                try:
+                    values = list(map(float, values))
+                except OverflowError:
+                    values = [to_float(k, v) for k, v in zip(keys, values, strict=True)]
+            else:
+                values = [to_float(k, v) for k, v in zip(keys, values, strict=True)]
+        if step is None:
+            step = self._next_step
+        elif type(step) is not int:
+            step = _check_step(step)
+        elif step < 0:
+            raise ValueError(f"step must be >= 0, got {step}")
+        self._next_step = step + 1
+        self._buffer.append(step, time.time(), keyset, values)
+        if self._buffer.points > MAX_BUFFERED_POINTS:
+            self._wake.set()
+
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        """Merge `params` (nested dicts merge key by key) into params.json, atomically."""
+        new = dict(params)
+        target = self.path / paths.PARAMS_JSON
+        from .fsio import locked
+
+        with locked(self.path):
+            try:
+                current = read_json(target)
+            except FileNotFoundError:
+                current = {}
+            write_json_atomic(target, _deep_merge(current, new))
+
+    # ----------------------------------------------------------------- flushing
+    def flush(self) -> None:
+        """Write buffered points now (the background thread does this on its own)."""
+        with self._flush_lock:
+            batch = self._buffer.drain()
+            if batch is not None:
+                self._metrics.write(batch.table)
+                merge_stats(self._stats, batch.stats)
+            if batch is not None or self.summary:
+                self._write_summary()
+            self._last_flush = time.monotonic()
+
+    def _write_summary(self) -> None:
+        data = {
+            "writer": self.writer_id,
+            "updated": time.time(),
+            "metrics": {k: v.to_json() for k, v in self._stats.items()},
+            "values": dict(self.summary),
+        }
+        folder = self.path / paths.SUMMARY_DIR
+        folder.mkdir(exist_ok=True)
+        write_json_atomic(paths.summary_file(self.path, self.writer_id), data)
+
+    def _background(self) -> None:
+        last_beat = time.monotonic()
+        tick = min(self.flush_every, HEARTBEAT_EVERY)
+        while not self._stop.is_set():
+            self._wake.wait(tick)
+            self._wake.clear()
+            if self._stop.is_set():
+                break
+            now = time.monotonic()
+            try:
+                if (
+                    now - self._last_flush >= self.flush_every
+                    or self._buffer.points > MAX_BUFFERED_POINTS
+                ):
+                    self.flush()
+                if now - last_beat >= HEARTBEAT_EVERY:
+                    touch(self.path / paths.HEARTBEAT)
+                    last_beat = now
+            except Exception as exc:  # keep training alive; the points stay buffered
+                print(f"mmtop store: flush of run {self.run_id} failed: {exc}", file=sys.stderr)
+
+    # ----------------------------------------------------------------- ending
+    def finish(self, status: str = "finished", error: dict[str, Any] | None = None) -> None:
+        """Flush everything and record the final status (finished, failed or killed)."""
+        if status not in FINAL_STATUSES:
+            raise ValueError(f"status must be one of {', '.join(FINAL_STATUSES)}: {status!r}")
+        with self._flush_lock:
+            if self._finished:
+                return
+            self._finished = True
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not threading.current_thread():
+            self._thread.join(timeout=30)
+        with self._flush_lock:
+            self.flush()
+            self._metrics.compact()
+            self._write_summary()
+
+        def close(meta: dict[str, Any]) -> None:
+            meta.update(status=status, ended=now_iso(), error=error)
+
+        self.meta = update_json(self.path / paths.RUN_JSON, close)
+        lifecycle.unregister(self)
+
+    def __enter__(self) -> Run:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc is None:
+            self.finish("finished")
+        elif isinstance(exc, KeyboardInterrupt):
+            self.finish("killed", lifecycle.error_info(exc))
+        else:
+            self.finish("failed", lifecycle.error_info(exc))
+
+    def __repr__(self) -> str:
+        return f"<store.Run {self.run_id} {self.path}>"
+
+
+def _check_step(step: Any) -> int:
+    if isinstance(step, bool):
+        raise TypeError("step must be an integer, got bool")
+    try:
+        value = int(step.__index__())
+    except AttributeError:
+        if isinstance(step, float) and math.isfinite(step) and step == int(step):
+            value = int(step)
+        else:
+            raise TypeError(f"step must be an integer, got {step!r}") from None
+    if value < 0:
+        raise ValueError(f"step must be >= 0, got {value}")
+    return value
+
+
+def _deep_merge(base: dict[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in new.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _last_step(folder: Path) -> int:
+    last = -1
+    try:
+        entries = list(os.scandir(folder / paths.SUMMARY_DIR))
+    except FileNotFoundError:
+        return last
+    for entry in entries:
+        if not entry.name.endswith(".json"):
+            continue
+        try:
+            data = read_json(Path(entry.path))
+            for stats in data.get("metrics", {}).values():
+                last = max(last, int(stats["last_step"]))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            continue
+    return last
