@@ -1,0 +1,19 @@
+"""What a run records about itself without being asked: environment, code, system, console.
+
+Each capture stands alone and is called by store.Run at run start (env, code) or for the run's
+life (system sampler, console tee).
+"""
+
+from store.capture.code import collect_code, strip_url_credentials
+from store.capture.console import ConsoleCapture, read_console
+from store.capture.env import collect_env
+from store.capture.system import SystemSampler
+
+__all__ = [
+    "ConsoleCapture",
+    "SystemSampler",
+    "collect_code",
+    "collect_env",
+    "read_console",
+    "strip_url_credentials",
+]
