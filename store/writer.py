@@ -13,6 +13,7 @@ import os
 import sys
 import threading
 import time
+from array import array
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
@@ -21,16 +22,26 @@ from typing import Any
 from . import lifecycle, paths
 from .buffer import KeyStats, PointBuffer, merge_stats
 from .errors import SchemaVersionError
-from .fsio import create_json_exclusive, read_json, touch, update_json, write_json_atomic
+from .fsio import (
+    create_json_exclusive,
+    locked,
+    read_json,
+    touch,
+    update_json,
+    write_json_atomic,
+)
 from .ids import hostname, new_run_id, new_writer_id, now_iso, username
 from .names import check_key, check_path_component, check_run_id, check_text
 from .parts import PartWriter
 from .schema import FINAL_STATUSES, RUN_SCHEMA_VERSION, STORE_FORMAT, STORE_VERSION
 
 HEARTBEAT_EVERY = 1.0
-MAX_BUFFERED_POINTS = 2_000_000
-_FLOAT_ONLY = frozenset({float})
-_PLAIN_NUMBERS = frozenset({float, int, bool})
+MAX_BUFFERED_CALLS = 500_000
+_now = time.time
+
+
+def _float_array(values: list[Any]) -> array[float]:
+    return array("d", values)
 
 
 def ensure_store(root: Path) -> None:
@@ -105,6 +116,9 @@ class Run:
         self.flush_every = float(flush_every)
         self.summary = Summary()
         self._buffer = PointBuffer()
+        self._calls = self._buffer.calls
+        self._append = self._calls.append
+        self._keyset_of = self._buffer.keyset_ids.get
         self._stats: dict[str, KeyStats] = {}
         self._next_step = 0
         self._flush_lock = threading.RLock()
@@ -201,21 +215,19 @@ class Run:
         keys = tuple(data)
         if not keys:
             return
-        keyset = self._buffer.keyset_id(keys)
+        keyset = self._keyset_of(keys)
         if keyset is None:
             for key in keys:
                 check_key(key)
             keyset = self._buffer.add_keyset(keys)
-        values = list(data.values())
-        types = set(map(type, values))
-        if not types <= _FLOAT_ONLY:
-            if types <= _PLAIN_NUMBERS:
-                try:
-                    values = list(map(float, values))
-                except OverflowError:
-                    values = [to_float(k, v) for k, v in zip(keys, values, strict=True)]
-            else:
-                values = [to_float(k, v) for k, v in zip(keys, values, strict=True)]
+        try:
+            # array('d') converts and type-checks every value in C: floats, ints, bools and
+            # anything with __float__ (numpy/torch scalars, 0-d arrays); text is refused.
+            values = _float_array(list(data.values()))
+        except (TypeError, ValueError, OverflowError):
+            for key, value in data.items():
+                to_float(key, value)  # raises, naming the offending key
+            raise
         if step is None:
             step = self._next_step
         elif type(step) is not int:
@@ -223,16 +235,14 @@ class Run:
         elif step < 0:
             raise ValueError(f"step must be >= 0, got {step}")
         self._next_step = step + 1
-        self._buffer.append(step, time.time(), keyset, values)
-        if self._buffer.points > MAX_BUFFERED_POINTS:
+        self._append((step, _now(), keyset, values))
+        if len(self._calls) > MAX_BUFFERED_CALLS:
             self._wake.set()
 
     def log_params(self, params: Mapping[str, Any]) -> None:
         """Merge `params` (nested dicts merge key by key) into params.json, atomically."""
         new = dict(params)
         target = self.path / paths.PARAMS_JSON
-        from .fsio import locked
-
         with locked(self.path):
             try:
                 current = read_json(target)
@@ -275,7 +285,7 @@ class Run:
             try:
                 if (
                     now - self._last_flush >= self.flush_every
-                    or self._buffer.points > MAX_BUFFERED_POINTS
+                    or len(self._buffer) > MAX_BUFFERED_CALLS
                 ):
                     self.flush()
                 if now - last_beat >= HEARTBEAT_EVERY:
