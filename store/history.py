@@ -23,23 +23,54 @@ def empty_history() -> pl.DataFrame:
     return pl.DataFrame(schema=HISTORY_SCHEMA)
 
 
-def read_run_history(
-    run_id: str, folder: Path, keys: Sequence[str] | None, problems: list[Problem]
+def read_histories(
+    folders: dict[str, Path], keys: Sequence[str] | None, problems: list[Problem]
 ) -> pl.DataFrame:
-    """All points of one run's parts folder, retrying when compaction swaps files under us."""
+    """All points in the parts folders of several runs (run_id -> folder), in one scan.
+
+    Polars reads the files in parallel; if a compaction swaps parts between listing and
+    reading, the folders are listed again. A part that cannot be parsed is reported and
+    the others are read one by one.
+    """
     for _attempt in range(5):
-        parts = list_parts(folder)
-        if not parts:
+        owner: dict[str, str] = {}
+        for run_id, folder in folders.items():
+            for part in list_parts(folder):
+                owner[str(part.path)] = run_id
+        if not owner:
             return empty_history()
-        frames: list[pl.DataFrame] = []
         try:
-            for part in parts:
-                frames.append(_read_part(part.path, keys, problems))
+            lf = pl.scan_parquet(list(owner), include_file_paths="_file")
+            if keys is not None:
+                lf = lf.filter(pl.col("key").cast(pl.String).is_in(list(keys)))
+            df = lf.collect()
         except FileNotFoundError:
-            continue  # a compaction replaced the parts we listed: list again
-        df = pl.concat(frames) if frames else empty_history()
-        return df.with_columns(pl.lit(run_id).alias("run_id")).select(list(HISTORY_SCHEMA))
+            continue
+        except Exception:
+            if any(not Path(f).exists() for f in owner):
+                continue
+            return _read_one_by_one(owner, keys, problems)
+        return df.select(
+            pl.col("_file").replace_strict(owner, return_dtype=pl.String).alias("run_id"),
+            pl.col("key").cast(pl.String),
+            pl.col("step").cast(pl.Int64),
+            pl.col("time").cast(pl.Datetime("us", "UTC")),
+            pl.col("value").cast(pl.Float64),
+        )
     return empty_history()
+
+
+def _read_one_by_one(
+    owner: dict[str, str], keys: Sequence[str] | None, problems: list[Problem]
+) -> pl.DataFrame:
+    frames = []
+    for path, run_id in owner.items():
+        try:
+            df = _read_part(Path(path), keys, problems)
+        except FileNotFoundError:
+            continue
+        frames.append(df.with_columns(pl.lit(run_id).alias("run_id")).select(list(HISTORY_SCHEMA)))
+    return pl.concat(frames) if frames else empty_history()
 
 
 def _read_part(path: Path, keys: Sequence[str] | None, problems: list[Problem]) -> pl.DataFrame:

@@ -20,7 +20,7 @@ from . import paths, query
 from .errors import AmbiguousRunError, RunNotFoundError, SchemaVersionError, StoreError
 from .frame import build_frame
 from .fsio import read_json
-from .history import downsample, empty_history, read_run_history
+from .history import downsample, read_histories
 from .ids import hostname, pid_alive
 from .index import RecordCache
 from .records import Problem, read_record, signature
@@ -200,14 +200,11 @@ class Store:
         ids = [run_ids] if isinstance(run_ids, str) else list(run_ids)
         wanted = [keys] if isinstance(keys, str) else keys
         sub = paths.SYSTEM_DIR if system else paths.METRICS_DIR
-        frames = []
+        folders: dict[str, Path] = {}
         for ref in ids:
             run_id = ref if ref in self._dirs else self.resolve(ref)
-            folder = self._dir_of(run_id) / sub
-            frames.append(read_run_history(run_id, folder, wanted, self._problems))
-        if not frames:
-            return empty_history()
-        df = pl.concat(frames)
+            folders[run_id] = self._dir_of(run_id) / sub
+        df = read_histories(folders, wanted, self._problems)
         if max_points is not None:
             return downsample(df, max_points)
         return df.sort("run_id", "key", "step", maintain_order=True)
