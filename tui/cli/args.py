@@ -1,0 +1,255 @@
+"""The argparse grammar of `mmtop`: every subcommand, flag and help text lives here.
+
+Kept free of heavy imports (no polars, no store) so that `mmtop --help` and
+`mmtop ls --help` print in a few tens of milliseconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import NoReturn
+
+from tui.cli.errors import EXIT_USAGE
+
+PROG = "mmtop"
+LS_FORMATS = ("table", "csv", "json", "jsonl", "md", "parquet")
+EXPORT_FORMATS = ("csv", "parquet", "json", "jsonl")
+DIFF_FORMATS = ("table", "csv", "json", "md")
+# Options whose value may legitimately start with "-" (descending sort keys, expressions).
+DASH_VALUE_OPTIONS = ("--sort", "-s", "--where", "-w")
+
+COMMANDS: dict[str, str] = {
+    "ls": "list runs as a table, CSV, JSON, Markdown or Parquet",
+    "show": "everything about one run",
+    "diff": "compare runs: params, metrics with deltas, env, code and data",
+    "export": "export the runs table or full metric histories",
+    "doctor": "check the store; list unreadable files and crashed runs",
+    "compact": "merge metric parts of finished runs into fewer files",
+    "completion": "print a shell completion script (bash or zsh)",
+}
+
+_TOP_DESCRIPTION = """\
+ML model management for people who live in a terminal.
+
+  mmtop [PATH]          open the terminal app on a store (default $MMTOP_DIR, else ./mmruns)
+  mmtop COMMAND ...     headless commands for scripts, CI and pipes
+"""
+
+_TOP_EPILOG = """\
+examples:
+  mmtop ls --where "params.lr > 1e-3 and status = 'finished'" --sort=-metrics.val/acc
+  mmtop show digits/sgd-lr0.01
+  mmtop diff 20261127T015823Z 20261127T020102Z --format md
+  mmtop export --history --keys 'val/' -o history.parquet
+
+exit codes: 0 success, 1 runtime error, 2 usage error. --debug shows tracebacks.
+"""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that reports misuse as one `mmtop: error: ...` line and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        sys.stderr.write(f"{PROG}: error: {message} (see '{self.prog} --help')\n")
+        sys.exit(EXIT_USAGE)
+
+
+def _common() -> argparse.ArgumentParser:
+    common = Parser(add_help=False)
+    # SUPPRESS keeps a subcommand's unset flag from overwriting the top-level one.
+    common.add_argument(
+        "--root",
+        metavar="PATH",
+        default=argparse.SUPPRESS,
+        help="store folder (default: $MMTOP_DIR, else ./mmruns)",
+    )
+    common.add_argument(
+        "--debug",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="show a traceback when something fails",
+    )
+    return common
+
+
+def _output(p: argparse.ArgumentParser, default: str | None) -> None:
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        default=default,
+        help="write to FILE ('-' for stdout; default: stdout)",
+    )
+
+
+def _selection(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "-w",
+        "--where",
+        metavar="EXPR",
+        help="SQL filter, e.g. \"params.lr > 1e-3 and status = 'finished'\"",
+    )
+    p.add_argument(
+        "-s",
+        "--sort",
+        metavar="KEY",
+        action="append",
+        default=[],
+        help="sort by a column (repeatable); a leading '-' sorts descending: "
+        "created, params.lr, metrics.val/acc, metrics_min.val/loss (write --sort=-KEY)",
+    )
+    p.add_argument(
+        "-c",
+        "--columns",
+        metavar="LIST|REGEX",
+        help="comma list of column names or regexes (params.lr,'^metrics\\.')",
+    )
+    p.add_argument("-n", "--limit", metavar="N", type=_non_negative, help="at most N runs")
+
+
+def _non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0: {text!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _common()
+    top = Parser(
+        prog=PROG,
+        description=_TOP_DESCRIPTION,
+        epilog=_TOP_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[common],
+    )
+    top.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = top.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+
+    def add(name: str, epilog: str = "") -> argparse.ArgumentParser:
+        return sub.add_parser(
+            name,
+            help=COMMANDS[name],
+            description=COMMANDS[name],
+            epilog=epilog or None,
+            parents=[common],
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+
+    ls = add(
+        "ls",
+        "examples:\n  mmtop ls --sort=-metrics.val/acc --limit 10\n"
+        "  mmtop ls --where \"experiment = 'digits'\" --columns 'name,^params\\.' --format csv\n"
+        "  mmtop diff $(mmtop ls -q --where \"tags[1] = 'baseline'\")",
+    )
+    _selection(ls)
+    ls.add_argument("-f", "--format", choices=LS_FORMATS, default="table")
+    ls.add_argument("-q", "--quiet", action="store_true", help="print run ids only, one a line")
+    _output(ls, None)
+
+    show = add(
+        "show", "examples:\n  mmtop show 20261127T0158\n  mmtop show digits/sgd --format json"
+    )
+    show.add_argument("run", metavar="RUN", help="run id, unique id prefix, or experiment/name")
+    show.add_argument("-f", "--format", choices=("text", "json"), default="text")
+    _output(show, None)
+
+    diff = add(
+        "diff",
+        "examples:\n  mmtop diff digits/sgd digits/adam\n"
+        "  mmtop diff A B C --baseline B --all --format md\n"
+        "  mmtop diff A B --lower-better 'latency' --stats last",
+    )
+    diff.add_argument("runs", metavar="RUN", nargs="+", help="two or more runs")
+    diff.add_argument("--all", action="store_true", help="show rows that are equal too")
+    diff.add_argument("-b", "--baseline", metavar="RUN", help="baseline run (default: the first)")
+    diff.add_argument("-f", "--format", choices=DIFF_FORMATS, default="table")
+    _output(diff, None)
+    diff.add_argument(
+        "--stats",
+        metavar="LIST",
+        default="last,min,max",
+        help="metric statistics to compare (default: last,min,max)",
+    )
+    diff.add_argument(
+        "--sections",
+        metavar="LIST",
+        default="params,metrics,env,code,data",
+        help="sections to print (default: params,metrics,env,code,data)",
+    )
+    diff.add_argument(
+        "--lower-better",
+        metavar="REGEX",
+        action="append",
+        default=[],
+        help="metric keys where lower is better (overrides the name heuristic)",
+    )
+    diff.add_argument(
+        "--higher-better",
+        metavar="REGEX",
+        action="append",
+        default=[],
+        help="metric keys where higher is better (overrides the name heuristic)",
+    )
+
+    export = add(
+        "export",
+        "examples:\n  mmtop export -o runs.csv\n"
+        "  mmtop export --history --where \"experiment = 'digits'\" -o history.parquet\n"
+        "  mmtop export --history --wide --keys '^val/' --format csv - > wide.csv",
+    )
+    _selection(export)
+    export.add_argument("--history", action="store_true", help="full metric histories")
+    export.add_argument("--keys", metavar="REGEX", help="only metric keys matching REGEX")
+    export.add_argument(
+        "--wide", action="store_true", help="one column per key, one row per run and step"
+    )
+    export.add_argument("--system", action="store_true", help="system metrics instead")
+    export.add_argument(
+        "-f",
+        "--format",
+        choices=EXPORT_FORMATS,
+        help="output format (default: from the file extension, else csv)",
+    )
+    _output(export, "-")
+    export.add_argument("dest", metavar="FILE|-", nargs="?", help="same as -o")
+
+    doctor = add("doctor")
+    doctor.add_argument("-f", "--format", choices=("text", "json"), default="text")
+
+    compact = add("compact")
+    compact.add_argument(
+        "-f", "--format", choices=("text", "json"), default="text", help="report format"
+    )
+
+    completion = add(
+        "completion",
+        "install:\n"
+        "  bash: mmtop completion bash > ~/.local/share/bash-completion/completions/mmtop\n"
+        "  zsh:  mmtop completion zsh > ~/.zfunc/_mmtop  (with ~/.zfunc in $fpath)",
+    )
+    completion.add_argument("shell", choices=("bash", "zsh"))
+    return top
+
+
+def normalise(argv: list[str]) -> list[str]:
+    """`--sort -created` -> `--sort=-created`: argparse would read `-created` as a flag."""
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--":
+            out.extend(argv[i:])
+            break
+        nxt = argv[i + 1] if i + 1 < len(argv) else None
+        if arg in DASH_VALUE_OPTIONS and nxt is not None and nxt.startswith("-") and nxt != "-":
+            out.append(f"{arg}={nxt}")
+            i += 2
+            continue
+        out.append(arg)
+        i += 1
+    return out

@@ -1,0 +1,119 @@
+"""One value as one cell: exact text for data formats, short inert text for people.
+
+Data formats (CSV, JSON) keep every float exactly (shortest round-trip repr). Text meant
+for a terminal or a Markdown page goes through `tui.safe_text.clean`, so markup and
+escape sequences in run names and params stay inert. Spreadsheet formulas are defused
+in both: a text cell starting with = + - @ tab or CR gets a leading apostrophe (OWASP).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import re
+from typing import Any
+
+from tui.safe_text import clean
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# Text that a spreadsheet reads as a plain number is harmless and stays as it is.
+NUMBER_RE = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+# Rust-regex twins of the two rules above, for vectorised polars expressions.
+FORMULA_START_PL = r"^[=+\-@\t\r]"
+NUMBER_PL = r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$"
+# Inline Markdown syntax (CommonMark + GitHub: tables, math, strikethrough, HTML, entities).
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~&$])")
+
+
+def defuse_formula(text: str) -> str:
+    """Prefix text that a spreadsheet would run as a formula (OWASP CSV injection)."""
+    if text.startswith(FORMULA_START) and not NUMBER_RE.fullmatch(text):
+        return "'" + text
+    return text
+
+
+def iso_time(value: dt.datetime) -> str:
+    """ISO 8601 with microseconds and offset: what Python and polars read back exactly."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.isoformat(timespec="microseconds")
+
+
+def json_value(value: Any) -> Any:
+    """A JSON-ready value: datetimes as ISO text; floats stay floats (json writes repr)."""
+    if isinstance(value, dt.datetime):
+        return iso_time(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return value.total_seconds()
+    if isinstance(value, dict):
+        return {str(k): json_value(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_value(v) for v in value]
+    return value
+
+
+def json_dumps(value: Any) -> str:
+    # NaN/Infinity are written as Python's json does (and reads back): metrics keep them.
+    return json.dumps(json_value(value), ensure_ascii=False, allow_nan=True)
+
+
+def fmt_float(value: float, digits: int = 6) -> str:
+    if math.isnan(value):
+        return "nan"
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    return f"{value:.{digits}g}"
+
+
+def fmt_duration(seconds: float) -> str:
+    """12s, 4m05s, 3h07m, 2d04h."""
+    if math.isnan(seconds) or seconds < 0:
+        return ""
+    s = int(seconds)
+    if s < 60:
+        return f"{seconds:.0f}s" if seconds >= 1 else f"{seconds:.2g}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    if s < 86400:
+        return f"{s // 3600}h{s % 3600 // 60:02d}m"
+    return f"{s // 86400}d{s % 86400 // 3600:02d}h"
+
+
+def human(value: Any, column: str = "", digits: int = 6) -> str:
+    """Short, single-line, inert text for a terminal table or Markdown cell."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        if column == "duration_s":
+            return fmt_duration(value)
+        return fmt_float(value, digits)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.UTC)
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, (list, tuple)):
+        return ", ".join(human(v, digits=digits) for v in value)
+    if isinstance(value, dict):
+        return clean(json_dumps(value), single_line=True)
+    return clean(value, single_line=True)
+
+
+def is_numeric(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def md_cell(value: Any, column: str = "", digits: int = 6) -> str:
+    """A Markdown table cell: inline syntax escaped, newlines as <br>, formulas defused."""
+    if isinstance(value, str):
+        text = clean(value).replace("\n", "\0")
+        text = _MD_SPECIAL.sub(r"\\\1", defuse_formula(text)).replace("\0", "<br>")
+        return text
+    text = human(value, column, digits)
+    return text if is_numeric(value) else _MD_SPECIAL.sub(r"\\\1", defuse_formula(text))

@@ -1,0 +1,1 @@
+"""One module per `mmtop` subcommand; each exposes `run(ns) -> exit code`."""

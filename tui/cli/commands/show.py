@@ -1,0 +1,242 @@
+"""`mmtop show RUN`: one run's meta, params, metrics, env and code digest, data, notes."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from tui import diffing
+from tui.cli import cells
+from tui.cli.common import open_store, output, resolve
+from tui.cli.errors import EXIT_OK
+from tui.cli.runfiles import Extras, read_extras
+
+
+def run(ns: argparse.Namespace) -> int:
+    st = open_store(ns)
+    info = st.run(resolve(st, ns.run))
+    extras = read_extras(info.path)
+    with output(ns.output) as out:
+        if ns.format == "json":
+            out.write((cells.json_dumps(as_json(info, extras)) + "\n").encode())
+        else:
+            out.write(as_text(info, extras).encode())
+    return EXIT_OK
+
+
+def as_json(info: Any, extras: Extras) -> dict[str, Any]:
+    return {
+        "run_id": info.run_id,
+        "experiment": info.experiment,
+        "name": info.name,
+        "status": info.status,
+        "created": info.created,
+        "ended": info.ended,
+        "duration_s": info.duration_s,
+        "last_step": info.last_step,
+        "host": info.host,
+        "user": info.user,
+        "pid": info.pid,
+        "command": info.command,
+        "tags": info.tags,
+        "path": str(info.path),
+        "error": info.error,
+        "params": info.params,
+        "summary": info.summary,
+        "values": info.values,
+        **extras.as_json(),
+    }
+
+
+def as_text(info: Any, extras: Extras) -> str:
+    lines: list[str] = []
+    _pairs(
+        lines,
+        [
+            ("run", info.run_id),
+            ("experiment", info.experiment),
+            ("name", info.name),
+            ("status", info.status),
+            ("created", info.created),
+            ("ended", info.ended),
+            ("duration", cells.fmt_duration(info.duration_s) if info.duration_s else None),
+            ("last step", info.last_step),
+            ("host", info.host),
+            ("user", info.user),
+            ("pid", info.pid),
+            ("command", " ".join(info.command) if info.command else None),
+            ("tags", ", ".join(info.tags) if info.tags else None),
+            ("path", str(info.path)),
+        ],
+    )
+    if info.error:
+        err = info.error if isinstance(info.error, dict) else {"message": info.error}
+        _section(lines, "error")
+        _pairs(lines, [("type", err.get("type")), ("message", err.get("message"))], indent=2)
+    _section(lines, "params")
+    _pairs(lines, list(diffing.flatten(info.params).items()), indent=2, empty="(none)")
+    _metrics(lines, info)
+    _env(lines, extras.env)
+    _code(lines, extras)
+    _listing(lines, "data", extras.inputs, "name", ("uri", "fingerprint", "rows"))
+    _tables(lines, extras.tables)
+    _listing(lines, "artifacts", extras.artifacts, "path", ("size", "sha256"))
+    if extras.notes:
+        _section(lines, "notes")
+        lines.extend("  " + cells.clean(line) for line in extras.notes.rstrip().splitlines())
+    if extras.comments or extras.console_bytes:
+        _section(lines, "more")
+        _pairs(
+            lines,
+            [
+                ("comments", extras.comments or None),
+                ("console.log", _bytes(extras.console_bytes)),
+            ],
+            indent=2,
+        )
+    if extras.problems:
+        _section(lines, "skipped files")
+        lines.extend("  " + cells.human(p) for p in extras.problems)
+    return "\n".join(lines) + "\n"
+
+
+def _section(lines: list[str], title: str) -> None:
+    lines.extend(["", title])
+
+
+def _pairs(
+    lines: list[str], pairs: list[tuple[str, Any]], indent: int = 0, empty: str | None = None
+) -> None:
+    shown = [(cells.human(k), _text(v)) for k, v in pairs if v is not None and v != ""]
+    if not shown:
+        if empty:
+            lines.append(" " * indent + empty)
+        return
+    width = max(len(k) for k, _ in shown)
+    lines.extend(f"{' ' * indent}{k.ljust(width)}  {v}".rstrip() for k, v in shown)
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, (list, dict)):
+        return cells.human(cells.json_dumps(value))
+    return cells.human(value)
+
+
+def _metrics(lines: list[str], info: Any) -> None:
+    _section(lines, "metrics")
+    stats = diffing.stats_of(info.summary, info.values)
+    if not stats:
+        lines.append("  (none)")
+        return
+    head = ["key", "last", "min", "max", "count", "last step"]
+    rows = []
+    for key in sorted(stats):
+        st = info.summary.get(key, {})
+        rows.append(
+            [cells.human(key)]
+            + [cells.human(stats[key].get(s)) for s in ("last", "min", "max")]
+            + [cells.human(st.get("count")), cells.human(st.get("last_step"))]
+        )
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
+    for r in [head, *rows]:
+        cells_ = [r[0].ljust(widths[0])] + [
+            c.rjust(w) for c, w in zip(r[1:], widths[1:], strict=True)
+        ]
+        lines.append("  " + "  ".join(cells_).rstrip())
+
+
+def _env(lines: list[str], env: dict[str, Any] | None) -> None:
+    if not env:
+        return
+    _section(lines, "environment")
+    py = env.get("python") if isinstance(env.get("python"), dict) else {}
+    plat = env.get("platform") if isinstance(env.get("platform"), dict) else {}
+    cpu = env.get("cpu") if isinstance(env.get("cpu"), dict) else {}
+    gpus = env.get("gpus") if isinstance(env.get("gpus"), list) else []
+    packages = env.get("packages")
+    memory = env.get("memory_total_bytes")
+    _pairs(
+        lines,
+        [
+            (
+                "python",
+                " ".join(str(v) for v in (py.get("version"), py.get("implementation")) if v),
+            ),
+            ("platform", " ".join(str(v) for v in plat.values() if v)),
+            ("host", env.get("hostname")),
+            ("cpu", _cpu(cpu)),
+            ("memory", _bytes(memory if isinstance(memory, int) else None)),
+            ("gpus", ", ".join(str(g.get("name", "?")) for g in gpus if isinstance(g, dict))),
+            ("packages", f"{len(packages)} recorded" if isinstance(packages, dict) else None),
+            (
+                "env vars",
+                ", ".join(env["env_vars"]) if isinstance(env.get("env_vars"), dict) else None,
+            ),
+        ],
+        indent=2,
+    )
+
+
+def _cpu(cpu: dict[str, Any]) -> str | None:
+    if not cpu:
+        return None
+    counts = f"{cpu.get('logical')} threads" if cpu.get("logical") else ""
+    return " ".join(v for v in (str(cpu.get("model") or ""), f"({counts})" if counts else "") if v)
+
+
+def _code(lines: list[str], extras: Extras) -> None:
+    code = extras.code
+    if not code and not extras.patch_bytes:
+        return
+    _section(lines, "code")
+    git = code.get("git") if code and isinstance(code.get("git"), dict) else {}
+    dirty = git.get("dirty")
+    if isinstance(dirty, list):
+        dirty = f"{len(dirty)} changed files" if dirty else "clean"
+    patch = None
+    if extras.patch_bytes:
+        patch = f"code.patch, {_bytes(extras.patch_bytes)}, sha256 {extras.patch_sha256}"
+    _pairs(
+        lines,
+        [
+            ("commit", git.get("commit")),
+            ("branch", git.get("branch")),
+            ("remote", git.get("remote_url")),
+            ("dirty", dirty),
+            ("patch", patch),
+            ("cwd", (code or {}).get("cwd")),
+        ],
+        indent=2,
+        empty="(no git checkout)",
+    )
+
+
+def _listing(
+    lines: list[str], title: str, items: list[dict[str, Any]], name_key: str, keys: tuple[str, ...]
+) -> None:
+    if not items:
+        return
+    _section(lines, title)
+    for item in items:
+        extra = "  ".join(f"{k}={_text(item[k])}" for k in keys if item.get(k) is not None)
+        lines.append(f"  {_text(item.get(name_key, '?'))}  {extra}".rstrip())
+
+
+def _tables(lines: list[str], tables: list[dict[str, Any]]) -> None:
+    if not tables:
+        return
+    _section(lines, "tables")
+    for t in tables:
+        shape = f"{t['rows']} rows x {t['columns']} columns" if "rows" in t else "unreadable"
+        lines.append(f"  {_text(t['name'])}  {shape}")
+
+
+def _bytes(size: int | None) -> str | None:
+    if size is None:
+        return None
+    value = float(size)
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if value < 1000 or unit == "TB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return None

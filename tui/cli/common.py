@@ -1,0 +1,123 @@
+"""What every command needs: the store it points at, where output goes, colour or not."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from tui.cli.errors import CliError, UsageError
+
+if TYPE_CHECKING:
+    import store
+
+
+def root_of(ns: argparse.Namespace) -> Path:
+    """--root, else $MMTOP_DIR, else ./mmruns (the store's own default)."""
+    given = getattr(ns, "root", None)
+    if given:
+        return Path(given)
+    from store import paths
+
+    return paths.default_root()
+
+
+def open_store(ns: argparse.Namespace) -> store.Store:
+    """Open the store read-only-safe; a missing folder is a runtime error (exit 1)."""
+    import store
+
+    root = root_of(ns)
+    if not root.exists():
+        raise CliError(f"no store at {str(root)!r} (use --root PATH or set $MMTOP_DIR)")
+    if not root.is_dir():
+        raise CliError(f"not a folder: {str(root)!r}")
+    return store.open(root)
+
+
+def resolve(st: store.Store, ref: str) -> str:
+    """A run id from RUN; ambiguity lists the candidates with their experiment/name."""
+    import store
+
+    try:
+        return st.resolve(ref)
+    except store.AmbiguousRunError as exc:
+        found = list(exc.candidates)
+        names = _names(st, found[:10])
+        shown = ", ".join(f"{c} ({names[c]})" if c in names else c for c in found[:10])
+        more = f" and {len(found) - 10} more" if len(found) > 10 else ""
+        raise CliError(
+            f"{ref!r} is ambiguous, it matches {len(found)} runs: {shown}{more}"
+        ) from None
+
+
+def _names(st: store.Store, ids: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for run_id in ids:
+        try:
+            info = st.run(run_id)
+        except Exception:  # noqa: BLE001 - a label is a nicety; the id is enough
+            continue
+        out[run_id] = f"{info.experiment}/{info.name}"
+    return out
+
+
+def is_tty(stream: IO[Any]) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+def colour_enabled(stream: IO[Any]) -> bool:
+    """Colour only on a terminal, and never when NO_COLOR is set (no-color.org)."""
+    return is_tty(stream) and not os.environ.get("NO_COLOR")
+
+
+def split_list(text: str, allowed: tuple[str, ...], flag: str) -> list[str]:
+    """`last,min` -> ["last", "min"], refusing unknown items (usage error)."""
+    items = [item.strip() for item in text.split(",") if item.strip()]
+    bad = [item for item in items if item not in allowed]
+    if bad or not items:
+        raise UsageError(f"{flag} takes a comma list of {', '.join(allowed)}; got {text!r}")
+    return items
+
+
+def is_stdout(path: str | None) -> bool:
+    return path in (None, "-")
+
+
+@contextmanager
+def output(path: str | None, *, binary_format: str | None = None) -> Iterator[IO[bytes]]:
+    """stdout for None or '-', else FILE, which appears whole (written aside, then renamed).
+
+    `binary_format` names a format that must not be sprayed onto a terminal (Parquet).
+    """
+    if is_stdout(path):
+        if binary_format and is_tty(sys.stdout):
+            raise UsageError(f"{binary_format} is binary: write it with -o FILE or to a pipe")
+        sys.stdout.flush()
+        yield sys.stdout.buffer
+        sys.stdout.buffer.flush()
+        return
+    assert path is not None
+    with _atomic(Path(path)) as handle:
+        yield handle
+
+
+@contextmanager
+def _atomic(path: Path) -> Iterator[IO[bytes]]:
+    # A failed export must not leave a half-written file that looks complete.
+    if path.is_dir():
+        raise CliError(f"output is a folder: {str(path)!r}")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as handle:
+            yield handle
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()

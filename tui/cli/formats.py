@@ -1,0 +1,180 @@
+"""Writers for a flat runs frame: table, CSV, JSON, JSON lines, Markdown, Parquet.
+
+CSV and Parquet are written by polars (fast at 10k+ rows; its float text is the shortest
+round-trip form). JSON goes through Python's json so NaN/inf survive and params nest again.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Sequence
+from typing import IO, Any
+
+import polars as pl
+
+from tui.cli import cells
+from tui.cli.common import colour_enabled, is_tty
+from tui.cli.frames import Flat
+
+ISO_FORMAT = "%Y-%m-%dT%H:%M:%S%.6f%:z"
+STATUS_STYLES = {
+    "running": "green",
+    "finished": "blue",
+    "failed": "red",
+    "killed": "yellow",
+    "crashed": "magenta",
+}
+
+
+def csv_ready(frame: pl.DataFrame) -> pl.DataFrame:
+    """Columns polars can write as CSV, with formulas defused and lists as JSON text."""
+    exprs: list[pl.Expr] = []
+    for name, dtype in frame.schema.items():
+        col = pl.col(name)
+        if isinstance(dtype, (pl.List, pl.Array, pl.Struct)):
+            encoded = pl.struct(col.alias("v")).struct.json_encode()
+            # {"v":[...]} -> [...]: polars encodes JSON only for structs.
+            text = encoded.str.strip_prefix('{"v":').str.strip_suffix("}")
+            exprs.append(pl.when(col.is_null()).then(None).otherwise(text).alias(name))
+        elif dtype == pl.String or isinstance(dtype, (pl.Categorical, pl.Enum)):
+            exprs.append(defuse_expr(col.cast(pl.String)).alias(name))
+        elif isinstance(dtype, pl.Datetime):
+            exprs.append(col.dt.to_string(ISO_FORMAT).alias(name))
+        else:
+            exprs.append(col)
+    return frame.select(exprs)
+
+
+def defuse_expr(col: pl.Expr) -> pl.Expr:
+    risky = col.str.contains(cells.FORMULA_START_PL) & ~col.str.contains(cells.NUMBER_PL)
+    return pl.when(risky).then(pl.lit("'") + col).otherwise(col)
+
+
+def write_csv(frame: pl.DataFrame, out: IO[bytes], *, header: bool = True) -> None:
+    ready = csv_ready(frame)
+    if header:
+        names = [cells.defuse_formula(c) for c in ready.columns]
+        ready = ready.rename(dict(zip(ready.columns, names, strict=True)))
+    ready.write_csv(out, include_header=header, quote_style="necessary")
+
+
+def write_parquet(frame: pl.DataFrame, out: IO[bytes]) -> None:
+    frame.write_parquet(out, compression="zstd")
+
+
+def nested_rows(flat: Flat) -> Iterable[dict[str, Any]]:
+    """Rows with params and metric summaries nested again, as JSON wants them."""
+    paths = [flat.paths[c] for c in flat.frame.columns]
+    for row in flat.frame.iter_rows():
+        obj: dict[str, Any] = {}
+        for path, value in zip(paths, row, strict=True):
+            node = obj
+            for key in path[:-1]:
+                child = node.setdefault(key, {})
+                if not isinstance(child, dict):  # a leaf here, an object elsewhere
+                    child = node[key] = {"": child}
+                node = child
+            node[path[-1]] = value
+        yield obj
+
+
+def write_json(flat: Flat, out: IO[bytes], *, lines: bool) -> None:
+    if lines:
+        for obj in nested_rows(flat):
+            out.write((cells.json_dumps(obj) + "\n").encode())
+        return
+    out.write(b"[")
+    for i, obj in enumerate(nested_rows(flat)):
+        out.write(((",\n" if i else "\n") + cells.json_dumps(obj)).encode())
+    out.write(b"\n]\n" if flat.frame.height else b"]\n")
+
+
+def write_markdown(frame: pl.DataFrame, out: IO[bytes], digits: int = 6) -> None:
+    names = frame.columns
+    numeric = [frame.schema[c].is_numeric() for c in names]
+    head = "| " + " | ".join(cells.md_cell(c) for c in names) + " |\n"
+    rule = "|" + "|".join("---:" if n else "---" for n in numeric) + "|\n"
+    out.write((head + rule).encode())
+    for row in frame.iter_rows():
+        line = " | ".join(cells.md_cell(v, c, digits) for c, v in zip(names, row, strict=True))
+        out.write(f"| {line} |\n".encode())
+
+
+def text_rows(frame: pl.DataFrame, digits: int = 6) -> list[list[str]]:
+    names = frame.columns
+    return [
+        [cells.human(v, c, digits) for c, v in zip(names, row, strict=True)]
+        for row in frame.iter_rows()
+    ]
+
+
+def write_plain_table(
+    header: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[bool], out: IO[bytes]
+) -> None:
+    """Aligned columns, two spaces apart, numbers right-aligned; no colour, no box."""
+    shown = [cells.human(h) for h in header]
+    widths = [len(h) for h in shown]
+    for row in rows:
+        for i, cell in enumerate(row):
+            widths[i] = max(widths[i], len(cell))
+
+    def line(values: Sequence[str]) -> str:
+        parts = [
+            v.rjust(w) if r else v.ljust(w) for v, w, r in zip(values, widths, right, strict=True)
+        ]
+        return "  ".join(parts).rstrip() + "\n"
+
+    out.write(line(shown).encode())
+    for row in rows:
+        out.write(line(row).encode())
+
+
+def write_rich_table(
+    header: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    right: Sequence[bool],
+    styles: Sequence[Sequence[str]] | None = None,
+    title: str | None = None,
+) -> None:
+    """A Rich table on the terminal; every cell is inert Text, colour only when allowed."""
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    from tui.safe_text import safe
+
+    console = Console(file=sys.stdout, no_color=not colour_enabled(sys.stdout), highlight=False)
+    table = Table(
+        box=box.SIMPLE_HEAD,
+        title=safe(title, "bold", single_line=True) if title else None,
+        title_justify="left",
+        pad_edge=False,
+    )
+    for name, is_right in zip(header, right, strict=True):
+        table.add_column(
+            safe(name, single_line=True),
+            justify="right" if is_right else "left",
+            overflow="ellipsis",
+            no_wrap=True,
+        )
+    for r, row in enumerate(rows):
+        row_styles = styles[r] if styles else [""] * len(row)
+        table.add_row(*(safe(c, s, single_line=True) for c, s in zip(row, row_styles, strict=True)))
+    console.print(table)
+
+
+def write_table(frame: pl.DataFrame, out: IO[bytes], *, to_terminal: bool, digits: int = 6) -> None:
+    header = frame.columns
+    right = [frame.schema[c].is_numeric() for c in header]
+    rows = text_rows(frame, digits)
+    if to_terminal and is_tty(sys.stdout):
+        styles = None
+        if "status" in header:
+            idx = header.index("status")
+            styles = [
+                ["" if i != idx else STATUS_STYLES.get(row[idx], "") for i in range(len(row))]
+                for row in rows
+            ]
+        write_rich_table(header, rows, right, styles)
+        return
+    write_plain_table(header, rows, right, out)
