@@ -1,0 +1,117 @@
+"""The mmtop Textual app: one store reader, one watcher, the runs screen on top.
+
+Kept thin: screens own their widgets and workers; the app owns what lives as long as the
+process (the store, the watcher, the clock) and the command palette's list of actions.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from tui.launch import Launch, resolve
+from tui.messages import StoreChanged
+
+
+class MmtopApp(App[None]):
+    CSS_PATH = "app.tcss"
+    TITLE = "mmtop"
+    BINDINGS = [
+        Binding("q", "quit", "Quit", id="app.quit"),
+        Binding("question_mark", "help", "Help", id="app.help"),
+    ]
+    # Wide terminals get the preview beside the table; narrow ones get it underneath.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+
+    def __init__(
+        self,
+        launch: Launch,
+        *,
+        now: Callable[[], datetime] | None = None,
+        watch: bool = True,
+        stale_after: float | None = None,
+    ) -> None:
+        super().__init__()
+        self.launch = launch
+        self.now = now or (lambda: datetime.now(UTC))
+        self.read_only = launch.read_only
+        self.watch_mode = "off"
+        self._want_watch = watch
+        self._stale_after = stale_after
+        self._store: Any = None
+        self._store_lock = threading.Lock()
+        self.watcher: Any = None
+
+    # -- the store (called from worker threads) -----------------------------------------
+
+    def get_store(self) -> Any:
+        """The reader, opened on first use; raises store.StoreError when there is none."""
+        import store
+
+        with self._store_lock:
+            if self._store is None:
+                if self._stale_after is None:
+                    self._store = store.open(self.launch.root)
+                else:
+                    self._store = store.open(self.launch.root, stale_after=self._stale_after)
+                self.read_only = self.read_only or bool(self._store.read_only)
+                if self._want_watch and self.watcher is None:
+                    self.watcher = store.watch(self._store.root, self._on_store_changed)
+                    self.watch_mode = str(self.watcher.mode)
+            return self._store
+
+    def watch_live(self, folders: Iterable[str]) -> None:
+        """Ask the watcher to follow these run folders closely (the running ones)."""
+        if self.watcher is not None and hasattr(self.watcher, "watch_runs"):
+            self.watcher.watch_runs(list(folders))
+            self.watch_mode = str(self.watcher.mode)
+
+    def _on_store_changed(self) -> None:
+        # Watcher thread: post_message is thread-safe; every screen that cares reloads.
+        for screen in list(self.screen_stack):
+            screen.post_message(StoreChanged())
+
+    # -- screens and actions --------------------------------------------------------------
+
+    def get_default_screen(self) -> Screen[Any]:
+        from tui.screens.runs import RunsScreen
+
+        return RunsScreen()
+
+    def on_mount(self) -> None:
+        where = str(self.launch.root)
+        self.sub_title = f"{where} (read-only sample)" if self.launch.source == "sample" else where
+
+    def action_help(self) -> None:
+        screen = self.screen
+        show = getattr(screen, "action_show_help", None)
+        if callable(show):
+            show()
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        provided = getattr(screen, "palette_commands", None)
+        if callable(provided):
+            for title, help_text, callback in provided():
+                yield SystemCommand(title, help_text, callback)
+        yield SystemCommand("app: help", "List the keys of this screen", self.action_help)
+        yield SystemCommand("app: quit", "Quit mmtop", self.exit)
+        for command in super().get_system_commands(screen):
+            if command.title.lower() not in ("quit", "keys"):
+                yield command
+
+    def on_unmount(self) -> None:
+        if self.watcher is not None:
+            self.watcher.stop()
+
+
+def run_app(path: str | None) -> int:
+    """Entry point for `mmtop [PATH]`; returns the process exit code."""
+    app = MmtopApp(resolve(path))
+    app.run()
+    return int(app.return_code or 0)

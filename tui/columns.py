@@ -1,0 +1,228 @@
+"""Which columns the runs table shows, how wide, and what each one holds.
+
+Pure polars, no Textual. The runs frame from the store nests params and metric summaries
+in struct columns; `flatten` turns them into one column per leaf (`params.model.kind`,
+`metrics.val/acc`) so that the table, sorting and export can treat every column alike.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import polars as pl
+
+from tui.formatting import fmt_number
+
+# Columns always offered before params and metrics, in this order.
+CORE_COLUMNS: tuple[str, ...] = (
+    "status",
+    "name",
+    "experiment",
+    "created",
+    "duration_s",
+    "last_step",
+    "tags",
+)
+CORE_LABELS = {
+    "status": "",
+    "name": "name",
+    "experiment": "experiment",
+    "created": "age",
+    "duration_s": "duration",
+    "last_step": "step",
+    "tags": "tags",
+}
+# Caps keep one long name from pushing every metric off screen; cells end in an ellipsis.
+MAX_WIDTH = {"name": 32, "experiment": 18, "tags": 20}
+TEXT_PARAM_MAX = 20
+METRIC_PREFIXES = ("metrics.", "metrics_min.", "metrics_max.")
+AGG_PREFIX = {"last": "metrics.", "min": "metrics_min.", "max": "metrics_max."}
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str  # column of the flat frame
+    label: str
+    kind: str  # status | text | tags | age | duration | int | number | value
+    width: int
+    right: bool = False
+
+
+@dataclass(frozen=True)
+class ColumnChoice:
+    """What the user asked for with `C`: automatic, or a regex kept/dropped, or a list."""
+
+    mode: str = "auto"  # auto | keep | drop | explicit
+    pattern: str = ""
+    explicit: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        if self.mode in ("keep", "drop"):
+            return f"{self.mode} /{self.pattern}/"
+        if self.mode == "explicit":
+            return f"{len(self.explicit)} chosen"
+        return "auto"
+
+
+def _leaves(prefix: str, expr: pl.Expr, dtype: pl.DataType) -> list[pl.Expr]:
+    if isinstance(dtype, pl.Struct):
+        out: list[pl.Expr] = []
+        for fld in dtype.fields:
+            out.extend(_leaves(f"{prefix}.{fld.name}", expr.struct.field(fld.name), fld.dtype))
+        return out
+    return [expr.alias(prefix)]
+
+
+def flatten(raw: pl.DataFrame) -> pl.DataFrame:
+    """One column per leaf of every struct column; other columns unchanged."""
+    exprs: list[pl.Expr] = []
+    for col, dtype in raw.schema.items():
+        if isinstance(dtype, pl.Struct):
+            exprs.extend(_leaves(col, pl.col(col), dtype))
+        else:
+            exprs.append(pl.col(col))
+    return raw.select(exprs)
+
+
+def param_keys(flat: pl.DataFrame) -> list[str]:
+    return [c for c in flat.columns if c.startswith("params.")]
+
+
+def metric_keys(flat: pl.DataFrame) -> list[str]:
+    """Metric names (without prefix) that have a last value column."""
+    return [c[len("metrics.") :] for c in flat.columns if c.startswith("metrics.")]
+
+
+def differing(sub: pl.DataFrame, keys: list[str]) -> list[str]:
+    """Keys whose value is not the same on every row of `sub` (all of them for <= 1 row)."""
+    if not keys:
+        return []
+    if sub.height <= 1:
+        return list(keys)
+    exprs = []
+    for k in keys:
+        dtype = sub.schema[k]
+        col = pl.col(k)
+        if isinstance(dtype, (pl.List, pl.Array, pl.Object)):
+            col = col.cast(pl.String, strict=False)
+        exprs.append(col.n_unique().alias(k))
+    try:
+        counts = sub.select(exprs).row(0)
+    except pl.exceptions.PolarsError:
+        return list(keys)
+    return [k for k, n in zip(keys, counts, strict=True) if n > 1]
+
+
+def present(sub: pl.DataFrame, keys: list[str]) -> list[str]:
+    """Keys with at least one non-null value in `sub`."""
+    if not keys or sub.height == 0:
+        return []
+    counts = sub.select([pl.col(k).null_count().alias(k) for k in keys]).row(0)
+    return [k for k, n in zip(keys, counts, strict=True) if n < sub.height]
+
+
+def candidates(flat: pl.DataFrame) -> list[str]:
+    """Every column the table can show, in display order."""
+    core = [c for c in CORE_COLUMNS if c in flat.columns]
+    return core + param_keys(flat) + [f"metrics.{k}" for k in metric_keys(flat)]
+
+
+def choose(flat: pl.DataFrame, shown: pl.DataFrame, choice: ColumnChoice) -> list[str]:
+    """Column keys to display for the rows in `shown` under the user's choice."""
+    core = [c for c in CORE_COLUMNS if c in flat.columns]
+    params = param_keys(flat)
+    metrics = [f"metrics.{k}" for k in metric_keys(flat)]
+    if choice.mode == "explicit":
+        every = set(candidates(flat))
+        return [k for k in choice.explicit if k in every]
+    if choice.mode == "keep":
+        rx = _regex(choice.pattern)
+        picked = [k for k in params + metrics if rx.search(k)]
+        return core[:2] + [k for k in core[2:] if rx.search(k)] + picked
+    auto = core + differing(shown, params) + present(shown, metrics)
+    if choice.mode == "drop":
+        rx = _regex(choice.pattern)
+        return [k for k in auto if k in ("status", "name") or not rx.search(k)]
+    return auto
+
+
+def _regex(pattern: str) -> re.Pattern[str]:
+    try:
+        return re.compile(pattern, re.IGNORECASE)
+    except re.error:
+        return re.compile(re.escape(pattern), re.IGNORECASE)
+
+
+def valid_regex(pattern: str) -> str | None:
+    """None when `pattern` compiles, else the error message."""
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        return str(exc)
+    return None
+
+
+def label(key: str) -> str:
+    if key in CORE_LABELS:
+        return CORE_LABELS[key]
+    for prefix in ("params.", *METRIC_PREFIXES):
+        if key.startswith(prefix):
+            return key[len(prefix) :]
+    return key
+
+
+def kind_of(key: str, dtype: pl.DataType) -> str:
+    if key == "status":
+        return "status"
+    if key == "created":
+        return "age"
+    if key == "duration_s":
+        return "duration"
+    if key == "tags":
+        return "tags"
+    if dtype.is_integer():
+        return "int"
+    if dtype.is_float():
+        return "number"
+    if dtype == pl.String or dtype == pl.Categorical:
+        return "text"
+    return "value"
+
+
+def measure(flat: pl.DataFrame, key: str) -> Column:
+    """A column spec with a width that fits the whole frame, so filtering never jumps widths."""
+    dtype = flat.schema[key]
+    kind = kind_of(key, dtype)
+    head = label(key)
+    right = kind in ("int", "number", "age", "duration")
+    series = flat.get_column(key)
+    if kind == "status":
+        width = 1
+    elif kind == "age":
+        width = 4
+    elif kind == "duration":
+        width = 6
+    elif kind == "tags":
+        longest = series.list.join(",").str.len_chars().max() if len(series) else 0
+        width = min(int(longest or 0), MAX_WIDTH["tags"])
+    elif kind == "text":
+        longest = series.cast(pl.String).str.len_chars().max() if len(series) else 0
+        cap = MAX_WIDTH.get(key, TEXT_PARAM_MAX)
+        width = min(int(longest or 0), cap)
+    elif kind in ("int", "number"):
+        width = _numeric_width(series)
+    else:
+        width = TEXT_PARAM_MAX
+    return Column(key, head, kind, max(width, len(head), 1), right)
+
+
+def _numeric_width(series: pl.Series) -> int:
+    """Widest formatted value among extremes and a strided sample: exact enough, O(1) cost."""
+    values = series.drop_nulls()
+    if len(values) == 0:
+        return 1
+    stride = max(1, len(values) // 256)
+    sample = values.gather_every(stride).to_list()
+    extremes = [values.min(), values.max()]
+    return max(len(fmt_number(v)) for v in sample + extremes)

@@ -1,0 +1,132 @@
+"""How values look in a terminal cell: numbers, ages, durations, status glyphs.
+
+Pure functions, no Textual: the table, the preview, the detail screen and the CSV export
+all ask here so that one value reads the same everywhere.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+
+from rich.cells import cell_len, set_cell_size
+
+from tui.safe_text import clean
+
+# Glyphs differ in shape, not only colour, so NO_COLOR users still tell them apart.
+STATUS_GLYPHS: dict[str, str] = {
+    "running": "▶",
+    "finished": "✓",
+    "failed": "✗",
+    "killed": "■",
+    "crashed": "☠",
+}
+# Frames a live row cycles through so a running run visibly moves.
+LIVE_FRAMES = ("◐", "◓", "◑", "◒")
+STATUS_STYLES: dict[str, str] = {
+    "running": "bold green",
+    "finished": "blue",
+    "failed": "bold red",
+    "killed": "yellow",
+    "crashed": "bold magenta",
+}
+
+
+def status_glyph(status: str | None, frame: int = 0) -> str:
+    if status == "running":
+        return LIVE_FRAMES[frame % len(LIVE_FRAMES)]
+    return STATUS_GLYPHS.get(status or "", "?")
+
+
+def fmt_number(value: object) -> str:
+    """Compact, width-bounded (<= 10 chars) number: 4 significant digits for floats."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        text = str(value)
+        return text if len(text) <= 10 else f"{value:.3e}"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "nan"
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        if value == 0:
+            return "0"
+        text = f"{value:.4g}"
+        return text
+    return clean(value, single_line=True)
+
+
+def fmt_value(value: object) -> str:
+    """Any param/metric value as one inert line."""
+    if value is None:
+        return ""
+    if isinstance(value, (int, float, bool)):
+        return fmt_number(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(fmt_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {fmt_value(v)}" for k, v in value.items()) + "}"
+    return clean(value, single_line=True)
+
+
+def fmt_duration(seconds: float | None) -> str:
+    """12s, 4m05s, 3h07m, 2d04h: short enough for a narrow column."""
+    if seconds is None or (isinstance(seconds, float) and math.isnan(seconds)):
+        return ""
+    s = max(0, int(seconds))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    if s < 86400:
+        return f"{s // 3600}h{(s % 3600) // 60:02d}m"
+    return f"{s // 86400}d{(s % 86400) // 3600:02d}h"
+
+
+def fmt_age(created: datetime | None, now: datetime) -> str:
+    """How long ago, in one unit: 45s, 12m, 5h, 3d, 11w."""
+    if created is None:
+        return ""
+    if created.tzinfo is None:
+        created = created.replace(tzinfo=UTC)
+    s = max(0, int((now - created).total_seconds()))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m"
+    if s < 86400:
+        return f"{s // 3600}h"
+    if s < 86400 * 14:
+        return f"{s // 86400}d"
+    return f"{s // (86400 * 7)}w"
+
+
+def fmt_time(when: datetime | None) -> str:
+    if when is None:
+        return ""
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def fmt_bytes(size: int | None) -> str:
+    if size is None:
+        return ""
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"
+
+
+def fit(text: str, width: int) -> str:
+    """Cut to `width` terminal cells with an ellipsis; padding is the caller's business."""
+    if cell_len(text) <= width:
+        return text
+    if width <= 1:
+        return set_cell_size(text, width)
+    return set_cell_size(text, width - 1) + "…"

@@ -1,0 +1,68 @@
+"""Messages workers and the watcher post to the app: past tense, they report what happened.
+
+Workers never touch widgets; they post one of these and the screen applies it on the UI
+thread. Bursts of `StoreChanged` collapse into one (`can_replace`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+from textual.message import Message
+
+
+class StoreChanged(Message):
+    """Something under the store root changed; the reader works out what."""
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, StoreChanged)
+
+
+@dataclass
+class RunsLoaded(Message):
+    frame: pl.DataFrame
+    problems: list[Any] = field(default_factory=list)
+    seconds: float = 0.0
+    model: Any = None  # a RunsModel built in the worker, so the UI thread only swaps it in
+
+
+@dataclass
+class LoadFailed(Message):
+    error: str
+
+
+@dataclass
+class RunDetailLoaded(Message):
+    run_id: str
+    info: Any
+    extras: dict[str, Any]
+
+
+@dataclass
+class HistoryLoaded(Message):
+    run_id: str
+    frame: pl.DataFrame
+    system: bool = False
+
+
+@dataclass
+class ConsoleRead(Message):
+    run_id: str
+    text: str
+
+
+@dataclass
+class StoreWritten(Message):
+    """A write through the store API (tags, comment) finished; `error` says why not."""
+
+    what: str
+    error: str | None = None
+
+
+@dataclass
+class ExportFinished(Message):
+    path: str
+    rows: int
+    error: str | None = None

@@ -1,0 +1,479 @@
+"""The runs screen: sidebar, table, preview, filter bar, status bar.
+
+Loads run in a thread worker (`RunsLoaded`); the watcher's `StoreChanged` asks for another
+load, and at most one is in flight (a change during a load schedules exactly one more).
+The user's choices (`ViewState`), the marks and the cursor's run survive every reload.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Footer, Input, Static
+
+from tui.columns import ColumnChoice, label
+from tui.export import export_frame, write_csv
+from tui.messages import ExportFinished, HistoryLoaded, LoadFailed, RunsLoaded, StoreChanged
+from tui.runs_view import SORT_AGGS, RunsModel, ViewState
+from tui.safe_text import safe
+from tui.widgets.filter_bar import FilterBar, FilterInput
+from tui.widgets.preview import RunPreview
+from tui.widgets.runs_table import RunsTable
+from tui.widgets.sidebar import ExperimentsSidebar
+from tui.widgets.status_bar import Status, StatusBar
+
+Command = tuple[str, str, Callable[[], Any]]
+LIVE_RELOAD_EVERY = 2.0  # heartbeats go stale without any file event: look again
+TICK_EVERY = 0.4
+
+
+class RunsScreen(Screen[None]):
+    BINDINGS = [
+        Binding("slash", "focus_filter", "Filter", id="runs.filter"),
+        Binding("ctrl+f", "clear_filter", "Clear filter", id="runs.clear_filter"),
+        Binding("enter", "open_run", "Open", id="runs.open"),
+        Binding("space", "toggle_mark", "Mark", id="runs.mark"),
+        Binding("u", "clear_marks", "Unmark all", show=False, id="runs.unmark_all"),
+        Binding("s", "sort_focused", "Sort", id="runs.sort"),
+        Binding("r", "reverse_sort", "Reverse", id="runs.reverse"),
+        Binding(
+            "m", "cycle_metric_agg", "Sort metric by last/min/max", show=False, id="runs.metric_agg"
+        ),
+        Binding("C", "pick_columns", "Columns", id="runs.columns"),
+        Binding("left_square_bracket", "toggle_sidebar", "Experiments", id="runs.sidebar"),
+        Binding("p", "toggle_preview", "Preview", show=False, id="runs.preview"),
+        Binding("e", "export", "Export", id="runs.export"),
+        Binding(
+            "exclamation_mark", "show_problems", "Skipped files", show=False, id="runs.problems"
+        ),
+        Binding("ctrl+r,f5", "refresh", "Refresh", show=False, id="runs.refresh"),
+        Binding("tab", "focus_next", "Next pane", show=False, id="runs.focus_next"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.model = RunsModel()
+        self.state = ViewState()
+        self.marks: set[str] = set()
+        self.problems: list[Any] = []
+        self.load_seconds = 0.0
+        self.loads = 0
+        self._loading = False
+        self._pending = False
+        self._message = ""
+        self._preview_timer: Timer | None = None
+
+    # -- layout -------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="topbar")
+        with Horizontal(id="runs-body"):
+            yield ExperimentsSidebar(id="sidebar")
+            with Vertical(id="runs-main"):
+                yield RunsTable(id="runs-table", now=self.app.now)  # type: ignore[attr-defined]
+                yield RunPreview(id="preview", now=self.app.now)  # type: ignore[attr-defined]
+        yield FilterBar(id="filter-bar")
+        yield StatusBar(id="status-bar")
+        yield Footer()
+
+    @property
+    def table(self) -> RunsTable:
+        return self.query_one(RunsTable)
+
+    def on_mount(self) -> None:
+        self.query_one("#sidebar").display = False
+        self.table.focus()
+        self._update_topbar()
+        self.set_interval(TICK_EVERY, self._tick)
+        self.set_interval(LIVE_RELOAD_EVERY, self._live_reload)
+        self.request_reload()
+
+    def _update_topbar(self) -> None:
+        launch = self.app.launch  # type: ignore[attr-defined]
+        text = safe(f"mmtop · {launch.root}", "bold", single_line=True)
+        if self.app.read_only:  # type: ignore[attr-defined]
+            text.append("  [read-only]", style="bold yellow")
+        if launch.hint:
+            text.append("  ")
+            text.append_text(safe(launch.hint, "italic", single_line=True))
+        self.query_one("#topbar", Static).update(text)
+
+    # -- loading ------------------------------------------------------------------------
+
+    def request_reload(self) -> None:
+        if self._loading:
+            self._pending = True
+            return
+        self._loading = True
+        self.load_runs()
+
+    @work(thread=True, exclusive=True, group="runs-load")
+    def load_runs(self) -> None:
+        start = time.perf_counter()
+        try:
+            store = self.app.get_store()  # type: ignore[attr-defined]
+            frame = store.runs()
+            problems = store.problems()
+        except Exception as exc:  # no store yet, unreadable root: say so, keep running
+            self.post_message(LoadFailed(str(exc)))
+            return
+        model = RunsModel(frame)
+        self.post_message(RunsLoaded(frame, problems, time.perf_counter() - start, model))
+
+    def on_runs_loaded(self, message: RunsLoaded) -> None:
+        self._loading = False
+        self.loads += 1
+        self.load_seconds = message.seconds
+        self.problems = message.problems
+        self.model = message.model
+        self._message = ""
+        live = [
+            str(p)
+            for p, s in zip(
+                self.model.raw.get_column("path").to_list()
+                if "path" in self.model.raw.columns
+                else [],
+                self.model.raw.get_column("status").to_list(),
+                strict=False,
+            )
+            if s == "running"
+        ]
+        self.app.watch_live(live)  # type: ignore[attr-defined]
+        self.query_one(FilterBar).set_fields(self.model.fields)
+        self.query_one(ExperimentsSidebar).set_experiments(
+            self.model.experiments(), self.state.experiment
+        )
+        if self.model.check_filter(self.state.filter_text) is not None:
+            self.state.filter_text = ""  # a field the new data lacks: show everything
+        self.apply()
+        self._update_topbar()
+        if self._pending:
+            self._pending = False
+            self.request_reload()
+
+    def on_load_failed(self, message: LoadFailed) -> None:
+        self._loading = False
+        self._message = message.error
+        self._update_status()
+        if self._pending:
+            self._pending = False
+            self.request_reload()
+
+    def on_store_changed(self, message: StoreChanged) -> None:
+        self.request_reload()
+
+    def _live_reload(self) -> None:
+        if self.model.running() and self.is_current:
+            self.request_reload()
+
+    def _tick(self) -> None:
+        if self.model.running() and self.is_current:
+            self.table.tick()
+
+    # -- applying the view ----------------------------------------------------------------
+
+    def apply(self, keep: str | None = None) -> bool:
+        """Recompute and show the view; False (and nothing changes) if the filter is bad."""
+        table = self.table
+        keep = keep or table.current_run_id
+        try:
+            view = self.model.compute(self.state)
+        except ValueError as exc:
+            self.query_one(FilterBar).show_error(str(exc))
+            return False
+        table.marks = self.marks
+        table.set_view(
+            self.model,
+            view,
+            sort_key=self.state.sort_key,
+            descending=self.state.descending,
+            keep=keep,
+        )
+        self._update_status()
+        return True
+
+    def _update_status(self) -> None:
+        table = self.table
+        sort = label(self.state.sort_key) or self.state.sort_key
+        if self.state.sort_key == "created":
+            sort = "age"
+        if self.state.sort_key.startswith("metrics.") and self.state.metric_agg != "last":
+            sort += f" ({self.state.metric_agg})"
+        sort += " ▼" if self.state.descending else " ▲"
+        message = self._message
+        if self.state.experiment is not None:
+            message = f"experiment: {self.state.experiment} {message}".strip()
+        self.query_one(StatusBar).show(
+            Status(
+                total=self.model.total,
+                shown=len(table.view),
+                running=self.model.running(),
+                marked=len(self.marks),
+                watch=self.app.watch_mode,  # type: ignore[attr-defined]
+                skipped=len(self.problems),
+                sort=sort,
+                read_only=self.app.read_only,  # type: ignore[attr-defined]
+                loading=self._loading and self.loads == 0,
+                message=message,
+            )
+        )
+
+    # -- filter -------------------------------------------------------------------------
+
+    @on(Input.Changed, "#filter-input")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.set_filter(event.value)
+
+    def set_filter(self, text: str) -> bool:
+        bar = self.query_one(FilterBar)
+        error = self.model.check_filter(text)
+        if error is not None:
+            bar.show_error(error)
+            return False
+        bar.show_error(None)
+        if text != self.state.filter_text:
+            self.state.filter_text = text
+            self.apply()
+        return True
+
+    @on(Input.Submitted, "#filter-input")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        if self.set_filter(event.value):
+            self.query_one(FilterBar).history.push(event.value)
+            self.table.focus()
+
+    def on_filter_bar_cleared(self, _: FilterBar.Cleared) -> None:
+        self.action_clear_filter()
+
+    def action_focus_filter(self) -> None:
+        self.query_one(FilterInput).focus()
+
+    def action_clear_filter(self) -> None:
+        self.query_one(FilterInput).value = ""
+        self.set_filter("")
+        self.table.focus()
+
+    # -- sorting ------------------------------------------------------------------------
+
+    def sort_by(self, key: str, descending: bool | None = None) -> None:
+        if descending is None:
+            if key == self.state.sort_key:
+                descending = not self.state.descending
+            else:
+                column = self.model.column(key) if key in self.model.flat.columns else None
+                descending = column is not None and column.kind in ("age", "int", "number")
+        self.state.sort_key = key
+        self.state.descending = descending
+        self.apply()
+
+    def action_sort_focused(self) -> None:
+        column = self.table.current_column
+        if column is not None:
+            self.sort_by(column.key)
+
+    def action_reverse_sort(self) -> None:
+        self.state.descending = not self.state.descending
+        self.apply()
+
+    def action_cycle_metric_agg(self) -> None:
+        i = SORT_AGGS.index(self.state.metric_agg)
+        self.state.metric_agg = SORT_AGGS[(i + 1) % len(SORT_AGGS)]
+        self.apply()
+        self.notify(f"metric columns sort by their {self.state.metric_agg} value")
+
+    def on_runs_table_header_clicked(self, message: RunsTable.HeaderClicked) -> None:
+        self.sort_by(message.key)
+
+    # -- marks --------------------------------------------------------------------------
+
+    def action_toggle_mark(self) -> None:
+        run_id = self.table.current_run_id
+        if run_id is None:
+            return
+        self.marks.symmetric_difference_update({run_id})
+        self.table.invalidate()
+        self.table.action_cursor_down()
+        self._update_status()
+
+    def action_clear_marks(self) -> None:
+        self.marks.clear()
+        self.table.invalidate()
+        self._update_status()
+
+    def action_mark_all(self) -> None:
+        self.marks.update(self.table.visible_ids())
+        self.table.invalidate()
+        self._update_status()
+
+    # -- panes --------------------------------------------------------------------------
+
+    def action_toggle_sidebar(self) -> None:
+        sidebar = self.query_one(ExperimentsSidebar)
+        sidebar.display = not sidebar.display
+        if sidebar.display:
+            sidebar.focus()
+        else:
+            self.table.focus()
+
+    def on_experiments_sidebar_chosen(self, message: ExperimentsSidebar.Chosen) -> None:
+        self.state.experiment = message.experiment
+        self.apply()
+        self.table.focus()
+
+    def action_toggle_preview(self) -> None:
+        preview = self.query_one(RunPreview)
+        preview.display = not preview.display
+
+    def on_runs_table_highlighted(self, message: RunsTable.Highlighted) -> None:
+        preview = self.query_one(RunPreview)
+        if not preview.display:
+            return
+        preview.show(self.model.record(message.run_id) if message.run_id else None)
+        if self._preview_timer is not None:
+            self._preview_timer.stop()
+        if message.run_id and preview.spark_keys:
+            run_id, keys = message.run_id, list(preview.spark_keys)
+            # Holding j should not start a history read per row: wait for the cursor to rest.
+            self._preview_timer = self.set_timer(0.15, lambda: self.load_preview(run_id, keys))
+
+    @work(thread=True, exclusive=True, group="preview")
+    def load_preview(self, run_id: str, keys: list[str]) -> None:
+        try:
+            frame = self.app.get_store().history([run_id], keys=keys, max_points=120)  # type: ignore[attr-defined]
+        except Exception:  # the run vanished or a part is unreadable: no sparkline, no crash
+            return
+        self.post_message(HistoryLoaded(run_id, frame))
+
+    def on_history_loaded(self, message: HistoryLoaded) -> None:
+        self.query_one(RunPreview).show_history(message.run_id, message.frame)
+
+    # -- other screens --------------------------------------------------------------------
+
+    def action_open_run(self) -> None:
+        run_id = self.table.current_run_id
+        if run_id:
+            self.open_run(run_id)
+
+    def on_runs_table_opened(self, message: RunsTable.Opened) -> None:
+        self.open_run(message.run_id)
+
+    def open_run(self, run_id: str) -> None:
+        from tui.screens.detail import RunDetailScreen
+
+        self.app.push_screen(RunDetailScreen(run_id))
+
+    def action_pick_columns(self) -> None:
+        from tui.screens.columns import ColumnPicker
+
+        shown = [c.key for c in self.table.columns]
+
+        def chosen(choice: ColumnChoice | None) -> None:
+            if choice is not None:
+                self.state.choice = choice
+                self.apply()
+
+        self.app.push_screen(
+            ColumnPicker(self.model.candidates(), shown, self.state.choice), chosen
+        )
+
+    def action_show_problems(self) -> None:
+        from tui.screens.problems import ProblemsScreen
+
+        self.app.push_screen(ProblemsScreen(self.problems))
+
+    def action_refresh(self) -> None:
+        self.request_reload()
+
+    def action_export(self) -> None:
+        from tui.screens.prompt import PromptScreen
+
+        def chosen(path: str | None) -> None:
+            if path:
+                self.export_csv(path)
+
+        rows = len(self.table.view)
+        self.app.push_screen(
+            PromptScreen(
+                f"export {rows} rows to CSV",
+                "runs.csv",
+                "columns, filter and sort as shown; raw values",
+            ),
+            chosen,
+        )
+
+    @work(thread=True, exclusive=True, group="export")
+    def export_csv(self, path: str) -> None:
+        table = self.table
+        try:
+            rows = write_csv(export_frame(self.model, table.view, table.columns), path)
+        except Exception as exc:  # disk full, no permission, a folder: report, do not crash
+            self.post_message(ExportFinished(path, 0, str(exc)))
+            return
+        self.post_message(ExportFinished(path, rows))
+
+    def on_export_finished(self, message: ExportFinished) -> None:
+        if message.error:
+            self.notify(f"export failed: {message.error}", severity="error", markup=False)
+        else:
+            self.notify(f"wrote {message.rows} rows to {message.path}", markup=False)
+
+    def action_show_help(self) -> None:
+        from tui.screens.help import HelpScreen, section
+
+        self.app.push_screen(
+            HelpScreen(
+                "runs",
+                [
+                    section("runs", self.BINDINGS),
+                    section("table", RunsTable.BINDINGS),
+                    section("filter bar", FilterInput.BINDINGS),
+                    section("everywhere", self.app.BINDINGS),
+                    ("", [("ctrl+p", "Command palette: every action by name")]),
+                ],
+            )
+        )
+
+    def palette_commands(self) -> Iterator[Command]:
+        yield ("runs: filter", "Focus the filter bar", self.action_focus_filter)
+        yield ("runs: clear filter", "Show every run", self.action_clear_filter)
+        yield ("runs: open", "Open the highlighted run", self.action_open_run)
+        yield ("runs: mark", "Mark or unmark the highlighted run", self.action_toggle_mark)
+        yield ("runs: mark all shown", "Mark every shown run", self.action_mark_all)
+        yield ("runs: unmark all", "Clear every mark", self.action_clear_marks)
+        yield ("runs: reverse sort", "Flip the sort direction", self.action_reverse_sort)
+        for agg in SORT_AGGS:
+            yield (
+                f"runs: sort metrics by {agg} value",
+                "Which summary a metric column sorts by",
+                lambda agg=agg: self._set_agg(agg),
+            )
+        for column in self.table.columns:
+            name = column.label or column.key
+            yield (f"runs: sort by {name}", column.key, lambda k=column.key: self.sort_by(k))
+        yield ("runs: pick columns", "Choose columns by regex or by hand", self.action_pick_columns)
+        yield (
+            "runs: automatic columns",
+            "Differing params and present metrics",
+            lambda: self._set_choice(ColumnChoice()),
+        )
+        yield ("runs: export CSV", "Write the visible table to a CSV file", self.action_export)
+        yield ("runs: refresh", "Read the store again", self.action_refresh)
+        yield ("runs: skipped files", "Files the reader could not use", self.action_show_problems)
+        yield ("view: toggle sidebar", "Experiments with run counts", self.action_toggle_sidebar)
+        yield ("view: toggle preview", "The highlighted run's summary", self.action_toggle_preview)
+
+    def _set_agg(self, agg: str) -> None:
+        self.state.metric_agg = agg
+        self.apply()
+
+    def _set_choice(self, choice: ColumnChoice) -> None:
+        self.state.choice = choice
+        self.apply()

@@ -1,0 +1,399 @@
+"""The runs table: a Line API widget that renders only the rows on screen.
+
+Textual's DataTable builds every row up front, which takes seconds at 100k runs. Here the
+rows live in a polars frame (`RunsModel`); each repaint asks the model for the visible
+slice, formats it, and caches the formatted cells until the view or the data changes.
+The left block (mark, status, name) stays put while the other columns scroll sideways.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from rich.cells import cell_len, set_cell_size
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from tui.columns import Column
+from tui.formatting import (
+    STATUS_STYLES,
+    fit,
+    fmt_age,
+    fmt_duration,
+    fmt_number,
+    fmt_value,
+    status_glyph,
+)
+from tui.runs_view import RunsModel, View
+from tui.safe_text import clean
+
+FIXED_KEYS = ("status", "name")
+MARK = "●"
+GAP = 1
+
+
+def _cell(value: object, column: Column, now: datetime) -> str:
+    kind = column.kind
+    if value is None:
+        return ""
+    if kind == "age":
+        return fmt_age(value, now) if isinstance(value, datetime) else ""
+    if kind == "duration":
+        return fmt_duration(value) if isinstance(value, (int, float)) else ""
+    if kind == "tags":
+        tags = value if isinstance(value, list) else [value]
+        return ",".join(clean(t, single_line=True) for t in tags)
+    if kind in ("int", "number"):
+        return fmt_number(value)
+    if kind == "text":
+        return clean(value, single_line=True)
+    return fmt_value(value)
+
+
+def _pad(text: str, width: int, right: bool) -> str:
+    text = fit(text, width)
+    if right:
+        return " " * (width - cell_len(text)) + text
+    return set_cell_size(text, width)
+
+
+class RunsTable(ScrollView, can_focus=True):
+    """Rows of runs; the cursor is a row and a column (the column `s` sorts by)."""
+
+    BINDINGS = [
+        Binding("up,k", "cursor_up", "Up", show=False, id="table.up"),
+        Binding("down,j", "cursor_down", "Down", show=False, id="table.down"),
+        Binding("left,h", "cursor_left", "Column left", show=False, id="table.left"),
+        Binding("right,l", "cursor_right", "Column right", show=False, id="table.right"),
+        Binding("pageup,ctrl+b", "page_up", "Page up", show=False, id="table.page_up"),
+        Binding("pagedown,ctrl+d", "page_down", "Page down", show=False, id="table.page_down"),
+        Binding("home,g", "first", "First row", show=False, id="table.first"),
+        Binding("end,G", "last", "Last row", show=False, id="table.last"),
+    ]
+    COMPONENT_CLASSES = {
+        "runs-table--header",
+        "runs-table--header-cursor",
+        "runs-table--cursor",
+        "runs-table--cell-cursor",
+        "runs-table--marked",
+        "runs-table--mark",
+        "runs-table--dim",
+    }
+    DEFAULT_CSS = """
+    RunsTable { background: $surface; }
+    RunsTable > .runs-table--header { text-style: bold; background: $panel; }
+    RunsTable > .runs-table--header-cursor { text-style: bold reverse; }
+    RunsTable > .runs-table--cursor { background: $accent 30%; }
+    RunsTable:focus > .runs-table--cursor { background: $accent 60%; }
+    RunsTable > .runs-table--cell-cursor { text-style: bold underline; }
+    RunsTable > .runs-table--marked { text-style: bold; background: $warning 20%; }
+    RunsTable > .runs-table--mark { color: $warning; text-style: bold; }
+    RunsTable > .runs-table--dim { color: $text-muted; }
+    """
+
+    cursor_row: reactive[int] = reactive(0, always_update=False, repaint=False)
+    cursor_col: reactive[int] = reactive(1, repaint=False)
+
+    class Highlighted(Message):
+        def __init__(self, run_id: str | None) -> None:
+            super().__init__()
+            self.run_id = run_id
+
+        def can_replace(self, message: Message) -> bool:
+            return isinstance(message, RunsTable.Highlighted)
+
+    class Opened(Message):
+        def __init__(self, run_id: str) -> None:
+            super().__init__()
+            self.run_id = run_id
+
+    class HeaderClicked(Message):
+        def __init__(self, key: str) -> None:
+            super().__init__()
+            self.key = key
+
+    def __init__(self, *, now: Callable[[], datetime] | None = None, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.model = RunsModel()
+        self.view = self.model.compute_empty()
+        self.marks: set[str] = set()
+        self.sort_key = ""
+        self.descending = True
+        self.frame = 0
+        self._now = now or (lambda: datetime.now(UTC))
+        self._fixed: list[Column] = []
+        self._rest: list[Column] = []
+        self._cache: dict[int, tuple[str, str, list[str]]] = {}
+        self._last_highlight: str | None = None
+
+    # -- data ---------------------------------------------------------------------------
+
+    def set_view(
+        self,
+        model: RunsModel,
+        view: View,
+        *,
+        sort_key: str,
+        descending: bool,
+        keep: str | None = None,
+    ) -> None:
+        """Show `view`; keep the cursor on run `keep` when it is still shown."""
+        self.model = model
+        self.view = view
+        self.sort_key = sort_key
+        self.descending = descending
+        self._fixed = [c for c in view.columns if c.key in FIXED_KEYS]
+        self._rest = [c for c in view.columns if c.key not in FIXED_KEYS]
+        self._cache.clear()
+        width = self._fixed_width() + self._rest_width()
+        self.virtual_size = Size(width, len(view) + 1)
+        if self.cursor_col >= len(view.columns):
+            self.cursor_col = max(0, len(view.columns) - 1)
+        row = model.position_of(view, keep) if keep else None
+        if row is None:
+            row = min(self.cursor_row, max(0, len(view) - 1))
+        self.cursor_row = row
+        self._scroll_to_cursor()
+        self.refresh()
+        self._post_highlight()
+
+    @property
+    def columns(self) -> list[Column]:
+        return self._fixed + self._rest
+
+    @property
+    def current_run_id(self) -> str | None:
+        return self.model.run_id_at(self.view, self.cursor_row)
+
+    @property
+    def current_column(self) -> Column | None:
+        cols = self.columns
+        return cols[self.cursor_col] if 0 <= self.cursor_col < len(cols) else None
+
+    def visible_ids(self) -> list[str]:
+        return self.model.ids(self.view)
+
+    def tick(self) -> None:
+        """Advance the live glyph and refresh ages; cheap, it repaints only what is shown."""
+        self.frame += 1
+        self._cache.clear()
+        self.refresh()
+
+    def invalidate(self) -> None:
+        self._cache.clear()
+        self.refresh()
+
+    # -- geometry -----------------------------------------------------------------------
+
+    def _width(self, column: Column) -> int:
+        extra = 1 if column.key == self.sort_key else 0
+        return max(column.width, cell_len(column.label) + extra)
+
+    def _fixed_width(self) -> int:
+        return 2 + sum(self._width(c) + GAP for c in self._fixed)
+
+    def _rest_width(self) -> int:
+        return sum(self._width(c) + GAP for c in self._rest)
+
+    def _body_height(self) -> int:
+        return max(1, self.scrollable_content_region.height - 1)
+
+    def _scroll_to_cursor(self) -> None:
+        top = round(self.scroll_offset.y)
+        height = self._body_height()
+        y = top
+        if self.cursor_row < top:
+            y = self.cursor_row
+        elif self.cursor_row >= top + height:
+            y = self.cursor_row - height + 1
+        x = round(self.scroll_offset.x)
+        col = self.current_column
+        if col is not None and col in self._rest:
+            i = self._rest.index(col)
+            left = sum(self._width(c) + GAP for c in self._rest[:i])
+            right = left + self._width(col)
+            room = self.scrollable_content_region.width - self._fixed_width()
+            if left < x:
+                x = left
+            elif right > x + room:
+                x = right - room
+        self.scroll_to(x=x, y=y, animate=False, immediate=True)
+
+    # -- rendering ----------------------------------------------------------------------
+
+    def _row_cells(self, row: int) -> tuple[str, str, list[str]] | None:
+        if row not in self._cache:
+            if len(self._cache) > 4000:
+                self._cache.clear()
+            height = self._body_height()
+            start = max(0, row - 2)
+            stop = min(len(self.view), row + height + 2)
+            cols = self.columns
+            keys = [c.key for c in cols] + ["run_id", "status"]
+            now = self._now()
+            for offset, values in enumerate(self.model.rows(self.view, start, stop, keys)):
+                cells = [
+                    _pad(_cell(v, c, now), self._width(c), c.right)
+                    for v, c in zip(values, cols, strict=False)
+                ]
+                self._cache[start + offset] = (str(values[-2]), str(values[-1]), cells)
+        return self._cache.get(row)
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        scroll_x, scroll_y = self.scroll_offset
+        base = self.rich_style
+        if y == 0:
+            return self._header(width, round(scroll_x), base)
+        row = round(scroll_y) + y - 1
+        if row >= len(self.view):
+            return Strip.blank(width, base)
+        got = self._row_cells(row)
+        if got is None:
+            return Strip.blank(width, base)
+        run_id, status, cells = got
+        marked = run_id in self.marks
+        style = base
+        if marked:
+            style = style + self.get_component_rich_style("runs-table--marked")
+        if row == self.cursor_row:
+            style = style + self.get_component_rich_style("runs-table--cursor")
+        cell_cursor = self.get_component_rich_style("runs-table--cell-cursor")
+        mark_style = style + self.get_component_rich_style("runs-table--mark")
+        fixed: list[Segment] = [Segment(MARK if marked else " ", mark_style), Segment(" ", style)]
+        rest: list[Segment] = []
+        for i, (column, text) in enumerate(zip(self.columns, cells, strict=False)):
+            cstyle = style
+            if column.kind == "status":
+                text = _pad(status_glyph(status, self.frame), self._width(column), False)
+                cstyle = style + Style.parse(STATUS_STYLES.get(status, ""))
+            if row == self.cursor_row and i == self.cursor_col and self.has_focus:
+                cstyle = cstyle + cell_cursor
+            target = fixed if i < len(self._fixed) else rest
+            target.append(Segment(text, cstyle))
+            target.append(Segment(" " * GAP, style))
+        return self._join_line(fixed, rest, width, round(scroll_x), style)
+
+    def _header(self, width: int, scroll_x: int, base: Style) -> Strip:
+        head = base + self.get_component_rich_style("runs-table--header")
+        cursor = head + self.get_component_rich_style("runs-table--header-cursor")
+        fixed: list[Segment] = [Segment("  ", head)]
+        rest: list[Segment] = []
+        for i, column in enumerate(self.columns):
+            text = column.label
+            if column.key == self.sort_key:
+                text += "▼" if self.descending else "▲"
+            text = _pad(clean(text, single_line=True), self._width(column), column.right)
+            target = fixed if i < len(self._fixed) else rest
+            target.append(Segment(text, cursor if i == self.cursor_col else head))
+            target.append(Segment(" " * GAP, head))
+        return self._join_line(fixed, rest, width, scroll_x, head)
+
+    def _join_line(
+        self, fixed: list[Segment], rest: list[Segment], width: int, scroll_x: int, style: Style
+    ) -> Strip:
+        left = Strip(fixed)
+        room = max(0, width - left.cell_length)
+        right = Strip(rest).crop(scroll_x, scroll_x + room)
+        line = Strip.join([left, right])
+        return line.extend_cell_length(width, style).crop(0, width)
+
+    # -- cursor movement ----------------------------------------------------------------
+
+    def watch_cursor_row(self, old: int, new: int) -> None:
+        self._refresh_row(old)
+        self._refresh_row(new)
+        self._post_highlight()
+
+    def watch_cursor_col(self) -> None:
+        self.refresh()
+
+    def _refresh_row(self, row: int) -> None:
+        self.refresh_line(row + 1)
+
+    def _post_highlight(self) -> None:
+        run_id = self.current_run_id
+        if run_id != self._last_highlight:
+            self._last_highlight = run_id
+            self.post_message(self.Highlighted(run_id))
+
+    def move_to(self, row: int) -> None:
+        if len(self.view) == 0:
+            return
+        self.cursor_row = max(0, min(row, len(self.view) - 1))
+        self._scroll_to_cursor()
+
+    def action_cursor_up(self) -> None:
+        self.move_to(self.cursor_row - 1)
+
+    def action_cursor_down(self) -> None:
+        self.move_to(self.cursor_row + 1)
+
+    def action_page_up(self) -> None:
+        self.move_to(self.cursor_row - self._body_height())
+
+    def action_page_down(self) -> None:
+        self.move_to(self.cursor_row + self._body_height())
+
+    def action_first(self) -> None:
+        self.move_to(0)
+
+    def action_last(self) -> None:
+        self.move_to(len(self.view) - 1)
+
+    def action_cursor_left(self) -> None:
+        if self.cursor_col > 0:
+            self.cursor_col -= 1
+            self._scroll_to_cursor()
+
+    def action_cursor_right(self) -> None:
+        if self.cursor_col < len(self.columns) - 1:
+            self.cursor_col += 1
+            self._scroll_to_cursor()
+
+    def on_focus(self) -> None:
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self.refresh()
+
+    # -- mouse (optional, never required) -----------------------------------------------
+
+    def _column_at(self, x: int) -> int | None:
+        pos = 2
+        for i, column in enumerate(self._fixed):
+            if pos <= x < pos + self._width(column) + GAP:
+                return i
+            pos += self._width(column) + GAP
+        if x < pos:
+            return None
+        rx = x - pos + round(self.scroll_offset.x)
+        acc = 0
+        for i, column in enumerate(self._rest):
+            if acc <= rx < acc + self._width(column) + GAP:
+                return len(self._fixed) + i
+            acc += self._width(column) + GAP
+        return None
+
+    def on_click(self, event: events.Click) -> None:
+        col = self._column_at(event.x)
+        if event.y == 0:
+            if col is not None:
+                self.cursor_col = col
+                self.post_message(self.HeaderClicked(self.columns[col].key))
+            return
+        row = round(self.scroll_offset.y) + event.y - 1
+        if 0 <= row < len(self.view):
+            self.cursor_row = row
+            if col is not None:
+                self.cursor_col = col
+            if event.chain >= 2 and self.current_run_id:
+                self.post_message(self.Opened(self.current_run_id))
