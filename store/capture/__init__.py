@@ -4,7 +4,7 @@ Each capture stands alone and is called by store.Run at run start (env, code) or
 life (system sampler, console tee).
 """
 
-from store.capture.code import collect_code, strip_url_credentials
+from store.capture.code import collect_code, looks_secret, redact_argv, strip_url_credentials
 from store.capture.console import ConsoleCapture, read_console
 from store.capture.env import collect_env
 from store.capture.system import SystemSampler
@@ -14,6 +14,8 @@ __all__ = [
     "SystemSampler",
     "collect_code",
     "collect_env",
+    "looks_secret",
     "read_console",
+    "redact_argv",
     "strip_url_credentials",
 ]

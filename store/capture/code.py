@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -21,6 +23,20 @@ GIT_TIMEOUT = 5.0
 MAX_UNTRACKED = 1000
 # The hash of git's empty tree (SHA-1 repositories), to diff a repository with no commit yet.
 _EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+
+
+REDACTED = "<redacted>"
+# A name holding one of these anywhere is a secret (PGPASSWORD, OPENAI_APIKEY) ...
+_SECRET_PARTS = re.compile(
+    r"password|passwd|passphrase|secret|api_?key|apikey|credential|private_?key|access_?key"
+    r"|access_?token|auth_?token"
+)
+# ... and so is one with one of these as a whole word (HF_TOKEN, S3_KEY), while max_tokens
+# or tokenizer_name are not.
+_SECRET_WORDS = frozenset(
+    {"token", "key", "pass", "pwd", "auth", "cookie", "session", "signature", "pat", "sas"}
+)
+_WORD_SEP = re.compile(r"[^a-z0-9]+")
 
 
 class _GitError(Exception):
@@ -33,7 +49,7 @@ def collect_code(
     """(code.json content, code.patch text or None when there is no uncommitted change)."""
     folder = Path(cwd) if cwd is not None else Path.cwd()
     info: dict[str, Any] = {
-        "command": list(sys.argv),
+        "command": redact_argv(sys.argv),
         "executable": sys.executable,
         "cwd": str(folder.resolve()),
         "git": None,
@@ -48,6 +64,41 @@ def collect_code(
     if notes:
         info["notes"] = notes
     return info, patch
+
+
+def looks_secret(name: str) -> bool:
+    """True for names such as AWS_SECRET_ACCESS_KEY, HF_TOKEN, WANDB_API_KEY, --db-password."""
+    lowered = name.lower().replace("-", "_")
+    if _SECRET_PARTS.search(lowered):
+        return True
+    return not _SECRET_WORDS.isdisjoint(_WORD_SEP.split(lowered))
+
+
+def redact_argv(argv: Sequence[str]) -> list[str]:
+    """A command line fit to store: values of secret-looking options hidden, URLs stripped.
+
+    Handles `--api-key=abc`, `--api-key abc` and Hydra-style `wandb.api_key=abc`.
+    """
+    out: list[str] = []
+    hide_next = False
+    for arg in argv:
+        if hide_next:
+            hide_next = False
+            if not arg.startswith("-"):
+                out.append(REDACTED)
+                continue
+        name, eq, value = arg.partition("=")
+        if looks_secret(name.lstrip("-")) and (eq or arg.startswith("-")):
+            if eq:
+                out.append(f"{name}={REDACTED}")
+            else:
+                out.append(arg)
+                hide_next = True
+        elif eq:
+            out.append(f"{name}={strip_url_credentials(value)}")
+        else:
+            out.append(strip_url_credentials(arg))
+    return out
 
 
 def strip_url_credentials(url: str) -> str:

@@ -17,6 +17,7 @@ import os
 import re
 import sys
 import threading
+import weakref
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO, cast
@@ -91,6 +92,8 @@ class _RotatingLog:
         self._lock = threading.RLock()
         self._file: BinaryIO | None = None
         self._size = 0
+        self._pid = os.getpid()
+        _live_logs.add(self)
 
     def open(self) -> None:
         with self._lock:
@@ -111,6 +114,8 @@ class _RotatingLog:
                 while data:
                     room = self.max_bytes - self._size
                     if room <= 0 or (len(data) > room and self._size > 0):
+                        if self._pid != os.getpid():
+                            return  # a forked worker: file names belong to the parent
                         self._rotate()
                         room = self.max_bytes
                     chunk = data[: _utf8_cut(data, room)] if len(data) > room else data
@@ -165,6 +170,42 @@ class _RotatingLog:
                 pass
 
 
+_live_logs: weakref.WeakSet[_RotatingLog] = weakref.WeakSet()
+
+
+def _before_fork() -> None:
+    # Fork with every log flushed and its lock held, so a child (a DataLoader worker) neither
+    # writes the parent's buffered text a second time nor inherits a lock held mid-write.
+    for log in list(_live_logs):
+        log._lock.acquire()
+        try:
+            if log._file is not None:
+                log._file.flush()
+        except Exception:
+            pass
+
+
+def _after_fork_in_parent() -> None:
+    for log in list(_live_logs):
+        try:
+            log._lock.release()
+        except RuntimeError:
+            pass
+
+
+def _after_fork_in_child() -> None:
+    for log in list(_live_logs):
+        log._lock = threading.RLock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(
+        before=_before_fork,
+        after_in_parent=_after_fork_in_parent,
+        after_in_child=_after_fork_in_child,
+    )
+
+
 class _Tee:
     """Stands in for a text stream: writes go to the original and to the log."""
 
@@ -200,7 +241,10 @@ class _Tee:
         return self.original.fileno()
 
     def __getattr__(self, name: str) -> Any:
-        # encoding, errors, buffer, closed, ... : whatever the original offers.
+        # encoding, errors, buffer, closed, ... : whatever the original offers. `original`
+        # itself is only missing on a half-built copy; looking it up again would recurse.
+        if name == "original":
+            raise AttributeError(name)
         return getattr(self.original, name)
 
 

@@ -19,7 +19,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from store.capture.code import strip_url_credentials
+from store.capture.code import looks_secret, strip_url_credentials
 
 # Variables that explain how a run was launched and scheduled, never what it may access.
 ENV_ALLOW = (
@@ -70,12 +70,6 @@ ENV_ALLOW = (
     "MMTOP_DIR",
 )
 
-# Any name with one of these words is treated as a secret, whatever the allow-list says.
-_SECRET_NAME = re.compile(
-    r"SECRET|TOKEN|PASSW|PASSPHRASE|API_?KEY|ACCESS_?KEY|PRIVATE|CREDENTIAL|AUTH|COOKIE"
-    r"|SESSION|SIGNATURE|_KEY$|^KEY$",
-    re.IGNORECASE,
-)
 _NAME_SEP = re.compile(r"[-_.]+")
 _static: dict[str, Any] | None = None
 _static_lock = threading.Lock()
@@ -109,11 +103,6 @@ def env_vars(environ: dict[str, str] | None = None) -> dict[str, str]:
             continue
         out[name] = strip_url_credentials(value)
     return out
-
-
-def looks_secret(name: str) -> bool:
-    """True for names such as AWS_SECRET_ACCESS_KEY, HF_TOKEN, WANDB_API_KEY, DB_PASSWORD."""
-    return _SECRET_NAME.search(name) is not None
 
 
 def _collect_static() -> dict[str, Any]:

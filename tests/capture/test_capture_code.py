@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from store.capture import collect_code, strip_url_credentials
+from store.capture import collect_code, redact_argv, strip_url_credentials
 
 
 @pytest.fixture(autouse=True)
@@ -192,3 +192,41 @@ def test_capture_leaves_no_lock_and_does_not_touch_the_index(repo: Path) -> None
     collect_code(repo)
     assert index.stat().st_mtime_ns == before
     assert not (repo / ".git" / "index.lock").exists()
+
+
+def test_secret_options_on_the_command_line_are_hidden(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    argv = ["train.py", "--lr", "0.1", "--api-key", "sk-live-123", "--hf_token=hf_abc"]
+    monkeypatch.setattr(sys, "argv", argv)
+    info, _ = collect_code(repo)
+    assert info["command"] == [
+        "train.py",
+        "--lr",
+        "0.1",
+        "--api-key",
+        "<redacted>",
+        "--hf_token=<redacted>",
+    ]
+    dumped = json.dumps(info)
+    assert "sk-live-123" not in dumped
+    assert "hf_abc" not in dumped
+
+
+@pytest.mark.parametrize(
+    ("argv", "shown"),
+    [
+        (["--password", "hunter2", "--epochs", "3"], ["--password", "<redacted>", "--epochs", "3"]),
+        (["--password", "--verbose"], ["--password", "--verbose"]),
+        (["wandb.api_key=abc", "model.layers=4"], ["wandb.api_key=<redacted>", "model.layers=4"]),
+        (
+            ["--max_tokens", "512", "--tokenizer", "gpt2"],
+            ["--max_tokens", "512", "--tokenizer", "gpt2"],
+        ),
+        (["--data=https://u:p@host/d.csv"], ["--data=https://host/d.csv"]),
+        (["https://tok@host/repo.git"], ["https://host/repo.git"]),
+        (["token"], ["token"]),
+    ],
+)
+def test_redact_argv(argv: list[str], shown: list[str]) -> None:
+    assert redact_argv(argv) == shown

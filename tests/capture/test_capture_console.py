@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import io
+import os
 import sys
 import threading
 from pathlib import Path
@@ -223,3 +225,32 @@ def test_a_write_larger_than_the_cap_is_split_on_character_boundaries(
     parts = [tmp_path / f"console.log.{i}" for i in (2, 1)] + [log]
     assert [p.stat().st_size for p in parts] == [100, 100, 40]
     assert "".join(p.read_text() for p in parts) == text
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_worker_does_not_write_the_parents_text_twice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    terminal(monkeypatch)
+    log = tmp_path / "console.log"
+    with ConsoleCapture(log):
+        sys.stdout.write("epoch 1 ")  # no line end yet: still in the log's buffer
+        pid = os.fork()
+        if pid == 0:  # a DataLoader-style worker
+            try:
+                sys.stdout.write("worker up\n")
+            finally:
+                os._exit(0)
+        os.waitpid(pid, 0)
+        sys.stdout.write("done\n")
+    assert log.read_text() == "epoch 1 worker up\ndone\n"
+
+
+def test_a_copy_of_the_tee_does_not_recurse(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out, _ = terminal(monkeypatch)
+    with ConsoleCapture(tmp_path / "console.log"):
+        clone = copy.copy(sys.stdout)
+        clone.write("via a copy\n")
+    assert out.getvalue() == "via a copy\n"

@@ -73,11 +73,15 @@ def test_credentials_in_an_allow_listed_url_value_are_stripped() -> None:
         ("OPENAI_APIKEY", True),
         ("PGPASSWORD", True),
         ("SSH_AUTH_SOCK", True),
+        ("AZURE_STORAGE_SAS_TOKEN", True),
+        ("S3_KEY", True),
         ("CUDA_VISIBLE_DEVICES", False),
         ("SLURM_JOB_ID", False),
         ("MASTER_ADDR", False),
         ("PYTHONHASHSEED", False),
         ("MKL_NUM_THREADS", False),
+        ("max_tokens", False),
+        ("tokenizer_name", False),
     ],
 )
 def test_looks_secret(name: str, secret: bool) -> None:
