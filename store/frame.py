@@ -154,7 +154,7 @@ def build_frame(
         cols["status"].append(rec["status"])
         cols["created"].append(created)
         cols["ended"].append(ended)
-        end = ended or rec.get("last_seen")
+        end = ended or rec.get("last_seen")  # live runs: the reader fills this in
         cols["duration_s"].append(
             (end - created).total_seconds() if created is not None and end is not None else None
         )

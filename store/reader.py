@@ -19,10 +19,11 @@ import polars as pl
 from . import paths, query
 from .errors import AmbiguousRunError, RunNotFoundError, SchemaVersionError, StoreError
 from .frame import build_frame
+from .frame_cache import FrameCache, digest
 from .fsio import read_json
 from .history import downsample, read_histories
 from .ids import hostname, pid_alive
-from .index import RecordCache
+from .index import RecordCache, now_ns
 from .records import Problem, read_record, signature
 from .runinfo import RunInfo
 from .schema import STORE_FORMAT, STORE_VERSION
@@ -54,8 +55,9 @@ class Store:
                     f"this mmtop reads ({STORE_VERSION}); upgrade mmtop"
                 )
         self._cache = RecordCache(self.root)
+        self._frames = FrameCache(self.root)
         self._problems: list[Problem] = []
-        self._dirs: dict[str, Path] = {}
+        self._dirs: dict[str, str] = {}  # run_id -> folder, from the last listing
 
     @property
     def read_only(self) -> bool:
@@ -64,71 +66,108 @@ class Store:
     # ----------------------------------------------------------------- listing
     def run_dirs(self) -> list[Path]:
         """Every run folder (a folder holding run.json or meant to), in id order."""
-        out: list[Path] = []
-        for exp in _subdirs(self.root, self._problems):
-            if paths.is_hidden(exp.name):
-                continue
-            out.extend(_subdirs(exp, self._problems))
-        out.sort(key=lambda p: p.name)
+        return [Path(p) for p in self._run_paths()]
+
+    def _run_paths(self) -> list[str]:
+        out: list[str] = []
+        for exp in _subdirs(str(self.root), self._problems):
+            if not paths.is_hidden(os.path.basename(exp)):
+                out.extend(_subdirs(exp, self._problems))
+        out.sort(key=os.path.basename)
         return out
 
-    def _records(self) -> list[dict[str, Any]]:
+    def _scan(self) -> list[tuple[str, tuple[int, ...]]]:
+        """(run folder, signature) of every readable-looking run; reports the rest."""
         self._problems = []
-        records: list[dict[str, Any]] = []
-        seen: set[str] = set()
-        now = time.time()
-        for run in self.run_dirs():
-            key = str(run)
+        out = []
+        for run in self._run_paths():
             sig = signature(run)
             if sig is None:
-                if _is_empty(run):
-                    self._problems.append(Problem(key, "empty run folder"))
-                else:
-                    self._problems.append(Problem(key, "run folder without run.json"))
+                reason = "empty run folder" if _is_empty(run) else "run folder without run.json"
+                self._problems.append(Problem(run, reason))
                 continue
-            seen.add(key)
-            rec = self._cache.get(key, sig)
+            out.append((run, sig))
+        return out
+
+    def _records(self, scanned: list[tuple[str, tuple[int, ...]]]) -> list[dict[str, Any]]:
+        records: list[dict[str, Any]] = []
+        for run, sig in scanned:
+            rec = self._cache.get(run, sig)
             if rec is None:
-                rec = read_record(run, self._problems)
+                read_ns = now_ns()
+                rec = read_record(Path(run), self._problems)
                 if rec is None:
                     continue
-                rec["path"] = key
-                self._cache.put(key, sig, rec)
-            records.append(self._with_status(rec, run, now))
-        self._cache.retain(seen)
+                rec["path"] = run
+                self._cache.put(run, sig, rec, read_ns)
+            records.append(dict(rec, status=str(rec["meta"].get("status", "running"))))
+        self._cache.retain({run for run, _ in scanned})
         self._cache.save()
-        self._dirs = {r["meta"]["run_id"]: Path(r["path"]) for r in records}
         return records
 
+    def _liveness(
+        self, run: str, host: Any, pid: Any, now: float
+    ) -> tuple[str, dt.datetime | None]:
+        """`running` or `crashed` for a run whose run.json says running, and its last beat."""
+        try:
+            beat = os.stat(os.path.join(run, paths.HEARTBEAT)).st_mtime
+        except FileNotFoundError:
+            beat = 0.0
+        age = now - beat
+        dead_here = host == hostname() and isinstance(pid, int) and not pid_alive(pid)
+        status = (
+            "crashed"
+            if age > self.stale_after or (dead_here and age > DEAD_PID_GRACE)
+            else "running"
+        )
+        return status, (dt.datetime.fromtimestamp(beat, dt.UTC) if beat else None)
+
     def _with_status(self, rec: dict[str, Any], run: Path, now: float) -> dict[str, Any]:
-        status = str(rec["meta"].get("status", "running"))
-        out = dict(rec)
-        out["last_seen"] = None
-        if status == "running":
-            try:
-                beat = os.stat(run / paths.HEARTBEAT).st_mtime
-            except FileNotFoundError:
-                beat = 0.0
-            age = now - beat
+        out = dict(rec, status=str(rec["meta"].get("status", "running")), last_seen=None)
+        if out["status"] == "running":
             meta = rec["meta"]
-            pid = meta.get("pid")
-            dead_here = (
-                meta.get("host") == hostname() and isinstance(pid, int) and not pid_alive(pid)
+            out["status"], out["last_seen"] = self._liveness(
+                str(run), meta.get("host"), meta.get("pid"), now
             )
-            if age > self.stale_after or (dead_here and age > DEAD_PID_GRACE):
-                status = "crashed"
-            if beat:
-                out["last_seen"] = dt.datetime.fromtimestamp(beat, dt.UTC)
-        out["status"] = status
         return out
+
+    def _live(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """Fill in liveness: running rows may be crashed; their duration runs to the last beat."""
+        mask = frame["status"] == "running"
+        if not mask.any():
+            return frame
+        now = time.time()
+        live = frame.filter(mask).select("path", "host", "pid", "created")
+        statuses: list[str] = []
+        durations: list[float | None] = []
+        for path, host, pid, created in live.iter_rows():
+            status, seen = self._liveness(path, host, pid, now)
+            statuses.append(status)
+            ok = seen is not None and created is not None
+            durations.append((seen - created).total_seconds() if ok else None)
+        idx = frame.with_row_index("_r").filter(mask)["_r"]
+        status_col = frame["status"].scatter(idx, pl.Series(statuses, dtype=pl.String))
+        duration_col = frame["duration_s"].scatter(idx, pl.Series(durations, dtype=pl.Float64))
+        return frame.with_columns(status_col, duration_col)
+
+    def _frame(self) -> pl.DataFrame:
+        scanned = self._scan()
+        key = digest(scanned)
+        frame = self._frames.get(key, [sig for _, sig in scanned])
+        if frame is None:
+            built_ns = now_ns()
+            frame = build_frame(self._records(scanned))
+            if not self._problems:  # a store with broken files is re-read, and re-reported
+                self._frames.put(key, frame, built_ns)
+        ids, folders = frame["run_id"].to_list(), frame["path"].to_list()
+        self._dirs = dict(zip(ids, folders, strict=True))
+        return self._live(frame)
 
     def runs(self, where: str | None = None) -> pl.DataFrame:
         """One row per run (see docs/FORMAT.md for the columns); `where` filters with SQL."""
-        expr = query.parse(where) if where and where.strip() else None
-        frame = build_frame(self._records())
-        if expr is None:
-            return frame
-        return query.apply(frame, where)
+        if where is not None and where.strip():
+            query.parse(where)  # a bad expression fails before any disk work
+        return query.apply(self._frame(), where)
 
     def problems(self) -> list[Problem]:
         """Files and folders skipped by the last listing or history read, and why."""
@@ -137,25 +176,26 @@ class Store:
     # ----------------------------------------------------------------- one run
     def _dir_of(self, run_id: str) -> Path:
         if run_id not in self._dirs:
-            for exp in _subdirs(self.root, []):
-                if not paths.is_hidden(exp.name) and (exp / run_id / paths.RUN_JSON).exists():
-                    self._dirs[run_id] = exp / run_id
+            for exp in _subdirs(str(self.root), []):
+                folder = Path(exp) / run_id
+                if not paths.is_hidden(folder.parent.name) and (folder / paths.RUN_JSON).exists():
+                    self._dirs[run_id] = str(folder)
                     break
             else:
                 raise RunNotFoundError(f"no run with id {run_id!r} in {self.root}")
-        return self._dirs[run_id]
+        return Path(self._dirs[run_id])
 
     def resolve(self, ref: str) -> str:
         """A full run id from a full id, a unique id prefix, or `experiment/name`."""
         ref = ref.strip()
         if not ref:
             raise RunNotFoundError("empty run reference")
-        ids = [p.name for p in self.run_dirs()]
+        ids = [os.path.basename(p) for p in self._run_paths()]
         if ref in ids:
             return ref
         if "/" in ref:
             exp, _, name = ref.partition("/")
-            frame = build_frame(self._records())
+            frame = self._frame()
             hits = frame.filter((pl.col("experiment") == exp) & (pl.col("name") == name))
             found = hits["run_id"].to_list()
             if len(found) == 1:
@@ -217,10 +257,10 @@ def open(
     return Store(root if root is not None else paths.default_root(), stale_after=stale_after)
 
 
-def _subdirs(folder: Path, problems: list[Problem]) -> list[Path]:
+def _subdirs(folder: str, problems: list[Problem]) -> list[str]:
     try:
         with os.scandir(folder) as it:
-            return [Path(e.path) for e in it if e.is_dir(follow_symlinks=False)]
+            return [e.path for e in it if e.is_dir(follow_symlinks=False)]
     except PermissionError as exc:
         problems.append(Problem(str(folder), f"unreadable folder: {exc.strerror}"))
     except FileNotFoundError:
@@ -230,7 +270,7 @@ def _subdirs(folder: Path, problems: list[Problem]) -> list[Path]:
     return []
 
 
-def _is_empty(folder: Path) -> bool:
+def _is_empty(folder: str) -> bool:
     try:
         return not any(os.scandir(folder))
     except OSError:

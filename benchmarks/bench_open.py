@@ -1,0 +1,157 @@
+"""Opening a big store: `store.open(root).runs()` in a fresh process, cold and warm.
+
+Generates N runs (20 params, 5 metrics x 200 steps each) once under a cache folder, then times
+fresh processes: cold (no .mmtop/ cache), warm (cache present), and a bare polars/json read of
+the same files (run.json + params.json + summaries, parsed and put in a frame) for comparison.
+
+    python benchmarks/bench_open.py [--runs 10000] [--dir /tmp/mmtop-bench-open]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+COLD_WARM = """
+import sys, time
+t0 = time.perf_counter()
+import store
+df = store.open(sys.argv[1]).runs()
+print(time.perf_counter() - t0, df.height)
+"""
+
+BARE = """
+import sys, time, os, json
+t0 = time.perf_counter()
+import polars as pl
+rows = []
+root = sys.argv[1]
+for exp in os.scandir(root):
+    if not exp.is_dir() or exp.name.startswith(('.', '_')):
+        continue
+    for run in os.scandir(exp.path):
+        with open(os.path.join(run.path, 'run.json'), 'rb') as f:
+            meta = json.loads(f.read())
+        with open(os.path.join(run.path, 'params.json'), 'rb') as f:
+            params = json.loads(f.read())
+        summary = {}
+        for s in os.scandir(os.path.join(run.path, 'summary')):
+            with open(s.path, 'rb') as f:
+                summary.update(json.loads(f.read())['metrics'])
+        rows.append({**meta, 'params': params,
+                     'metrics': {k: v['last'] for k, v in summary.items()}})
+df = pl.DataFrame(rows)
+print(time.perf_counter() - t0, df.height)
+"""
+
+
+def generate(root: Path, n: int) -> None:
+    """Write runs directly in the store format (fast), as the writer would leave them."""
+    import polars as pl
+
+    from store import paths
+    from store.schema import PARQUET_OPTIONS, RUN_SCHEMA_VERSION
+    from store.writer import ensure_store
+
+    ensure_store(root)
+    steps = 200
+    keys = [f"m{i}" for i in range(5)]
+    for i in range(n):
+        exp = f"exp{i % 20}"
+        run_id = f"20261127T{i // 3600 % 24:02d}{i // 60 % 60:02d}{i % 60:02d}Z-{i:06x}"
+        d = root / exp / run_id
+        (d / "metrics").mkdir(parents=True)
+        (d / "summary").mkdir()
+        meta = {
+            "schema_version": RUN_SCHEMA_VERSION,
+            "run_id": run_id,
+            "experiment": exp,
+            "name": f"run-{i}",
+            "status": "finished",
+            "created": "2026-11-27T01:00:00+00:00",
+            "ended": "2026-11-27T01:10:00+00:00",
+            "host": "bench",
+            "user": "bench",
+            "pid": 1,
+            "command": ["train.py"],
+            "tags": ["bench"],
+            "error": None,
+        }
+        (d / paths.RUN_JSON).write_text(json.dumps(meta))
+        params = {f"p{j}": (i * 7 + j) % 13 * 0.1 for j in range(18)}
+        params["model"] = {"kind": ["sgd", "adam"][i % 2], "depth": i % 5}
+        (d / paths.PARAMS_JSON).write_text(json.dumps(params))
+        (d / paths.HEARTBEAT).touch()
+        metrics = {
+            k: {
+                "last": 0.5,
+                "last_step": steps - 1,
+                "last_time": 0.0,
+                "min": 0.1,
+                "max": 0.9,
+                "count": steps,
+            }
+            for k in keys
+        }
+        summary = {"writer": "w0", "updated": 0, "metrics": metrics, "values": {}}
+        (d / "summary" / "00000000.json").write_text(json.dumps(summary))
+        if i < 200:  # parts for a sample only: the listing never reads them
+            df = pl.DataFrame(
+                {
+                    "step": list(range(steps)) * len(keys),
+                    "time": [0] * (steps * len(keys)),
+                    "key": [k for k in keys for _ in range(steps)],
+                    "value": [0.5] * (steps * len(keys)),
+                }
+            )
+            df.write_parquet(d / "metrics" / "00000000-000001.parquet", compression="zstd")
+        _ = PARQUET_OPTIONS
+
+
+def timed(script: str, root: Path) -> tuple[float, float]:
+    t0 = time.perf_counter()
+    out = subprocess.run(
+        [sys.executable, "-c", script, str(root)],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    wall = time.perf_counter() - t0
+    inner = float(out.stdout.split()[0])
+    return inner, wall
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, nargs="+", default=[10_000])
+    parser.add_argument("--dir", type=Path, default=Path("/tmp/mmtop-bench-open"))
+    args = parser.parse_args()
+    for n in args.runs:
+        root = args.dir / f"runs-{n}"
+        if not (root / "mmtop-store.json").exists():
+            shutil.rmtree(root, ignore_errors=True)
+            t0 = time.perf_counter()
+            generate(root, n)
+            print(f"generated {n} runs in {time.perf_counter() - t0:.1f} s under {root}")
+        shutil.rmtree(root / ".mmtop", ignore_errors=True)
+        cold = timed(COLD_WARM, root)
+        warm = min(timed(COLD_WARM, root) for _ in range(3))
+        bare = min(timed(BARE, root) for _ in range(3))
+        print(f"{n} runs: runs() cold {cold[0]:.2f} s, warm {warm[0]:.2f} s "
+              f"(process {warm[1]:.2f} s); bare polars/json read {bare[0]:.2f} s; "
+              f"warm/bare = {warm[0] / bare[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
