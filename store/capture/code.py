@@ -17,7 +17,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 GIT_TIMEOUT = 5.0
 MAX_UNTRACKED = 1000
@@ -34,7 +34,7 @@ _SECRET_PARTS = re.compile(
 # ... and so is one with one of these as a whole word (HF_TOKEN, S3_KEY), while max_tokens
 # or tokenizer_name are not.
 _SECRET_WORDS = frozenset(
-    {"token", "key", "pass", "pwd", "auth", "cookie", "session", "signature", "pat", "sas"}
+    {"token", "key", "pass", "pwd", "auth", "cookie", "session", "signature", "sig", "pat", "sas"}
 )
 _WORD_SEP = re.compile(r"[^a-z0-9]+")
 
@@ -102,7 +102,8 @@ def redact_argv(argv: Sequence[str]) -> list[str]:
 
 
 def strip_url_credentials(url: str) -> str:
-    """Drop passwords and tokens from a URL: https://user:token@host/x -> https://host/x.
+    """Drop credentials from a URL: https://user:token@host/x -> https://host/x, and hide the
+    values of secret-looking query parameters (?private_token=, presigned X-Amz-Signature=).
 
     For ssh:// the user name is kept (it is a login, `git@`), only a password is dropped;
     scp-like `git@host:path` has no password to drop and is returned as is.
@@ -111,16 +112,20 @@ def strip_url_credentials(url: str) -> str:
         parts = urlsplit(url)
     except ValueError:
         return url
-    if not parts.scheme or "@" not in parts.netloc:
+    if not parts.scheme or not parts.netloc:
         return url
-    userinfo, _, hostport = parts.netloc.rpartition("@")
-    if parts.scheme == "ssh":
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, _, hostport = netloc.rpartition("@")
         user = userinfo.partition(":")[0]
-        netloc = f"{user}@{hostport}" if user else hostport
-    else:
-        netloc = hostport
-    # Query strings can carry tokens too (?private_token=...); a clone URL never needs one.
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+        netloc = f"{user}@{hostport}" if parts.scheme == "ssh" and user else hostport
+    query = "&".join(_redact_param(param) for param in parts.query.split("&"))
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def _redact_param(param: str) -> str:
+    name, eq, _ = param.partition("=")
+    return f"{name}={REDACTED}" if eq and looks_secret(unquote(name)) else param
 
 
 def _collect_git(

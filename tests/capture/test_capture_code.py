@@ -115,7 +115,20 @@ def test_remote_credentials_are_stripped(repo: Path) -> None:
         ("https://user:token@host/x", "https://host/x"),
         ("https://oauth2:glpat-abc@gitlab.com/g/p.git", "https://gitlab.com/g/p.git"),
         ("https://ghp_token@github.com/o/r.git", "https://github.com/o/r.git"),
-        ("http://u:p@host:8080/r?private_token=abc#frag", "http://host:8080/r"),
+        (
+            "http://u:p@host:8080/r?private_token=abc#frag",
+            "http://host:8080/r?private_token=<redacted>#frag",
+        ),
+        (
+            "https://b.s3.amazonaws.com/d.csv?X-Amz-Credential=AK%2F1&X-Amz-Signature=f00&v=2",
+            "https://b.s3.amazonaws.com/d.csv?X-Amz-Credential=<redacted>"
+            "&X-Amz-Signature=<redacted>&v=2",
+        ),
+        (
+            "https://acct.blob.core.windows.net/c/f?sv=2022&sig=abc%3D",
+            "https://acct.blob.core.windows.net/c/f?sv=2022&sig=<redacted>",
+        ),
+        ("https://host/search?q=tokens&page=2", "https://host/search?q=tokens&page=2"),
         ("ssh://git:pw@host:22/r.git", "ssh://git@host:22/r.git"),
         ("ssh://git@host/r.git", "ssh://git@host/r.git"),
         ("git@github.com:org/proj.git", "git@github.com:org/proj.git"),
