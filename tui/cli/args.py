@@ -218,8 +218,13 @@ def build_parser() -> argparse.ArgumentParser:
     _output(export, "-")
     export.add_argument("dest", metavar="FILE|-", nargs="?", help="same as -o")
 
-    doctor = add("doctor")
+    doctor = add("doctor", "exit code 1 when a file was skipped or a run crashed")
     doctor.add_argument("-f", "--format", choices=("text", "json"), default="text")
+    doctor.add_argument(
+        "--deep",
+        action="store_true",
+        help="also read every metric file (slower, finds corrupt parts)",
+    )
 
     compact = add("compact")
     compact.add_argument(

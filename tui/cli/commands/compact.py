@@ -1,0 +1,43 @@
+"""`mmtop compact`: merge the metric parts of finished runs (safe while readers are open)."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from typing import Any
+
+from tui.cli import cells
+from tui.cli.common import open_store, output
+from tui.cli.errors import EXIT_OK
+
+
+def run(ns: argparse.Namespace) -> int:
+    import store
+
+    st = open_store(ns)  # checks the folder and the store marker first
+    report = _plain(store.compact(st.root))
+    with output(None) as out:
+        if ns.format == "json":
+            out.write((cells.json_dumps(report) + "\n").encode())
+        else:
+            out.write(as_text(report).encode())
+    return EXIT_OK
+
+
+def _plain(report: Any) -> Any:
+    if dataclasses.is_dataclass(report) and not isinstance(report, type):
+        return dataclasses.asdict(report)
+    if isinstance(report, dict):
+        return report
+    return {"result": report}
+
+
+def as_text(report: Any) -> str:
+    lines: list[str] = []
+    for key, value in report.items():
+        if isinstance(value, list):
+            lines.append(f"{cells.human(key)}: {len(value)}")
+            lines.extend(f"  {cells.human(v)}" for v in value)
+        else:
+            lines.append(f"{cells.human(key)}: {cells.human(value)}")
+    return "\n".join(lines) + "\n"
