@@ -66,3 +66,12 @@ class ExportFinished(Message):
     path: str
     rows: int
     error: str | None = None
+
+
+@dataclass
+class TableRead(Message):
+    """One logged table was read for the tables tab."""
+
+    ref: Any
+    data: Any
+    error: str | None = None

@@ -1,0 +1,312 @@
+"""The run detail screen: one run's overview, params, charts, tables, files, env, code, console.
+
+Each read runs in a thread worker and arrives as a message; while the run is live, store
+changes reload it (one load in flight, one pending). Tag edits and comments go through the
+store API, in a worker, and fail with a clear message on a read-only store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Static, TabbedContent, TabPane
+
+from tui.coalesce import Coalescer
+from tui.formatting import STATUS_STYLES, fmt_duration, status_glyph
+from tui.messages import (
+    ConsoleRead,
+    HistoryLoaded,
+    LoadFailed,
+    RunDetailLoaded,
+    StoreChanged,
+    StoreWritten,
+    TableRead,
+)
+from tui.run_extras import RunExtras, TableRef, console_tail, gather, read_table
+from tui.safe_text import safe
+from tui.widgets.artifacts_view import ArtifactsView
+from tui.widgets.code_view import CodeView
+from tui.widgets.console_view import ConsoleView
+from tui.widgets.env_view import EnvView
+from tui.widgets.metric_grid import MetricGrid
+from tui.widgets.overview import OverviewPane
+from tui.widgets.params_tree import ParamsTree
+from tui.widgets.tables_view import TablesView
+
+TABS = [
+    ("overview", "Overview"),
+    ("params", "Params"),
+    ("metrics", "Metrics"),
+    ("system", "System"),
+    ("tables", "Tables"),
+    ("artifacts", "Artifacts"),
+    ("env", "Env"),
+    ("code", "Code"),
+    ("console", "Console"),
+]
+MAX_CHART_POINTS = 4000
+Command = tuple[str, str, Any]
+
+
+def split_tags(text: str) -> list[str]:
+    """`a, b c` -> ["a", "b", "c"]: commas or spaces separate tags; duplicates dropped."""
+    seen: dict[str, None] = {}
+    for part in text.replace(",", " ").split():
+        seen.setdefault(part.strip(), None)
+    return [t for t in seen if t]
+
+
+class RunDetailScreen(Screen[None]):
+    BINDINGS = [
+        Binding("escape", "back", "Back", id="detail.back"),
+        Binding("t", "edit_tags", "Tags", id="detail.tags"),
+        Binding("n", "add_comment", "Comment", id="detail.comment"),
+        Binding("ctrl+r,f5", "refresh", "Refresh", show=False, id="detail.refresh"),
+        *[
+            Binding(str(i + 1), f"tab('{tab}')", label, show=False, id=f"detail.tab_{tab}")
+            for i, (tab, label) in enumerate(TABS)
+        ],
+    ]
+
+    def __init__(self, run_id: str) -> None:
+        super().__init__()
+        self.run_id = run_id
+        self.info: Any = None
+        self.extras = RunExtras()
+        self.loads = 0
+        self.history_loads = 0
+        self._detail = Coalescer(self.load_detail)
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text("loading…", style="dim"), id="detail-head")
+        with TabbedContent(id="detail-tabs", initial="overview"):
+            with TabPane("1 Overview", id="overview"):
+                yield OverviewPane(id="overview-pane", now=self.app.now)  # type: ignore[attr-defined]
+            with TabPane("2 Params", id="params"):
+                yield ParamsTree(id="params-pane")
+            with TabPane("3 Metrics", id="metrics"):
+                yield MetricGrid("nothing logged: no metrics for this run", id="metrics-pane")
+            with TabPane("4 System", id="system"):
+                yield MetricGrid("nothing logged: no system samples for this run", id="system-pane")
+            with TabPane("5 Tables", id="tables"):
+                yield TablesView(id="tables-pane")
+            with TabPane("6 Artifacts", id="artifacts"):
+                yield ArtifactsView(id="artifacts-pane")
+            with TabPane("7 Env", id="env"):
+                yield EnvView(id="env-pane")
+            with TabPane("8 Code", id="code"):
+                yield CodeView(id="code-pane")
+            with TabPane("9 Console", id="console"):
+                yield ConsoleView(id="console-pane")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._detail.request()
+
+    # -- loading ------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="detail")
+    def load_detail(self) -> None:
+        try:
+            store = self.app.get_store()  # type: ignore[attr-defined]
+            info = store.run(self.run_id)
+            extras = gather(info)
+            history = store.history([self.run_id], max_points=MAX_CHART_POINTS)
+            system = store.history([self.run_id], max_points=MAX_CHART_POINTS, system=True)
+            lines, error = console_tail(info)
+        except Exception as exc:  # run deleted, unreadable: show why and stay usable
+            self.post_message(LoadFailed(f"{type(exc).__name__}: {exc}"))
+            return
+        self.post_message(RunDetailLoaded(self.run_id, info, {"extras": extras}))
+        self.post_message(HistoryLoaded(self.run_id, history))
+        self.post_message(HistoryLoaded(self.run_id, system, system=True))
+        self.post_message(ConsoleRead(self.run_id, "\n".join(lines) if not error else ""))
+        if error:
+            self.post_message(StoreWritten("console", error))
+
+    def on_run_detail_loaded(self, message: RunDetailLoaded) -> None:
+        first = self.info is None
+        self.info = message.info
+        self.extras = message.extras["extras"]
+        self.loads += 1
+        self._show_head()
+        self.query_one(OverviewPane).show(self.info, self.extras)
+        self.query_one(ParamsTree).show(self.info.params or {})
+        self.query_one(ArtifactsView).show(self.extras.artifacts, self.extras.inputs)
+        self.query_one(EnvView).show(self.extras.env)
+        self.query_one(CodeView).show(self.extras.code, self.extras.patch)
+        if first or [r.name for r in self.extras.tables] != [
+            r.name for r in self.query_one(TablesView).refs
+        ]:
+            self.query_one(TablesView).set_tables(self.extras.tables)
+
+    def on_history_loaded(self, message: HistoryLoaded) -> None:
+        name = self.info.name if self.info is not None else self.run_id
+        pane = "#system-pane" if message.system else "#metrics-pane"
+        self.query_one(pane, MetricGrid).show(message.frame, name)
+        if not message.system:
+            self.history_loads += 1
+            self._detail.done()
+
+    def on_console_read(self, message: ConsoleRead) -> None:
+        lines = message.text.split("\n") if message.text else []
+        self.query_one(ConsoleView).show(lines)
+
+    def on_store_written(self, message: StoreWritten) -> None:
+        if message.what == "console":
+            self.query_one(ConsoleView).show([], message.error)
+        elif message.error:
+            self.notify(message.error, title=message.what, severity="error", markup=False)
+        else:
+            self.notify(f"{message.what}: saved", markup=False)
+            self._detail.request()
+
+    def on_load_failed(self, message: LoadFailed) -> None:
+        self._detail.done()
+        self.query_one("#detail-head", Static).update(safe(message.error, "bold red"))
+
+    def on_table_read(self, message: TableRead) -> None:
+        self.query_one(TablesView).show_table(message.ref, message.data, message.error)
+
+    def on_store_changed(self, _: StoreChanged) -> None:
+        if self.is_current:
+            self._detail.request()
+
+    def on_tables_view_chosen(self, message: TablesView.Chosen) -> None:
+        self.load_table(message.ref)
+
+    @work(thread=True, exclusive=True, group="table")
+    def load_table(self, ref: TableRef) -> None:
+        data, error = read_table(self.info, ref)
+        self.post_message(TableRead(ref, data, error))
+
+    def _show_head(self) -> None:
+        info = self.info
+        status = str(info.status)
+        head = Text.assemble(
+            (f"{status_glyph(status)} {status}", STATUS_STYLES.get(status, "")), "  "
+        )
+        head.append_text(safe(info.name, "bold", single_line=True))
+        head.append("  ")
+        head.append_text(safe(f"{info.experiment} / {info.run_id}", "dim", single_line=True))
+        head.append(f"  {fmt_duration(info.duration_s)}")
+        if info.tags:
+            head.append("  ")
+            head.append_text(safe(", ".join(info.tags), "magenta", single_line=True))
+        self.query_one("#detail-head", Static).update(head)
+
+    # -- actions ------------------------------------------------------------------------
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def action_tab(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = tab
+
+    def action_refresh(self) -> None:
+        self._detail.request()
+
+    def _why_read_only(self) -> str | None:
+        app: Any = self.app
+        if app.launch.source == "sample":
+            return "the bundled sample runs are read-only; log your own runs to edit them"
+        if app.read_only:
+            return f"the store at {app.launch.root} is read-only (no write permission)"
+        return None
+
+    def action_edit_tags(self) -> None:
+        from tui.screens.prompt import PromptScreen
+
+        if self.info is None:
+            return
+        why = self._why_read_only()
+        if why:
+            self.notify(f"cannot edit tags: {why}", severity="warning", markup=False)
+            return
+        before = list(self.info.tags)
+
+        def chosen(text: str | None) -> None:
+            if text is not None:
+                after = split_tags(text)
+                self.write_tags(
+                    [t for t in after if t not in before], [t for t in before if t not in after]
+                )
+
+        self.app.push_screen(
+            PromptScreen("tags (comma or space separated)", ", ".join(before)), chosen
+        )
+
+    @work(thread=True, exclusive=True, group="write")
+    def write_tags(self, added: list[str], removed: list[str]) -> None:
+        try:
+            store = self.app.get_store()  # type: ignore[attr-defined]
+            if added:
+                store.add_tags(self.run_id, added)
+            if removed:
+                store.remove_tags(self.run_id, removed)
+        except Exception as exc:  # read-only, bad tag text, API missing: say so
+            self.post_message(StoreWritten("tags", f"cannot edit tags: {exc}"))
+            return
+        self.post_message(StoreWritten("tags"))
+
+    def action_add_comment(self) -> None:
+        from tui.screens.prompt import PromptScreen
+
+        if self.info is None:
+            return
+        why = self._why_read_only()
+        if why:
+            self.notify(f"cannot add a comment: {why}", severity="warning", markup=False)
+            return
+
+        def chosen(text: str | None) -> None:
+            if text and text.strip():
+                self.write_comment(text.strip())
+
+        self.app.push_screen(PromptScreen("add a comment to this run", ""), chosen)
+
+    @work(thread=True, exclusive=True, group="write")
+    def write_comment(self, text: str) -> None:
+        try:
+            self.app.get_store().comment(self.run_id, text)  # type: ignore[attr-defined]
+        except Exception as exc:  # read-only, API missing: say so
+            self.post_message(StoreWritten("comment", f"cannot add a comment: {exc}"))
+            return
+        self.post_message(StoreWritten("comment"))
+
+    def action_show_help(self) -> None:
+        from tui.screens.help import HelpScreen, section
+        from tui.widgets.chart import MetricChart
+        from tui.widgets.frame_table import FrameTable
+
+        self.app.push_screen(
+            HelpScreen(
+                "run detail",
+                [
+                    section("run", self.BINDINGS[:4]),
+                    ("tabs", [(str(i + 1), label) for i, (_, label) in enumerate(TABS)]),
+                    section("charts (metrics, system)", MetricChart.BINDINGS),
+                    section("tables and packages", FrameTable.BINDINGS),
+                    ("search", [("/", "Search params, packages or chart keys in this tab")]),
+                    section("everywhere", self.app.BINDINGS),
+                ],
+            )
+        )
+
+    def palette_commands(self) -> Iterator[Command]:
+        yield ("run: back to runs", "Close this run", self.action_back)
+        yield ("run: edit tags", "Add or remove tags", self.action_edit_tags)
+        yield ("run: add comment", "Write a comment on this run", self.action_add_comment)
+        yield ("run: refresh", "Read this run again", self.action_refresh)
+        for tab, label in TABS:
+            yield (
+                f"run: show {label.lower()}",
+                f"Switch to the {label} tab",
+                lambda tab=tab: self.action_tab(tab),
+            )

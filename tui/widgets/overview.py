@@ -1,0 +1,155 @@
+"""Overview tab: status, times, host, command, git, tags, summary, notes and comments."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from tui.formatting import (
+    STATUS_STYLES,
+    fmt_age,
+    fmt_duration,
+    fmt_number,
+    fmt_time,
+    status_glyph,
+)
+from tui.run_extras import RunExtras
+from tui.safe_text import safe
+
+
+def _git_line(code: Any) -> Text:
+    git = code.get("git") if isinstance(code, dict) else None
+    if not isinstance(git, dict):
+        return Text("no git information", style="dim")
+    text = safe(str(git.get("commit") or "?")[:12], "bold")
+    if git.get("branch"):
+        text.append(" on ")
+        text.append_text(safe(git["branch"], single_line=True))
+    text.append("  ")
+    if git.get("dirty"):
+        text.append("dirty ✱ (uncommitted changes, see code tab)", style="bold yellow")
+    else:
+        text.append("clean", style="green")
+    if git.get("remote_url"):
+        text.append("  ")
+        text.append_text(safe(git["remote_url"], "dim", single_line=True))
+    return text
+
+
+def _comment_line(comment: Any) -> Text:
+    if isinstance(comment, dict):
+        when = str(comment.get("time") or comment.get("created") or "")
+        who = str(comment.get("user") or comment.get("author") or "")
+        body = comment.get("text") or comment.get("body") or ""
+    else:
+        when, who, body = "", "", comment
+    line = Text()
+    if when:
+        line.append_text(safe(when[:19], "dim", single_line=True))
+        line.append(" ")
+    if who:
+        line.append_text(safe(who, "bold", single_line=True))
+        line.append(": ")
+    line.append_text(safe(body))
+    return line
+
+
+def summary_table(summary: dict[str, Any], values: dict[str, Any]) -> Table:
+    table = Table(box=None, pad_edge=False, header_style="bold", expand=False)
+    for name, justify in (
+        ("metric", "left"),
+        ("last", "right"),
+        ("min", "right"),
+        ("max", "right"),
+        ("step", "right"),
+        ("count", "right"),
+    ):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for key in sorted(summary):
+        s = summary[key] if isinstance(summary[key], dict) else {}
+        table.add_row(
+            safe(key, "green", single_line=True),
+            fmt_number(s.get("last")),
+            fmt_number(s.get("min")),
+            fmt_number(s.get("max")),
+            fmt_number(s.get("last_step")),
+            fmt_number(s.get("count")),
+        )
+    for key in sorted(values):
+        if key not in summary:
+            table.add_row(
+                safe(key, "green", single_line=True), fmt_number(values[key]), "", "", "", "summary"
+            )
+    return table
+
+
+class OverviewPane(VerticalScroll):
+    DEFAULT_CSS = "OverviewPane { padding: 0 1; }"
+
+    def __init__(self, *, now: Callable[[], datetime] | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._now = now or (lambda: datetime.now(UTC))
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text("loading…", style="dim"), id="overview-body")
+
+    def show(self, info: Any, extras: RunExtras) -> None:
+        self.query_one("#overview-body", Static).update(self.describe(info, extras))
+
+    def describe(self, info: Any, extras: RunExtras) -> RenderableType:
+        status = str(info.status)
+        facts = Table.grid(padding=(0, 2))
+        facts.add_column(style="bold cyan", no_wrap=True)
+        facts.add_column()
+        facts.add_row(
+            "status",
+            Text.assemble((f"{status_glyph(status)} {status}", STATUS_STYLES.get(status, ""))),
+        )
+        created = getattr(info, "created", None)
+        facts.add_row("created", f"{fmt_time(created)}  ({fmt_age(created, self._now())} ago)")
+        ended = getattr(info, "ended", None)
+        facts.add_row("ended", fmt_time(ended) if ended else Text("still running", style="dim"))
+        facts.add_row("duration", fmt_duration(getattr(info, "duration_s", None)))
+        host = Text()
+        host.append_text(safe(info.host or "?", single_line=True))
+        host.append("  user ")
+        host.append_text(safe(info.user or "?", single_line=True))
+        host.append(f"  pid {info.pid}" if info.pid else "")
+        facts.add_row("host", host)
+        command = info.command if isinstance(info.command, list) else [str(info.command or "")]
+        facts.add_row("command", safe(" ".join(str(c) for c in command)))
+        facts.add_row("git", _git_line(extras.code))
+        tags = Text(", ").join(safe(t, "magenta", single_line=True) for t in info.tags)
+        facts.add_row("tags", tags if info.tags else Text("none (t adds)", style="dim"))
+        facts.add_row("run id", safe(info.run_id))
+        facts.add_row("folder", safe(str(info.path)))
+        if info.error:
+            err = info.error if isinstance(info.error, dict) else {"message": info.error}
+            message = f"{err.get('type', 'error')}: {err.get('message', '')}"
+            facts.add_row("error", safe(message, "bold red"))
+        parts: list[RenderableType] = [facts, Text()]
+        summary = getattr(info, "summary", {}) or {}
+        values = getattr(info, "values", {}) or {}
+        if summary or values:
+            parts += [Text("metrics", style="bold underline"), summary_table(summary, values)]
+        else:
+            parts.append(Text("no metrics logged", style="dim"))
+        parts += [Text(), Text("notes", style="bold underline")]
+        parts.append(safe(extras.notes) if extras.notes else Text("nothing logged", style="dim"))
+        parts += [Text(), Text("comments (n adds one)", style="bold underline")]
+        if extras.comments:
+            parts += [_comment_line(c) for c in extras.comments]
+        else:
+            parts.append(Text("nothing logged", style="dim"))
+        if extras.errors:
+            parts += [Text(), Text("could not read", style="bold yellow")]
+            parts += [safe(f"{k}: {v}", "yellow") for k, v in sorted(extras.errors.items())]
+        return Group(*parts)
