@@ -56,7 +56,7 @@ def bytes_per_point(root: Path) -> float:
 def history_50(root: Path) -> float:
     rng = random.Random(2)
     ids = []
-    for r in range(50):
+    for _ in range(50):
         with store.Run(experiment="hist", root=root, **CAPTURES_OFF) as run:
             for step in range(1000):
                 run.log({"val/acc": rng.random(), "train/loss": rng.random()}, step=step)

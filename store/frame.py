@@ -128,11 +128,15 @@ def params_series(params: list[dict[str, Any]]) -> pl.Series:
     return _nest("params", columns, 0, n)
 
 
-def metric_struct(name: str, rows: list[dict[str, float]]) -> pl.Series:
+def metric_struct(
+    name: str, rows: list[dict[str, Any]], dtype: pl.DataType | None = None
+) -> pl.Series:
+    """A struct column with one field per key seen in any row (Float64 unless told)."""
     keys = sorted({k for r in rows for k in r})
     if not keys:
         return pl.Series(name, [None] * len(rows), dtype=pl.Struct([]))
-    fields = [pl.Series(k, [r.get(k) for r in rows], dtype=pl.Float64) for k in keys]
+    kind = dtype or pl.Float64()
+    fields = [pl.Series(k, [r.get(k) for r in rows], dtype=kind) for k in keys]
     return pl.struct(fields, eager=True).alias(name)
 
 
@@ -178,7 +182,11 @@ def build_frame(
             mins[-1].setdefault(k, v)
             maxs[-1].setdefault(k, v)
     frame = pl.DataFrame([pl.Series(c, cols[c], dtype=t) for c, t in RUN_COLUMNS.items()])
+    peak = [r.get("system", {}).get("sys/proc_rss_mb", {}).get("max") for r in records]
+    datasets = [r.get("datasets") or {} for r in records]
     frame = frame.with_columns(
+        pl.Series("peak_rss_mb", peak, dtype=pl.Float64),
+        metric_struct("datasets", datasets, pl.String()),
         params_series([r["params"] for r in records]),
         metric_struct("metrics", last),
         metric_struct("metrics_min", mins),

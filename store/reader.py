@@ -17,13 +17,20 @@ from typing import Any
 import polars as pl
 
 from . import paths, query
-from .errors import AmbiguousRunError, RunNotFoundError, SchemaVersionError, StoreError
+from .errors import (
+    AmbiguousRunError,
+    ReadOnlyStoreError,
+    RunNotFoundError,
+    SchemaVersionError,
+    StoreError,
+)
 from .frame import build_frame
 from .frame_cache import FrameCache, digest
 from .fsio import read_json
 from .history import downsample, read_histories
 from .ids import hostname, pid_alive
 from .index import RecordCache, now_ns
+from .notes import add_comment, change_tags
 from .records import Problem, read_record, signature
 from .runinfo import RunInfo
 from .schema import STORE_FORMAT, STORE_VERSION
@@ -228,6 +235,24 @@ class Store:
         rec = self._with_status(rec, folder, time.time())
         return RunInfo.from_record(rec, folder, self)
 
+    # ----------------------------------------------------------------- annotations
+    def comment(self, ref: str, text: str, author: str | None = None) -> dict[str, Any]:
+        """Append a comment (author defaults to user@host) to a run, live or not."""
+        return add_comment(self._writable_dir(ref), text, author)
+
+    def add_tags(self, ref: str, tags: Iterable[str]) -> list[str]:
+        """Add tags to a run atomically; returns its tags."""
+        return change_tags(self._writable_dir(ref), add=_tag_list(tags))
+
+    def remove_tags(self, ref: str, tags: Iterable[str]) -> list[str]:
+        """Remove tags from a run atomically; returns its tags."""
+        return change_tags(self._writable_dir(ref), remove=_tag_list(tags))
+
+    def _writable_dir(self, ref: str) -> Path:
+        if self.read_only:
+            raise ReadOnlyStoreError(f"the store at {self.root} is read-only")
+        return self._dir_of(self.resolve(ref))
+
     # ----------------------------------------------------------------- histories
     def history(
         self,
@@ -255,6 +280,10 @@ def open(
 ) -> Store:  # noqa: A001
     """Open the store at `root` (default $MMTOP_DIR, else ./mmruns) for reading."""
     return Store(root if root is not None else paths.default_root(), stale_after=stale_after)
+
+
+def _tag_list(tags: Iterable[str]) -> list[str]:
+    return [tags] if isinstance(tags, str) else list(tags)
 
 
 def _subdirs(folder: str, problems: list[Problem]) -> list[str]:

@@ -42,7 +42,7 @@ def signature(run: str) -> Signature | None:
     except FileNotFoundError:
         return None
     sig = [st.st_mtime_ns, st.st_size]
-    for name in (paths.PARAMS_JSON, paths.SUMMARY_DIR):
+    for name in (paths.PARAMS_JSON, paths.SUMMARY_DIR, paths.INPUTS_JSON):
         try:
             s = os.stat(f"{run}/{name}")
             sig += [s.st_mtime_ns, s.st_size]
@@ -77,21 +77,47 @@ def read_record(run: Path, problems: list[Problem]) -> dict[str, Any] | None:
         problems.append(Problem(str(run / paths.PARAMS_JSON), f"unreadable params.json: {exc}"))
     if not isinstance(params, dict):
         params = {}
-    metrics, values = read_summaries(run, problems)
-    return {"meta": meta, "params": params, "metrics": metrics, "values": values}
+    metrics, values, system = read_summaries(run, problems)
+    return {
+        "meta": meta,
+        "params": params,
+        "metrics": metrics,
+        "values": values,
+        "system": system,
+        "datasets": _datasets(run),
+    }
+
+
+def _datasets(run: Path) -> dict[str, str]:
+    """name -> fingerprint of the datasets in inputs.json (a small file)."""
+    try:
+        entries = read_json(run / paths.INPUTS_JSON)
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(entries, list):
+        return {}
+    return {
+        str(e["name"]): str(e.get("fingerprint"))
+        for e in entries
+        if isinstance(e, dict) and "name" in e
+    }
 
 
 def read_summaries(
     run: Path, problems: list[Problem]
-) -> tuple[dict[str, dict[str, Any]], dict[str, float]]:
-    """Merge every writer's summary file: counts add, min/max combine, newest `last` wins."""
+) -> tuple[dict[str, dict[str, Any]], dict[str, float], dict[str, dict[str, Any]]]:
+    """Merge every writer's summary file: counts add, min/max combine, newest `last` wins.
+
+    Returns (metric stats, explicit summary values, system-metric stats).
+    """
     metrics: dict[str, dict[str, Any]] = {}
     values: dict[str, float] = {}
+    system: dict[str, dict[str, Any]] = {}
     folder = run / paths.SUMMARY_DIR
     try:
         entries = sorted(e.path for e in os.scandir(folder) if e.name.endswith(".json"))
     except FileNotFoundError:
-        return metrics, values
+        return metrics, values, system
     docs: list[dict[str, Any]] = []
     for path in entries:
         try:
@@ -110,10 +136,15 @@ def read_summaries(
                 _fold(metrics, key, st)
             except (KeyError, TypeError, ValueError):
                 problems.append(Problem(str(folder), f"bad summary entry for {key!r}"))
+        for key, st in (doc.get("system") or {}).items():
+            try:
+                _fold(system, key, st)
+            except (KeyError, TypeError, ValueError):
+                problems.append(Problem(str(folder), f"bad system summary entry for {key!r}"))
         for key, value in (doc.get("values") or {}).items():
             if isinstance(value, int | float):
                 values[key] = float(value)
-    return metrics, values
+    return metrics, values, system
 
 
 def _fold(into: dict[str, dict[str, Any]], key: str, st: dict[str, Any]) -> None:

@@ -9,14 +9,125 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from . import paths, tables
+from .capture.console import read_console
 from .frame import parse_time
+from .fsio import read_json
+from .names import check_path_component
+from .notes import read_comments, read_notes
+from .tables import ConfusionMatrix, read_confusion
 
 if TYPE_CHECKING:
     from .reader import Store
 
 
+class RunFiles:
+    """Readers of a run's logged files; mixed into RunInfo. Missing files read as empty."""
+
+    path: Path
+
+    def _json(self, name: str) -> Any:
+        try:
+            return read_json(self.path / name)
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError):
+            return None
+
+    @property
+    def env(self) -> dict[str, Any] | None:
+        """env.json: Python, platform, CPU, RAM, GPUs, packages, allow-listed variables."""
+        data = self._json(paths.ENV_JSON)
+        return data if isinstance(data, dict) else None
+
+    @property
+    def code(self) -> dict[str, Any] | None:
+        """code.json: command, working directory, git commit/branch/remote/dirty."""
+        data = self._json(paths.CODE_JSON)
+        return data if isinstance(data, dict) else None
+
+    @property
+    def patch(self) -> str | None:
+        """code.patch: the uncommitted diff when the run started, if any."""
+        try:
+            return (self.path / paths.CODE_PATCH).read_text(encoding="utf-8", errors="replace")
+        except FileNotFoundError:
+            return None
+
+    @property
+    def artifacts(self) -> list[dict[str, Any]]:
+        data = self._json(paths.ARTIFACTS_JSON)
+        return [e for e in data if isinstance(e, dict)] if isinstance(data, list) else []
+
+    @property
+    def inputs(self) -> list[dict[str, Any]]:
+        """Datasets the run used: name, uri, fingerprint, rows, schema."""
+        data = self._json(paths.INPUTS_JSON)
+        return [e for e in data if isinstance(e, dict)] if isinstance(data, list) else []
+
+    @property
+    def notes(self) -> str:
+        return read_notes(self.path)
+
+    @property
+    def comments(self) -> list[dict[str, Any]]:
+        return read_comments(self.path)
+
+    def console_tail(self, lines: int = 200) -> str:
+        """The last `lines` lines of console.log, `\\r` progress bars rendered as a terminal
+        would; empty when the run captured no console."""
+        return "\n".join(read_console(self.path / paths.CONSOLE_LOG, lines))
+
+    def tables(self) -> list[dict[str, Any]]:
+        """Every logged table's description: name, kind, step, rows, labels."""
+        out = []
+        folder = self.path / paths.TABLES_DIR
+        try:
+            names = sorted(p.name for p in folder.iterdir() if p.suffix == ".json")
+        except FileNotFoundError:
+            return []
+        for name in names:
+            meta = self._json(f"{paths.TABLES_DIR}/{name}")
+            if isinstance(meta, dict) and (folder / (name[:-5] + ".parquet")).exists():
+                out.append(meta)
+        return out
+
+    def table(self, name: str) -> pl.DataFrame:
+        """A logged table by its full name (as `tables()` lists it)."""
+        check_path_component(name, "table name")
+        return pl.read_parquet(paths.table_file(self.path, name))
+
+    def _latest(self, kind: str, name: str, step: int | None) -> str:
+        prefix = (
+            tables.CONFUSION_PREFIX if kind == "confusion_matrix" else tables.PREDICTIONS_PREFIX
+        )
+        if step is not None:
+            return tables.table_name(prefix, name, step)
+        found = [t for t in self.tables() if t.get("kind") == kind and t.get("of") == name]
+        if not found:
+            raise KeyError(f"no {kind.replace('_', ' ')} named {name!r} in run {self.path.name}")
+        found.sort(key=lambda t: (t.get("step") is not None, t.get("step") or 0))
+        return str(found[-1]["name"])
+
+    def confusion_matrix(self, name: str = "val", step: int | None = None) -> ConfusionMatrix:
+        """The confusion matrix `name` at `step` (default: the latest step logged)."""
+        return read_confusion(self.path, self._latest("confusion_matrix", name, step))
+
+    def predictions(self, name: str = "val", step: int | None = None) -> pl.DataFrame:
+        """id, y_true, pred, confidence, correct, p:<class>... (latest step by default)."""
+        full = self._latest("predictions", name, step)
+        return pl.read_parquet(paths.table_file(self.path, full)).with_columns(
+            pl.col(c).cast(pl.String) for c in ("y_true", "pred") if c in self._columns(full)
+        )
+
+    def _columns(self, full: str) -> list[str]:
+        import pyarrow.parquet as pq
+
+        return list(pq.read_schema(paths.table_file(self.path, full)).names)
+
+
 @dataclass
-class RunInfo:
+class RunInfo(RunFiles):
     run_id: str
     experiment: str
     name: str

@@ -21,6 +21,7 @@ from typing import Any
 
 from . import lifecycle, paths
 from .buffer import KeyStats, PointBuffer, merge_stats
+from .capture import ConsoleCapture, SystemSampler, collect_code, collect_env, redact_argv
 from .errors import SchemaVersionError
 from .fsio import (
     create_json_exclusive,
@@ -28,9 +29,11 @@ from .fsio import (
     read_json,
     touch,
     update_json,
+    write_bytes_atomic,
     write_json_atomic,
 )
 from .ids import hostname, new_run_id, new_writer_id, now_iso, username
+from .logging_api import ExplicitLogging
 from .names import check_key, check_path_component, check_run_id, check_text
 from .parts import PartWriter
 from .schema import FINAL_STATUSES, RUN_SCHEMA_VERSION, STORE_FORMAT, STORE_VERSION
@@ -97,8 +100,13 @@ class Summary(dict[str, Any]):
             self[k] = v
 
 
-class Run:
-    """One training run. Use as a context manager, or call `finish()` yourself."""
+class Run(ExplicitLogging):
+    """One training run. Use as a context manager, or call `finish()` yourself.
+
+    Captured automatically, each switchable off: the environment (env.json), the code
+    (code.json, code.patch), system metrics every `system_every` seconds (system/ parts),
+    and, when asked for, the console (console.log).
+    """
 
     def __init__(
         self,
@@ -110,6 +118,11 @@ class Run:
         run_id: str | None = None,
         resume: bool = False,
         flush_every: float = 2.0,
+        capture_env: bool = True,
+        capture_code: bool = True,
+        capture_system: bool = True,
+        system_every: float = 5.0,
+        capture_console: bool = False,
     ) -> None:
         self.root = Path(root) if root is not None else paths.default_root()
         self.writer_id = new_writer_id()
@@ -126,6 +139,7 @@ class Run:
         self._stop = threading.Event()
         self._finished = False
         self._last_flush = time.monotonic()
+        self._owner = True  # created or resumed the run (False: joined another's live run)
         tag_list = [check_text(t, "tag") for t in (tags or [])]
         if name is not None:
             check_text(name, "run name")
@@ -143,7 +157,19 @@ class Run:
             self._create(exp, name, tag_list, dict(params or {}))
 
         self._metrics = PartWriter(self.path / paths.METRICS_DIR, self.writer_id)
+        self._system = PartWriter(self.path / paths.SYSTEM_DIR, self.writer_id)
+        self._sys_buffer = PointBuffer()
+        self._sys_stats: dict[str, KeyStats] = {}
+        self._sampler: SystemSampler | None = None
+        self._console: ConsoleCapture | None = None
         touch(self.path / paths.HEARTBEAT)
+        self._capture(capture_env, capture_code)
+        if capture_system:
+            self._sampler = SystemSampler(self._on_system_sample, every=system_every)
+            self._sampler.start()
+        if capture_console and self._owner:  # one console.log per run: not from DDP joiners
+            self._console = ConsoleCapture(self.path / paths.CONSOLE_LOG)
+            self._console.start()
         lifecycle.register(self)
         self._thread = threading.Thread(
             target=self._background, name=f"mmtop-flush-{self.run_id}", daemon=True
@@ -166,7 +192,7 @@ class Run:
             "host": hostname(),
             "user": username(),
             "pid": os.getpid(),
-            "command": list(sys.argv),
+            "command": redact_argv(sys.argv),
             "tags": tags,
             "error": None,
         }
@@ -177,12 +203,14 @@ class Run:
             self.meta = meta
             return
         # Another process with the same run_id won the race: join its run instead.
+        self._owner = False
         self._join(self.path, resume=False, params=params)
 
     def _join(self, folder: Path, resume: bool, params: dict[str, Any] | None = None) -> None:
         self.path = folder
         meta = read_json(folder / paths.RUN_JSON)
         self.run_id = str(meta["run_id"])
+        self._owner = resume
         if meta.get("status") in FINAL_STATUSES and not resume:
             raise ValueError(
                 f"run {self.run_id} is {meta['status']}; pass resume=True to continue it"
@@ -198,6 +226,24 @@ class Run:
         if params:
             self.log_params(params)
         self.meta = meta
+
+    def _capture(self, env: bool, code: bool) -> None:
+        """env.json, code.json and code.patch: written once, by each writer that starts."""
+        if env:
+            write_json_atomic(self.path / paths.ENV_JSON, collect_env())
+        if code:
+            info, patch = collect_code()
+            write_json_atomic(self.path / paths.CODE_JSON, info)
+            if patch is not None:
+                write_bytes_atomic(self.path / paths.CODE_PATCH, patch.encode("utf-8"))
+
+    def _on_system_sample(self, values: dict[str, float], when: float) -> None:
+        keys = tuple(values)
+        keyset = self._sys_buffer.keyset_id(keys)
+        if keyset is None:
+            keyset = self._sys_buffer.add_keyset(keys)
+        step = self._sys_step = getattr(self, "_sys_step", -1) + 1
+        self._sys_buffer.calls.append((step, when, keyset, array("d", values.values())))
 
     # ----------------------------------------------------------------- logging
     @property
@@ -258,7 +304,11 @@ class Run:
             if batch is not None:
                 self._metrics.write(batch.table)
                 merge_stats(self._stats, batch.stats)
-            if batch is not None or self.summary:
+            sys_batch = self._sys_buffer.drain()
+            if sys_batch is not None:
+                self._system.write(sys_batch.table)
+                merge_stats(self._sys_stats, sys_batch.stats)
+            if batch is not None or sys_batch is not None or self.summary:
                 self._write_summary()
             self._last_flush = time.monotonic()
 
@@ -268,6 +318,7 @@ class Run:
             "updated": time.time(),
             "metrics": {k: v.to_json() for k, v in self._stats.items()},
             "values": dict(self.summary),
+            "system": {k: v.to_json() for k, v in self._sys_stats.items()},
         }
         folder = self.path / paths.SUMMARY_DIR
         folder.mkdir(exist_ok=True)
@@ -305,11 +356,16 @@ class Run:
             self._finished = True
         self._stop.set()
         self._wake.set()
+        if self._sampler is not None:
+            self._sampler.stop()
+        if self._console is not None:
+            self._console.stop()
         if self._thread is not threading.current_thread():
             self._thread.join(timeout=30)
         with self._flush_lock:
             self.flush()
             self._metrics.compact()
+            self._system.compact()
             self._write_summary()
 
         def close(meta: dict[str, Any]) -> None:

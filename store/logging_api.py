@@ -1,0 +1,67 @@
+"""The explicit logging calls of `store.Run` beyond scalars: tables, confusion matrices,
+predictions, artifacts, datasets and notes. Each writes whole files into the run folder."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from . import artifacts, notes, tables
+
+
+class ExplicitLogging:
+    """Mixed into `store.Run`; needs only `self.path`, the run folder."""
+
+    path: Path
+
+    def log_table(self, name: str, data: Any, step: int | None = None) -> str:
+        """Store a frame (polars, pyarrow, pandas) or dict of columns as tables/<name>.parquet."""
+        full = tables.table_name("", name, step)
+        tables.write_table(self.path, full, tables.to_arrow(data), {"kind": "table", "step": step})
+        return full
+
+    def log_confusion_matrix(
+        self,
+        y_true: Any,
+        y_pred: Any,
+        labels: list[Any] | None = None,
+        name: str = "val",
+        step: int | None = None,
+    ) -> str:
+        """Count (true, predicted) pairs over `labels` (default: every value seen, sorted)."""
+        table, names = tables.confusion_table(y_true, y_pred, labels)
+        full = tables.table_name(tables.CONFUSION_PREFIX, name, step)
+        meta = {"kind": "confusion_matrix", "labels": names, "step": step, "of": name}
+        tables.write_table(self.path, full, table, meta)
+        return full
+
+    def log_predictions(
+        self,
+        probs: Any,
+        y_true: Any = None,
+        ids: Any = None,
+        class_names: list[Any] | None = None,
+        name: str = "val",
+        step: int | None = None,
+    ) -> str:
+        """Per-input class probabilities (inputs x classes), with ids and true labels."""
+        table, names = tables.predictions_table(probs, y_true, ids, class_names)
+        full = tables.table_name(tables.PREDICTIONS_PREFIX, name, step)
+        meta = {"kind": "predictions", "labels": names, "step": step, "of": name}
+        tables.write_table(self.path, full, table, meta)
+        return full
+
+    def log_artifact(self, path: str | os.PathLike[str], name: str | None = None) -> dict[str, Any]:
+        """Copy a file or folder into artifacts/, recording its size and sha256."""
+        return artifacts.log_artifact(self.path, Path(path), name)
+
+    def log_dataset(
+        self, source: Any, name: str, uri: str | None = None, **extra: Any
+    ) -> dict[str, Any]:
+        """Record what data the run used: a content fingerprint, rows, schema and uri."""
+        return artifacts.log_dataset(self.path, source, name, uri, extra)
+
+    def note(self, text: str) -> None:
+        """Append to the run's notes: issues met, how they were solved, evaluation."""
+        notes.add_note(self.path, text)
