@@ -98,5 +98,15 @@ def module_spawn() -> Iterator[Spawn]:
 
 
 @pytest.fixture
-def is_root() -> bool:
-    return hasattr(os, "geteuid") and os.geteuid() == 0
+def chmod_protects(tmp_path: Path) -> bool:
+    """Whether permission bits stop this process (they do not stop root or CAP_DAC_OVERRIDE)."""
+    probe = tmp_path / "chmod-probe"
+    probe.mkdir()
+    probe.chmod(0)
+    try:
+        os.listdir(probe)
+        return False
+    except PermissionError:
+        return True
+    finally:
+        probe.chmod(0o755)

@@ -1,0 +1,209 @@
+"""`runs(where=...)`: SQL filters over params, metrics, status; clear errors; mixed param types."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+import store
+
+
+@pytest.fixture(scope="module")
+def zoo(tmp_path_factory: pytest.TempPathFactory) -> store.Store:
+    root = tmp_path_factory.mktemp("zoo") / "mmruns"
+    specs = [
+        (
+            "q1",
+            "sgd-lr0.01",
+            {"lr": 0.01, "optimizer": {"name": "sgd", "momentum": 0.9}, "epochs": 10},
+            {"val/acc": 0.91, "loss": 0.3},
+            None,
+            ["baseline"],
+        ),
+        (
+            "q2",
+            "resnet-big",
+            {"lr": 0.1, "optimizer": {"name": "adam"}, "epochs": 20},
+            {"val/acc": 0.85, "loss": 0.5},
+            ValueError,
+            [],
+        ),
+        (
+            "q3",
+            "resnet-small",
+            {"lr": 0.001, "optimizer": {"name": "sgd"}, "epochs": 20},
+            {"val/acc": 0.95},
+            KeyboardInterrupt,
+            ["best", "baseline"],
+        ),
+        ("q4", "empty", {}, {}, None, []),
+    ]
+    for run_id, name, params, metrics, exc, tags in specs:
+        try:
+            with store.Run(
+                experiment="digits", name=name, params=params, tags=tags, run_id=run_id, root=root
+            ) as run:
+                if metrics:
+                    run.log({k: v - 0.1 for k, v in metrics.items()})
+                    run.log(metrics)
+                if exc is not None:
+                    raise exc("stop")
+        except (ValueError, KeyboardInterrupt):
+            pass
+    return store.open(root)
+
+
+def ids(s: store.Store, where: str) -> list[str]:
+    return sorted(s.runs(where=where)["run_id"].to_list())
+
+
+@pytest.mark.parametrize(
+    ("where", "expected"),
+    [
+        ("params.lr > 1e-3 and status = 'finished'", ["q1"]),
+        ('metrics."val/acc" >= 0.9', ["q1", "q3"]),
+        ("metrics.\"val/acc\" >= 0.9 or name like '%resnet%'", ["q1", "q2", "q3"]),
+        ("not (params.optimizer.name = 'sgd')", ["q2"]),
+        ("params.optimizer.momentum is null", ["q2", "q3", "q4"]),
+        ("status = 'failed'", ["q2"]),
+        ("status in ('killed', 'failed')", ["q2", "q3"]),
+        ("name like 'resnet%' and params.epochs >= 20", ["q2", "q3"]),
+        ("name ilike 'RESNET-S%'", ["q3"]),
+        ("name ~ '^resnet-(big|small)$' and not name like '%big'", ["q3"]),
+        ('metrics_min."val/acc" < 0.8', ["q2"]),
+        ("metrics_max.loss = 0.5", ["q2"]),
+        ("array_contains(tags, 'baseline')", ["q1", "q3"]),
+        ("experiment = 'digits'", ["q1", "q2", "q3", "q4"]),
+        ("last_step = 1", ["q1", "q2", "q3"]),
+        ("params.lr between 0.005 and 0.05", ["q1"]),
+        ("   ", ["q1", "q2", "q3", "q4"]),
+    ],
+)
+def test_where(zoo: store.Store, where: str, expected: list[str]) -> None:
+    assert ids(zoo, where) == expected
+
+
+def test_where_none_returns_everything(zoo: store.Store) -> None:
+    assert zoo.runs(where=None).height == zoo.runs().height == 4
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        "params.lr >",
+        "status = = 'finished'",
+        "name like",
+        "(status = 'finished'",
+        "status = 'finished'; drop table runs",
+        "params.lr > 1e-3 and",
+        "__import__('os').system('true')",
+    ],
+)
+def test_bad_expression_raises_one_line_query_error(zoo: store.Store, where: str) -> None:
+    with pytest.raises(store.QueryError) as err:
+        zoo.runs(where=where)
+    message = str(err.value)
+    assert message and "\n" not in message
+    assert isinstance(err.value, ValueError)  # callers may catch ValueError too
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        "params.nope > 1",
+        "params.optimizer.nope = 'x'",
+        'metrics."no/such" > 0',
+        "nosuchcolumn = 1",
+    ],
+)
+def test_unknown_field_raises_query_error(zoo: store.Store, where: str) -> None:
+    with pytest.raises(store.QueryError) as err:
+        zoo.runs(where=where)
+    assert "\n" not in str(err.value)
+
+
+def test_params_with_types_that_differ_across_runs(root: Path) -> None:
+    """The rule in store/frame.py: bools Boolean, ints Int64, ints+floats Float64, strings
+    String; any other mix and lists become String (JSON text, strings unchanged); a path that
+    is a leaf in one run and an object in another is one String column of JSON text."""
+    params = {
+        "m1": {
+            "seed": 1,
+            "opt": {"name": "sgd", "lr": 0.1},
+            "flag": True,
+            "mix": 1.5,
+            "layers": [64, 32],
+            "maybe": None,
+            "big": 2**70,
+            "n": 3,
+        },
+        "m2": {
+            "seed": "abc",
+            "opt": "adam",
+            "flag": False,
+            "mix": 2,
+            "layers": "auto",
+            "maybe": 4,
+            "big": 1,
+            "n": 4,
+        },
+        "m3": {"seed": True, "extra": {"deep": {"er": "x"}}},
+    }
+    for run_id, p in params.items():
+        with store.Run(run_id=run_id, params=p, root=root):
+            pass
+    s = store.open(root)
+    df = s.runs().sort("run_id")
+    fields = dict(df.schema["params"].to_schema())  # type: ignore[union-attr]
+    assert fields["seed"] == pl.String
+    assert fields["opt"] == pl.String
+    assert fields["flag"] == pl.Boolean
+    assert fields["mix"] == pl.Float64
+    assert fields["layers"] == pl.String
+    assert fields["maybe"] == pl.Int64
+    assert fields["big"] == pl.Float64
+    assert fields["n"] == pl.Int64
+    assert fields["extra"] == pl.Struct({"deep": pl.Struct({"er": pl.String})})
+    p = df["params"].to_list()
+    assert [r["seed"] for r in p] == ["1", "abc", "true"]
+    assert json.loads(p[0]["opt"]) == {"name": "sgd", "lr": 0.1} and p[1]["opt"] == "adam"
+    assert p[2]["opt"] is None
+    assert [r["flag"] for r in p] == [True, False, None]
+    assert [r["mix"] for r in p] == [1.5, 2.0, None]
+    assert json.loads(p[0]["layers"]) == [64, 32] and p[1]["layers"] == "auto"
+    assert [r["maybe"] for r in p] == [None, 4, None]
+    assert [r["big"] for r in p] == [float(2**70), 1.0, None]
+    assert p[2]["extra"] == {"deep": {"er": "x"}}
+    # Filters still work over the unified columns, and RunInfo keeps the original params.
+    assert ids(s, "params.seed = 'abc'") == ["m2"]
+    assert ids(s, "params.mix > 1.7") == ["m2"]
+    assert ids(s, "params.flag") == ["m1"]
+    assert ids(s, "params.opt like '%sgd%'") == ["m1"]
+    assert ids(s, "params.extra.deep.er = 'x'") == ["m3"]
+    assert ids(s, "params.extra.deep.er is null") == ["m1", "m2"]
+    assert s.run("m1").params == params["m1"]
+
+
+def test_frame_of_a_store_without_params_or_metrics(root: Path) -> None:
+    with store.Run(run_id="bare", root=root):
+        pass
+    s = store.open(root)
+    df = s.runs()
+    assert df["run_id"].to_list() == ["bare"]
+    assert df["last_step"].to_list() == [None]
+    assert ids(s, "status = 'finished'") == ["bare"]
+    with pytest.raises(store.QueryError):
+        s.runs(where="params.lr > 0")
+
+
+def test_frame_of_an_empty_store(root: Path) -> None:
+    root.mkdir()
+    s = store.open(root)
+    df = s.runs()
+    assert df.height == 0
+    assert {"run_id", "status", "params", "metrics", "tags", "path"} <= set(df.columns)
+    assert s.runs(where="status = 'finished'").height == 0
+    assert s.problems() == []
