@@ -7,7 +7,8 @@ seeds, trained epoch by epoch with `partial_fit` and logged through `store.Run`:
 train/val loss and accuracy, the validation confusion matrix and predicted probabilities, the
 datasets' fingerprints, environment and code capture, notes. One run fails (divergence), one is
 left `running` by a process that died (it shows as crashed). Values are deterministic; run ids
-and timestamps are not. Absolute paths of this machine are scrubbed from the captured files.
+and timestamps are not. Absolute paths of this machine are scrubbed from the captured files,
+and heartbeat files are left out (a run marked running without one reads as crashed).
 """
 
 from __future__ import annotations
@@ -148,6 +149,10 @@ def scrub(root: Path) -> None:
             path.write_text(new, encoding="utf-8")
     for path in root.rglob("code.patch"):
         path.unlink()  # the repo's own uncommitted diff is not sample data
+    for path in root.rglob("heartbeat"):
+        # A checkout stamps files with the time of the checkout; without a heartbeat file the
+        # preempted run reads as crashed on every machine, not only once its file ages.
+        path.unlink()
 
 
 def main() -> None:

@@ -181,6 +181,8 @@ class Run(ExplicitLogging):
         self, experiment: str, name: str | None, tags: list[str], params: dict[str, Any]
     ) -> None:
         self.path.mkdir(parents=True, exist_ok=True)
+        # Beat before run.json exists: a running run without a heartbeat reads as crashed.
+        touch(self.path / paths.HEARTBEAT)
         meta = {
             "schema_version": RUN_SCHEMA_VERSION,
             "run_id": self.run_id,
