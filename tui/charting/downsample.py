@@ -86,7 +86,8 @@ def minmax_indices(x: FloatArray, y: FloatArray, lo: float, hi: float, n_buckets
     if not all_finite:
         gaps = _first_in(np.flatnonzero(~finite), starts, ends)
     keep = np.concatenate((starts, ends, argmins, argmaxs, gaps))
-    return np.unique(keep) + start
+    out: IntArray = np.unique(keep) + start
+    return out
 
 
 def minmax_downsample(

@@ -62,7 +62,7 @@ def build_frame(state: ChartState, width: int, height: int, title: str = "") -> 
         lines.append(_title_line(state, title, width))
     if plot_h < 1 or width < 4:
         lines.extend([("", None)] for _ in range(height - len(lines)))
-        return Frame(lines[:height], 0, 0)
+        return Frame([_crop(line, width) for line in lines[:height]], 0, 0)
 
     y_lo, y_hi = state.y_range()
     y_ticks = _y_ticks(state, y_lo, y_hi, plot_h)
@@ -87,17 +87,32 @@ def build_frame(state: ChartState, width: int, height: int, title: str = "") -> 
 
     if show_x_axis:
         cols, labels = _x_ticks(state, x_lo, x_hi, plot_w)
-        axis = ["─"] * plot_w
+        rule = ["─"] * plot_w
         for c in cols:
             if 0 <= c < plot_w:
-                axis[c] = "┬"
-        lines.append([(" " * margin + "└" + "".join(axis), "axis")])
+                rule[c] = "┬"
+        lines.append([(" " * margin + "└" + "".join(rule), "axis")])
         lines.append([(" " * (margin + 1) + place_labels(cols, labels, plot_w), "label")])
     if show_legend:
         lines.append(_legend_line(state, width))
     if show_readout:
         lines.append(_readout_line(state, width))
-    return Frame(lines, plot_w, plot_h)
+    return Frame([_crop(line, width) for line in lines], plot_w, plot_h)
+
+
+def _crop(line: Line, width: int) -> Line:
+    """The runs of `line` that fit in `width` cells (the last one cut if need be)."""
+    out: Line = []
+    used = 0
+    for text, style in line:
+        n = cell_len(text)
+        if used + n > width:
+            if width - used > 0:
+                out.append((set_cell_size(text, width - used), style))
+            break
+        out.append((text, style))
+        used += n
+    return out
 
 
 def _fit(text: str, width: int) -> str:
@@ -244,7 +259,7 @@ def _series_runs(state: ChartState, width: int, parts: list[list[Run]], lead: Li
 
 
 def _legend_line(state: ChartState, width: int) -> Line:
-    parts = []
+    parts: list[Line] = []
     for i, s in enumerate(state.series):
         name = _fit(clean(s.name, single_line=True), max(4, width // 2))
         runs: list[Run] = [("━ ", ("value", i)), (name, ("name", i))]
@@ -266,11 +281,13 @@ def _readout_line(state: ChartState, width: int) -> Line:
     """The cursor read-out: "step 1200 │ name 0.2345 · name 0.31" (smoothed, then raw)."""
     if not state.series:
         return [("", None)]
-    lead_x = _format_x(state, state.cursor_x())
+    readouts = state.readouts()
+    # Name the x of a real point (the first series' nearest), not the cursor's in-between x.
+    x = next((r.x for r in readouts if r.x is not None), state.cursor_x())
     where = "▸ " if state.cursor is not None else "latest "
-    lead: Line = [(f"{where}{X_TITLES[state.x_mode]} {lead_x} │ ", "label")]
-    parts = []
-    for r in state.readouts():
+    lead: Line = [(f"{where}{X_TITLES[state.x_mode]} {_format_x(state, x)} │ ", "label")]
+    parts: list[Line] = []
+    for r in readouts:
         name = _fit(clean(state.series[r.index].name, single_line=True), max(4, width // 3))
         if r.value is None:
             value = "–"

@@ -373,7 +373,8 @@ def _fit_window(
     lo, hi = window
     e_lo, e_hi = extent
     width = hi - lo
-    if width >= e_hi - e_lo or width <= 0:
+    # A relative tolerance: zoom in and out again must land on "everything" despite rounding.
+    if width >= (e_hi - e_lo) * (1 - 1e-9) or width <= 0:
         return None
     if lo < e_lo:
         lo, hi = e_lo, e_lo + width

@@ -72,7 +72,7 @@ def log_ticks(lo: float, hi: float, max_ticks: int = 6) -> list[float]:
         lo, hi = hi, lo
     decades = math.floor(hi + 1e-9) - math.ceil(lo - 1e-9) + 1
     if decades >= 2:
-        every = max(1, math.ceil(decades / max(1, max_ticks)))
+        every = max(1, math.ceil((decades - 1) / max(1, max_ticks)))  # intervals
         first = math.ceil(lo - 1e-9)
         return [float(e) for e in range(first, math.floor(hi + 1e-9) + 1) if e % every == 0]
     values = nice_ticks(10.0**lo, 10.0**hi, max_ticks)

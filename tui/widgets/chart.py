@@ -21,6 +21,7 @@ with the Line API. Every text run, series names included, goes through `safe_tex
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable
+from typing import ClassVar
 
 from rich.color import Color, ColorParseError
 from rich.style import Style
@@ -60,7 +61,7 @@ class MetricChart(Widget, can_focus=True):
         "metric-chart--muted",
     }
 
-    BINDINGS: list[BindingType] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("s", "smooth(1)", "Smooth more", id="chart.smooth_more"),
         Binding("S", "smooth(-1)", "Smooth less", id="chart.smooth_less"),
         Binding("x", "cycle_x", "X axis", id="chart.cycle_x"),
