@@ -46,6 +46,14 @@ def wait_until() -> WaitUntil:
     return _wait_until
 
 
+@pytest.fixture(autouse=True)
+def _cwd_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Runs capture the git state of the working directory: keep that out of the repo (and
+    # cheap), and keep a stray default root (./mmruns) out of it too.
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MMTOP_DIR", raising=False)
+
+
 @pytest.fixture
 def root(tmp_path: Path) -> Path:
     """Where a test's store lives (created by the first Run)."""
@@ -63,7 +71,7 @@ def _spawn_into(procs: list[subprocess.Popen[str]]) -> Spawn:
     def spawn(code: str, *args: str, cwd: Path | None = None) -> subprocess.Popen[str]:
         proc = subprocess.Popen(
             [sys.executable, "-c", code, *args],
-            cwd=cwd or REPO_ROOT,
+            cwd=cwd or Path.cwd(),
             env=child_env(),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

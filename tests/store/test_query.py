@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
@@ -13,7 +14,8 @@ import store
 
 @pytest.fixture(scope="module")
 def zoo(tmp_path_factory: pytest.TempPathFactory) -> store.Store:
-    root = tmp_path_factory.mktemp("zoo") / "mmruns"
+    base = tmp_path_factory.mktemp("zoo")
+    root = base / "mmruns"
     specs = [
         (
             "q1",
@@ -43,9 +45,17 @@ def zoo(tmp_path_factory: pytest.TempPathFactory) -> store.Store:
     ]
     for run_id, name, params, metrics, exc, tags in specs:
         try:
-            with store.Run(
-                experiment="digits", name=name, params=params, tags=tags, run_id=run_id, root=root
-            ) as run:
+            with (
+                contextlib.chdir(base),
+                store.Run(
+                    experiment="digits",
+                    name=name,
+                    params=params,
+                    tags=tags,
+                    run_id=run_id,
+                    root=root,
+                ) as run,
+            ):
                 if metrics:
                     run.log({k: v - 0.1 for k, v in metrics.items()})
                     run.log(metrics)

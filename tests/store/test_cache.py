@@ -1,0 +1,190 @@
+"""The reader's cache under <root>/.mmtop/: warm equals cold, changes show up, optional."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+import store
+import store.reader
+
+HOUR = 3600
+
+
+def _backdate(root: Path, seconds: float = HOUR) -> None:
+    """Age every file, as if the runs ended long ago (recent files are never trusted)."""
+    when = time.time() - seconds
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in [*dirnames, *filenames]:
+            os.utime(os.path.join(dirpath, name), (when, when))
+
+
+def _populate(root: Path) -> list[str]:
+    ids = []
+    for i in range(5):
+        with store.Run(
+            experiment=f"exp{i % 2}",
+            name=f"run{i}",
+            root=root,
+            params={"lr": 10.0**-i, "model": {"depth": i}},
+            tags=[f"t{i}"],
+        ) as run:
+            run.log({"loss": 1.0 / (i + 1), "acc": i / 10})
+            run.summary["test/acc"] = i / 5
+        ids.append(run.run_id)
+    return ids
+
+
+@pytest.fixture
+def count_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Run folders whose JSON files the reader actually parsed (cache misses)."""
+    calls: list[str] = []
+    real = store.reader.read_record
+
+    def spy(run, problems):  # type: ignore[no-untyped-def]
+        calls.append(str(run))
+        return real(run, problems)
+
+    monkeypatch.setattr(store.reader, "read_record", spy)
+    return calls
+
+
+def test_warm_open_equals_cold_open(root: Path, count_reads: list[str]) -> None:
+    _populate(root)
+    _backdate(root)
+    cold = store.open(root).runs()
+    assert len(count_reads) == 5
+    assert (root / ".mmtop").is_dir()
+
+    count_reads.clear()
+    warm = store.open(root).runs()
+    assert count_reads == []  # served from the cache
+    assert warm.equals(cold)
+
+    shutil.rmtree(root / ".mmtop")
+    again = store.open(root).runs()
+    assert len(count_reads) == 5
+    assert again.equals(cold)
+
+
+def test_only_changed_runs_are_reread(root: Path, count_reads: list[str]) -> None:
+    ids = _populate(root)
+    _backdate(root)
+    store.open(root).runs()
+    s = store.open(root)
+    folder = Path(s.runs(where=f"run_id = '{ids[2]}'")["path"][0])
+    count_reads.clear()
+    (folder / "params.json").write_text(json.dumps({"lr": 123.0, "model": {"depth": 9}}))
+    df = s.runs()
+    assert count_reads == [str(folder)]
+    row = df.filter(df["run_id"] == ids[2]).row(0, named=True)
+    assert row["params"] == {"lr": 123.0, "model": {"depth": 9}}
+
+
+def test_tags_and_status_changed_on_disk_show_up(root: Path) -> None:
+    ids = _populate(root)
+    _backdate(root)
+    s = store.open(root)
+    assert s.runs()["status"].to_list() == ["finished"] * 5
+    run_json = Path(s.runs(where=f"run_id = '{ids[0]}'")["path"][0]) / "run.json"
+    meta = json.loads(run_json.read_text())
+    meta.update(status="killed", tags=["promoted", "t0"])
+    run_json.write_text(json.dumps(meta))
+    for reader in (s, store.open(root)):
+        row = reader.runs(where=f"run_id = '{ids[0]}'").row(0, named=True)
+        assert row["status"] == "killed"
+        assert row["tags"] == ["promoted", "t0"]
+
+
+def test_same_size_edit_within_one_mtime_tick_shows_up(root: Path) -> None:
+    """The racy-mtime guard: an edit that keeps size and mtime must not be hidden by the cache
+    when the cache was written within the same tick as the file."""
+    with store.Run(root=root, tags=["aaaa"], run_id="racy-1") as run:
+        run.log({"x": 1.0})
+    run_json = run.path / "run.json"
+    s = store.open(root)
+    assert s.runs()["tags"].to_list() == [["aaaa"]]  # cached now
+    before = os.stat(run_json)
+    run_json.write_text(run_json.read_text().replace('"aaaa"', '"bbbb"'))
+    os.utime(run_json, ns=(before.st_atime_ns, before.st_mtime_ns))  # a coarse clock
+    after = os.stat(run_json)
+    assert (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    assert store.open(root).runs()["tags"].to_list() == [["bbbb"]]
+    assert s.runs()["tags"].to_list() == [["bbbb"]]
+
+
+def test_liveness_is_not_cached(root: Path) -> None:
+    with store.Run(root=root, run_id="live-1") as run:
+        run.log({"x": 1.0})
+        folder = run.path
+    meta = json.loads((folder / "run.json").read_text())
+    meta.update(status="running", ended=None, host="elsewhere.example")
+    (folder / "run.json").write_text(json.dumps(meta))
+    _backdate(root, 600)  # heartbeat 10 minutes old, on another host
+    assert store.open(root, stale_after=HOUR).runs()["status"].to_list() == ["running"]
+    assert store.open(root, stale_after=60).runs()["status"].to_list() == ["crashed"]
+    assert store.open(root, stale_after=HOUR).runs()["status"].to_list() == ["running"]
+
+
+def test_runs_removed_and_added_after_a_cached_read(root: Path) -> None:
+    ids = _populate(root)
+    _backdate(root)
+    s = store.open(root)
+    s.runs()
+    shutil.rmtree(Path(s.runs(where=f"run_id = '{ids[1]}'")["path"][0]))
+    with store.Run(root=root, run_id="zz-new") as run:
+        run.log({"x": 1.0})
+    listed = store.open(root).runs()["run_id"].to_list()
+    assert listed == sorted([*ids[:1], *ids[2:], "zz-new"])
+    assert s.runs()["run_id"].to_list() == listed
+
+
+def test_unwritable_cache_still_lists(root: Path, count_reads: list[str]) -> None:
+    _populate(root)
+    _backdate(root)
+    expected = store.open(root).runs()
+    shutil.rmtree(root / ".mmtop")
+    (root / ".mmtop").write_text("a file where the cache folder should be")
+    for _ in range(2):
+        s = store.open(root)
+        assert s.runs().equals(expected)
+        assert s.problems() == []
+    assert (root / ".mmtop").read_text().startswith("a file")
+
+
+def test_garbage_cache_is_ignored(root: Path) -> None:
+    _populate(root)
+    _backdate(root)
+    expected = store.open(root).runs()
+    for path in (root / ".mmtop").iterdir():
+        if path.is_file():
+            path.write_bytes(b"\x00garbage{[")
+    assert store.open(root).runs().equals(expected)
+    assert store.open(root).runs().equals(expected)  # and the rebuilt cache is good
+
+
+def test_read_only_store_lists(root: Path, chmod_protects: bool) -> None:
+    if not chmod_protects:
+        pytest.skip("permission bits do not apply to this user (root): cannot make it read-only")
+    _populate(root)
+    expected = store.open(root).runs()
+    shutil.rmtree(root / ".mmtop")
+    modes = {}
+    for dirpath, _, _ in os.walk(root):
+        modes[dirpath] = os.stat(dirpath).st_mode
+        os.chmod(dirpath, 0o555)
+    try:
+        s = store.open(root)
+        assert s.read_only
+        assert s.runs().equals(expected)
+        assert not (root / ".mmtop").exists()
+        with pytest.raises(store.ReadOnlyStoreError):
+            s.add_tags(expected["run_id"][0], ["x"])
+    finally:
+        for dirpath, mode in modes.items():
+            os.chmod(dirpath, mode)

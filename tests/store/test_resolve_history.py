@@ -1,0 +1,116 @@
+"""Finding a run by reference, and reading (downsampled) histories."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+import store
+
+
+@pytest.fixture
+def three(root: Path) -> store.Store:
+    for run_id, exp, name in [
+        ("20261127T015823Z-3f9a1c", "digits", "sgd"),
+        ("20261127T015823Z-3f9b2d", "digits", "adam"),
+        ("20261128T120000Z-aaaaaa", "mnist", "sgd"),
+        ("20261128T130000Z-bbbbbb", "mnist", "sgd"),
+    ]:
+        with store.Run(run_id=run_id, experiment=exp, name=name, root=root) as run:
+            run.log({"x": 1.0})
+    return store.open(root)
+
+
+def test_resolve_full_id_prefix_and_experiment_name(three: store.Store) -> None:
+    assert three.resolve("20261127T015823Z-3f9a1c") == "20261127T015823Z-3f9a1c"
+    assert three.resolve("20261127T015823Z-3f9b") == "20261127T015823Z-3f9b2d"
+    assert three.resolve("20261128T12") == "20261128T120000Z-aaaaaa"
+    assert three.resolve("digits/adam") == "20261127T015823Z-3f9b2d"
+    assert three.resolve("  digits/sgd ") == "20261127T015823Z-3f9a1c"
+    assert three.run("digits/adam").name == "adam"
+    assert three.run("20261128T13").experiment == "mnist"
+
+
+def test_ambiguous_reference_lists_candidates(three: store.Store) -> None:
+    with pytest.raises(store.AmbiguousRunError) as err:
+        three.resolve("20261127T015823Z-3f9")
+    assert sorted(err.value.candidates) == ["20261127T015823Z-3f9a1c", "20261127T015823Z-3f9b2d"]
+    assert "20261127T015823Z-3f9a1c" in str(err.value) and "\n" not in str(err.value)
+    with pytest.raises(store.AmbiguousRunError) as err:
+        three.resolve("mnist/sgd")
+    assert sorted(err.value.candidates) == ["20261128T120000Z-aaaaaa", "20261128T130000Z-bbbbbb"]
+    with pytest.raises(KeyError):  # one family for "which run?" errors
+        three.resolve("2026")
+
+
+@pytest.mark.parametrize("ref", ["nope", "digits/nope", "nope/sgd", "3f9a1c", "", "   "])
+def test_unknown_reference_raises_not_found(three: store.Store, ref: str) -> None:
+    with pytest.raises(store.RunNotFoundError) as err:
+        three.resolve(ref)
+    assert "\n" not in str(err.value)
+    with pytest.raises(store.RunNotFoundError):
+        three.run(ref)
+
+
+def test_history_of_several_runs_and_keys(root: Path) -> None:
+    ids = []
+    for r in range(3):
+        with store.Run(root=root, flush_every=600) as run:
+            for step in range(10):
+                run.log({"a": r * 100 + step, "b": -step, "c": 0.5}, step=step)
+        ids.append(run.run_id)
+    s = store.open(root)
+    df = s.history(ids, keys=["a", "b"])
+    assert df.columns == ["run_id", "key", "step", "time", "value"]
+    assert df.schema["time"] == pl.Datetime("us", "UTC")
+    assert df.height == 3 * 2 * 10
+    for r, run_id in enumerate(ids):
+        a = df.filter((pl.col("run_id") == run_id) & (pl.col("key") == "a"))
+        assert a["step"].to_list() == list(range(10))
+        assert a["value"].to_list() == [float(r * 100 + i) for i in range(10)]
+    assert s.history(ids[0], keys="c")["value"].to_list() == [0.5] * 10
+    assert s.history(ids[0], keys=["nope"]).height == 0
+    assert s.history([]).height == 0
+    with pytest.raises(store.RunNotFoundError):
+        s.history(["no-such-run"])
+
+
+def test_downsampling_keeps_global_extremes_and_about_n_points(root: Path) -> None:
+    n, max_points = 100_000, 500
+    rng = np.random.default_rng(7)
+    values = rng.normal(0.0, 1.0, n)
+    values[31_337] = 50.0  # a lone spike ...
+    values[77_777] = -50.0  # ... and a lone dip, both far from any bucket edge
+    with store.Run(root=root, flush_every=600) as run:
+        for step, v in enumerate(values.tolist()):
+            run.log({"loss": v, "acc": 0.5}, step=step)
+    s = store.open(root)
+    full = s.history(run.run_id, keys="loss")
+    assert full.height == n
+    small = s.history(run.run_id, keys=["loss"], max_points=max_points)
+    assert 0.9 * max_points <= small.height <= max_points + 2
+    assert small["value"].max() == 50.0 and small["value"].min() == -50.0
+    steps = small["step"].to_list()
+    assert steps == sorted(steps) and len(set(steps)) == len(steps)
+    assert steps[0] == 0 and steps[-1] == n - 1  # the ends are kept
+    # Every kept point is a real one, with its own value.
+    assert small["value"].to_list() == [values[i] for i in steps]
+    # A short series is returned whole.
+    both = s.history(run.run_id, max_points=max_points)
+    assert both.filter(pl.col("key") == "loss").height == small.height
+
+
+def test_downsampling_keeps_nan_and_short_series(root: Path) -> None:
+    with store.Run(root=root, flush_every=600) as run:
+        for step in range(1000):
+            run.log({"x": float("nan") if step == 500 else float(step)}, step=step)
+        for step in range(5):
+            run.log({"short": float(step)}, step=step)
+    df = store.open(root).history(run.run_id, max_points=100)
+    x = df.filter(pl.col("key") == "x")
+    assert x["value"].is_nan().sum() == 1
+    assert x["value"].fill_nan(None).max() == 999.0 and x["value"].fill_nan(None).min() == 0.0
+    assert df.filter(pl.col("key") == "short")["value"].to_list() == [0.0, 1.0, 2.0, 3.0, 4.0]

@@ -1,0 +1,79 @@
+"""The watcher sees new runs (events and polling), and `import store` stays free of Textual."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+import store
+
+
+@pytest.mark.parametrize("force_polling", [True, False], ids=["polling", "events"])
+def test_watcher_reports_a_new_run(root: Path, force_polling: bool) -> None:
+    with store.Run(experiment="e", root=root, run_id="first") as run:
+        run.log({"x": 1.0})
+    new_folder = root / "e" / "second"
+    appeared = threading.Event()
+    calls: list[bool] = []
+
+    def on_change() -> None:
+        calls.append(new_folder.exists())
+        if new_folder.exists():
+            appeared.set()
+
+    watcher = store.watch(
+        root, on_change, force_polling=force_polling, poll_every=0.05, debounce=0.02
+    )
+    try:
+        assert watcher.mode == ("polling" if force_polling else "events")
+        with store.Run(experiment="e", root=root, run_id="second") as run:
+            run.log({"x": 2.0})
+        assert appeared.wait(timeout=10), f"on_change never saw the new run: {calls}"
+    finally:
+        watcher.stop()
+
+
+def test_watcher_reports_a_new_experiment(root: Path) -> None:
+    with store.Run(experiment="e", root=root):
+        pass
+    appeared = threading.Event()
+    target = root / "brand-new"
+    watcher = store.watch(
+        root, lambda: target.exists() and appeared.set(), poll_every=0.05, debounce=0.02
+    )
+    try:
+        with store.Run(experiment="brand-new", root=root):
+            pass
+        assert appeared.wait(timeout=10)
+    finally:
+        watcher.stop()
+
+
+def test_stopped_watcher_stays_quiet(root: Path) -> None:
+    with store.Run(experiment="e", root=root):
+        pass
+    calls: list[int] = []
+    watcher = store.watch(root, lambda: calls.append(1), force_polling=True, poll_every=0.02)
+    watcher.stop()
+    with store.Run(experiment="e", root=root):
+        pass
+    seen = len(calls)
+    # A stopped watcher's thread has exited: nothing can call back any more.
+    assert not watcher._thread.is_alive()
+    assert len(calls) == seen == 0
+
+
+def test_import_store_does_not_import_textual(spawn) -> None:
+    code = (
+        "import sys, store\n"
+        "store.open; store.Run; store.watch\n"
+        "bad = sorted(m for m in sys.modules if m == 'textual' or m.startswith('textual.'))\n"
+        "assert not bad, bad\n"
+        "print('ok')\n"
+    )
+    proc = spawn(code)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert out.strip() == "ok"
