@@ -4,6 +4,7 @@ Plain Parquet + JSON files under a root folder (see docs/FORMAT.md). This packag
 imports Textual.
 """
 
+from .compaction import CompactReport, compact
 from .errors import (
     AmbiguousRunError,
     QueryError,
@@ -20,6 +21,7 @@ from .writer import Run
 
 __all__ = [
     "AmbiguousRunError",
+    "CompactReport",
     "QueryError",
     "ReadOnlyStoreError",
     "Problem",
@@ -29,6 +31,7 @@ __all__ = [
     "SchemaVersionError",
     "Store",
     "StoreError",
+    "compact",
     "open",
     "watch",
     "Watcher",
