@@ -12,6 +12,7 @@ from typing import Any
 import pyarrow as pa
 
 from . import paths
+from .capture.code import strip_url_credentials
 from .fsio import locked, read_json, write_json_atomic
 from .names import check_path_component
 
@@ -160,6 +161,7 @@ def log_dataset(
     check_path_component(name, "dataset name")
     entry = {"name": name, **fingerprint(source), **extra, "logged": time.time()}
     if uri is not None:
-        entry["uri"] = uri
+        # inputs.json is shared like env.json: a token in a presigned or basic-auth URL stays out.
+        entry["uri"] = strip_url_credentials(uri)
     _append_entry(run, paths.INPUTS_JSON, entry, "name")
     return entry
