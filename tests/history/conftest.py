@@ -94,6 +94,29 @@ def spawn() -> Iterator[Spawn]:
         proc.communicate(timeout=10)
 
 
+class RunBytes(Protocol):
+    def __call__(self, code: str, *args: str) -> subprocess.CompletedProcess[bytes]: ...
+
+
+@pytest.fixture
+def run_bytes() -> RunBytes:
+    """Run `python -c code args...` to the end; stdout and stderr as raw bytes (text mode would
+    turn a progress bar's `\\r` into newlines)."""
+
+    def run(code: str, *args: str) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run(
+            [sys.executable, "-c", code, *args],
+            cwd=REPO_ROOT,
+            env=child_env(),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+
+    return run
+
+
 @pytest.fixture
 def chmod_protects(tmp_path: Path) -> bool:
     """Whether permission bits stop this process (they do not stop root or CAP_DAC_OVERRIDE)."""
