@@ -40,9 +40,10 @@ HIGHER_BETTER = frozenset(
         "r2",
     }
 )
-# Words of a key: split at separators, digits-to-letters and camelCase humps, so that
-# "val/loss", "train_acc", "valLoss", "top1Accuracy" and "rouge-L" all find their word.
-_WORDS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
+# A key is cut at separators ("val/loss", "train_acc", "mAP@50", "rouge-L"); a piece that is
+# not itself a known word is cut again at camelCase humps and digits ("valLoss", "top1Acc").
+_PIECES = re.compile(r"[A-Za-z0-9]+")
+_HUMPS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
 
 
 class _Missing:
@@ -161,12 +162,13 @@ def direction(
     for pattern, verdict in overrides:
         if re.search(pattern, key):
             return verdict
-    for word in reversed(_WORDS.findall(key)):
-        w = word.lower()
-        if w in LOWER_BETTER:
-            return "lower"
-        if w in HIGHER_BETTER:
-            return "higher"
+    for piece in reversed(_PIECES.findall(key)):
+        for word in [piece, *reversed(_HUMPS.findall(piece))]:
+            w = word.lower()
+            if w in LOWER_BETTER:
+                return "lower"
+            if w in HIGHER_BETTER:
+                return "higher"
     return None
 
 

@@ -6,6 +6,7 @@ Subcommands never import Textual; the app is imported only when it is about to s
 
 from __future__ import annotations
 
+import errno
 import importlib
 import os
 import sys
@@ -36,6 +37,9 @@ def main(argv: list[str] | None = None) -> int:
         _silence_stdout()
         return EXIT_OK
     except BaseException as exc:  # noqa: BLE001 - every failure becomes one line + exit code
+        if _is_broken_pipe(exc):
+            _silence_stdout()
+            return EXIT_OK
         code, message = _describe(exc)
         if debug:
             traceback.print_exc(file=sys.stderr)
@@ -155,6 +159,13 @@ def _ambiguous(exc: BaseException) -> str:
         more = f" and {len(candidates) - 10} more" if len(candidates) > 10 else ""
         message = f"{message}; candidates: {shown}{more}"
     return message
+
+
+def _is_broken_pipe(exc: BaseException) -> bool:
+    # polars and pyarrow report a closed pipe as a plain OSError carrying the OS message.
+    if not isinstance(exc, OSError):
+        return False
+    return exc.errno == errno.EPIPE or "os error 32" in str(exc) or "Broken pipe" in str(exc)
 
 
 def _silence_stdout() -> None:

@@ -13,6 +13,9 @@ from tui import diffing
 from tui.cli import cells, formats
 from tui.cli.common import is_tty
 
+# On a narrow terminal keys stay readable and values keep their leading digits.
+KEY_FLOOR = 32
+VALUE_FLOOR = 12
 ARROWS = {"lower": "↓", "higher": "↑", None: ""}
 BETTER_STYLE = {True: "green", False: "red", None: ""}
 
@@ -130,7 +133,10 @@ def _tables(report: Report, out: IO[bytes], *, rich: bool) -> None:
             right = [False] * len(head)
         title = cells.human(title)
         if rich and body:
-            formats.write_rich_table(head, body, right, styles, title=title)
+            keys = 2 if section == "metrics" else 1
+            caps = [KEY_FLOOR] * keys + [VALUE_FLOOR] * len(header)
+            floor = formats.min_widths(head, body, caps)
+            formats.write_rich_table(head, body, right, styles, title=title, floor=floor)
             continue
         out.write(f"{title}\n".encode())
         if body:

@@ -129,14 +129,44 @@ def write_plain_table(
         out.write(line(row).encode())
 
 
+def min_widths(
+    header: Sequence[str], rows: Sequence[Sequence[str]], caps: Sequence[int]
+) -> list[int]:
+    """Per column, the width Rich may not squeeze below: the longest cell, up to a cap."""
+    widths = [0] * len(header)
+    for row in rows:
+        for i, cell in enumerate(row):
+            widths[i] = max(widths[i], len(cell))
+    return [min(w, cap) for w, cap in zip(widths, caps, strict=True)]
+
+
+def fit_widths(natural: Sequence[int], floor: Sequence[int], room: int) -> list[int]:
+    """Column widths within `room`: every column at least min(natural, floor), the rest of
+    the room shared in proportion to how much more each column would take."""
+    if sum(natural) <= room:
+        return list(natural)
+    base = [min(n, f) for n, f in zip(natural, floor, strict=True)]
+    spare = room - sum(base)
+    want = [n - b for n, b in zip(natural, base, strict=True)]
+    if spare <= 0 or not sum(want):
+        return base
+    total = sum(want)
+    return [b + w * spare // total for b, w in zip(base, want, strict=True)]
+
+
 def write_rich_table(
     header: Sequence[str],
     rows: Sequence[Sequence[str]],
     right: Sequence[bool],
     styles: Sequence[Sequence[str]] | None = None,
     title: str | None = None,
+    floor: Sequence[int] | None = None,
 ) -> None:
-    """A Rich table on the terminal; every cell is inert Text, colour only when allowed."""
+    """A Rich table on the terminal; every cell is inert Text, colour only when allowed.
+
+    `floor` holds per-column minimum widths, so ids and numbers stay whole while long
+    headers and free text give way (with an ellipsis) on a narrow terminal.
+    """
     from rich import box
     from rich.console import Console
     from rich.table import Table
@@ -150,12 +180,18 @@ def write_rich_table(
         title_justify="left",
         pad_edge=False,
     )
-    for name, is_right in zip(header, right, strict=True):
+    natural = min_widths(header, [header, *rows], [10_000] * len(header))
+    # Rich's own squeeze takes the same from every no-wrap column, ids included: share the
+    # room out ourselves, floors first, then in proportion to what each column would like.
+    overhead = 3 * len(header) + 2
+    widths = fit_widths(natural, floor or [0] * len(header), console.width - overhead)
+    for name, is_right, width in zip(header, right, widths, strict=True):
         table.add_column(
             safe(name, single_line=True),
             justify="right" if is_right else "left",
             overflow="ellipsis",
             no_wrap=True,
+            width=max(width, 1),
         )
     for r, row in enumerate(rows):
         row_styles = styles[r] if styles else [""] * len(row)
@@ -163,11 +199,27 @@ def write_rich_table(
     console.print(table)
 
 
+# Columns kept whole on a terminal, and how much of the rest is kept at least.
+WHOLE_COLUMNS = {"run_id": 40, "status": 8}
+NUMBER_FLOOR = 9
+TEXT_FLOOR = 10
+
+
+def terminal_label(column: str) -> str:
+    """Shorter headers for people: `metrics.val/acc` -> `val/acc` (the last value)."""
+    return column.removeprefix("metrics.")
+
+
 def write_table(frame: pl.DataFrame, out: IO[bytes], *, to_terminal: bool, digits: int = 6) -> None:
     header = frame.columns
     right = [frame.schema[c].is_numeric() for c in header]
     rows = text_rows(frame, digits)
     if to_terminal and is_tty(sys.stdout):
+        caps = [
+            WHOLE_COLUMNS.get(c, NUMBER_FLOOR if r else TEXT_FLOOR)
+            for c, r in zip(header, right, strict=True)
+        ]
+        floor = min_widths(header, rows, caps)
         styles = None
         if "status" in header:
             idx = header.index("status")
@@ -175,6 +227,7 @@ def write_table(frame: pl.DataFrame, out: IO[bytes], *, to_terminal: bool, digit
                 ["" if i != idx else STATUS_STYLES.get(row[idx], "") for i in range(len(row))]
                 for row in rows
             ]
-        write_rich_table(header, rows, right, styles)
+        labels = [terminal_label(c) for c in header]
+        write_rich_table(labels, rows, right, styles, floor=floor)
         return
     write_plain_table(header, rows, right, out)

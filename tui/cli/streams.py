@@ -15,7 +15,7 @@ import polars as pl
 from tui.cli import cells, formats
 
 # Rows formatted at once: bounds the text buffer polars or json builds per write.
-SLICE_ROWS = 250_000
+SLICE_ROWS = 65_536
 
 
 class ChunkWriter(Protocol):

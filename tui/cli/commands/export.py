@@ -21,8 +21,8 @@ if TYPE_CHECKING:
 EXTENSIONS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".json": "json"}
 EXTENSIONS |= {".jsonl": "jsonl", ".ndjson": "jsonl"}
 # Points fetched per store read; the batch of runs adapts to reach about this many.
-BATCH_POINTS = 2_000_000
-FIRST_BATCH_RUNS = 8
+BATCH_POINTS = 1_000_000
+FIRST_BATCH_RUNS = 1
 MAX_BATCH_RUNS = 512
 RUN_COLUMNS = ("run_id", "experiment", "name")
 WIDE_INDEX = ("run_id", "experiment", "name", "step", "time")
@@ -141,8 +141,19 @@ def _system_keys(st: store.Store, ids: list[str], key_re: re.Pattern[str] | None
 
 
 def _long(batch: pl.DataFrame, meta: pl.DataFrame) -> pl.DataFrame:
-    joined = batch.join(meta, on="run_id", how="left")
-    return joined.sort("_order", maintain_order=True).select(list(LONG_SCHEMA))
+    """Add experiment and name; keep the runs in the order asked for (the store sorts by id)."""
+    ids = meta["run_id"]
+    run = pl.col("run_id")
+    frame = batch.with_columns(
+        run.replace_strict(ids, meta["experiment"], return_dtype=pl.String).alias("experiment"),
+        run.replace_strict(ids, meta["name"], return_dtype=pl.String).alias("name"),
+    ).select(list(LONG_SCHEMA))
+    present = batch["run_id"].unique(maintain_order=True)
+    wanted = ids.filter(ids.is_in(present.implode()))
+    if present.to_list() != wanted.to_list():
+        order = run.replace_strict(ids, meta["_order"], return_dtype=pl.UInt32)
+        frame = frame.sort(order, maintain_order=True)
+    return frame
 
 
 def _wide_names(keys: list[str]) -> dict[str, str]:

@@ -1,0 +1,95 @@
+"""Output on a real terminal (a pty): Rich table with colour, none with NO_COLOR; inert text."""
+
+from __future__ import annotations
+
+import os
+import pty
+import re
+import select
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+# SGR parameters that set a colour: 30-37, 38;..., 39, 40-47, 48;..., 49, 90-97, 100-107.
+COLOUR = re.compile(r"\x1b\[(?:[0-9;]*;)?(?:3[0-9]|4[0-9]|9[0-7]|10[0-7])(?:;[0-9;]*)?m")
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs a pty")
+
+
+def on_terminal(args: list[str], env: dict[str, str], timeout: float = 60.0) -> tuple[int, str]:
+    """Run `python -m tui.cli ARGS` with stdout on a pty; returns (exit code, what it drew)."""
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tui.cli", *args],
+        stdout=slave,
+        stderr=subprocess.PIPE,
+        cwd=REPO_ROOT,
+        env=env,
+    )
+    os.close(slave)
+    chunks: list[bytes] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.5)
+        if ready:
+            try:
+                data = os.read(master, 65536)
+            except OSError:  # the child closed the pty
+                break
+            if not data:
+                break
+            chunks.append(data)
+        elif proc.poll() is not None:
+            break
+    os.close(master)
+    code = proc.wait(timeout=timeout)
+    return code, b"".join(chunks).decode("utf-8", errors="replace")
+
+
+def test_terminal_table_has_colour(sample: Any, child_env: Callable[..., Any]) -> None:
+    env = child_env(TERM="xterm-256color", COLUMNS="250")
+    code, drawn = on_terminal(["ls", "--root", str(sample.root)], env)
+    assert code == 0
+    assert COLOUR.search(drawn), drawn[:500]
+    assert "sgd-0.01" in drawn
+
+
+def test_no_color_turns_colour_off(sample: Any, child_env: Callable[..., Any]) -> None:
+    env = child_env(TERM="xterm-256color", COLUMNS="250", NO_COLOR="1")
+    code, drawn = on_terminal(["ls", "--root", str(sample.root)], env)
+    assert code == 0
+    assert "sgd-0.01" in drawn
+    assert not COLOUR.search(drawn), drawn[:500]
+
+
+def test_terminal_table_keeps_hostile_text_inert(
+    sample: Any, child_env: Callable[..., Any]
+) -> None:
+    env = child_env(TERM="xterm-256color", COLUMNS="250")
+    args = ["ls", "--root", str(sample.root), "-c", "name,params.escape,params.markup"]
+    code, drawn = on_terminal(args, env)
+    assert code == 0
+    assert "[bold red]boom[/]" in drawn  # markup printed, not interpreted
+    assert "\x07" not in drawn and "\x1b[31mred" not in drawn
+
+
+def test_parquet_refuses_a_terminal(sample: Any, child_env: Callable[..., Any]) -> None:
+    code, _ = on_terminal(["ls", "--root", str(sample.root), "-f", "parquet"], child_env())
+    assert code == 2
+
+
+def test_diff_on_a_terminal(sample: Any, child_env: Callable[..., Any]) -> None:
+    env = child_env(TERM="xterm-256color", COLUMNS="250")
+    ids = sample.ids
+    code, drawn = on_terminal(
+        ["diff", "--root", str(sample.root), ids["sgd-0.1"], ids["sgd-0.001"]], env
+    )
+    assert code == 0
+    assert "params: 3 of 5 keys differ" in drawn
+    assert COLOUR.search(drawn)
