@@ -1,0 +1,509 @@
+"""The compare screen: params diff, metrics against a baseline, overlaid charts, env/code/data.
+
+`CompareScreen(store, run_ids)` works for two runs or hundreds. Reads run in thread workers
+that post past-tense messages: the runs' params, summaries, env, code and inputs first
+(`CompareRunsLoaded`, so the tables paint at once), then their histories, downsampled to a
+few points per pixel (`CompareHistoryLoaded`), and, when grouped, the group curves
+(`GroupCurvesComputed`). Store changes reload, one load in flight at a time.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
+
+from tui import diffing, grouping
+from tui.charting import palette_colors
+from tui.coalesce import Coalescer
+from tui.formatting import fit
+from tui.messages import StoreChanged
+from tui.safe_text import safe
+from tui.widgets.compare_charts import ChartsGrid, group_series, run_series
+from tui.widgets.compare_env import EnvDiff, EnvDiffPane, env_diff
+from tui.widgets.compare_grouping import NO_GROUPING, GroupPicker
+from tui.widgets.compare_metrics import MetricsDeltaPane
+from tui.widgets.compare_params import ParamsDiffPane
+from tui.widgets.compare_table import CompareTable
+
+TABS = [
+    ("params", "Params"),
+    ("metrics", "Metrics"),
+    ("charts", "Charts"),
+    ("system", "System"),
+    ("env", "Env·code·data"),
+]
+POINTS_PER_PIXEL = 4  # min/max downsampling keeps 2 per bucket; 4 leaves room to zoom once
+RAW_GROUP_LIMIT = 2_000_000  # grouping reads full histories up to this many points in all
+DIRECTIONS: tuple[diffing.Direction | str, ...] = ("lower", "higher", "none")
+Command = tuple[str, str, Callable[[], Any]]
+
+
+@dataclass
+class CompareData:
+    """What the tables need, read from the store in one go."""
+
+    run_ids: list[str]
+    labels: list[str]
+    params: list[dict[str, Any]]
+    stats: list[dict[str, dict[str, float]]]
+    envs: list[dict[str, Any] | None]
+    codes: list[dict[str, Any] | None]
+    inputs: list[list[dict[str, Any]]]
+    points: int = 0  # metric points logged in all, from the summaries
+    missing: list[str] = field(default_factory=list)
+
+
+@dataclass
+class CompareRunsLoaded(Message):
+    data: CompareData
+
+
+@dataclass
+class CompareHistoryLoaded(Message):
+    metrics: pl.DataFrame
+    system: pl.DataFrame
+
+
+@dataclass
+class GroupCurvesComputed(Message):
+    by: str
+    metrics: pl.DataFrame
+    system: pl.DataFrame
+
+
+@dataclass
+class CompareFailed(Message):
+    error: str
+
+
+def run_labels(ids: Sequence[str], names: Sequence[str]) -> list[str]:
+    """Run names, with an id suffix where a name repeats, so every column is told apart."""
+    return [
+        n if names.count(n) == 1 else f"{n} [{i[-6:]}]" for i, n in zip(ids, names, strict=True)
+    ]
+
+
+def read_compare(st: Any, run_ids: Sequence[str]) -> CompareData:
+    """Everything but histories, for the given runs in order; unknown ids are skipped."""
+    import store
+
+    infos = []
+    missing = []
+    for ref in dict.fromkeys(run_ids):
+        try:
+            infos.append(st.run(ref))
+        except store.StoreError:
+            missing.append(ref)
+    return CompareData(
+        run_ids=[i.run_id for i in infos],
+        labels=run_labels([i.run_id for i in infos], [i.name for i in infos]),
+        params=[i.params for i in infos],
+        stats=[diffing.stats_of(i.summary, i.values) for i in infos],
+        envs=[i.env for i in infos],
+        codes=[i.code for i in infos],
+        inputs=[i.inputs for i in infos],
+        points=sum(int(s.get("count") or 0) for i in infos for s in i.summary.values()),
+        missing=missing,
+    )
+
+
+class CompareScreen(Screen[None]):
+    CSS_PATH = "../compare.tcss"
+    AUTO_FOCUS = "#params-table"
+    BINDINGS = [
+        Binding("escape", "back", "Back", id="compare.back"),
+        Binding("b", "baseline", "Baseline", id="compare.baseline"),
+        Binding("a", "toggle_all", "All/diff only", id="compare.all"),
+        Binding("G", "group", "Group", id="compare.group"),
+        Binding("d", "direction", "Better direction", show=False, id="compare.direction"),
+        Binding("slash", "filter", "Filter keys", id="compare.filter"),
+        Binding("ctrl+r,f5", "refresh", "Refresh", show=False, id="compare.refresh"),
+        *[
+            Binding(str(i + 1), f"tab('{tab}')", label, show=False, id=f"compare.tab_{tab}")
+            for i, (tab, label) in enumerate(TABS)
+        ],
+    ]
+
+    def __init__(self, store: Any, run_ids: list[str]) -> None:
+        super().__init__()
+        self.store = store
+        self.requested = list(run_ids)
+        self.data: CompareData | None = None
+        self.env: EnvDiff | None = None
+        self.baseline = 0
+        self.show_all = False
+        self.patterns: dict[str, re.Pattern[str] | None] = {tab: None for tab, _ in TABS}
+        self.grouping = NO_GROUPING
+        self.groups: list[grouping.Group] = []
+        self.overrides: dict[str, diffing.Direction | str] = {}
+        self.history: CompareHistoryLoaded | None = None
+        self.curves: GroupCurvesComputed | None = None
+        self.loads = 0
+        self.history_loads = 0
+        self._metric_rows: list[diffing.MetricRow] = []
+        self._loader = Coalescer(self._start_load)
+
+    # -- layout -------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text(f"comparing {len(self.requested)} runs: loading…"), id="compare-head")
+        with TabbedContent(id="compare-tabs", initial="params"):
+            with TabPane("1 Params", id="params"):
+                yield ParamsDiffPane(id="params-pane")
+            with TabPane("2 Metrics", id="metrics"):
+                yield MetricsDeltaPane(id="metrics-pane")
+            with TabPane("3 Charts", id="charts"):
+                yield ChartsGrid("no metrics logged by these runs", id="metric-charts")
+            with TabPane("4 System", id="system"):
+                yield ChartsGrid("no system samples for these runs", id="system-charts")
+            with TabPane("5 Env·code·data", id="env"):
+                yield EnvDiffPane(id="env-pane")
+        filter_input = Input(placeholder="regex over keys of this tab", id="compare-filter")
+        filter_input.display = False
+        yield filter_input
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._loader.request()
+
+    @property
+    def active_tab(self) -> str:
+        return str(self.query_one(TabbedContent).active)
+
+    # -- loading ------------------------------------------------------------------------
+
+    def _start_load(self) -> None:
+        self.load(self._max_points())
+
+    def _max_points(self) -> int:
+        """A few points per braille pixel of a chart (half the screen wide, 2 px per cell)."""
+        width = max(self.app.size.width, 80)
+        return POINTS_PER_PIXEL * 2 * (width // 2)
+
+    @work(thread=True, exclusive=True, group="compare-load")
+    def load(self, max_points: int) -> None:
+        try:
+            data = read_compare(self.store, self.requested)
+            self.post_message(CompareRunsLoaded(data))
+            metrics = self.store.history(data.run_ids, max_points=max_points)
+            system = self.store.history(data.run_ids, max_points=max_points, system=True)
+        except Exception as exc:  # unreadable store: say why and stay usable
+            self.post_message(CompareFailed(f"{type(exc).__name__}: {exc}"))
+            return
+        self.post_message(CompareHistoryLoaded(metrics, system))
+
+    @work(thread=True, exclusive=True, group="compare-groups")
+    def compute_groups(self, by: str, groups: dict[str, str], points: int, max_points: int) -> None:
+        """Group curves from full histories when they are small, else from downsampled ones
+        cut into buckets, so seeds logged at different steps still average together."""
+        try:
+            ids = list(groups)
+            limit = None if points <= RAW_GROUP_LIMIT else max_points * 4
+            buckets = max_points // 2
+            metrics = self.store.history(ids, max_points=limit)
+            system = self.store.history(ids, max_points=limit, system=True)
+            curves = grouping.group_curves(metrics, groups, buckets)
+            system_curves = grouping.group_curves(system, groups, buckets)
+        except Exception as exc:
+            self.post_message(CompareFailed(f"grouping: {type(exc).__name__}: {exc}"))
+            return
+        self.post_message(GroupCurvesComputed(by, curves, system_curves))
+
+    def on_compare_runs_loaded(self, message: CompareRunsLoaded) -> None:
+        before = self.data.run_ids if self.data is not None else None
+        self.data = message.data
+        self.loads += 1
+        if before is not None and before != self.data.run_ids:
+            self.baseline = 0
+        self.baseline = min(self.baseline, max(0, len(self.data.run_ids) - 1))
+        self.env = env_diff(self.data.envs, self.data.codes, self.data.inputs)
+        self._regroup(recompute=before is not None)
+        self._refresh_tables()
+
+    def on_compare_history_loaded(self, message: CompareHistoryLoaded) -> None:
+        self.history = message
+        self.history_loads += 1
+        self._loader.done()
+        self._refresh_charts()
+
+    def on_group_curves_computed(self, message: GroupCurvesComputed) -> None:
+        if message.by == self.grouping:
+            self.curves = message
+            self._refresh_charts()
+
+    def on_compare_failed(self, message: CompareFailed) -> None:
+        self._loader.done()
+        self.notify(message.error, title="compare", severity="error", markup=False)
+        self.query_one("#compare-head", Static).update(safe(message.error, "bold red"))
+
+    def on_store_changed(self, _: StoreChanged) -> None:
+        if self.is_current:
+            self._loader.request()
+
+    # -- painting -----------------------------------------------------------------------
+
+    def _regroup(self, recompute: bool = True) -> None:
+        data = self.data
+        if data is None or self.grouping == NO_GROUPING:
+            self.groups, self.curves = [], None
+            return
+        self.groups = grouping.group_runs(data.params, self.grouping)
+        if recompute or self.curves is None:
+            assigned = grouping.assignment(data.run_ids, self.groups)
+            self.compute_groups(self.grouping, assigned, data.points, self._max_points())
+
+    def _refresh_tables(self) -> None:
+        data = self.data
+        if data is None:
+            return
+        self._show_head()
+        self.query_one(ParamsDiffPane).show(
+            data.labels,
+            data.params,
+            self.baseline,
+            show_all=self.show_all,
+            pattern=self.patterns["params"],
+        )
+        self._show_metrics()
+        if self.env is not None:
+            if self.show_all:
+                diff = env_diff(data.envs, data.codes, data.inputs, show_all=True)
+            else:
+                diff = self.env
+            self.query_one(EnvDiffPane).show(
+                data.labels, diff, self.baseline, pattern=self.patterns["env"]
+            )
+
+    def _show_metrics(self) -> None:
+        data = self.data
+        assert data is not None
+        rules = [
+            (f"^{re.escape(k)}$", None if v == "none" else v) for k, v in self.overrides.items()
+        ]
+        pane = self.query_one(MetricsDeltaPane)
+        pattern = self.patterns["metrics"]
+        if self.groups:
+            per_group = grouping.group_stats(data.stats, self.groups)
+            base = self._baseline_group()
+            rows = diffing.metric_rows(grouping.group_means(per_group), base, overrides=rules)
+            labels = [f"{g.label} (n={g.n})" for g in self.groups]
+            self._metric_rows = pane.show(
+                labels, rows, base, pattern=pattern, groups=per_group, overridden=self.overrides
+            )
+        else:
+            rows = diffing.metric_rows(data.stats, self.baseline, overrides=rules)
+            self._metric_rows = pane.show(
+                data.labels, rows, self.baseline, pattern=pattern, overridden=self.overrides
+            )
+
+    def _baseline_group(self) -> int:
+        return next((gi for gi, g in enumerate(self.groups) if self.baseline in g.members), 0)
+
+    def _refresh_charts(self) -> None:
+        data = self.data
+        if data is None or self.history is None:
+            return
+        if self.groups and self.curves is not None:
+            labels = [g.label for g in self.groups]
+            colors = dict(zip(labels, palette_colors(labels), strict=True))
+            metrics = group_series(self.curves.metrics, labels, colors)
+            system = group_series(self.curves.system, labels, colors)
+        else:
+            by_id = dict(zip(data.run_ids, data.labels, strict=True))
+            colors = dict(zip(data.run_ids, palette_colors(data.labels), strict=True))
+            metrics = run_series(self.history.metrics, by_id, colors)
+            system = run_series(self.history.system, by_id, colors)
+        self.query_one("#metric-charts", ChartsGrid).set_data(metrics)
+        self.query_one("#system-charts", ChartsGrid).set_data(system)
+
+    def _show_head(self) -> None:
+        data = self.data
+        assert data is not None
+        head = Text()
+        head.append(f"comparing {len(data.run_ids)} runs", style="bold")
+        if self.groups:
+            head.append(" · baseline group ◆ ")
+            label = fit(self.groups[self._baseline_group()].label, 40)
+            head.append_text(safe(label, "bold cyan", single_line=True))
+        elif data.run_ids:
+            head.append(" · baseline ◆ ")
+            head.append_text(safe(data.labels[self.baseline], "bold cyan", single_line=True))
+        if self.groups:
+            by = (
+                "every param but seeds"
+                if self.grouping == grouping.ALL_BUT_SEEDS
+                else self.grouping
+            )
+            head.append_text(safe(f" · grouped by {by}: {len(self.groups)} groups", "magenta"))
+        if self.env is not None and self.env.different_data:
+            head.append("  ")
+            head.append(" ⚠ different data ", style="bold white on red")
+        if data.missing:
+            head.append_text(safe(f" · not found: {', '.join(data.missing)}", "yellow"))
+        self.query_one("#compare-head", Static).update(head)
+
+    # -- actions ------------------------------------------------------------------------
+
+    def action_back(self) -> None:
+        if self.query_one("#compare-filter", Input).has_focus:
+            self._close_filter()
+            return
+        self.app.pop_screen()
+
+    def action_tab(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = tab
+        self._focus_tab(tab)
+
+    def _focus_tab(self, tab: str) -> None:
+        pane = self.query_one(f"TabPane#{tab}")
+        for widget in pane.query("CompareTable, MetricChart"):
+            if widget.display:
+                widget.focus()
+                return
+
+    @on(TabbedContent.TabActivated)
+    def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        self._close_filter()
+
+    def action_baseline(self) -> None:
+        data = self.data
+        if data is None or not data.run_ids:
+            return
+        tab = self.active_tab
+        column = None
+        if tab in ("params", "metrics", "env"):
+            column = self.query_one(f"TabPane#{tab} CompareTable", CompareTable).run_at_cursor
+        if column is None:
+            chosen = (self.baseline + 1) % len(data.run_ids)
+        elif self.groups and tab == "metrics":
+            chosen = self.groups[min(column, len(self.groups) - 1)].members[0]
+        else:
+            chosen = min(column, len(data.run_ids) - 1)
+        self.baseline = chosen
+        self._refresh_tables()
+
+    def action_toggle_all(self) -> None:
+        self.show_all = not self.show_all
+        self._refresh_tables()
+
+    def action_direction(self) -> None:
+        """Cycle the better direction of the metric under the cursor: lower, higher, none,
+        then back to what its name suggests."""
+        if self.active_tab != "metrics" or not self._metric_rows:
+            return
+        table = self.query_one(MetricsDeltaPane).table
+        row = self._metric_rows[min(table.cursor_coordinate.row, len(self._metric_rows) - 1)]
+        current = self.overrides.get(row.key)
+        nxt = DIRECTIONS[0] if current is None else None
+        if current is not None and DIRECTIONS.index(current) + 1 < len(DIRECTIONS):
+            nxt = DIRECTIONS[DIRECTIONS.index(current) + 1]
+        if nxt is None:
+            self.overrides.pop(row.key, None)
+        else:
+            self.overrides[row.key] = nxt
+        self._show_metrics()
+
+    def action_group(self) -> None:
+        if self.data is None:
+            return
+
+        def chosen(by: str | None) -> None:
+            if by is not None:
+                self.set_grouping(by)
+
+        self.app.push_screen(GroupPicker(self.data.params, self.grouping), chosen)
+
+    def set_grouping(self, by: str) -> None:
+        """Group by a flattened param key, grouping.ALL_BUT_SEEDS, or NO_GROUPING."""
+        self.grouping = by
+        self.curves = None
+        self._regroup()
+        self._refresh_tables()
+        self._refresh_charts()
+
+    def action_refresh(self) -> None:
+        self._loader.request()
+
+    # -- filter -------------------------------------------------------------------------
+
+    def action_filter(self) -> None:
+        box = self.query_one("#compare-filter", Input)
+        pattern = self.patterns[self.active_tab]
+        box.value = pattern.pattern if pattern is not None else ""
+        box.border_title = f"/ filter {dict(TABS)[self.active_tab].lower()} keys (enter keeps)"
+        box.display = True
+        box.focus()
+
+    def _close_filter(self) -> None:
+        box = self.query_one("#compare-filter", Input)
+        if box.display:
+            box.display = False
+            self._focus_tab(self.active_tab)
+
+    @on(Input.Changed, "#compare-filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        try:
+            pattern = re.compile(event.value, re.IGNORECASE) if event.value else None
+        except re.error as exc:
+            event.input.border_subtitle = f"✗ {exc}"
+            return
+        event.input.border_subtitle = ""
+        self.apply_filter(self.active_tab, pattern)
+
+    @on(Input.Submitted, "#compare-filter")
+    def _filter_submitted(self, _: Input.Submitted) -> None:
+        self._close_filter()
+
+    def apply_filter(self, tab: str, pattern: re.Pattern[str] | None) -> None:
+        self.patterns[tab] = pattern
+        if tab in ("charts", "system"):
+            grid = "#metric-charts" if tab == "charts" else "#system-charts"
+            self.query_one(grid, ChartsGrid).set_filter(pattern)
+        else:
+            self._refresh_tables()
+
+    # -- help and palette ---------------------------------------------------------------
+
+    def action_show_help(self) -> None:
+        from tui.screens.help import HelpScreen, section
+        from tui.widgets.chart import MetricChart
+
+        self.app.push_screen(
+            HelpScreen(
+                "compare",
+                [
+                    section("compare", self.BINDINGS[:6]),
+                    ("tabs", [(str(i + 1), label) for i, (_, label) in enumerate(TABS)]),
+                    (
+                        "metrics",
+                        [("d", "Cycle the better direction of the metric under the cursor")],
+                    ),
+                    section("charts", [*ChartsGrid.BINDINGS, *MetricChart.BINDINGS]),
+                    section("everywhere", self.app.BINDINGS),
+                ],
+            )
+        )
+
+    def palette_commands(self) -> Iterator[Command]:
+        yield ("compare: back", "Close the comparison", self.action_back)
+        yield ("compare: baseline", "Make the highlighted run the baseline", self.action_baseline)
+        yield ("compare: group runs", "Group by a param, drawn as mean ± std", self.action_group)
+        yield ("compare: all rows", "Show all rows or differences only", self.action_toggle_all)
+        yield ("compare: refresh", "Read the runs again", self.action_refresh)
+        for tab, label in TABS:
+            yield (
+                f"compare: show {label.lower()}",
+                f"Switch to the {label} tab",
+                lambda tab=tab: self.action_tab(tab),
+            )
