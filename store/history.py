@@ -49,7 +49,13 @@ def read_histories(
         except Exception:
             if any(not Path(f).exists() for f in owner):
                 continue
-            return _read_one_by_one(owner, keys, problems)
+            found: list[Problem] = []
+            try:
+                df = _read_one_by_one(owner, keys, found)
+            except FileNotFoundError:
+                continue  # a part was compacted away while we read: its points moved, list again
+            problems.extend(found)
+            return df
         return df.select(
             pl.col("_file").replace_strict(owner, return_dtype=pl.String).alias("run_id"),
             pl.col("key").cast(pl.String),
@@ -65,10 +71,7 @@ def _read_one_by_one(
 ) -> pl.DataFrame:
     frames = []
     for path, run_id in owner.items():
-        try:
-            df = _read_part(Path(path), keys, problems)
-        except FileNotFoundError:
-            continue
+        df = _read_part(Path(path), keys, problems)
         frames.append(df.with_columns(pl.lit(run_id).alias("run_id")).select(list(HISTORY_SCHEMA)))
     return pl.concat(frames) if frames else empty_history()
 
