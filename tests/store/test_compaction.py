@@ -157,3 +157,49 @@ def test_every_intermediate_state_of_compaction_reads_each_point_once(root: Path
         got = sorted(_points(s.history(run.run_id)))
         assert got == expected, state
         assert s.problems() == [], state
+
+
+def test_reader_with_a_damaged_part_never_loses_points_during_compaction(root: Path) -> None:
+    """A damaged part makes the reader read parts one by one; parts compacted away meanwhile
+    must make it list again, not silently drop their points."""
+    with store.Run(root=root, run_id="mixed", flush_every=600) as old:
+        old.log({"old": 1.0})
+    [damaged] = list((old.path / "metrics").glob("*.parquet"))
+    damaged.write_bytes(b"PAR1 not really parquet")
+    run = store.Run(root=root, run_id="mixed", resume=True, flush_every=600)
+    failures: list[str] = []
+    done = threading.Event()
+    reads = 0
+
+    def reader() -> None:
+        nonlocal reads
+        seen: set[tuple[str, int, float]] = set()
+        s = store.open(root)
+        while not done.is_set() or reads < 3:
+            now = _points(s.history("mixed"))
+            current = set(now)
+            if len(current) != len(now):
+                failures.append(f"read {reads}: duplicates")
+            if not seen <= current:
+                failures.append(f"read {reads}: lost {len(seen - current)} points seen before")
+            seen = current
+            reads += 1
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    try:
+        step = 0
+        for _ in range(64):  # four compactions
+            for _ in range(200):
+                run.log({"a": float(step)})
+                step += 1
+            run.flush()
+    finally:
+        run.finish()
+        done.set()
+        thread.join(timeout=60)
+    assert failures == []
+    s = store.open(root)
+    # The resumed writer goes on after the damaged part's step 0.
+    assert sorted(_points(s.history("mixed"))) == [("a", i + 1, float(i)) for i in range(step)]
+    assert [p.path for p in s.problems()] == [str(damaged)]
