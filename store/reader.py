@@ -102,11 +102,14 @@ class Store:
             rec = self._cache.get(run, sig)
             if rec is None:
                 read_ns = now_ns()
-                rec = read_record(Path(run), self._problems)
+                found: list[Problem] = []
+                rec = read_record(Path(run), found)
+                self._problems.extend(found)
                 if rec is None:
                     continue
                 rec["path"] = run
-                self._cache.put(run, sig, rec, read_ns)
+                if not found:  # a run with broken files is re-read, so re-reported, each time
+                    self._cache.put(run, sig, rec, read_ns)
             records.append(dict(rec, status=str(rec["meta"].get("status", "running"))))
         self._cache.retain({run for run, _ in scanned})
         self._cache.save()
