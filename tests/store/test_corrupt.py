@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -209,3 +210,26 @@ def test_newer_store_marker_is_refused_clearly(root: Path) -> None:
         store.open(root)
     with pytest.raises(store.SchemaVersionError):
         store.Run(root=root)
+
+
+@pytest.mark.parametrize("broken", ["params.json", "summary", "run.json"])
+def test_old_broken_files_are_reported_by_every_open(root: Path, broken: str) -> None:
+    """A broken file that has been there for a while (so the reader's cache trusts its
+    mtime) is still reported by later opens, not only by the first, cold one."""
+    import time
+
+    good, victim = _two_runs(root)
+    target = (
+        next((victim.path / "summary").glob("*.json"))
+        if broken == "summary"
+        else victim.path / broken
+    )
+    target.write_text("{broken")
+    when = time.time() - 3600
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in [*dirnames, *filenames]:
+            os.utime(os.path.join(dirpath, name), (when, when))
+    for attempt in range(3):
+        s = store.open(root)
+        s.runs()
+        assert str(target) in _reasons(s), f"open #{attempt + 1}: {s.problems()}"
