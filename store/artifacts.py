@@ -49,12 +49,23 @@ def log_artifact(run: Path, source: Path, name: str | None) -> dict[str, Any]:
         raise FileNotFoundError(f"artifact source does not exist: {source}")
     artifact = check_path_component(name if name is not None else source.name, "artifact name")
     folder = run / paths.ARTIFACTS_DIR
+    if source.is_dir() and folder.resolve().is_relative_to(source.resolve()):
+        # The copy would land inside what is being copied and chase itself until paths get
+        # too long: the usual case is logging the project folder that holds ./mmruns.
+        raise ValueError(
+            f"cannot log folder {source} as an artifact: it holds this run's artifacts folder "
+            f"({folder}); log a subfolder, or keep the store outside it"
+        )
     folder.mkdir(exist_ok=True)
     target = folder / artifact
     files: list[dict[str, Any]] = []
     if source.is_dir():
         staging = folder / f".{artifact}.{os.getpid()}.tmp"
-        shutil.copytree(source, staging, symlinks=False, dirs_exist_ok=False)
+        try:
+            shutil.copytree(source, staging, symlinks=False, dirs_exist_ok=False)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)  # no half copy left behind
+            raise
         if target.exists():
             shutil.rmtree(target)
         os.replace(staging, target)
