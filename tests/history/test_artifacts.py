@@ -127,6 +127,23 @@ def test_path_traversal_in_name_is_refused(
     assert store.open(root).run(run.run_id).artifacts == []
 
 
+def test_a_folder_holding_the_run_itself_is_refused(
+    new_run: Any, root: Path, tmp_path: Path
+) -> None:
+    """Logging the project folder while the store lives in it (./mmruns) would copy the copy
+    into itself until paths get too long: refused up front, leaving nothing behind."""
+    (tmp_path / "train.py").write_text("x = 1\n")
+    with new_run() as run:
+        before = every_file(tmp_path)
+        for source in (tmp_path, root, run.path, run.path / "artifacts"):
+            source.mkdir(exist_ok=True)
+            with pytest.raises(ValueError, match="holds this run's artifacts folder"):
+                run.log_artifact(source, name="project")
+        assert every_file(tmp_path) == before
+    assert [p.name for p in (run.path / "artifacts").iterdir()] == []
+    assert store.open(root).run(run.run_id).artifacts == []
+
+
 def test_missing_source_is_a_clear_error(new_run: Any, tmp_path: Path) -> None:
     with new_run() as run:
         with pytest.raises(FileNotFoundError, match="artifact source does not exist"):
