@@ -52,6 +52,7 @@ def _cwd_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # cheap), and keep a stray default root (./mmruns) out of it too.
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("MMTOP_DIR", raising=False)
+    monkeypatch.delenv("MMTOP_POLLING", raising=False)
 
 
 @pytest.fixture
@@ -64,6 +65,7 @@ def child_env() -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p)
     env.pop("MMTOP_DIR", None)
+    env.pop("MMTOP_POLLING", None)
     return env
 
 
