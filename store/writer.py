@@ -143,6 +143,12 @@ class Run(ExplicitLogging):
         tag_list = [check_text(t, "tag") for t in (tags or [])]
         if name is not None:
             check_text(name, "run name")
+        # Checked before anything is written, so a refused run does not linger as `running`;
+        # `not > 0` also refuses NaN. An interval of 0 would spin a background thread.
+        if not self.flush_every > 0:
+            raise ValueError(f"flush_every must be > 0 seconds, got {flush_every!r}")
+        if capture_system and not system_every > 0:
+            raise ValueError(f"system_every must be > 0 seconds, got {system_every!r}")
         ensure_store(self.root)
 
         existing = find_run_dir(self.root, check_run_id(run_id)) if run_id is not None else None
