@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+import pytest
 
 import store
 
@@ -46,6 +47,25 @@ def test_without_system_capture_no_samples_and_no_peak(new_run: Any, root: Path)
     assert s.history(run.run_id, system=True).height == 0
     assert s.runs()["peak_rss_mb"].to_list() == [None]
     assert not (run.path / "system").exists() or not any((run.path / "system").iterdir())
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"system_every": 0}, r"system_every must be > 0 seconds, got 0"),
+        ({"system_every": -1.0}, r"system_every must be > 0 seconds, got -1\.0"),
+        ({"system_every": float("nan")}, r"system_every must be > 0 seconds, got nan"),
+        ({"flush_every": 0}, r"flush_every must be > 0 seconds, got 0"),
+    ],
+)
+def test_bad_intervals_are_refused_before_anything_is_written(
+    new_run: Any, root: Path, kwargs: dict[str, Any], message: str
+) -> None:
+    """A refused run must not linger as `running` (then `crashed`), and an interval of 0 must
+    not become a busy loop in a background thread."""
+    with pytest.raises(ValueError, match=message):
+        new_run(capture_system=True, **kwargs)
+    assert not root.exists()
 
 
 def test_duration_is_ended_minus_created(new_run: Any, root: Path) -> None:
