@@ -27,7 +27,9 @@ class MmtopApp(App[None]):
         Binding("question_mark", "help", "Help", id="app.help"),
     ]
     # Wide terminals get the preview beside the table; narrow ones get it underneath.
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (150, "-wide")]
+    # Short terminals (80x24) get a smaller preview so the table keeps most of the rows.
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]
 
     def __init__(
         self,

@@ -16,8 +16,10 @@ _ATTRS = ("env", "code", "patch", "artifacts", "inputs", "notes", "comments")
 
 @dataclass
 class TableRef:
-    name: str
+    name: str  # the full stored name (what `table(name)` reads)
     kind: str  # "confusion" | "predictions" | "table"
+    of: str | None = None  # the logical name typed readers take (`confusion_matrix(of, step)`)
+    step: int | None = None
 
 
 @dataclass
@@ -75,7 +77,16 @@ def _table_refs(listing: Any) -> list[TableRef]:
             continue
         if isinstance(meta, str):
             meta = {"kind": meta}
-        refs.append(TableRef(name, table_kind(name, meta)))
+        of = meta.get("of") if isinstance(meta, dict) else None
+        step = meta.get("step") if isinstance(meta, dict) else None
+        refs.append(
+            TableRef(
+                name,
+                table_kind(name, meta),
+                str(of) if of is not None else None,
+                step if isinstance(step, int) else None,
+            )
+        )
     return refs
 
 
@@ -100,9 +111,10 @@ def read_table(info: Any, ref: TableRef) -> tuple[Any, str | None]:
     """(data, error) for one table, through the most specific reader the store has."""
     errors: dict[str, str] = {}
     method = {"confusion": "confusion_matrix", "predictions": "predictions"}.get(ref.kind, "table")
-    if not callable(getattr(info, method, None)):
+    if ref.of is None or not callable(getattr(info, method, None)):
         method = "table"
-    data = _read(info, method, errors, ref.name)
+    args = (ref.name,) if method == "table" else (ref.of, ref.step)
+    data = _read(info, method, errors, *args)
     return data, errors.get(method)
 
 

@@ -160,7 +160,8 @@ class RunsModel:
         ties = self.flat.get_column("run_id").gather(rows)
         frame = pl.DataFrame({"v": values, "t": ties})
         perm = frame.select(
-            pl.arg_sort_by(["v", "t"], descending=[descending, descending], nulls_last=True)
+            # Ties (same experiment, same lr) list the newest run first in either direction.
+            pl.arg_sort_by(["v", "t"], descending=[descending, True], nulls_last=True)
         ).to_series()
         return rows.gather(perm)
 

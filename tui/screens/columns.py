@@ -19,10 +19,14 @@ from tui.safe_text import safe
 class ColumnPicker(ModalScreen[ColumnChoice | None]):
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="columns.cancel"),
-        Binding("ctrl+k", "keep", "Keep columns matching the regex", id="columns.keep"),
-        Binding("ctrl+d", "drop", "Drop columns matching the regex", id="columns.drop"),
-        Binding("ctrl+r", "auto", "Back to automatic columns", id="columns.auto"),
-        Binding("ctrl+s", "apply_list", "Show the ticked columns", id="columns.apply"),
+        # Priority: the regex Input would otherwise take ctrl+d (delete right) first.
+        Binding(
+            "ctrl+d", "drop", "Drop columns matching the regex", id="columns.drop", priority=True
+        ),
+        Binding("ctrl+r", "auto", "Back to automatic columns", id="columns.auto", priority=True),
+        Binding(
+            "ctrl+s", "apply_list", "Show the ticked columns", id="columns.apply", priority=True
+        ),
     ]
     DEFAULT_CSS = """
     ColumnPicker { align: center middle; }
@@ -53,7 +57,7 @@ class ColumnPicker(ModalScreen[ColumnChoice | None]):
             )
             yield Static(id="columns-error")
             yield Label(
-                "enter/ctrl+k keep matching · ctrl+d drop matching · ctrl+r automatic · "
+                "enter keeps matching · ctrl+d drop matching · ctrl+r automatic · "
                 "tab to the list, space ticks, ctrl+s shows ticked · esc cancels",
                 classes="hint",
             )

@@ -29,9 +29,14 @@ class ProblemsScreen(ModalScreen[None]):
     }
     """
 
-    def __init__(self, problems: list[Any]) -> None:
+    def __init__(self, problems: list[Any], root: str = "") -> None:
         super().__init__()
         self.problems = problems
+        self.root = root.rstrip("/") + "/" if root else ""
+
+    def _short(self, path: str) -> str:
+        """Paths relative to the store root: the part that tells runs apart."""
+        return path[len(self.root) :] if self.root and path.startswith(self.root) else path
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="problems-body") as body:
@@ -44,8 +49,8 @@ class ProblemsScreen(ModalScreen[None]):
             table.add_column(ratio=1)
             for p in self.problems:
                 table.add_row(
-                    safe(getattr(p, "path", p), single_line=True),
-                    safe(getattr(p, "reason", ""), "yellow", single_line=True),
+                    safe(self._short(str(getattr(p, "path", p)))),
+                    safe(getattr(p, "reason", ""), "yellow"),
                 )
             yield Static(table)
 

@@ -38,7 +38,8 @@ TICK_EVERY = 0.4
 class RunsScreen(Screen[None]):
     BINDINGS = [
         Binding("slash", "focus_filter", "Filter", id="runs.filter"),
-        Binding("ctrl+f", "clear_filter", "Clear filter", id="runs.clear_filter"),
+        # Priority: inside the filter bar ctrl+f would otherwise delete a word.
+        Binding("ctrl+f", "clear_filter", "Clear filter", id="runs.clear_filter", priority=True),
         Binding("enter", "open_run", "Open", id="runs.open"),
         Binding("space", "toggle_mark", "Mark", id="runs.mark"),
         Binding("u", "clear_marks", "Unmark all", show=False, id="runs.unmark_all"),
@@ -319,7 +320,7 @@ class RunsScreen(Screen[None]):
         sidebar = self.query_one(ExperimentsSidebar)
         sidebar.display = not sidebar.display
         if sidebar.display:
-            sidebar.focus()
+            self.call_after_refresh(sidebar.focus)  # focusable once it is laid out
         else:
             self.table.focus()
 
@@ -387,7 +388,8 @@ class RunsScreen(Screen[None]):
     def action_show_problems(self) -> None:
         from tui.screens.problems import ProblemsScreen
 
-        self.app.push_screen(ProblemsScreen(self.problems))
+        root = str(self.app.launch.root)  # type: ignore[attr-defined]
+        self.app.push_screen(ProblemsScreen(self.problems, root))
 
     def action_refresh(self) -> None:
         self.request_reload()

@@ -99,5 +99,7 @@ class FilterBar(Vertical):
         self.input.fields.names = names
 
     def show_error(self, message: str | None) -> None:
+        if not message and not self.has_class("-error"):
+            return  # the common case while typing: nothing to change, no reflow
         self.set_class(bool(message), "-error")
         self.query_one("#filter-error", Static).update(safe(f"✗ {message}" if message else ""))

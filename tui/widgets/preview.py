@@ -1,18 +1,20 @@
-"""Preview of the highlighted run: status, timings, key params, last metrics, sparklines."""
+"""Preview of the highlighted run: status, timings, key params, last metrics, sparklines.
+
+One Static with a fixed size, updated without a layout pass: the cursor moves often and
+the preview must not make every keystroke reflow the screen.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import polars as pl
-from rich.console import Group
+from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.table import Table
 from rich.text import Text
-from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
-from textual.widgets import Label, Sparkline, Static
+from textual.widgets import Static
 
 from tui.formatting import (
     STATUS_STYLES,
@@ -25,8 +27,9 @@ from tui.formatting import (
 from tui.safe_text import safe
 
 SPARK_SLOTS = 3
-MAX_PARAMS = 8
-MAX_METRICS = 8
+MAX_PARAMS = 6
+MAX_METRICS = 6
+_BARS = "▁▂▃▄▅▆▇█"
 
 
 def flat_params(params: Any, prefix: str = "") -> list[tuple[str, Any]]:
@@ -52,41 +55,76 @@ def main_metrics(metrics: dict[str, Any] | None, limit: int = SPARK_SLOTS) -> li
     return sorted(keys, key=rank)[:limit]
 
 
-class RunPreview(Vertical):
-    DEFAULT_CSS = """
-    RunPreview { height: auto; padding: 0 1; }
-    RunPreview .spark-row { height: 1; }
-    RunPreview .spark-row Label { width: 14; color: $text-muted; }
-    RunPreview Sparkline { height: 1; width: 1fr; }
-    """
+def sparkline(values: Sequence[float], width: int) -> str:
+    """Block-character sparkline of `values` squeezed (bucket means) into `width` cells."""
+    finite = [v for v in values if v == v and v not in (float("inf"), float("-inf"))]
+    if not finite or width <= 0:
+        return ""
+    if len(finite) > width:
+        size = len(finite) / width
+        finite = [
+            sum(chunk) / len(chunk)
+            for i in range(width)
+            if (chunk := finite[int(i * size) : max(int((i + 1) * size), int(i * size) + 1)])
+        ]
+    lo, hi = min(finite), max(finite)
+    span = hi - lo
+    top = len(_BARS) - 1
+    return "".join(_BARS[int((v - lo) / span * top) if span else top // 2] for v in finite)
 
-    def __init__(self, *, now: Callable[[], datetime] | None = None, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+
+class _Spark:
+    """A labelled sparkline that fills whatever width it is rendered at."""
+
+    def __init__(self, label: str, values: list[float]) -> None:
+        self.label = label
+        self.values = values
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        label = safe(self.label, "dim", single_line=True)
+        label.truncate(14, pad=True)
+        last = fmt_number(self.values[-1]) if self.values else ""
+        room = options.max_width - 14 - 1 - len(last) - 1
+        line = Text.assemble(label, " ", (sparkline(self.values, room), "cyan"), " ", last)
+        yield line
+
+
+class RunPreview(Static):
+    DEFAULT_CSS = "RunPreview { padding: 0 1; }"
+
+    def __init__(self, *, now: Callable[[], datetime] | None = None, **kwargs: Any) -> None:
+        super().__init__(Text("no run highlighted", style="dim"), **kwargs)
         self._now = now or (lambda: datetime.now(UTC))
         self.run_id: str | None = None
+        self.record: dict[str, Any] | None = None
         self.spark_keys: list[str] = []
-
-    def compose(self) -> ComposeResult:
-        yield Static(id="preview-text")
-        for i in range(SPARK_SLOTS):
-            with Horizontal(classes="spark-row", id=f"spark-row-{i}"):
-                yield Label("", id=f"spark-label-{i}")
-                yield Sparkline([], id=f"spark-{i}")
+        self.sparks: list[_Spark] = []
 
     def show(self, record: dict[str, Any] | None) -> None:
-        text = self.query_one("#preview-text", Static)
-        if record is None:
-            self.run_id = None
-            self.spark_keys = []
-            text.update(Text("no run highlighted", style="dim"))
-            self._hide_sparks()
-            return
-        self.run_id = str(record.get("run_id"))
-        text.update(self._describe(record))
-        self.spark_keys = main_metrics(record.get("metrics"))
-        self._hide_sparks()
+        self.record = record
+        self.run_id = str(record.get("run_id")) if record else None
+        self.spark_keys = main_metrics(record.get("metrics")) if record else []
+        self.sparks = []
+        self._paint()
 
-    def _describe(self, r: dict[str, Any]) -> Group:
+    def show_history(self, run_id: str, frame: pl.DataFrame) -> None:
+        """Sparklines for the main metrics, once their history has been read."""
+        if run_id != self.run_id:
+            return
+        self.sparks = []
+        for key in self.spark_keys:
+            values = frame.filter(pl.col("key") == key).sort("step").get_column("value")
+            if len(values):
+                self.sparks.append(_Spark(key, values.to_list()))
+        self._paint()
+
+    def _paint(self) -> None:
+        if self.record is None:
+            self.update(Text("no run highlighted", style="dim"), layout=False)
+            return
+        self.update(Group(*self._describe(self.record), *self.sparks), layout=False)
+
+    def _describe(self, r: dict[str, Any]) -> list[Any]:
         status = str(r.get("status") or "")
         head = Text.assemble(
             (status_glyph(status) + " ", STATUS_STYLES.get(status, "")),
@@ -94,10 +132,12 @@ class RunPreview(Vertical):
             "  ",
             (status, STATUS_STYLES.get(status, "")),
         )
-        facts = Text(style="dim")
+        head.no_wrap = True
+        head.overflow = "ellipsis"
+        facts = Text(style="dim", no_wrap=True, overflow="ellipsis")
         facts.append_text(safe(r.get("experiment") or "", single_line=True))
         facts.append(f" · {fmt_duration(r.get('duration_s'))}")
-        facts.append(f" · started {fmt_age(r.get('created'), self._now())} ago")
+        facts.append(f" · {fmt_age(r.get('created'), self._now())} ago")
         if r.get("last_step") is not None:
             facts.append(f" · step {r['last_step']}")
         tags = r.get("tags") or []
@@ -105,43 +145,25 @@ class RunPreview(Vertical):
             facts.append(" · ")
             facts.append_text(safe(", ".join(str(t) for t in tags), single_line=True))
         grid = Table.grid(padding=(0, 2))
-        grid.add_column(ratio=1)
-        grid.add_column(ratio=1)
-        params = Text()
-        for key, value in flat_params(r.get("params"))[:MAX_PARAMS]:
-            params.append_text(safe(key, "cyan", single_line=True))
-            params.append(" = ")
-            params.append_text(safe(fmt_value(value), single_line=True))
-            params.append("\n")
-        metrics = Text()
+        grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
+        grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
+        params = [
+            Text.assemble(
+                safe(k, "cyan", single_line=True), " = ", safe(fmt_value(v), single_line=True)
+            )
+            for k, v in flat_params(r.get("params"))[:MAX_PARAMS]
+        ]
         last = {k: v for k, v in (r.get("metrics") or {}).items() if v is not None}
-        for key in sorted(last)[:MAX_METRICS]:
-            metrics.append_text(safe(key, "green", single_line=True))
-            metrics.append(" " + fmt_number(last[key]) + "\n")
-        params.rstrip()
-        metrics.rstrip()
-        grid.add_row(params or Text("no params", style="dim"), metrics or Text("no metrics"))
-        return Group(head, facts, grid)
-
-    def _hide_sparks(self) -> None:
-        for i in range(SPARK_SLOTS):
-            self.query_one(f"#spark-row-{i}").display = False
-
-    def show_history(self, run_id: str, frame: pl.DataFrame) -> None:
-        """Sparklines for the main metrics, once their history has been read."""
-        if run_id != self.run_id:
-            return
-        for i in range(SPARK_SLOTS):
-            row = self.query_one(f"#spark-row-{i}")
-            if i >= len(self.spark_keys):
-                row.display = False
-                continue
-            key = self.spark_keys[i]
-            values = frame.filter(pl.col("key") == key).sort("step").get_column("value")
-            data = [v for v in values.to_list() if v == v]  # NaN breaks the scale; skip it
-            if not data:
-                row.display = False
-                continue
-            self.query_one(f"#spark-label-{i}", Label).update(safe(key, single_line=True))
-            self.query_one(f"#spark-{i}", Sparkline).data = data
-            row.display = True
+        metrics = [
+            Text.assemble(safe(k, "green", single_line=True), " ", fmt_number(last[k]))
+            for k in sorted(last)[:MAX_METRICS]
+        ]
+        if not params:
+            params = [Text("no params", style="dim")]
+        if not metrics:
+            metrics = [Text("no metrics", style="dim")]
+        for i in range(max(len(params), len(metrics))):
+            grid.add_row(
+                params[i] if i < len(params) else "", metrics[i] if i < len(metrics) else ""
+            )
+        return [head, facts, grid]

@@ -48,4 +48,4 @@ class StatusBar(Static):
         if s.message:
             text.append("  ")
             text.append_text(safe(s.message, single_line=True))
-        self.update(text)
+        self.update(text, layout=False)  # one fixed line: no reflow per keystroke

@@ -1,0 +1,218 @@
+"""Fixture stores for the app's tests, written with `store.Run` into tmp_path.
+
+Run ids are fixed and run.json times, host, user, pid and command are rewritten after the
+runs finish, so that what the app shows (ages, durations, ids) is the same on every machine
+and snapshots are stable. `NOW` is the clock the app is given.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+import store
+from tui.app import MmtopApp
+from tui.launch import Launch
+
+BASE = datetime(2026, 1, 5, 9, 0, 0, tzinfo=UTC)
+NOW = BASE + timedelta(days=1)
+
+
+@dataclass
+class Spec:
+    name: str
+    experiment: str = "digits"
+    params: dict[str, Any] = field(default_factory=dict)
+    tags: list[str] = field(default_factory=list)
+    steps: int = 20
+    status: str = "finished"  # finished | failed | killed | crashed
+    scale: float = 1.0
+
+
+SPECS = [
+    Spec(
+        "sgd-lr0.1",
+        params={"lr": 0.1, "model": {"kind": "sgd"}, "epochs": 20},
+        tags=["baseline"],
+        scale=1.0,
+    ),
+    Spec(
+        "sgd-lr0.01",
+        params={"lr": 0.01, "model": {"kind": "sgd"}, "epochs": 20},
+        tags=["sweep"],
+        scale=0.8,
+    ),
+    Spec(
+        "mlp-lr0.01",
+        params={"lr": 0.01, "model": {"kind": "mlp"}, "epochs": 20},
+        tags=["sweep"],
+        scale=0.6,
+        status="failed",
+    ),
+    Spec(
+        "mlp-lr0.001",
+        params={"lr": 0.001, "model": {"kind": "mlp"}, "epochs": 20},
+        tags=["sweep"],
+        scale=0.5,
+        status="killed",
+    ),
+    Spec(
+        "resnet-a",
+        experiment="cifar",
+        params={"lr": 0.05, "model": {"kind": "resnet"}, "epochs": 20},
+        tags=["gpu"],
+        scale=0.7,
+    ),
+    Spec(
+        "resnet-b",
+        experiment="cifar",
+        params={"lr": 0.05, "model": {"kind": "resnet"}, "epochs": 20},
+        tags=["gpu"],
+        scale=0.9,
+        status="crashed",
+    ),
+]
+
+
+def run_id(i: int) -> str:
+    return f"20260105T09{i:02d}00Z-{i:06x}"
+
+
+def write_run(root: Path, i: int, spec: Spec, **capture: Any) -> str:
+    """One finished run with train/loss and val/acc curves; returns its id."""
+    options: dict[str, Any] = {
+        "capture_env": False,
+        "capture_code": False,
+        "capture_system": False,
+    }
+    options.update(capture)
+    run = store.Run(
+        experiment=spec.experiment,
+        name=spec.name,
+        params=spec.params,
+        tags=spec.tags,
+        root=root,
+        run_id=run_id(i),
+        **options,
+    )
+    for step in range(spec.steps):
+        run.log(
+            {
+                "train/loss": spec.scale * math.exp(-step / 6),
+                "val/acc": 1 - 0.5 * spec.scale * math.exp(-step / 8),
+            },
+            step=step,
+        )
+    run.finish("finished" if spec.status == "crashed" else spec.status)
+    return run.run_id
+
+
+def fix_meta(root: Path, i: int, experiment: str, status: str | None = None) -> None:
+    """Pin what varies between machines; a `crashed` run is a running one with no heartbeat."""
+    folder = root / experiment / run_id(i)
+    path = folder / "run.json"
+    meta = json.loads(path.read_text())
+    created = BASE + timedelta(minutes=10 * i)
+    meta.update(
+        created=created.isoformat(),
+        ended=(created + timedelta(seconds=65 * (i + 1))).isoformat(),
+        host="gpu-box",
+        user="alice",
+        pid=4242,
+        command=["train.py", "--epochs", "20"],
+    )
+    if status == "crashed":
+        meta.update(status="running", ended=None)
+        (folder / "heartbeat").unlink(missing_ok=True)
+    path.write_text(json.dumps(meta))
+
+
+def build_store(root: Path, specs: list[Spec] | None = None) -> list[str]:
+    ids = []
+    for i, spec in enumerate(specs or SPECS):
+        ids.append(write_run(root, i, spec))
+        fix_meta(root, i, spec.experiment, spec.status)
+    return ids
+
+
+def make_app(root: Path, **kwargs: Any) -> MmtopApp:
+    launch = kwargs.pop("launch", None) or Launch(root, "path")
+    kwargs.setdefault("watch", False)
+    return MmtopApp(launch, now=lambda: NOW, **kwargs)
+
+
+async def wait_for(pilot: Any, condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Let the app run until `condition()` holds; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met before the deadline")
+        await pilot.pause(0.02)
+
+
+async def loaded(pilot: Any) -> None:
+    """Wait for the runs screen's first load to be on screen."""
+    await wait_for(pilot, lambda: getattr(pilot.app.screen, "loads", 0) >= 1)
+    await pilot.pause()
+
+
+def names(app: MmtopApp) -> list[str]:
+    """Run names in table order, as the table holds them."""
+    table = app.screen.query_one("#runs-table")
+    view = table.view
+    return [row[0] for row in table.model.rows(view, 0, len(view), ["name"])]
+
+
+def screen_text(app: MmtopApp) -> str:
+    """What the terminal shows, as plain text lines."""
+    lines = []
+    for strip in app.screen._compositor.render_strips():
+        lines.append("".join(seg.text for seg in strip))
+    return "\n".join(lines)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    """Run `async def` tests in a fresh event loop (no asyncio plugin is a dependency)."""
+    if not inspect.iscoroutinefunction(pyfuncitem.obj):
+        return None
+    names = pyfuncitem._fixtureinfo.argnames
+    asyncio.run(pyfuncitem.obj(**{n: pyfuncitem.funcargs[n] for n in names}))
+    return True
+
+
+@pytest.fixture
+def store_root(tmp_path: Path) -> Path:
+    root = tmp_path / "store"
+    build_store(root)
+    return root
+
+
+@pytest.fixture
+def h() -> SimpleNamespace:
+    """The helpers above, for test modules (conftest cannot be imported by name)."""
+    return SimpleNamespace(
+        NOW=NOW,
+        Spec=Spec,
+        SPECS=SPECS,
+        build_store=build_store,
+        fix_meta=fix_meta,
+        loaded=loaded,
+        make_app=make_app,
+        names=names,
+        run_id=run_id,
+        screen_text=screen_text,
+        wait_for=wait_for,
+        write_run=write_run,
+    )
