@@ -261,3 +261,21 @@ def test_run_frame_columns_and_types(root: Path) -> None:
     for col in ("experiment", "name", "status", "host", "user", "pid", "command", "path"):
         assert col in df.columns
     assert df.row(0, named=True)["pid"] == run.meta["pid"]
+
+
+def test_default_root_is_mmtop_dir_else_mmruns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with store.Run(experiment="e") as run:  # cwd is tmp_path (conftest)
+        run.log({"x": 1.0})
+    assert run.path.parent.parent.resolve() == (tmp_path / "mmruns").resolve()
+    assert store.open().runs()["run_id"].to_list() == [run.run_id]
+
+    elsewhere = tmp_path / "elsewhere"
+    monkeypatch.setenv("MMTOP_DIR", str(elsewhere))
+    with store.Run(experiment="e") as other:
+        other.log({"x": 2.0})
+    assert other.path.parent.parent == elsewhere
+    s = store.open()
+    assert s.root == elsewhere and not s.read_only
+    assert s.runs()["run_id"].to_list() == [other.run_id]
