@@ -55,7 +55,7 @@ class Parser(argparse.ArgumentParser):
         sys.exit(EXIT_USAGE)
 
 
-def _common() -> argparse.ArgumentParser:
+def _common() -> Parser:
     common = Parser(add_help=False)
     # SUPPRESS keeps a subcommand's unset flag from overwriting the top-level one.
     common.add_argument(

@@ -14,6 +14,8 @@ import math
 import re
 from typing import Any
 
+import polars as pl
+
 from tui.safe_text import clean
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -97,7 +99,7 @@ def human(value: Any, column: str = "", digits: int = 6) -> str:
     if isinstance(value, dt.datetime):
         if value.tzinfo is not None:
             value = value.astimezone(dt.UTC)
-        return value.strftime("%Y-%m-%d %H:%M:%S")
+        return str(value.strftime("%Y-%m-%d %H:%M:%S"))
     if isinstance(value, (list, tuple)):
         return ", ".join(human(v, digits=digits) for v in value)
     if isinstance(value, dict):
@@ -117,3 +119,41 @@ def md_cell(value: Any, column: str = "", digits: int = 6) -> str:
         return text
     text = human(value, column, digits)
     return text if is_numeric(value) else _MD_SPECIAL.sub(r"\\\1", defuse_formula(text))
+
+
+# Characters `clean` would change: text without them is shown as it is, unchanged.
+_NEEDS_CLEAN_PL = r"[\x00-\x1f\x7f-\x9f\x{2028}\x{2029}\x{202a}-\x{202e}\x{2066}-\x{2069}]"
+
+
+def column_text(series: pl.Series, digits: int = 6, *, markdown: bool = False) -> list[str]:
+    """A whole column as cell text, like `human` / `md_cell` per value but column-wise.
+
+    Works by dtype so that 10k-row tables render in milliseconds: numbers through one
+    format call each, datetimes and clean text through polars, only unusual text in Python.
+    """
+    dtype = series.dtype
+    values = series.to_list() if not isinstance(dtype, (pl.Datetime, pl.String)) else None
+    if dtype in (pl.Float64, pl.Float32):
+        assert values is not None
+        if series.name == "duration_s":
+            return ["" if v is None else fmt_duration(v) for v in values]
+        return ["" if v is None else f"{v:.{digits}g}" for v in values]
+    if dtype.is_integer():
+        assert values is not None
+        return ["" if v is None else str(v) for v in values]
+    if isinstance(dtype, pl.Datetime):
+        utc = series.dt.convert_time_zone("UTC") if dtype.time_zone else series
+        return utc.dt.to_string("%Y-%m-%d %H:%M:%S").fill_null("").to_list()
+    if dtype == pl.String:
+        texts = series.fill_null("")
+        odd = texts.str.contains(_NEEDS_CLEAN_PL)
+        plain = texts.to_list()
+        if markdown:
+            return [md_cell(t) if t else "" for t in plain]
+        if not odd.any():
+            return plain
+        return [clean(t, single_line=True) if o else t for t, o in zip(plain, odd, strict=True)]
+    assert values is not None
+    if markdown:
+        return [md_cell(v, series.name, digits) for v in values]
+    return [human(v, series.name, digits) for v in values]

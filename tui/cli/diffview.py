@@ -176,9 +176,9 @@ def as_markdown(report: Report) -> str:
             head = ["key", *header]
             lines.append("| " + " | ".join(cells.md_cell(h) for h in head) + " |")
             lines.append("|---|" + "---|" * len(header))
-            for r in rows:
-                values = [cells.md_cell(_value_text(v)) for v in r.values]
-                lines.append("| " + " | ".join([cells.md_cell(r.key), *values]) + " |")
+            for entry in rows:
+                values = [cells.md_cell(_value_text(v)) for v in entry.values]
+                lines.append("| " + " | ".join([cells.md_cell(entry.key), *values]) + " |")
         lines.append("")
     return "\n".join(lines) + "\n"
 

@@ -6,6 +6,7 @@ round-trip form). JSON goes through Python's json so NaN/inf survive and params 
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Iterable, Sequence
 from typing import IO, Any
@@ -17,6 +18,7 @@ from tui.cli.common import colour_enabled, is_tty
 from tui.cli.frames import Flat
 
 ISO_FORMAT = "%Y-%m-%dT%H:%M:%S%.6f%:z"
+JSON_SLICE = 20_000  # rows per polars JSON call: bounds the text held at once
 STATUS_STYLES = {
     "running": "green",
     "finished": "blue",
@@ -62,30 +64,68 @@ def write_parquet(frame: pl.DataFrame, out: IO[bytes]) -> None:
     frame.write_parquet(out, compression="zstd")
 
 
+def nested_frame(flat: Flat) -> pl.DataFrame:
+    """The flat columns nested again by their paths (params.model.kind -> params{model{kind}}),
+    with datetimes as ISO text, so every row is a ready JSON object."""
+    tree: dict[str, Any] = {}
+    for column in flat.frame.columns:
+        node = tree
+        path = flat.paths[column]
+        for key in path[:-1]:
+            node = node.setdefault(key, {})
+        node[path[-1]] = column
+
+    def build(node: dict[str, Any]) -> list[pl.Expr]:
+        exprs: list[pl.Expr] = []
+        for key, child in node.items():
+            if isinstance(child, dict):
+                exprs.append(pl.struct(build(child)).alias(key))
+            elif isinstance(flat.frame.schema[child], pl.Datetime):
+                exprs.append(pl.col(child).dt.to_string(ISO_FORMAT).alias(key))
+            else:
+                exprs.append(pl.col(child).alias(key))
+        return exprs
+
+    return flat.frame.select(build(tree)) if tree else flat.frame
+
+
 def nested_rows(flat: Flat) -> Iterable[dict[str, Any]]:
     """Rows with params and metric summaries nested again, as JSON wants them."""
-    paths = [flat.paths[c] for c in flat.frame.columns]
-    for row in flat.frame.iter_rows():
-        obj: dict[str, Any] = {}
-        for path, value in zip(paths, row, strict=True):
-            node = obj
-            for key in path[:-1]:
-                child = node.setdefault(key, {})
-                if not isinstance(child, dict):  # a leaf here, an object elsewhere
-                    child = node[key] = {"": child}
-                node = child
-            node[path[-1]] = value
-        yield obj
+    return nested_frame(flat).iter_rows(named=True)
+
+
+def _all_finite(frame: pl.DataFrame) -> bool:
+    floats = [c for c, t in frame.schema.items() if t in (pl.Float64, pl.Float32)]
+    if not floats or not frame.height:
+        return True
+    return bool(
+        frame.select(pl.all_horizontal(pl.col(floats).is_finite().fill_null(True)).all()).item()
+    )
+
+
+def json_lines(flat: Flat) -> Iterable[str]:
+    """One JSON text per row. polars writes them when it can be exact (it turns NaN and
+    infinities into null); otherwise Python's json, which keeps them as NaN/Infinity."""
+    if _all_finite(flat.frame):
+        nested = nested_frame(flat)
+        for start in range(0, nested.height, JSON_SLICE):
+            text = nested.slice(start, JSON_SLICE).write_ndjson()
+            yield from (line for line in text.split("\n") if line)
+        return
+    # The rows hold only JSON types, so the C encoder runs without a default hook.
+    encode = json.JSONEncoder(ensure_ascii=False, allow_nan=True, separators=(",", ":")).encode
+    yield from (encode(obj) for obj in nested_rows(flat))
 
 
 def write_json(flat: Flat, out: IO[bytes], *, lines: bool) -> None:
+    rows = json_lines(flat)
     if lines:
-        for obj in nested_rows(flat):
-            out.write((cells.json_dumps(obj) + "\n").encode())
+        for text in rows:
+            out.write((text + "\n").encode())
         return
     out.write(b"[")
-    for i, obj in enumerate(nested_rows(flat)):
-        out.write(((",\n" if i else "\n") + cells.json_dumps(obj)).encode())
+    for i, text in enumerate(rows):
+        out.write(((",\n" if i else "\n") + text).encode())
     out.write(b"\n]\n" if flat.frame.height else b"]\n")
 
 
@@ -95,17 +135,13 @@ def write_markdown(frame: pl.DataFrame, out: IO[bytes], digits: int = 6) -> None
     head = "| " + " | ".join(cells.md_cell(c) for c in names) + " |\n"
     rule = "|" + "|".join("---:" if n else "---" for n in numeric) + "|\n"
     out.write((head + rule).encode())
-    for row in frame.iter_rows():
-        line = " | ".join(cells.md_cell(v, c, digits) for c, v in zip(names, row, strict=True))
-        out.write(f"| {line} |\n".encode())
+    columns = [cells.column_text(frame[c], digits, markdown=True) for c in names]
+    out.writelines(f"| {' | '.join(row)} |\n".encode() for row in zip(*columns, strict=True))
 
 
 def text_rows(frame: pl.DataFrame, digits: int = 6) -> list[list[str]]:
-    names = frame.columns
-    return [
-        [cells.human(v, c, digits) for c, v in zip(names, row, strict=True)]
-        for row in frame.iter_rows()
-    ]
+    columns = [cells.column_text(frame[c], digits) for c in frame.columns]
+    return [list(row) for row in zip(*columns, strict=True)]
 
 
 def write_plain_table(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 
@@ -41,7 +42,7 @@ def flatten(runs: pl.DataFrame) -> Flat:
     exprs: list[pl.Expr] = []
     paths: dict[str, tuple[str, ...]] = {}
 
-    def walk(expr: pl.Expr, path: tuple[str, ...], dtype: pl.DataType) -> None:
+    def walk(expr: pl.Expr, path: tuple[str, ...], dtype: Any) -> None:
         if isinstance(dtype, pl.Struct):
             for field in dtype.fields:
                 walk(expr.struct.field(field.name), (*path, field.name), field.dtype)

@@ -123,7 +123,8 @@ def _zsh_action(action: argparse.Action) -> str:
         return ":run:_mmtop_runs"
     if action.dest == "dest":
         return ":file:_files"
-    return f":{_zsh_text(action.metavar or action.dest) or 'value'}: "
+    label = action.metavar if isinstance(action.metavar, str) else action.dest
+    return f":{_zsh_text(label) or 'value'}: "
 
 
 def _zsh_specs(parser: argparse.ArgumentParser) -> list[str]:

@@ -94,7 +94,8 @@ def _run_entry(info: Any) -> dict[str, Any]:
 
 def _code(extras: Any) -> dict[str, Any] | None:
     code = dict(extras.code) if extras.code else {}
-    git = code.get("git") if isinstance(code.get("git"), dict) else {}
+    git = code.get("git")
+    git = git if isinstance(git, dict) else {}
     if extras.patch_sha256 and not git.get("patch_sha256"):
         # Older code.json files carry no digest: tell different patches apart by their bytes.
         code["patch"] = {"bytes": extras.patch_bytes, "sha256": extras.patch_sha256}

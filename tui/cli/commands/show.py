@@ -10,6 +10,7 @@ from tui.cli import cells
 from tui.cli.common import open_store, output, resolve
 from tui.cli.errors import EXIT_OK
 from tui.cli.runfiles import Extras, read_extras
+from tui.safe_text import clean
 
 
 def run(ns: argparse.Namespace) -> int:
@@ -83,7 +84,7 @@ def as_text(info: Any, extras: Extras) -> str:
     _listing(lines, "artifacts", extras.artifacts, "path", ("size", "sha256"))
     if extras.notes:
         _section(lines, "notes")
-        lines.extend("  " + cells.clean(line) for line in extras.notes.rstrip().splitlines())
+        lines.extend("  " + clean(line) for line in extras.notes.rstrip().splitlines())
     if extras.comments or extras.console_bytes:
         _section(lines, "more")
         _pairs(
@@ -149,10 +150,9 @@ def _env(lines: list[str], env: dict[str, Any] | None) -> None:
     if not env:
         return
     _section(lines, "environment")
-    py = env.get("python") if isinstance(env.get("python"), dict) else {}
-    plat = env.get("platform") if isinstance(env.get("platform"), dict) else {}
-    cpu = env.get("cpu") if isinstance(env.get("cpu"), dict) else {}
-    gpus = env.get("gpus") if isinstance(env.get("gpus"), list) else []
+    py, plat, cpu = _obj(env.get("python")), _obj(env.get("platform")), _obj(env.get("cpu"))
+    gpus = env.get("gpus")
+    gpus = gpus if isinstance(gpus, list) else []
     packages = env.get("packages")
     memory = env.get("memory_total_bytes")
     _pairs(
@@ -177,6 +177,11 @@ def _env(lines: list[str], env: dict[str, Any] | None) -> None:
     )
 
 
+def _obj(value: Any) -> dict[str, Any]:
+    """A JSON object from a file we did not write, or {} when it is something else."""
+    return value if isinstance(value, dict) else {}
+
+
 def _cpu(cpu: dict[str, Any]) -> str | None:
     if not cpu:
         return None
@@ -189,7 +194,7 @@ def _code(lines: list[str], extras: Extras) -> None:
     if not code and not extras.patch_bytes:
         return
     _section(lines, "code")
-    git = code.get("git") if code and isinstance(code.get("git"), dict) else {}
+    git = _obj((code or {}).get("git"))
     dirty = git.get("dirty")
     if isinstance(dirty, list):
         dirty = f"{len(dirty)} changed files" if dirty else "clean"
