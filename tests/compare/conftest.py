@@ -9,6 +9,8 @@ fixtures rather than imported.
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import json
 import time
 from collections.abc import Awaitable, Callable
@@ -29,6 +31,18 @@ from store.schema import POINT_SCHEMA
 from tui.screens.compare import CompareScreen
 
 T0 = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    """Run `async def` tests of this folder with asyncio.run (the project has no async
+    plugin); each gets its own event loop, as a Pilot session wants."""
+    if not inspect.iscoroutinefunction(pyfuncitem.obj):
+        return None
+    names = pyfuncitem._fixtureinfo.argnames
+    asyncio.run(pyfuncitem.obj(**{n: pyfuncitem.funcargs[n] for n in names}))
+    return True
+
 
 # name, params, data version (the "b" data differs), python, numpy, commit, dirty
 RUNS: list[tuple[str, dict[str, Any], str, str, str, str, bool]] = [
@@ -148,6 +162,8 @@ class CompareApp(App[None]):
         super().__init__()
         self.root = root
         self.ids = ids
+        # Pilot waits for animations to end; the tab underline's would cost each switch.
+        self.animation_level = "none"
 
     def on_mount(self) -> None:
         self.push_screen(CompareScreen(store.open(self.root), self.ids))
@@ -190,3 +206,43 @@ def until() -> Callable[..., Awaitable[None]]:
 @pytest.fixture
 def make_store() -> Callable[..., Sample]:
     return build_store
+
+
+@pytest.fixture
+def runs() -> list[tuple[Any, ...]]:
+    return list(RUNS)
+
+
+class Ui:
+    """Reading the compare screen back in tests."""
+
+    @staticmethod
+    def table(screen: CompareScreen, tab: str) -> Any:
+        from tui.widgets.compare_table import CompareTable
+
+        return screen.query_one(f"TabPane#{tab} CompareTable", CompareTable)
+
+    @staticmethod
+    def head(screen: CompareScreen) -> str:
+        from textual.widgets import Static
+
+        return str(screen.query_one("#compare-head", Static).render())
+
+    @staticmethod
+    def text(screen: CompareScreen, selector: str) -> str:
+        from textual.widgets import Static
+
+        return str(screen.query_one(selector, Static).render())
+
+    @staticmethod
+    def metric_row(screen: CompareScreen, key: str, stat: str) -> list[str]:
+        t = Ui.table(screen, "metrics")
+        for r in range(t.row_count):
+            if t.text_at(r, 0).split(" ")[0] == key and t.text_at(r, 1) == stat:
+                return [t.text_at(r, c) for c in range(len(t.columns))]
+        raise AssertionError(f"no row {key} {stat}")
+
+
+@pytest.fixture
+def ui() -> type[Ui]:
+    return Ui

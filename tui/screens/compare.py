@@ -340,12 +340,8 @@ class CompareScreen(Screen[None]):
             head.append(" · baseline ◆ ")
             head.append_text(safe(data.labels[self.baseline], "bold cyan", single_line=True))
         if self.groups:
-            by = (
-                "every param but seeds"
-                if self.grouping == grouping.ALL_BUT_SEEDS
-                else self.grouping
-            )
-            head.append_text(safe(f" · grouped by {by}: {len(self.groups)} groups", "magenta"))
+            by = "all but seeds" if self.grouping == grouping.ALL_BUT_SEEDS else self.grouping
+            head.append_text(safe(f" · {len(self.groups)} groups by {by}", "magenta"))
         if self.env is not None and self.env.different_data:
             head.append("  ")
             head.append(" ⚠ different data ", style="bold white on red")

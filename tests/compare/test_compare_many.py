@@ -1,0 +1,87 @@
+"""The compare screen with two runs and with fifty (paging, sideways scrolling, settings
+shared by the charts)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+
+import store
+from tui.screens.compare import CompareScreen
+from tui.widgets.compare_charts import ChartsGrid
+
+SIZE = (120, 40)
+Loaded = Callable[[Pilot[Any]], Awaitable[CompareScreen]]
+
+
+async def test_two_runs_on_the_same_data(
+    tmp_path: Path, make_store: Any, runs: Any, compare_app: Any, until_loaded: Loaded, ui: Any
+) -> None:
+    two = make_store(tmp_path / "mmruns", runs[:2])
+    async with compare_app(two.root, two.ids).run_test(size=SIZE) as pilot:
+        screen = await until_loaded(pilot)
+        assert ui.head(screen) == "comparing 2 runs · baseline ◆ sgd-s1"
+        assert ui.table(screen, "params").column_texts(0) == ["seed"]
+        await pilot.press("5")
+        assert ui.text(screen, "#env-banner") == "✓ same data: train, val (fingerprints match)"
+        assert ui.table(screen, "env").row_count == 0
+
+
+@pytest.fixture(scope="module")
+def fifty(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
+    """50 runs, ten metric keys each."""
+    root = tmp_path_factory.mktemp("fifty") / "mmruns"
+    ids = []
+    for i in range(50):
+        with store.Run(
+            experiment="sweep",
+            name=f"run-{i:02d}",
+            params={"lr": round(0.001 * (i + 1), 6), "seed": i % 3},
+            root=root,
+            capture_env=False,
+            capture_code=False,
+            capture_system=False,
+        ) as run:
+            for step in range(5):
+                run.log({f"k{j:02d}": float(i + j + step) for j in range(10)}, step=step)
+        ids.append(run.run_id)
+    return root, ids
+
+
+async def test_fifty_runs_scroll_and_page(
+    fifty: tuple[Path, list[str]], compare_app: Any, until_loaded: Loaded, ui: Any
+) -> None:
+    root, ids = fifty
+    async with compare_app(root, ids).run_test(size=SIZE) as pilot:
+        screen = await until_loaded(pilot)
+        params = ui.table(screen, "params")
+        assert len(params.columns) == 51
+        assert params.column_texts(0) == ["lr", "seed"]
+        await pilot.press("end")  # the last run's column is reachable
+        assert params.cursor_coordinate.column == 50
+        assert params.text_at(0, 50) == "0.05"
+        assert params.scroll_x > 0
+        await pilot.press("2")
+        assert len(ui.table(screen, "metrics").columns) == 52
+
+        await pilot.press("3")
+        grid = screen.query_one("#metric-charts", ChartsGrid)
+        assert (grid.pages, grid.shown_keys) == (3, ["k00", "k01", "k02", "k03"])
+        assert len(grid.charts[0].state.series) == 50
+        await pilot.press("l", "s")  # on the focused chart, and so on all of them
+        assert [(c.state.log_y, c.state.smoothing) for c in grid.charts] == [(True, 0.6)] * 4
+        await pilot.press("right_square_bracket")
+        assert grid.shown_keys == ["k04", "k05", "k06", "k07"]
+        assert [c.state.log_y for c in grid.charts] == [True] * 4  # a new page keeps them
+        await pilot.press("pagedown")
+        assert grid.shown_keys == ["k08", "k09"]
+        await pilot.press("right_square_bracket")  # nothing after the last page
+        assert grid.page == 2
+        await pilot.press("left_square_bracket", "left_square_bracket", "pageup")
+        assert (grid.page, grid.shown_keys) == (0, ["k00", "k01", "k02", "k03"])
+        await pilot.press("slash", *"k0[89]", "enter")
+        assert (grid.pages, grid.shown_keys) == (1, ["k08", "k09"])
