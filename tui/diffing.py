@@ -260,12 +260,16 @@ def code_rows(codes: Sequence[Mapping[str, Any] | None], *, all_rows: bool = Fal
     return diff_rows(codes, all_rows=all_rows)
 
 
+# When a dataset was logged says nothing about the data: it would differ between any two runs.
+VOLATILE_INPUT_KEYS = frozenset({"name", "logged"})
+
+
 def inputs_by_name(inputs: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
     """[{"name": "train", "fingerprint": ...}, ...] -> {"train": {"fingerprint": ...}}."""
     out: dict[str, dict[str, Any]] = {}
     for i, item in enumerate(inputs):
         name = str(item.get("name") or item.get("uri") or f"input{i}")
-        out[name] = {k: v for k, v in item.items() if k != "name"}
+        out[name] = {k: v for k, v in item.items() if k not in VOLATILE_INPUT_KEYS}
     return out
 
 

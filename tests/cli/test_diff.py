@@ -136,3 +136,18 @@ def test_env_code_and_data_sections(
     assert doc["different_data"] == ["train"]
     text = cli("diff", "--root", fresh.root, a.run_id, b.run_id, "--sections", "data").text
     assert text.startswith("data: 1 of 1 keys differ — trained on different data: train")
+
+
+def test_datasets_logged_through_the_store_api(cli: Callable[..., Any], tmp_path: Path) -> None:
+    root = tmp_path / "mmruns"
+    ids = []
+    for rows in ([1, 2, 3], [1, 2, 3], [1, 2, 4]):
+        with store.Run(experiment="e", root=root, capture_code=False) as run:
+            run.log_dataset({"x": rows}, name="train")
+            run.log({"loss": 0.5})
+        ids.append(run.run_id)
+    same = json.loads(cli("diff", "--root", root, ids[0], ids[1], "-f", "json").text)
+    assert same["data"] == [] and same["different_data"] == []  # "logged" times are ignored
+    other = json.loads(cli("diff", "--root", root, ids[0], ids[2], "-f", "json").text)
+    assert other["different_data"] == ["train"]
+    assert [r["key"] for r in other["data"]] == ["train.fingerprint"]

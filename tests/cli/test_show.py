@@ -112,3 +112,28 @@ def test_extras_env_code_data_notes(
     assert doc["env"]["packages"] == {"numpy": "1.26.4", "polars": "2.1.0"}
     assert doc["inputs"] == [{"name": "train", "uri": "s3://b/t", "fingerprint": "f1"}]
     assert doc["code_patch_bytes"] == len("diff --git a b\n")
+
+
+def test_logged_extras_through_the_store_api(cli: Callable[..., Any], tmp_path: Path) -> None:
+    root = tmp_path / "mmruns"
+    weights = tmp_path / "model.bin"
+    weights.write_bytes(b"\0" * 2048)
+    with store.Run(experiment="e", name="full", root=root) as run:
+        run.log({"loss": 0.5}, step=0)
+        run.log_dataset({"x": [1, 2, 3]}, name="train")
+        run.log_artifact(weights)
+        run.log_table("preds", {"id": [1, 2], "p": [0.1, 0.9]})
+        run.note("tried a smaller lr")
+    text = cli("show", "--root", root, run.run_id).text
+    assert re.search(r"^data\n  train  kind=frame  fingerprint=blake2b:\w+  rows=3$", text, re.M)
+    assert re.search(
+        r"^artifacts\n  model\.bin  kind=file  path=artifacts/model\.bin  size=2\.0 kB", text, re.M
+    )
+    assert re.search(r"^tables\n  preds  2 rows x 2 columns$", text, re.M)
+    assert re.search(
+        r"^notes\n  ## \d{4}-\d\d-\d\d \d\d:\d\d UTC\n\n  tried a smaller lr\n", text, re.M
+    )
+    doc = json.loads(cli("show", "--root", root, run.run_id, "-f", "json").text)
+    assert doc["inputs"][0]["rows"] == 3
+    assert doc["artifacts"][0]["size"] == 2048
+    assert doc["tables"][0]["rows"] == 2

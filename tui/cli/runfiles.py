@@ -55,7 +55,7 @@ def read_extras(run: Path) -> Extras:
     ex.code = code if isinstance(code, dict) else None
     ex.patch_bytes, ex.patch_sha256 = _digest(run / paths.CODE_PATCH)
     ex.inputs = _items(_json(run / paths.INPUTS_JSON, ex), "name")
-    ex.artifacts = _items(_json(run / paths.ARTIFACTS_JSON, ex), "path")
+    ex.artifacts = _items(_json(run / paths.ARTIFACTS_JSON, ex), "name")
     ex.tables = _tables(run / paths.TABLES_DIR, ex)
     ex.notes = _text(run / paths.NOTES_MD, ex)
     ex.comments = _count_lines(run / paths.COMMENTS_JSONL, ex)

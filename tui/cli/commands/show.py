@@ -79,12 +79,12 @@ def as_text(info: Any, extras: Extras) -> str:
     _metrics(lines, info)
     _env(lines, extras.env)
     _code(lines, extras)
-    _listing(lines, "data", extras.inputs, "name", ("uri", "fingerprint", "rows"))
+    _listing(lines, "data", extras.inputs, "name", ("kind", "uri", "fingerprint", "rows"))
     _tables(lines, extras.tables)
-    _listing(lines, "artifacts", extras.artifacts, "path", ("size", "sha256"))
+    _listing(lines, "artifacts", extras.artifacts, "name", ("kind", "path", "size", "sha256"))
     if extras.notes:
         _section(lines, "notes")
-        lines.extend("  " + clean(line) for line in extras.notes.rstrip().splitlines())
+        lines.extend(("  " + clean(line)).rstrip() for line in extras.notes.strip().splitlines())
     if extras.comments or extras.console_bytes:
         _section(lines, "more")
         _pairs(
@@ -223,7 +223,11 @@ def _listing(
         return
     _section(lines, title)
     for item in items:
-        extra = "  ".join(f"{k}={_text(item[k])}" for k in keys if item.get(k) is not None)
+        extra = "  ".join(
+            f"{k}={_bytes(item[k]) if k == 'size' and isinstance(item[k], int) else _text(item[k])}"
+            for k in keys
+            if item.get(k) is not None
+        )
         lines.append(f"  {_text(item.get(name_key, '?'))}  {extra}".rstrip())
 
 
