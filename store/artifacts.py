@@ -47,6 +47,10 @@ def log_artifact(run: Path, source: Path, name: str | None) -> dict[str, Any]:
     source = Path(source)
     if not source.exists():
         raise FileNotFoundError(f"artifact source does not exist: {source}")
+    if name is None and source.name.startswith((".", "_")):
+        raise ValueError(
+            f"artifact file name {source.name!r} starts with '.' or '_': pass name=... to store it"
+        )
     artifact = check_path_component(name if name is not None else source.name, "artifact name")
     folder = run / paths.ARTIFACTS_DIR
     if source.is_dir() and folder.resolve().is_relative_to(source.resolve()):

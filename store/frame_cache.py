@@ -13,6 +13,8 @@ import os
 from pathlib import Path
 
 import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from . import paths
 from .fsio import tmp_path_for
@@ -33,13 +35,13 @@ def digest(entries: list[tuple[str, tuple[int, ...]]]) -> str:
 class FrameCache:
     def __init__(self, root: Path) -> None:
         self.file = paths.cache_dir(root) / FRAME_NAME
-        self.digest_file = paths.cache_dir(root) / (FRAME_NAME + ".digest")
 
     def get(self, key: str, sigs: list[Signature]) -> pl.DataFrame | None:
         """The cached frame if it was built from exactly these, settled, files."""
         try:
-            with open(self.digest_file, encoding="ascii") as f:
-                stored, _, built = f.read().strip().partition(" ")
+            # The digest lives in the file's own metadata: frame and key are replaced together.
+            meta = pq.read_schema(self.file).metadata or {}
+            stored, _, built = meta.get(DIGEST_KEY.encode(), b"").decode().partition(" ")
             if stored != key or not all(stable(sig, int(built)) for sig in sigs):
                 return None
             return pl.read_parquet(self.file)
@@ -47,11 +49,12 @@ class FrameCache:
             return None
 
     def put(self, key: str, frame: pl.DataFrame, built_ns: int) -> None:
-        with contextlib.suppress(OSError, pl.exceptions.PolarsError):
+        with contextlib.suppress(OSError, pa.ArrowException, pl.exceptions.PolarsError):
             os.makedirs(self.file.parent, exist_ok=True)
             tmp = tmp_path_for(self.file)
-            frame.write_parquet(tmp, compression="lz4")
+            table = frame.to_arrow()
+            table = table.replace_schema_metadata(
+                {**(table.schema.metadata or {}), DIGEST_KEY: f"{key} {built_ns}"}
+            )
+            pq.write_table(table, tmp, compression="lz4")
             os.replace(tmp, self.file)
-            tmp = tmp_path_for(self.digest_file)
-            Path(tmp).write_text(f"{key} {built_ns}", encoding="ascii")
-            os.replace(tmp, self.digest_file)

@@ -17,6 +17,11 @@ class ExplicitLogging:
 
     def log_table(self, name: str, data: Any, step: int | None = None) -> str:
         """Store a frame (polars, pyarrow, pandas) or dict of columns as tables/<name>.parquet."""
+        if name.startswith((tables.CONFUSION_PREFIX, tables.PREDICTIONS_PREFIX)) or "@" in name:
+            raise ValueError(
+                f"table name {name!r} is reserved: names starting with 'confusion.' or "
+                "'predictions.', or holding '@', belong to typed tables"
+            )
         full = tables.table_name("", name, step)
         tables.write_table(self.path, full, tables.to_arrow(data), {"kind": "table", "step": step})
         return full

@@ -11,6 +11,8 @@ import unicodedata
 
 MAX_KEY_LEN = 256
 MAX_NAME_LEN = 200
+# File systems limit one path component to 255 bytes; leave room for temporary suffixes.
+MAX_COMPONENT_BYTES = 200
 
 _RUN_ID_RE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._-]{0,127}$")
 
@@ -41,6 +43,10 @@ def check_path_component(value: object, what: str) -> str:
         raise ValueError(f"{what} must not start with '.' or '_': {text!r}")
     if text != text.strip():
         raise ValueError(f"{what} must not start or end with white space: {text!r}")
+    if len(text.encode("utf-8")) > MAX_COMPONENT_BYTES:
+        raise ValueError(
+            f"{what} is longer than {MAX_COMPONENT_BYTES} bytes in UTF-8: {text[:40]!r}..."
+        )
     return text
 
 

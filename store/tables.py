@@ -127,14 +127,20 @@ class ConfusionMatrix:
     step: int | None = None
 
     def precision(self) -> dict[str, float]:
-        """Per class: correct / predicted as that class (NaN when never predicted)."""
+        """Per class: correct / predicted as that class (NaN when never predicted).
+
+        Counted over the matrix only: with `labels` a subset of the classes, inputs whose true
+        or predicted class is outside it are not in the matrix (as in scikit-learn's
+        confusion_matrix), unlike `precision_score(labels=...)`, which still counts them.
+        """
         m = np.asarray(self.matrix, dtype=np.float64)
         col = m.sum(axis=0)
         with np.errstate(invalid="ignore", divide="ignore"):
             return dict(zip(self.labels, (np.diag(m) / col).tolist(), strict=True))
 
     def recall(self) -> dict[str, float]:
-        """Per class: correct / truly that class (NaN when the class never occurs)."""
+        """Per class: correct / truly that class (NaN when the class never occurs); counted
+        over the matrix only, as `precision` is."""
         m = np.asarray(self.matrix, dtype=np.float64)
         row = m.sum(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):

@@ -19,6 +19,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute
+import pyarrow.parquet as pq
+
 from . import lifecycle, paths
 from .buffer import KeyStats, PointBuffer, merge_stats
 from .capture import ConsoleCapture, SystemSampler, collect_code, collect_env, redact_argv
@@ -35,7 +39,8 @@ from .fsio import (
 from .ids import hostname, new_run_id, new_writer_id, now_iso, username
 from .logging_api import ExplicitLogging
 from .names import check_key, check_path_component, check_run_id, check_text
-from .parts import PartWriter
+from .parts import PartWriter, list_parts
+from .records import read_summaries
 from .schema import FINAL_STATUSES, RUN_SCHEMA_VERSION, STORE_FORMAT, STORE_VERSION
 
 HEARTBEAT_EVERY = 1.0
@@ -85,7 +90,8 @@ def to_float(key: str, value: Any) -> float:
     except (TypeError, ValueError, OverflowError) as exc:
         shown = repr(value)
         shown = shown if len(shown) <= 60 else shown[:57] + "..."
-        raise type(exc)(f"value for {key!r} is not a number: {shown}") from None
+        kind = TypeError if isinstance(exc, TypeError) else ValueError
+        raise kind(f"value for {key!r} is not a number: {shown}") from None
 
 
 class Summary(dict[str, Any]):
@@ -157,7 +163,9 @@ class Run(ExplicitLogging):
         elif resume:
             raise ValueError(f"cannot resume run {run_id!r}: no such run under {self.root}")
         else:
-            exp = check_path_component(experiment or "default", "experiment name")
+            exp = check_path_component(
+                "default" if experiment is None else experiment, "experiment name"
+            )
             self.run_id = run_id or new_run_id()
             self.path = paths.run_dir(self.root, exp, self.run_id)
             self._create(exp, name, tag_list, dict(params or {}))
@@ -427,19 +435,32 @@ def _deep_merge(base: dict[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _last_step(folder: Path) -> int:
+def _last_summary_step(folder: Path) -> int:
     last = -1
-    try:
-        entries = list(os.scandir(folder / paths.SUMMARY_DIR))
-    except FileNotFoundError:
-        return last
-    for entry in entries:
-        if not entry.name.endswith(".json"):
-            continue
+    for stats in read_summaries(folder, [])[0].values():
+        last = max(last, int(stats["last_step"]))
+    return last
+
+
+def _last_step(folder: Path) -> int:
+    """The largest step logged in a run, from its summaries and its parts' Parquet statistics.
+
+    The summaries alone are not enough: a writer killed between writing a part and rewriting
+    its summary leaves steps that only the parts know about.
+    """
+    last = _last_summary_step(folder)  # still knows the steps of parts that became unreadable
+    for part in list_parts(folder / paths.METRICS_DIR):
         try:
-            data = read_json(Path(entry.path))
-            for stats in data.get("metrics", {}).values():
-                last = max(last, int(stats["last_step"]))
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            meta = pq.read_metadata(part.path)
+            column = meta.schema.to_arrow_schema().get_field_index("step")
+            for i in range(meta.num_row_groups):
+                stats = meta.row_group(i).column(column).statistics
+                if stats is not None and stats.has_min_max:
+                    last = max(last, int(stats.max))
+                else:
+                    steps = pq.read_table(part.path, columns=["step"]).column("step")
+                    last = max(last, int(pa.compute.max(steps).as_py() or -1))
+                    break
+        except (OSError, pa.ArrowException):
             continue
     return last

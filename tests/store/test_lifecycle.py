@@ -248,12 +248,6 @@ def test_resume_continues_steps_of_a_finished_run(root: Path) -> None:
     assert store.open(root).run("r-1").summary["x"]["count"] == 6
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Run(resume=True) takes the next step from summary/*.json only; after a kill "
-    "between writing a Parquet part and rewriting the summary, the part holds steps the "
-    "summary does not, and the resumed run reuses them (duplicate (key, step) points)",
-)
 def test_resume_after_kill_between_part_and_summary_does_not_reuse_steps(root: Path) -> None:
     with store.Run(root=root, run_id="r-2", flush_every=600) as run:
         for i in range(5):

@@ -96,12 +96,6 @@ def test_dot_names_are_refused(name: str) -> None:
         check_path_component(name, "experiment name")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="names.check_path_component counts characters (200), not bytes: a name of 200 "
-    "non-ASCII characters passes validation but is longer than NAME_MAX (255 bytes), so "
-    "Run() fails with OSError 'File name too long' instead of a clear ValueError",
-)
 def test_long_non_ascii_experiment_name_gets_a_clear_error(tmp_path: Path) -> None:
     name = "\U0001f600" * 100  # 100 characters, 400 bytes in UTF-8
     with pytest.raises(ValueError, match="experiment name"):

@@ -231,10 +231,14 @@ def test_bad_experiment_names_are_refused(root: Path, name: str) -> None:
 
 @pytest.mark.parametrize("name", [None, "", 3, b"bytes"])
 def test_non_text_experiment_names_are_refused(root: Path, name: object) -> None:
-    if name in (None, ""):
-        with store.Run(experiment=name, root=root) as run:  # type: ignore[arg-type]
+    if name is None:
+        with store.Run(experiment=name, root=root) as run:
             pass
         assert run.experiment == "default"  # no experiment given: the default one
+        return
+    if name == "":
+        with pytest.raises(ValueError, match="experiment name must not be empty"):
+            store.Run(experiment=name, root=root)  # type: ignore[arg-type]
         return
     with pytest.raises(TypeError):
         store.Run(experiment=name, root=root)  # type: ignore[arg-type]
