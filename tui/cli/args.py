@@ -144,10 +144,16 @@ def build_parser() -> argparse.ArgumentParser:
         "ls",
         "examples:\n  mmtop ls --sort=-metrics.val/acc --limit 10\n"
         "  mmtop ls --where \"experiment = 'digits'\" --columns 'name,^params\\.' --format csv\n"
-        "  mmtop diff $(mmtop ls -q --where \"tags[1] = 'baseline'\")",
+        "  mmtop diff $(mmtop ls -q --where \"array_contains(tags, 'baseline')\")",
     )
     _selection(ls)
-    ls.add_argument("-f", "--format", choices=LS_FORMATS, default="table")
+    ls.add_argument(
+        "-f",
+        "--format",
+        choices=LS_FORMATS,
+        default="table",
+        help="output format (default: table; Rich on a terminal, aligned text in a pipe)",
+    )
     ls.add_argument("-q", "--quiet", action="store_true", help="print run ids only, one a line")
     _output(ls, None)
 
@@ -155,7 +161,9 @@ def build_parser() -> argparse.ArgumentParser:
         "show", "examples:\n  mmtop show 20261127T0158\n  mmtop show digits/sgd --format json"
     )
     show.add_argument("run", metavar="RUN", help="run id, unique id prefix, or experiment/name")
-    show.add_argument("-f", "--format", choices=("text", "json"), default="text")
+    show.add_argument(
+        "-f", "--format", choices=("text", "json"), default="text", help="(default: text)"
+    )
     _output(show, None)
 
     diff = add(
@@ -167,7 +175,9 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("runs", metavar="RUN", nargs="+", help="two or more runs")
     diff.add_argument("--all", action="store_true", help="show rows that are equal too")
     diff.add_argument("-b", "--baseline", metavar="RUN", help="baseline run (default: the first)")
-    diff.add_argument("-f", "--format", choices=DIFF_FORMATS, default="table")
+    diff.add_argument(
+        "-f", "--format", choices=DIFF_FORMATS, default="table", help="(default: table)"
+    )
     _output(diff, None)
     diff.add_argument(
         "--stats",
@@ -219,7 +229,9 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("dest", metavar="FILE|-", nargs="?", help="same as -o")
 
     doctor = add("doctor", "exit code 1 when a file was skipped or a run crashed")
-    doctor.add_argument("-f", "--format", choices=("text", "json"), default="text")
+    doctor.add_argument(
+        "-f", "--format", choices=("text", "json"), default="text", help="(default: text)"
+    )
     doctor.add_argument(
         "--deep",
         action="store_true",
