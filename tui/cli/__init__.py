@@ -125,24 +125,32 @@ def _version() -> str:
         return "(not installed)"
 
 
-def _is_expected(exc: BaseException) -> bool:
-    import store
+def _store_errors() -> tuple[type[BaseException], ...]:
+    """(StoreError, QueryError, AmbiguousRunError), or () when the store cannot be imported."""
+    try:
+        from store import errors
+    except Exception:  # noqa: BLE001 - a broken install must still get a one-line error
+        return ()
+    return (errors.StoreError, errors.QueryError, errors.AmbiguousRunError)
 
-    return isinstance(exc, (CliError, OSError, store.StoreError))
+
+def _is_expected(exc: BaseException) -> bool:
+    return isinstance(exc, (CliError, OSError, *_store_errors()[:1]))
 
 
 def _describe(exc: BaseException) -> tuple[int, str]:
     """Exit code and one-line message for an exception raised by a command."""
-    import store
     from tui.safe_text import clean
 
+    found = _store_errors()
+    store_error, query_error, ambiguous = found if found else (CliError, CliError, CliError)
     if isinstance(exc, CliError):
         return exc.exit_code, clean(str(exc), single_line=True)
-    if isinstance(exc, store.QueryError):
+    if isinstance(exc, query_error):
         return EXIT_USAGE, "bad --where expression: " + clean(str(exc), single_line=True)
-    if isinstance(exc, store.AmbiguousRunError):
+    if isinstance(exc, ambiguous):
         return EXIT_ERROR, clean(_ambiguous(exc), single_line=True)
-    if isinstance(exc, store.StoreError):
+    if isinstance(exc, store_error):
         return EXIT_ERROR, clean(str(exc), single_line=True)
     if isinstance(exc, OSError):
         where = f": {exc.filename}" if exc.filename else ""
