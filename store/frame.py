@@ -200,3 +200,63 @@ def build_frame(
 
 def _str_or_none(value: Any) -> str | None:
     return None if value is None else str(value)
+
+
+def _leaves(dtype: pl.DataType, prefix: str, out: dict[str, pl.DataType]) -> None:
+    if isinstance(dtype, pl.Struct):
+        out[prefix] = pl.Struct([])  # marks "an object here"
+        for f in dtype.fields:
+            inner = f.dtype if isinstance(f.dtype, pl.DataType) else f.dtype()
+            _leaves(inner, f"{prefix}\x00{f.name}", out)
+    else:
+        out[prefix] = dtype
+
+
+def compatible(a: pl.Schema, b: pl.Schema) -> bool:
+    """True if two runs frames differ only by added fields, never by a field's type.
+
+    Then stacking them (polars' relaxed diagonal concat) gives the frame a full rebuild would;
+    when a param changes type, only a full rebuild applies the documented rule.
+    """
+    left: dict[str, pl.DataType] = {}
+    right: dict[str, pl.DataType] = {}
+    for name, dtype in a.items():
+        _leaves(dtype, name, left)
+    for name, dtype in b.items():
+        _leaves(dtype, name, right)
+    for path in left.keys() & right.keys():
+        x, y = left[path], right[path]
+        if x != y and pl.Null() not in (x, y):
+            return False
+    return True
+
+
+def stack(old: pl.DataFrame, new: pl.DataFrame) -> pl.DataFrame | None:
+    """Rows of both frames in listing order, or None when their types disagree."""
+    if new.height == 0:
+        return old
+    if old.height == 0:
+        return new
+    if not compatible(old.schema, new.schema):
+        return None
+    both = pl.concat([old, new], how="diagonal_relaxed").sort("run_id", "path")
+    # Stacking appends new struct fields and leaves absent nested objects null; a full build
+    # sorts fields and fills absent leaves with nulls. Make the two indistinguishable.
+    return both.with_columns(
+        _canonical(pl.col(name), dtype).alias(name)
+        for name, dtype in both.schema.items()
+        if isinstance(dtype, pl.Struct) and dtype.fields
+    )
+
+
+def _canonical(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    if not isinstance(dtype, pl.Struct) or not dtype.fields:
+        return expr
+    fields = sorted(dtype.fields, key=lambda f: f.name)
+    return pl.struct(
+        _canonical(
+            expr.struct.field(f.name),
+            f.dtype if isinstance(f.dtype, pl.DataType) else f.dtype(),
+        ).alias(f.name)
+        for f in fields
+    )

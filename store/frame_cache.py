@@ -1,14 +1,16 @@
-"""The runs frame itself, cached as Parquet under <root>/.mmtop/ for warm opens.
+"""The runs frame, kept between opens as Parquet under <root>/.mmtop/ and updated row by row.
 
-Keyed by a digest of every run folder's signature (store/records.py): if no run changed since
-the frame was written, opening the store costs the listing, the stats and one Parquet read.
-Liveness (running vs crashed, duration of live runs) is never cached; the reader recomputes it.
+Each row carries the signature of the files it was built from (`_sig`) and when they were read
+(`_read_ns`). On the next open only runs whose signature changed, or that were read too soon
+after a change to be trusted (store/index.py), are read again; the others are reused. So a warm
+open of a large store costs the listing, the stats and one Parquet read, and a live run
+updating costs one run's files. Liveness (running vs crashed) is never cached.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
+import json
 import os
 from pathlib import Path
 
@@ -18,43 +20,50 @@ import pyarrow.parquet as pq
 
 from . import paths
 from .fsio import tmp_path_for
-from .index import Signature, stable
 
 FRAME_NAME = "runs-frame-v1.parquet"
-DIGEST_KEY = "mmtop.digest"
-
-
-def digest(entries: list[tuple[str, tuple[int, ...]]]) -> str:
-    h = hashlib.blake2b(digest_size=16)
-    for path, sig in entries:
-        h.update(path.encode())
-        h.update(repr(sig).encode())
-    return h.hexdigest()
+SIG_COL = "_sig"
+READ_COL = "_read_ns"
+_EMPTY_KEY = b"mmtop.empty_structs"
+_ORDER_KEY = b"mmtop.columns"
 
 
 class FrameCache:
     def __init__(self, root: Path) -> None:
         self.file = paths.cache_dir(root) / FRAME_NAME
 
-    def get(self, key: str, sigs: list[Signature]) -> pl.DataFrame | None:
-        """The cached frame if it was built from exactly these, settled, files."""
+    def load(self) -> pl.DataFrame | None:
         try:
-            # The digest lives in the file's own metadata: frame and key are replaced together.
-            meta = pq.read_schema(self.file).metadata or {}
-            stored, _, built = meta.get(DIGEST_KEY.encode(), b"").decode().partition(" ")
-            if stored != key or not all(stable(sig, int(built)) for sig in sigs):
+            table = pq.read_table(self.file)
+            meta = table.schema.metadata or {}
+            frame = pl.from_arrow(table)
+            assert isinstance(frame, pl.DataFrame)
+            empty = json.loads(meta.get(_EMPTY_KEY, b"[]"))
+            order = json.loads(meta.get(_ORDER_KEY, b"[]"))
+            frame = frame.with_columns(
+                pl.lit(None, dtype=pl.Struct([])).alias(name) for name in empty
+            )
+            if SIG_COL not in frame.columns or READ_COL not in frame.columns:
                 return None
-            return pl.read_parquet(self.file)
-        except (OSError, pl.exceptions.PolarsError):
+            return frame.select(order) if order else frame
+        except (OSError, ValueError, AssertionError, pa.ArrowException, pl.exceptions.PolarsError):
             return None
 
-    def put(self, key: str, frame: pl.DataFrame, built_ns: int) -> None:
-        with contextlib.suppress(OSError, pa.ArrowException, pl.exceptions.PolarsError):
+    def save(self, frame: pl.DataFrame) -> None:
+        # Parquet cannot hold a struct without fields (no params at all, say): leave those
+        # columns out and name them in the metadata instead.
+        empty = [n for n, t in frame.schema.items() if t == pl.Struct([])]
+        tmp = tmp_path_for(self.file)
+        try:
             os.makedirs(self.file.parent, exist_ok=True)
-            tmp = tmp_path_for(self.file)
-            table = frame.to_arrow()
+            table = frame.drop(empty).to_arrow()
             table = table.replace_schema_metadata(
-                {**(table.schema.metadata or {}), DIGEST_KEY: f"{key} {built_ns}"}
+                {_EMPTY_KEY: json.dumps(empty), _ORDER_KEY: json.dumps(frame.columns)}
             )
             pq.write_table(table, tmp, compression="lz4")
             os.replace(tmp, self.file)
+        except (OSError, pa.ArrowException, pl.exceptions.PolarsError):
+            pass  # read-only store, full disk: the cache is optional
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)

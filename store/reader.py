@@ -24,12 +24,12 @@ from .errors import (
     SchemaVersionError,
     StoreError,
 )
-from .frame import build_frame
-from .frame_cache import FrameCache, digest
+from .frame import build_frame, stack
+from .frame_cache import READ_COL, SIG_COL, FrameCache
 from .fsio import read_json
 from .history import downsample, read_histories
 from .ids import hostname, pid_alive
-from .index import RecordCache, now_ns
+from .index import Signature, now_ns, stable
 from .notes import add_comment, change_tags
 from .records import Problem, read_record, signature
 from .runinfo import RunInfo
@@ -61,8 +61,8 @@ class Store:
                     f"{marker}: store format version {doc.get('version')!r} is newer than "
                     f"this mmtop reads ({STORE_VERSION}); upgrade mmtop"
                 )
-        self._cache = RecordCache(self.root)
         self._frames = FrameCache(self.root)
+        self._base: pl.DataFrame | None = None  # the last frame built, with its signatures
         self._problems: list[Problem] = []
         self._dirs: dict[str, str] = {}  # run_id -> folder, from the last listing
 
@@ -80,10 +80,10 @@ class Store:
         for exp in _subdirs(str(self.root), self._problems):
             if not paths.is_hidden(os.path.basename(exp)):
                 out.extend(_subdirs(exp, self._problems))
-        out.sort(key=os.path.basename)
+        out.sort(key=lambda p: (os.path.basename(p), p))
         return out
 
-    def _scan(self) -> list[tuple[str, tuple[int, ...]]]:
+    def _scan(self) -> list[tuple[str, Signature]]:
         """(run folder, signature) of every readable-looking run; reports the rest."""
         self._problems = []
         out = []
@@ -96,24 +96,42 @@ class Store:
             out.append((run, sig))
         return out
 
-    def _records(self, scanned: list[tuple[str, tuple[int, ...]]]) -> list[dict[str, Any]]:
+    def _build(self, scanned: list[tuple[str, Signature]]) -> pl.DataFrame:
+        """Frame rows for these runs, read from their files now."""
         records: list[dict[str, Any]] = []
+        sigs: list[str] = []
+        reads: list[int] = []
         for run, sig in scanned:
-            rec = self._cache.get(run, sig)
+            read_ns = now_ns()
+            found: list[Problem] = []
+            rec = read_record(Path(run), found)
+            self._problems.extend(found)
             if rec is None:
-                read_ns = now_ns()
-                found: list[Problem] = []
-                rec = read_record(Path(run), found)
-                self._problems.extend(found)
-                if rec is None:
-                    continue
-                rec["path"] = run
-                if not found:  # a run with broken files is re-read, so re-reported, each time
-                    self._cache.put(run, sig, rec, read_ns)
-            records.append(dict(rec, status=str(rec["meta"].get("status", "running"))))
-        self._cache.retain({run for run, _ in scanned})
-        self._cache.save()
-        return records
+                continue
+            rec["path"] = run
+            rec["status"] = str(rec["meta"].get("status", "running"))
+            records.append(rec)
+            sigs.append(repr(sig))
+            # A run with broken files is never trusted, so it is re-read (and re-reported).
+            reads.append(0 if found else read_ns)
+        frame = build_frame(records)
+        return frame.with_columns(
+            pl.Series(SIG_COL, sigs, dtype=pl.String),
+            pl.Series(READ_COL, reads, dtype=pl.Int64),
+        )
+
+    def _reusable(self, base: pl.DataFrame, current: dict[str, Signature]) -> pl.DataFrame:
+        """Rows of `base` whose runs' files are provably unchanged."""
+        keep = [
+            (sig := current.get(path)) is not None and repr(sig) == old and stable(sig, read)
+            for path, old, read in zip(
+                base["path"].to_list(),
+                base[SIG_COL].to_list(),
+                base[READ_COL].to_list(),
+                strict=True,
+            )
+        ]
+        return base.filter(pl.Series(keep, dtype=pl.Boolean))
 
     def _liveness(
         self, run: str, host: Any, pid: Any, now: float
@@ -162,16 +180,24 @@ class Store:
 
     def _frame(self) -> pl.DataFrame:
         scanned = self._scan()
-        key = digest(scanned)
-        frame = self._frames.get(key, [sig for _, sig in scanned])
-        if frame is None:
-            built_ns = now_ns()
-            frame = build_frame(self._records(scanned))
-            if not self._problems:  # a store with broken files is re-read, and re-reported
-                self._frames.put(key, frame, built_ns)
+        base = self._base if self._base is not None else self._frames.load()
+        frame = base
+        if base is None:
+            frame = self._build(scanned)
+        else:
+            kept = self._reusable(base, dict(scanned))
+            known = set(kept["path"].to_list())
+            fresh = self._build([(run, sig) for run, sig in scanned if run not in known])
+            stacked = stack(kept, fresh)
+            # A param that changed type needs the whole frame rebuilt to apply the type rule.
+            frame = stacked if stacked is not None else self._build(scanned)
+        assert frame is not None
+        if frame is not base:
+            self._frames.save(frame)
+        self._base = frame
         ids, folders = frame["run_id"].to_list(), frame["path"].to_list()
         self._dirs = dict(zip(ids, folders, strict=True))
-        return self._live(frame)
+        return self._live(frame.drop(SIG_COL, READ_COL))
 
     def runs(self, where: str | None = None) -> pl.DataFrame:
         """One row per run (see docs/FORMAT.md for the columns); `where` filters with SQL."""

@@ -188,3 +188,51 @@ def test_read_only_store_lists(root: Path, chmod_protects: bool) -> None:
     finally:
         for dirpath, mode in modes.items():
             os.chmod(dirpath, mode)
+
+
+def _cold(root: Path) -> object:
+    shutil.rmtree(root / ".mmtop", ignore_errors=True)
+    return store.open(root).runs().drop("status", "duration_s")
+
+
+def test_new_param_keys_merge_into_a_warm_frame_as_a_cold_read_would(root: Path) -> None:
+    _populate(root)
+    _backdate(root)
+    s = store.open(root)
+    s.runs()
+    with store.Run(experiment="exp0", root=root, params={"lr": 0.5, "batch": 64}) as run:
+        run.log({"new/metric": 3.0})
+    warm = s.runs().drop("status", "duration_s")  # same Store: updated row by row
+    assert warm.filter(run_id=run.run_id)["params"].struct.field("batch").to_list() == [64]
+    assert warm.equals(_cold(root))
+
+
+def test_a_param_changing_type_rebuilds_the_frame_by_the_type_rule(root: Path) -> None:
+    _populate(root)
+    _backdate(root)
+    s = store.open(root)
+    assert s.runs()["params"].struct.field("lr").dtype == store.reader.pl.Float64
+    with store.Run(experiment="exp0", root=root, params={"lr": "warmup-cosine"}):
+        pass
+    warm = s.runs()
+    lr = warm["params"].struct.field("lr")
+    assert lr.dtype == store.reader.pl.String  # mixed float and str: JSON text, str as is
+    assert sorted(lr.to_list())[-1] == "warmup-cosine"
+    assert "0.001" in lr.to_list()
+    assert warm.drop("status", "duration_s").equals(_cold(root))
+
+
+def test_a_live_run_updates_in_a_reused_store(root: Path) -> None:
+    run = store.Run(root=root, flush_every=600, capture_system=False)
+    s = store.open(root)
+    try:
+        run.log({"loss": 1.0}, step=0)
+        run.flush()
+        assert s.runs()["metrics"].struct.field("loss").to_list() == [1.0]
+        run.log({"loss": 0.25}, step=1)
+        run.flush()
+        frame = s.runs()
+        assert frame["metrics"].struct.field("loss").to_list() == [0.25]
+        assert frame["last_step"].to_list() == [1]
+    finally:
+        run.finish()
