@@ -150,6 +150,17 @@ def test_missing_source_is_a_clear_error(new_run: Any, tmp_path: Path) -> None:
             run.log_artifact(tmp_path / "nope.pt")
 
 
+def test_hidden_file_needs_an_explicit_name(new_run: Any, root: Path, tmp_path: Path) -> None:
+    secret = tmp_path / ".best.pt"
+    secret.write_bytes(b"weights")
+    with new_run() as run:
+        with pytest.raises(ValueError, match="pass name=... to store it"):
+            run.log_artifact(secret)
+        entry = run.log_artifact(secret, name="best.pt")
+    assert entry["size"] == 7
+    assert (run.path / "artifacts" / "best.pt").read_bytes() == b"weights"
+
+
 # ----------------------------------------------------------------------------- datasets
 def test_same_file_same_fingerprint_changed_byte_different(
     new_run: Any, root: Path, tmp_path: Path

@@ -97,3 +97,13 @@ def test_any_parquet_reader_reads_the_file(new_run: Any, root: Path) -> None:
         run.log_table("curve", pa.table({"x": [1, 2], "y": ["a", "b"]}))
     path = run.path / "tables" / "curve.parquet"
     assert pl.read_parquet(path).to_dicts() == [{"x": 1, "y": "a"}, {"x": 2, "y": "b"}]
+
+
+@pytest.mark.parametrize("name", ["confusion.val", "predictions.val", "curve@000001"])
+def test_names_of_typed_tables_are_reserved(new_run: Any, root: Path, name: str) -> None:
+    with new_run() as run:
+        run.log_confusion_matrix([0, 1], [0, 1], name="val")
+        with pytest.raises(ValueError, match="is reserved"):
+            run.log_table(name, EXPECTED)
+    matrix = store.open(root).run(run.run_id).confusion_matrix("val")
+    assert matrix.matrix == [[1, 0], [0, 1]]  # untouched
