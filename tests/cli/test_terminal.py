@@ -93,3 +93,32 @@ def test_diff_on_a_terminal(sample: Any, child_env: Callable[..., Any]) -> None:
     assert code == 0
     assert "params: 3 of 5 keys differ" in drawn
     assert COLOUR.search(drawn)
+
+
+def test_progress_bar_only_on_a_terminal_stderr(
+    sample: Any, child_env: Callable[..., Any], tmp_path: Path
+) -> None:
+    out = tmp_path / "history.csv"
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tui.cli", "export", "--history", "--root", str(sample.root)],
+        stdout=out.open("wb"),
+        stderr=slave,
+        cwd=REPO_ROOT,
+        env=child_env(TERM="xterm-256color"),
+    )
+    os.close(slave)
+    drawn = b""
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # the child closed the pty
+            break
+        if not data:
+            break
+        drawn += data
+    os.close(master)
+    assert proc.wait(timeout=60) == 0
+    text = drawn.decode()
+    assert f"export [{'#' * 30}] 4/4 runs" in text
+    assert out.read_text().startswith("run_id,experiment,name,key,step,time,value\n")
