@@ -179,11 +179,11 @@ async def wait_for(pilot: Pilot[Any], condition: Callable[[], bool], timeout: fl
 
 
 async def loaded(pilot: Pilot[Any]) -> CompareScreen:
-    """The compare screen once its runs and histories are shown."""
+    """The compare screen once its tables and first chart pages are filled."""
     await wait_for(pilot, lambda: isinstance(pilot.app.screen, CompareScreen))
     screen = pilot.app.screen
     assert isinstance(screen, CompareScreen)
-    await wait_for(pilot, lambda: screen.history_loads >= 1)
+    await wait_for(pilot, lambda: screen.loads >= 1 and screen.charts_ready)
     await pilot.pause()
     return screen
 

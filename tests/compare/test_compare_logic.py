@@ -14,10 +14,10 @@ import store
 from tui import diffing
 from tui.grouping import GroupStat
 from tui.screens.compare import read_compare, run_labels
-from tui.widgets.compare_charts import group_series, run_series
 from tui.widgets.compare_env import data_banner, env_diff, summary_lines
 from tui.widgets.compare_metrics import delta_text, metric_cell, shown_rows, value_text
 from tui.widgets.compare_params import DIFFERS_STYLE, cell, param_table
+from tui.widgets.compare_series import group_series, run_series
 
 NESTED: list[dict[str, Any]] = [
     {"lr": 0.1, "opt": {"name": "sgd", "betas": [0.9, 0.99], "wd": {"l2": 0.0}}, "bs": 32},
@@ -216,7 +216,8 @@ def test_read_compare_skips_unknown_runs(tmp_path: Any) -> None:
     assert data.run_ids == [run.run_id]
     assert data.missing == ["20990101T000000Z-ffffff"]
     assert data.stats == [{"loss": {"last": 0.5, "min": 0.5, "max": 1.0}}]
-    assert data.points == 2
+    assert data.counts == {"loss": 2}
+    assert data.metric_keys == ["loss"]
 
 
 @pytest.mark.parametrize("n", [2, 50])

@@ -12,6 +12,7 @@ from textual.pilot import Pilot
 
 import store
 from tui.screens.compare import CompareScreen
+from tui.screens.help import HelpScreen
 from tui.widgets.compare_charts import ChartsGrid
 
 SIZE = (120, 40)
@@ -29,6 +30,15 @@ async def test_two_runs_on_the_same_data(
         await pilot.press("5")
         assert ui.text(screen, "#env-banner") == "✓ same data: train, val (fingerprints match)"
         assert ui.table(screen, "env").row_count == 0
+
+        screen.action_show_help()
+        await pilot.pause()
+        assert isinstance(pilot.app.screen, HelpScreen)
+        await pilot.press("escape")
+        assert pilot.app.screen is screen
+        titles = [title for title, _, _ in screen.palette_commands()]
+        assert titles[:3] == ["compare: back", "compare: baseline", "compare: group runs"]
+        assert "compare: show charts" in titles
 
 
 @pytest.fixture(scope="module")

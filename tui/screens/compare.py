@@ -1,20 +1,20 @@
 """The compare screen: params diff, metrics against a baseline, overlaid charts, env/code/data.
 
-`CompareScreen(store, run_ids)` works for two runs or hundreds. Reads run in thread workers
-that post past-tense messages: the runs' params, summaries, env, code and inputs first
-(`CompareRunsLoaded`, so the tables paint at once), then their histories, downsampled to a
-few points per pixel (`CompareHistoryLoaded`), and, when grouped, the group curves
-(`GroupCurvesComputed`). Store changes reload, one load in flight at a time.
+`CompareScreen(store, run_ids)` works for two runs or hundreds. A thread worker reads the
+runs' params, summaries, env, code and inputs and posts `CompareRunsLoaded`, so the tables
+paint at once; the chart grids then read, in workers of their own, the histories of the
+keys their page shows, downsampled to a few points per pixel (grouped: mean ± std curves).
+Store changes reload, one load in flight at a time.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
-import polars as pl
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -29,11 +29,12 @@ from tui.coalesce import Coalescer
 from tui.formatting import fit
 from tui.messages import StoreChanged
 from tui.safe_text import safe
-from tui.widgets.compare_charts import ChartsGrid, group_series, run_series
+from tui.widgets.compare_charts import ChartsGrid
 from tui.widgets.compare_env import EnvDiff, EnvDiffPane, env_diff
 from tui.widgets.compare_grouping import NO_GROUPING, GroupPicker
 from tui.widgets.compare_metrics import MetricsDeltaPane
 from tui.widgets.compare_params import ParamsDiffPane
+from tui.widgets.compare_series import ChartSource
 from tui.widgets.compare_table import CompareTable
 
 TABS = [
@@ -44,7 +45,6 @@ TABS = [
     ("env", "Env·code·data"),
 ]
 POINTS_PER_PIXEL = 4  # min/max downsampling keeps 2 per bucket; 4 leaves room to zoom once
-RAW_GROUP_LIMIT = 2_000_000  # grouping reads full histories up to this many points in all
 DIRECTIONS: tuple[diffing.Direction | str, ...] = ("lower", "higher", "none")
 Command = tuple[str, str, Callable[[], Any]]
 
@@ -60,26 +60,18 @@ class CompareData:
     envs: list[dict[str, Any] | None]
     codes: list[dict[str, Any] | None]
     inputs: list[list[dict[str, Any]]]
-    points: int = 0  # metric points logged in all, from the summaries
+    counts: dict[str, int] = field(default_factory=dict)  # metric key -> points, all runs
     missing: list[str] = field(default_factory=list)
+
+    @property
+    def metric_keys(self) -> list[str]:
+        """Keys with a history to chart (summary-only values have none)."""
+        return sorted(self.counts)
 
 
 @dataclass
 class CompareRunsLoaded(Message):
     data: CompareData
-
-
-@dataclass
-class CompareHistoryLoaded(Message):
-    metrics: pl.DataFrame
-    system: pl.DataFrame
-
-
-@dataclass
-class GroupCurvesComputed(Message):
-    by: str
-    metrics: pl.DataFrame
-    system: pl.DataFrame
 
 
 @dataclass
@@ -105,6 +97,10 @@ def read_compare(st: Any, run_ids: Sequence[str]) -> CompareData:
             infos.append(st.run(ref))
         except store.StoreError:
             missing.append(ref)
+    counts: dict[str, int] = {}
+    for info in infos:
+        for key, st in info.summary.items():
+            counts[key] = counts.get(key, 0) + int(st.get("count") or 0)
     return CompareData(
         run_ids=[i.run_id for i in infos],
         labels=run_labels([i.run_id for i in infos], [i.name for i in infos]),
@@ -113,13 +109,13 @@ def read_compare(st: Any, run_ids: Sequence[str]) -> CompareData:
         envs=[i.env for i in infos],
         codes=[i.code for i in infos],
         inputs=[i.inputs for i in infos],
-        points=sum(int(s.get("count") or 0) for i in infos for s in i.summary.values()),
+        counts=counts,
         missing=missing,
     )
 
 
 class CompareScreen(Screen[None]):
-    CSS_PATH = "../compare.tcss"
+    CSS_PATH = str(Path(__file__).resolve().parent.parent / "compare.tcss")  # subclass-proof
     AUTO_FOCUS = "#params-table"
     BINDINGS = [
         Binding("escape", "back", "Back", id="compare.back"),
@@ -147,10 +143,7 @@ class CompareScreen(Screen[None]):
         self.grouping = NO_GROUPING
         self.groups: list[grouping.Group] = []
         self.overrides: dict[str, diffing.Direction | str] = {}
-        self.history: CompareHistoryLoaded | None = None
-        self.curves: GroupCurvesComputed | None = None
         self.loads = 0
-        self.history_loads = 0
         self._metric_rows: list[diffing.MetricRow] = []
         self._loader = Coalescer(self._start_load)
 
@@ -184,7 +177,7 @@ class CompareScreen(Screen[None]):
     # -- loading ------------------------------------------------------------------------
 
     def _start_load(self) -> None:
-        self.load(self._max_points())
+        self.load()
 
     def _max_points(self) -> int:
         """A few points per braille pixel of a chart (half the screen wide, 2 px per cell)."""
@@ -192,55 +185,26 @@ class CompareScreen(Screen[None]):
         return POINTS_PER_PIXEL * 2 * (width // 2)
 
     @work(thread=True, exclusive=True, group="compare-load")
-    def load(self, max_points: int) -> None:
+    def load(self) -> None:
         try:
             data = read_compare(self.store, self.requested)
-            self.post_message(CompareRunsLoaded(data))
-            metrics = self.store.history(data.run_ids, max_points=max_points)
-            system = self.store.history(data.run_ids, max_points=max_points, system=True)
         except Exception as exc:  # unreadable store: say why and stay usable
             self.post_message(CompareFailed(f"{type(exc).__name__}: {exc}"))
             return
-        self.post_message(CompareHistoryLoaded(metrics, system))
-
-    @work(thread=True, exclusive=True, group="compare-groups")
-    def compute_groups(self, by: str, groups: dict[str, str], points: int, max_points: int) -> None:
-        """Group curves from full histories when they are small, else from downsampled ones
-        cut into buckets, so seeds logged at different steps still average together."""
-        try:
-            ids = list(groups)
-            limit = None if points <= RAW_GROUP_LIMIT else max_points * 4
-            buckets = max_points // 2
-            metrics = self.store.history(ids, max_points=limit)
-            system = self.store.history(ids, max_points=limit, system=True)
-            curves = grouping.group_curves(metrics, groups, buckets)
-            system_curves = grouping.group_curves(system, groups, buckets)
-        except Exception as exc:
-            self.post_message(CompareFailed(f"grouping: {type(exc).__name__}: {exc}"))
-            return
-        self.post_message(GroupCurvesComputed(by, curves, system_curves))
+        self.post_message(CompareRunsLoaded(data))
 
     def on_compare_runs_loaded(self, message: CompareRunsLoaded) -> None:
         before = self.data.run_ids if self.data is not None else None
         self.data = message.data
         self.loads += 1
+        self._loader.done()
         if before is not None and before != self.data.run_ids:
             self.baseline = 0
         self.baseline = min(self.baseline, max(0, len(self.data.run_ids) - 1))
         self.env = env_diff(self.data.envs, self.data.codes, self.data.inputs)
-        self._regroup(recompute=before is not None)
+        self._regroup()
         self._refresh_tables()
-
-    def on_compare_history_loaded(self, message: CompareHistoryLoaded) -> None:
-        self.history = message
-        self.history_loads += 1
-        self._loader.done()
-        self._refresh_charts()
-
-    def on_group_curves_computed(self, message: GroupCurvesComputed) -> None:
-        if message.by == self.grouping:
-            self.curves = message
-            self._refresh_charts()
+        self._configure_charts(clear=before is not None and before != self.data.run_ids)
 
     def on_compare_failed(self, message: CompareFailed) -> None:
         self._loader.done()
@@ -253,15 +217,12 @@ class CompareScreen(Screen[None]):
 
     # -- painting -----------------------------------------------------------------------
 
-    def _regroup(self, recompute: bool = True) -> None:
+    def _regroup(self) -> None:
         data = self.data
         if data is None or self.grouping == NO_GROUPING:
-            self.groups, self.curves = [], None
+            self.groups = []
             return
         self.groups = grouping.group_runs(data.params, self.grouping)
-        if recompute or self.curves is None:
-            assigned = grouping.assignment(data.run_ids, self.groups)
-            self.compute_groups(self.grouping, assigned, data.points, self._max_points())
 
     def _refresh_tables(self) -> None:
         data = self.data
@@ -310,22 +271,38 @@ class CompareScreen(Screen[None]):
     def _baseline_group(self) -> int:
         return next((gi for gi, g in enumerate(self.groups) if self.baseline in g.members), 0)
 
-    def _refresh_charts(self) -> None:
+    def _configure_charts(self, *, clear: bool) -> None:
+        """Point both chart grids at the runs as they are now labelled and grouped; they
+        read what their pages show in workers of their own."""
         data = self.data
-        if data is None or self.history is None:
+        if data is None:
             return
-        if self.groups and self.curves is not None:
-            labels = [g.label for g in self.groups]
-            colors = dict(zip(labels, palette_colors(labels), strict=True))
-            metrics = group_series(self.curves.metrics, labels, colors)
-            system = group_series(self.curves.system, labels, colors)
-        else:
-            by_id = dict(zip(data.run_ids, data.labels, strict=True))
-            colors = dict(zip(data.run_ids, palette_colors(data.labels), strict=True))
-            metrics = run_series(self.history.metrics, by_id, colors)
-            system = run_series(self.history.system, by_id, colors)
-        self.query_one("#metric-charts", ChartsGrid).set_data(metrics)
-        self.query_one("#system-charts", ChartsGrid).set_data(system)
+        labels = dict(zip(data.run_ids, data.labels, strict=True))
+        source = ChartSource(
+            self.store,
+            labels,
+            dict(zip(data.run_ids, palette_colors(data.labels), strict=True)),
+            self._max_points(),
+            counts=data.counts,
+        )
+        if self.groups:
+            names = [g.label for g in self.groups]
+            source = replace(
+                source,
+                colors=dict(zip(names, palette_colors(names), strict=True)),
+                groups=grouping.assignment(data.run_ids, self.groups),
+                group_labels=tuple(names),
+            )
+        self.query_one("#metric-charts", ChartsGrid).set_source(
+            source, data.metric_keys, clear=clear
+        )
+        system = replace(source, system=True)
+        self.query_one("#system-charts", ChartsGrid).set_source(system, None, clear=clear)
+
+    @property
+    def charts_ready(self) -> bool:
+        """Both chart grids show what they should (for tests and the benchmark)."""
+        return self.data is not None and all(g.ready for g in self.query(ChartsGrid))
 
     def _show_head(self) -> None:
         data = self.data
@@ -423,10 +400,9 @@ class CompareScreen(Screen[None]):
     def set_grouping(self, by: str) -> None:
         """Group by a flattened param key, grouping.ALL_BUT_SEEDS, or NO_GROUPING."""
         self.grouping = by
-        self.curves = None
         self._regroup()
         self._refresh_tables()
-        self._refresh_charts()
+        self._configure_charts(clear=True)
 
     def action_refresh(self) -> None:
         self._loader.request()
@@ -452,7 +428,7 @@ class CompareScreen(Screen[None]):
         try:
             pattern = re.compile(event.value, re.IGNORECASE) if event.value else None
         except re.error as exc:
-            event.input.border_subtitle = f"✗ {exc}"
+            event.input.border_subtitle = safe(f"✗ {exc}", single_line=True)  # not markup
             return
         event.input.border_subtitle = ""
         self.apply_filter(self.active_tab, pattern)

@@ -2,6 +2,8 @@
 
 Every run (or group, drawn as its mean with a ±1 std band) is one series, in the same
 colour on every chart. A regex narrows the keys; `]`/`[` (or page down/up) turn pages.
+Histories are read per page of keys, so a project with hundreds of keys opens as fast as
+one with four.
 Smoothing, x axis, log y and outlier settings changed on one chart apply to all of them,
 so the runs can be read side by side; the cursor and zoom stay with each chart.
 """
@@ -13,76 +15,20 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-import polars as pl
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Vertical
+from textual.message import Message
 from textual.widgets import Static
 
 from tui.charting import ChartState, Series
 from tui.safe_text import safe
 from tui.widgets.chart import MetricChart
+from tui.widgets.compare_series import ChartSource, read_series
 
 PAGE_SIZE = 4  # a 2 x 2 grid: four charts stay readable on an 80 x 24 terminal
-
-
-def run_series(
-    frame: pl.DataFrame, labels: Mapping[str, str], colors: Mapping[str, str]
-) -> dict[str, list[Series]]:
-    """key -> one Series per run (in `labels` order), with wall times for the time axes.
-
-    `frame` is a history (run_id, key, step, time, value); `labels` and `colors` are keyed
-    by run id.
-    """
-    if frame.height == 0:
-        return {}
-    order = {run_id: i for i, run_id in enumerate(labels)}
-    data = frame.filter(pl.col("run_id").is_in(list(labels))).with_columns(
-        (pl.col("time").dt.epoch("us") / 1e6).alias("t")
-    )
-    found: dict[str, list[tuple[int, Series]]] = {}
-    for (run_id, key), part in data.group_by("run_id", "key"):
-        rid, k = str(run_id), str(key)
-        series = Series(
-            labels[rid],
-            part.get_column("step").to_numpy(),
-            part.get_column("value").to_numpy(),
-            times=part.get_column("t").to_numpy(),
-            color=colors.get(rid),
-        )
-        found.setdefault(k, []).append((order[rid], series))
-    return {k: [s for _, s in sorted(v, key=lambda p: p[0])] for k, v in sorted(found.items())}
-
-
-def group_series(
-    curves: pl.DataFrame, labels: Sequence[str], colors: Mapping[str, str]
-) -> dict[str, list[Series]]:
-    """key -> one Series per group (in `labels` order): the mean, banded by ±1 std.
-
-    `curves` comes from `tui.grouping.group_curves`; a step with one run has no spread,
-    so its band closes on the mean there.
-    """
-    if curves.height == 0:
-        return {}
-    order = {label: i for i, label in enumerate(labels)}
-    found: dict[str, list[tuple[int, Series]]] = {}
-    for (group, key), part in curves.group_by("group", "key"):
-        g, k = str(group), str(key)
-        if g not in order:
-            continue
-        mean = part.get_column("mean").to_numpy()
-        std = part.get_column("std").fill_null(0.0).to_numpy()
-        series = Series(
-            g,
-            part.get_column("step").to_numpy(),
-            mean,
-            color=colors.get(g),
-            band=(mean - std, mean + std),
-        )
-        found.setdefault(k, []).append((order[g], series))
-    return {k: [s for _, s in sorted(v, key=lambda p: p[0])] for k, v in sorted(found.items())}
 
 
 def view_of(state: ChartState) -> dict[str, Any]:
@@ -96,6 +42,10 @@ def view_of(state: ChartState) -> dict[str, Any]:
 
 
 class ChartsGrid(Vertical):
+    """Pages of charts over a known list of keys. Given a `ChartSource`, the grid reads in
+    thread workers the series of the keys its page shows, and of the next page, as they
+    come into view; a page draws as soon as its own keys are read."""
+
     BINDINGS = [
         Binding(
             "right_square_bracket,pagedown",
@@ -118,14 +68,39 @@ class ChartsGrid(Vertical):
     ChartsGrid MetricChart { height: 1fr; min-height: 6; }
     """
 
+    class SeriesRead(Message):
+        """A worker read the series of some keys (all keys when `keys` is None)."""
+
+        def __init__(
+            self,
+            generation: int,
+            keys: list[str] | None,
+            series: dict[str, list[Series]],
+            error: str | None = None,
+        ) -> None:
+            super().__init__()
+            self.generation = generation
+            self.keys = keys
+            self.series = series
+            self.error = error
+
     def __init__(self, empty: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.empty = empty
+        self.all_keys: list[str] = []
         self.series: dict[str, list[Series]] = {}
         self.pattern: re.Pattern[str] | None = None
         self.page = 0
         self.view: dict[str, Any] = view_of(ChartState())
         self.loaded = False
+        self.source: ChartSource | None = None
+        self.reads = 0  # finished reads, for tests and the benchmark
+        self.error: str | None = None
+        self._slots: list[str | None] = [None] * PAGE_SIZE  # the key each chart shows
+        self._generation = 0  # bumped by set_source: older reads are dropped
+        self._fresh: set[str] = set()  # keys read from the current source
+        self._inflight: set[str] = set()
+        self._whole = False  # the source is read whole (keys unknown beforehand)
 
     def compose(self) -> ComposeResult:
         yield Static(Text("loading…", style="dim"), classes="charts-status")
@@ -140,7 +115,7 @@ class ChartsGrid(Vertical):
     @property
     def keys(self) -> list[str]:
         """Keys passing the filter, in order."""
-        return [k for k in self.series if self.pattern is None or self.pattern.search(k)]
+        return [k for k in self.all_keys if self.pattern is None or self.pattern.search(k)]
 
     @property
     def pages(self) -> int:
@@ -148,12 +123,93 @@ class ChartsGrid(Vertical):
 
     @property
     def shown_keys(self) -> list[str]:
-        """Keys on the current page, as the charts show them."""
-        return [c.title for c in self.charts if c.display]
+        """Keys on the current page, in the charts' order."""
+        return [k for k, c in zip(self._slots, self.charts, strict=True) if k and c.display]
+
+    @property
+    def ready(self) -> bool:
+        """Everything the current page shows has been read from the current source."""
+        if self.source is None or not self.loaded:
+            return False
+        if self._whole:
+            return not self._inflight
+        start = self.page * PAGE_SIZE
+        return all(k in self._fresh for k in self.keys[start : start + PAGE_SIZE])
+
+    def set_source(
+        self, source: ChartSource, keys: Sequence[str] | None, *, clear: bool = False
+    ) -> None:
+        """Read series from `source` from now on: for `keys` page by page, or every key at
+        once when None (small histories such as system samples, whose keys are known only
+        by reading them). Shown series stay until new ones arrive unless `clear`."""
+        self.source = source
+        self._generation += 1
+        self._fresh.clear()
+        self._inflight.clear()
+        self._whole = keys is None
+        if clear:
+            self.series = {}
+        if keys is None:
+            self._inflight.add("*")
+            self._read(self._generation, source, None)
+            if clear:
+                self._render_page()
+            return
+        self.set_keys(keys)
+
+    def _want(self, keys: Sequence[str]) -> None:
+        if self.source is None or self._whole:
+            return
+        wanted = [k for k in keys if k not in self._fresh and k not in self._inflight]
+        if wanted:
+            self._inflight.update(wanted)
+            self._read(self._generation, self.source, wanted)
+
+    @work(thread=True, group="compare-series")
+    def _read(self, generation: int, source: ChartSource, keys: list[str] | None) -> None:
+        try:
+            series = read_series(source, keys)
+        except Exception as exc:  # an unreadable part costs its charts, not the screen
+            error = f"{type(exc).__name__}: {exc}"
+            self.post_message(self.SeriesRead(generation, keys, {}, error))
+            return
+        self.post_message(self.SeriesRead(generation, keys, series))
+
+    def on_charts_grid_series_read(self, message: SeriesRead) -> None:
+        message.stop()
+        if message.generation != self._generation:
+            return
+        self.reads += 1
+        self.error = message.error
+        if message.keys is None:
+            self._inflight.clear()
+            self._fresh.update(message.series)
+            self.set_data(message.series)
+            return
+        self._inflight.difference_update(message.keys)
+        self._fresh.update(message.keys)  # failed keys too: no retry loop, the status says
+        self.add_series(message.series or {k: [] for k in message.keys})
+
+    def set_keys(self, keys: Sequence[str]) -> None:
+        """The keys there are charts for (series may come later)."""
+        self.all_keys = list(keys)
+        self.loaded = True
+        self._render_page()
 
     def set_data(self, series: dict[str, list[Series]]) -> None:
-        self.series = series
-        self.loaded = True
+        """All keys and all series at once."""
+        self.series = dict(series)
+        self.set_keys(sorted(series))
+
+    def add_series(self, series: Mapping[str, list[Series]]) -> None:
+        """Series of some keys (an empty list: the key has no points in these runs)."""
+        self.series.update(series)
+        if any(k in series for k in self._slots):
+            self._render_page()
+
+    def clear_series(self) -> None:
+        """Forget every series (the runs or their grouping changed); they will be wanted."""
+        self.series = {}
         self._render_page()
 
     def set_filter(self, pattern: re.Pattern[str] | None) -> None:
@@ -173,31 +229,43 @@ class ChartsGrid(Vertical):
         start = self.page * PAGE_SIZE
         page_keys = keys[start : start + PAGE_SIZE]
         for i, chart in enumerate(self.charts):
-            if i >= len(page_keys):
-                chart.display = False
+            key = page_keys[i] if i < len(page_keys) else None
+            chart.display = key is not None
+            if key is None:
+                self._slots[i] = None
                 continue
-            key = page_keys[i]
-            chart.display = True
-            if chart.title == key:
-                chart.set_series(self.series[key])  # fresh data: keep this chart's zoom
+            series = self.series.get(key)
+            chart.title = key if series is not None else f"{key} · loading…"
+            if self._slots[i] == key:
+                chart.set_series(series or [])  # fresh data: keep this chart's zoom
             else:
-                chart.title = key
-                chart.state = ChartState(**self.view).with_series(self.series[key])
+                self._slots[i] = key
+                chart.state = ChartState(**self.view).with_series(series or [])
         # One row of charts when the page has two or fewer: they get the full height.
         self.query_one(Grid).styles.grid_size_rows = 1 if len(page_keys) <= 2 else 2
         self._status(keys, start, len(page_keys))
+        # This page's keys first; once they are in, the next page's, so turning it is quick.
+        if all(k in self._fresh for k in page_keys):
+            self._want(keys[start + PAGE_SIZE : start + 2 * PAGE_SIZE])
+        else:
+            self._want(page_keys)
 
     def _status(self, keys: list[str], start: int, count: int) -> None:
         status = self.query_one(".charts-status", Static)
         if not self.loaded:
             return
         if not keys:
-            if self.pattern is not None and self.series:
+            if self.error:
+                status.update(safe(f"✗ {self.error}", "bold red"))
+            elif self.pattern is not None and self.all_keys:
                 status.update(safe(f"no key matches /{self.pattern.pattern}/", "italic"))
             else:
                 status.update(Text(self.empty, style="italic"))
             return
-        text = Text(f"keys {start + 1}–{start + count} of {len(keys)} · page ")
+        text = Text()
+        if self.error:
+            text.append_text(safe(f"✗ {self.error}\n", "bold red"))
+        text.append(f"keys {start + 1}–{start + count} of {len(keys)} · page ")
         text.append(f"{self.page + 1}/{self.pages}", style="bold")
         if self.pattern is not None:
             text.append_text(safe(f" · filter /{self.pattern.pattern}/", single_line=True))
