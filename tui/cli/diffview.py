@@ -80,8 +80,8 @@ def _metric_key(row: diffing.MetricRow) -> str:
     return f"{row.key} {arrow}" if arrow else row.key
 
 
-def _summary(report: Report, section: str, shown: int) -> str:
-    total = report.totals.get(section, shown)
+def _summary(report: Report, section: str) -> str:
+    total = report.totals.get(section, 0)
     if total == 0:
         return f"{section}: none recorded"
     differing = (
@@ -99,7 +99,7 @@ def _summary(report: Report, section: str, shown: int) -> str:
 def _tables(report: Report, out: IO[bytes], *, rich: bool) -> None:
     header = _header(report)
     for section in report.sections:
-        title = _summary(report, section, 0)
+        title = _summary(report, section)
         if section == "data" and report.different_data:
             title += " — trained on different data: " + ", ".join(report.different_data)
         if section == "metrics":
@@ -152,7 +152,7 @@ def as_markdown(report: Report) -> str:
     header = _header(report)
     lines: list[str] = []
     for section in report.sections:
-        lines.append(f"### {cells.md_cell(_summary(report, section, 0))}")
+        lines.append(f"### {cells.md_cell(_summary(report, section))}")
         if section == "data" and report.different_data:
             names = ", ".join(cells.md_cell(n) for n in report.different_data)
             lines.append(f"\n**Trained on different data:** {names}")
