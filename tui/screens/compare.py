@@ -10,6 +10,7 @@ Store changes reload, one load in flight at a time.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -72,6 +73,7 @@ class CompareData:
 @dataclass
 class CompareRunsLoaded(Message):
     data: CompareData
+    env: EnvDiff  # differences only, computed off the UI thread
 
 
 @dataclass
@@ -81,9 +83,8 @@ class CompareFailed(Message):
 
 def run_labels(ids: Sequence[str], names: Sequence[str]) -> list[str]:
     """Run names, with an id suffix where a name repeats, so every column is told apart."""
-    return [
-        n if names.count(n) == 1 else f"{n} [{i[-6:]}]" for i, n in zip(ids, names, strict=True)
-    ]
+    seen = Counter(names)
+    return [n if seen[n] == 1 else f"{n} [{i[-6:]}]" for i, n in zip(ids, names, strict=True)]
 
 
 def read_compare(st: Any, run_ids: Sequence[str]) -> CompareData:
@@ -95,12 +96,12 @@ def read_compare(st: Any, run_ids: Sequence[str]) -> CompareData:
     for ref in dict.fromkeys(run_ids):
         try:
             infos.append(st.run(ref))
-        except store.StoreError:
+        except (store.StoreError, OSError, ValueError):  # gone, or unreadable: name it
             missing.append(ref)
     counts: dict[str, int] = {}
     for info in infos:
-        for key, st in info.summary.items():
-            counts[key] = counts.get(key, 0) + int(st.get("count") or 0)
+        for key, summary in info.summary.items():
+            counts[key] = counts.get(key, 0) + int(summary.get("count") or 0)
     return CompareData(
         run_ids=[i.run_id for i in infos],
         labels=run_labels([i.run_id for i in infos], [i.name for i in infos]),
@@ -188,10 +189,11 @@ class CompareScreen(Screen[None]):
     def load(self) -> None:
         try:
             data = read_compare(self.store, self.requested)
+            env = env_diff(data.envs, data.codes, data.inputs)
         except Exception as exc:  # unreadable store: say why and stay usable
             self.post_message(CompareFailed(f"{type(exc).__name__}: {exc}"))
             return
-        self.post_message(CompareRunsLoaded(data))
+        self.post_message(CompareRunsLoaded(data, env))
 
     def on_compare_runs_loaded(self, message: CompareRunsLoaded) -> None:
         before = self.data.run_ids if self.data is not None else None
@@ -201,7 +203,7 @@ class CompareScreen(Screen[None]):
         if before is not None and before != self.data.run_ids:
             self.baseline = 0
         self.baseline = min(self.baseline, max(0, len(self.data.run_ids) - 1))
-        self.env = env_diff(self.data.envs, self.data.codes, self.data.inputs)
+        self.env = message.env
         self._regroup()
         self._refresh_tables()
         self._configure_charts(clear=before is not None and before != self.data.run_ids)
@@ -309,19 +311,18 @@ class CompareScreen(Screen[None]):
         assert data is not None
         head = Text()
         head.append(f"comparing {len(data.run_ids)} runs", style="bold")
+        if self.env is not None and self.env.different_data:
+            head.append("  ")
+            head.append(" ⚠ different data ", style="bold white on red")
         if self.groups:
-            head.append(" · baseline group ◆ ")
-            label = fit(self.groups[self._baseline_group()].label, 40)
+            by = "all but seeds" if self.grouping == grouping.ALL_BUT_SEEDS else self.grouping
+            head.append_text(safe(f" · {len(self.groups)} groups by {by}", "magenta"))
+            head.append(" · baseline ◆ ")
+            label = fit(self.groups[self._baseline_group()].label, 32)
             head.append_text(safe(label, "bold cyan", single_line=True))
         elif data.run_ids:
             head.append(" · baseline ◆ ")
             head.append_text(safe(data.labels[self.baseline], "bold cyan", single_line=True))
-        if self.groups:
-            by = "all but seeds" if self.grouping == grouping.ALL_BUT_SEEDS else self.grouping
-            head.append_text(safe(f" · {len(self.groups)} groups by {by}", "magenta"))
-        if self.env is not None and self.env.different_data:
-            head.append("  ")
-            head.append(" ⚠ different data ", style="bold white on red")
         if data.missing:
             head.append_text(safe(f" · not found: {', '.join(data.missing)}", "yellow"))
         self.query_one("#compare-head", Static).update(head)

@@ -136,7 +136,8 @@ class RunDetailScreen(Screen[None]):
         self.extras = message.extras["extras"]
         self.loads += 1
         self._show_head()
-        self.query_one(OverviewPane).show(self.info, self.extras)
+        root = getattr(self.app, "launch", None)
+        self.query_one(OverviewPane).show(self.info, self.extras, root.root if root else None)
         self.query_one(ParamsTree).show(self.info.params or {})
         self.query_one(ArtifactsView).show(self.extras.artifacts, self.extras.inputs)
         self.query_one(EnvView).show(self.extras.env)

@@ -62,14 +62,16 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-body") as body:
             body.border_title = f"{self.title_text}: keys (esc closes)"
+            # One grid for every section so that descriptions line up down the page.
+            table = Table.grid(padding=(0, 2))
+            table.add_column(style="bold cyan", no_wrap=True)
+            table.add_column()
             for title, rows in self.sections:
-                table = Table.grid(padding=(0, 2))
-                table.add_column(style="bold cyan", min_width=14)
-                table.add_column()
+                if title:
+                    table.add_row(Text(title, style="bold underline"), "")
                 for keys, description in rows:
                     table.add_row(keys, description)
-                yield Static(Text(title, style="bold underline"))
-                yield Static(table)
+            yield Static(table)
 
     def action_scroll_down(self) -> None:
         self.query_one("#help-body").scroll_down()

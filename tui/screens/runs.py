@@ -19,6 +19,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 
+from tui.coalesce import Coalescer
 from tui.columns import ColumnChoice, label
 from tui.export import export_frame, write_csv
 from tui.messages import ExportFinished, HistoryLoaded, LoadFailed, RunsLoaded, StoreChanged
@@ -33,18 +34,26 @@ from tui.widgets.status_bar import Status, StatusBar
 Command = tuple[str, str, Callable[[], Any]]
 LIVE_RELOAD_EVERY = 2.0  # heartbeats go stale without any file event: look again
 TICK_EVERY = 0.4
+MIN_RELOAD_GAP = 0.5
 
 
 class RunsScreen(Screen[None]):
     BINDINGS = [
         Binding("slash", "focus_filter", "Filter", id="runs.filter"),
         # Priority: inside the filter bar ctrl+f would otherwise delete a word.
-        Binding("ctrl+f", "clear_filter", "Clear filter", id="runs.clear_filter", priority=True),
+        Binding(
+            "ctrl+f",
+            "clear_filter",
+            "Clear filter",
+            show=False,
+            id="runs.clear_filter",
+            priority=True,
+        ),
         Binding("enter", "open_run", "Open", id="runs.open"),
         Binding("space", "toggle_mark", "Mark", id="runs.mark"),
         Binding("u", "clear_marks", "Unmark all", show=False, id="runs.unmark_all"),
         Binding("s", "sort_focused", "Sort", id="runs.sort"),
-        Binding("r", "reverse_sort", "Reverse", id="runs.reverse"),
+        Binding("r", "reverse_sort", "Reverse sort", show=False, id="runs.reverse"),
         Binding(
             "m", "cycle_metric_agg", "Sort metric by last/min/max", show=False, id="runs.metric_agg"
         ),
@@ -56,7 +65,8 @@ class RunsScreen(Screen[None]):
             "exclamation_mark", "show_problems", "Skipped files", show=False, id="runs.problems"
         ),
         Binding("ctrl+r,f5", "refresh", "Refresh", show=False, id="runs.refresh"),
-        Binding("tab", "focus_next", "Next pane", show=False, id="runs.focus_next"),
+        Binding("tab", "app.focus_next", "Next pane", show=False, id="runs.focus_next"),
+        Binding("A", "mark_all", "Mark all shown", show=False, id="runs.mark_all"),
     ]
 
     def __init__(self) -> None:
@@ -67,8 +77,9 @@ class RunsScreen(Screen[None]):
         self.problems: list[Any] = []
         self.load_seconds = 0.0
         self.loads = 0
-        self._loading = False
-        self._pending = False
+        self._reload = Coalescer(self.load_runs)
+        self._last_load = 0.0
+        self._throttle: Timer | None = None
         self._message = ""
         self._preview_timer: Timer | None = None
 
@@ -110,11 +121,7 @@ class RunsScreen(Screen[None]):
     # -- loading ------------------------------------------------------------------------
 
     def request_reload(self) -> None:
-        if self._loading:
-            self._pending = True
-            return
-        self._loading = True
-        self.load_runs()
+        self._reload.request()
 
     @work(thread=True, exclusive=True, group="runs-load")
     def load_runs(self) -> None:
@@ -130,7 +137,7 @@ class RunsScreen(Screen[None]):
         self.post_message(RunsLoaded(frame, problems, time.perf_counter() - start, model))
 
     def on_runs_loaded(self, message: RunsLoaded) -> None:
-        self._loading = False
+        self._last_load = time.monotonic()
         self.loads += 1
         self.load_seconds = message.seconds
         self.problems = message.problems
@@ -156,19 +163,25 @@ class RunsScreen(Screen[None]):
             self.state.filter_text = ""  # a field the new data lacks: show everything
         self.apply()
         self._update_topbar()
-        if self._pending:
-            self._pending = False
-            self.request_reload()
+        self._reload.done()
 
     def on_load_failed(self, message: LoadFailed) -> None:
-        self._loading = False
+        self._last_load = time.monotonic()
         self._message = message.error
         self._update_status()
-        if self._pending:
-            self._pending = False
-            self.request_reload()
+        self._reload.done()
 
     def on_store_changed(self, message: StoreChanged) -> None:
+        # At most one watcher-driven load per MIN_RELOAD_GAP: a training job that writes
+        # constantly must not keep a core busy re-reading the store.
+        wait = MIN_RELOAD_GAP - (time.monotonic() - self._last_load)
+        if wait <= 0:
+            self.request_reload()
+        elif self._throttle is None:
+            self._throttle = self.set_timer(wait, self._throttled_reload)
+
+    def _throttled_reload(self) -> None:
+        self._throttle = None
         self.request_reload()
 
     def _live_reload(self) -> None:
@@ -222,7 +235,7 @@ class RunsScreen(Screen[None]):
                 skipped=len(self.problems),
                 sort=sort,
                 read_only=self.app.read_only,  # type: ignore[attr-defined]
-                loading=self._loading and self.loads == 0,
+                loading=self._reload.busy and self.loads == 0,
                 message=message,
             )
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from rich.console import Group, RenderableType
@@ -62,6 +63,16 @@ def _comment_line(comment: Any) -> Text:
     return line
 
 
+def _relative(path: Path, root: Path | None) -> Path:
+    """The run folder under the store root: shorter, and what tells runs apart."""
+    if root is None:
+        return path
+    try:
+        return path.relative_to(root)
+    except ValueError:
+        return path
+
+
 def summary_table(summary: dict[str, Any], values: dict[str, Any]) -> Table:
     table = Table(box=None, pad_edge=False, header_style="bold", expand=False)
     for name, justify in (
@@ -101,10 +112,10 @@ class OverviewPane(VerticalScroll):
     def compose(self) -> ComposeResult:
         yield Static(Text("loading…", style="dim"), id="overview-body")
 
-    def show(self, info: Any, extras: RunExtras) -> None:
-        self.query_one("#overview-body", Static).update(self.describe(info, extras))
+    def show(self, info: Any, extras: RunExtras, root: Path | None = None) -> None:
+        self.query_one("#overview-body", Static).update(self.describe(info, extras, root))
 
-    def describe(self, info: Any, extras: RunExtras) -> RenderableType:
+    def describe(self, info: Any, extras: RunExtras, root: Path | None = None) -> RenderableType:
         status = str(info.status)
         facts = Table.grid(padding=(0, 2))
         facts.add_column(style="bold cyan", no_wrap=True)
@@ -130,7 +141,7 @@ class OverviewPane(VerticalScroll):
         tags = Text(", ").join(safe(t, "magenta", single_line=True) for t in info.tags)
         facts.add_row("tags", tags if info.tags else Text("none (t adds)", style="dim"))
         facts.add_row("run id", safe(info.run_id))
-        facts.add_row("folder", safe(str(info.path)))
+        facts.add_row("folder", safe(str(_relative(Path(info.path), root))))
         if info.error:
             err = info.error if isinstance(info.error, dict) else {"message": info.error}
             message = f"{err.get('type', 'error')}: {err.get('message', '')}"

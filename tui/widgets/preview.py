@@ -136,7 +136,8 @@ class RunPreview(Static):
         head.overflow = "ellipsis"
         facts = Text(style="dim", no_wrap=True, overflow="ellipsis")
         facts.append_text(safe(r.get("experiment") or "", single_line=True))
-        facts.append(f" · {fmt_duration(r.get('duration_s'))}")
+        if r.get("duration_s") is not None:
+            facts.append(f" · {fmt_duration(r.get('duration_s'))}")
         facts.append(f" · {fmt_age(r.get('created'), self._now())} ago")
         if r.get("last_step") is not None:
             facts.append(f" · step {r['last_step']}")

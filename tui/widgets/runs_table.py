@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.binding import Binding
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
@@ -38,6 +39,9 @@ from tui.safe_text import clean
 FIXED_KEYS = ("status", "name")
 MARK = "●"
 GAP = 1
+GAP_TEXT = " " * GAP
+_PLAIN = Style()
+_STATUS_STYLES = {status: Style.parse(spec) for status, spec in STATUS_STYLES.items()}
 
 
 def _cell(value: object, column: Column, now: datetime) -> str:
@@ -59,10 +63,26 @@ def _cell(value: object, column: Column, now: datetime) -> str:
 
 
 def _pad(text: str, width: int, right: bool) -> str:
+    if text.isascii():  # the common case, without per-character width lookups
+        if len(text) > width:
+            text = text[: width - 1] + "…" if width > 1 else text[:width]
+            return text
+        pad = " " * (width - len(text))
+        return pad + text if right else text + pad
     text = fit(text, width)
     if right:
         return " " * (width - cell_len(text)) + text
     return set_cell_size(text, width)
+
+
+class _Row(NamedTuple):
+    """One row's formatted cells, kept until the view or the data changes."""
+
+    run_id: str
+    status: str
+    fixed: list[str]
+    rest: list[str]
+    rest_text: str
 
 
 class RunsTable(ScrollView, can_focus=True):
@@ -91,8 +111,11 @@ class RunsTable(ScrollView, can_focus=True):
     RunsTable { background: $surface; }
     RunsTable > .runs-table--header { text-style: bold; background: $panel; }
     RunsTable > .runs-table--header-cursor { text-style: bold reverse; }
-    RunsTable > .runs-table--cursor { background: $accent 30%; }
-    RunsTable:focus > .runs-table--cursor { background: $accent 60%; }
+    RunsTable > .runs-table--cursor { background: $block-cursor-blurred-background; }
+    RunsTable:focus > .runs-table--cursor {
+        background: $block-cursor-background;
+        color: $block-cursor-foreground;
+    }
     RunsTable > .runs-table--cell-cursor { text-style: bold underline; }
     RunsTable > .runs-table--marked { text-style: bold; background: $warning 20%; }
     RunsTable > .runs-table--mark { color: $warning; text-style: bold; }
@@ -131,7 +154,8 @@ class RunsTable(ScrollView, can_focus=True):
         self._now = now or (lambda: datetime.now(UTC))
         self._fixed: list[Column] = []
         self._rest: list[Column] = []
-        self._cache: dict[int, tuple[str, str, list[str]]] = {}
+        self._cache: dict[int, _Row] = {}
+        self._styles: dict[str, Style] | None = None
         self._last_highlight: str | None = None
 
     # -- data ---------------------------------------------------------------------------
@@ -229,7 +253,7 @@ class RunsTable(ScrollView, can_focus=True):
 
     # -- rendering ----------------------------------------------------------------------
 
-    def _row_cells(self, row: int) -> tuple[str, str, list[str]] | None:
+    def _row_cells(self, row: int) -> _Row | None:
         if row not in self._cache:
             if len(self._cache) > 4000:
                 self._cache.clear()
@@ -239,52 +263,84 @@ class RunsTable(ScrollView, can_focus=True):
             cols = self.columns
             keys = [c.key for c in cols] + ["run_id", "status"]
             now = self._now()
+            n_fixed = len(self._fixed)
             for offset, values in enumerate(self.model.rows(self.view, start, stop, keys)):
                 cells = [
                     _pad(_cell(v, c, now), self._width(c), c.right)
                     for v, c in zip(values, cols, strict=False)
                 ]
-                self._cache[start + offset] = (str(values[-2]), str(values[-1]), cells)
+                rest = cells[n_fixed:]
+                self._cache[start + offset] = _Row(
+                    str(values[-2]), str(values[-1]), cells[:n_fixed], rest, GAP_TEXT.join(rest)
+                )
         return self._cache.get(row)
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        self._styles = None  # styles are looked up once per paint, not once per line
+        return super().render_lines(crop)
+
+    def _style(self, name: str) -> Style:
+        if self._styles is None:
+            base = self.rich_style
+            get = self.get_component_rich_style
+            self._styles = {
+                "base": base,
+                "marked": get("runs-table--marked"),
+                "cursor": get("runs-table--cursor"),
+                "cell": get("runs-table--cell-cursor"),
+                "mark": get("runs-table--mark"),
+                "header": base + get("runs-table--header"),
+                "header-cursor": base
+                + get("runs-table--header")
+                + get("runs-table--header-cursor"),
+            }
+        return self._styles[name]
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
         scroll_x, scroll_y = self.scroll_offset
-        base = self.rich_style
+        base = self._style("base")
         if y == 0:
-            return self._header(width, round(scroll_x), base)
+            return self._header(width, round(scroll_x))
         row = round(scroll_y) + y - 1
         if row >= len(self.view):
             return Strip.blank(width, base)
         got = self._row_cells(row)
         if got is None:
             return Strip.blank(width, base)
-        run_id, status, cells = got
-        marked = run_id in self.marks
+        marked = got.run_id in self.marks
         style = base
         if marked:
-            style = style + self.get_component_rich_style("runs-table--marked")
-        if row == self.cursor_row:
-            style = style + self.get_component_rich_style("runs-table--cursor")
-        cell_cursor = self.get_component_rich_style("runs-table--cell-cursor")
-        mark_style = style + self.get_component_rich_style("runs-table--mark")
-        fixed: list[Segment] = [Segment(MARK if marked else " ", mark_style), Segment(" ", style)]
-        rest: list[Segment] = []
-        for i, (column, text) in enumerate(zip(self.columns, cells, strict=False)):
+            style = style + self._style("marked")
+        is_cursor = row == self.cursor_row
+        if is_cursor:
+            style = style + self._style("cursor")
+        cell_cursor = self.cursor_col if is_cursor and self.has_focus else -1
+        fixed = [Segment(MARK if marked else " ", style + self._style("mark")), Segment(" ", style)]
+        for i, (column, text) in enumerate(zip(self._fixed, got.fixed, strict=False)):
             cstyle = style
             if column.kind == "status":
-                text = _pad(status_glyph(status, self.frame), self._width(column), False)
-                cstyle = style + Style.parse(STATUS_STYLES.get(status, ""))
-            if row == self.cursor_row and i == self.cursor_col and self.has_focus:
-                cstyle = cstyle + cell_cursor
-            target = fixed if i < len(self._fixed) else rest
-            target.append(Segment(text, cstyle))
-            target.append(Segment(" " * GAP, style))
+                text = _pad(status_glyph(got.status, self.frame), self._width(column), False)
+                cstyle = style + _STATUS_STYLES.get(got.status, _PLAIN)
+            if i == cell_cursor:
+                cstyle = cstyle + self._style("cell")
+            fixed += [Segment(text, cstyle), Segment(GAP_TEXT, style)]
+        k = cell_cursor - len(self._fixed)
+        if 0 <= k < len(got.rest):
+            before = "".join(c + GAP_TEXT for c in got.rest[:k])
+            after = GAP_TEXT + GAP_TEXT.join(got.rest[k + 1 :])
+            rest = [
+                Segment(before, style),
+                Segment(got.rest[k], style + self._style("cell")),
+                Segment(after, style),
+            ]
+        else:
+            rest = [Segment(got.rest_text, style)]
         return self._join_line(fixed, rest, width, round(scroll_x), style)
 
-    def _header(self, width: int, scroll_x: int, base: Style) -> Strip:
-        head = base + self.get_component_rich_style("runs-table--header")
-        cursor = head + self.get_component_rich_style("runs-table--header-cursor")
+    def _header(self, width: int, scroll_x: int) -> Strip:
+        head = self._style("header")
+        cursor = self._style("header-cursor")
         fixed: list[Segment] = [Segment("  ", head)]
         rest: list[Segment] = []
         for i, column in enumerate(self.columns):
@@ -294,17 +350,32 @@ class RunsTable(ScrollView, can_focus=True):
             text = _pad(clean(text, single_line=True), self._width(column), column.right)
             target = fixed if i < len(self._fixed) else rest
             target.append(Segment(text, cursor if i == self.cursor_col else head))
-            target.append(Segment(" " * GAP, head))
+            target.append(Segment(GAP_TEXT, head))
         return self._join_line(fixed, rest, width, scroll_x, head)
 
     def _join_line(
         self, fixed: list[Segment], rest: list[Segment], width: int, scroll_x: int, style: Style
     ) -> Strip:
-        left = Strip(fixed)
-        room = max(0, width - left.cell_length)
-        right = Strip(rest).crop(scroll_x, scroll_x + room)
-        line = Strip.join([left, right])
-        return line.extend_cell_length(width, style).crop(0, width)
+        """The fixed block, then the sideways-scrolled rest, cut or padded to `width`.
+
+        Built as one Strip: intermediate Strips (crop, join, extend) each set up caches,
+        which costs more than the rendering itself on a full-table repaint."""
+        left_width = min(self._fixed_width(), width)
+        room = width - left_width
+        rest_width = self._rest_width()
+        segments = fixed
+        if room > 0:
+            if scroll_x or rest_width > room:
+                parts = list(Segment.divide(rest, [scroll_x, scroll_x + room]))
+                segments = fixed + (parts[1] if len(parts) > 1 else [])
+                used = max(0, min(room, rest_width - scroll_x))
+            else:
+                segments = fixed + rest
+                used = rest_width
+            if used < room:
+                segments = segments + [Segment(" " * (room - used), style)]
+            return Strip(segments, width)
+        return Strip(fixed).crop(0, width)
 
     # -- cursor movement ----------------------------------------------------------------
 

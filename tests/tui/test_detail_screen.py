@@ -1,0 +1,244 @@
+"""The run detail screen: tabs, params search, charts, tables, tags and comments."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+from textual.widgets import Input, TabbedContent, Tree
+
+import store
+from tui.launch import Launch
+from tui.screens.detail import RunDetailScreen, split_tags
+from tui.screens.prompt import PromptScreen
+from tui.screens.runs import RunsScreen
+from tui.widgets.confusion_heatmap import ConfusionHeatmap
+from tui.widgets.console_view import ConsoleView
+from tui.widgets.frame_table import FrameTable
+from tui.widgets.metric_grid import MetricGrid
+from tui.widgets.tables_view import TablesView
+
+
+def rich_run(root: Path, h) -> str:  # noqa: ANN001
+    """A run with nested params, curves, a confusion matrix, predictions and a console."""
+    spec = h.Spec(
+        "cnn",
+        params={"lr": 0.01, "optim": {"name": "adam", "betas": [0.9, 0.99]}, "batch": 64},
+        tags=["baseline"],
+    )
+    run = store.Run(
+        experiment=spec.experiment,
+        name=spec.name,
+        params=spec.params,
+        tags=spec.tags,
+        root=root,
+        run_id=h.run_id(0),
+        capture_env=False,
+        capture_code=False,
+        capture_system=False,
+    )
+    for step in range(10):
+        run.log({"train/loss": 1 / (step + 1), "val/acc": step / 10}, step=step)
+    run.log_confusion_matrix(
+        ["cat", "cat", "dog", "dog", "dog"], ["cat", "dog", "dog", "dog", "cat"]
+    )
+    run.log_predictions(
+        [[0.9, 0.1], [0.2, 0.8], [0.4, 0.6], [0.95, 0.05]],
+        y_true=[0, 0, 1, 1],
+        ids=["a", "b", "c", "d"],
+        class_names=["cat", "dog"],
+    )
+    run.finish()
+    (run.path / "console.log").write_text("epoch 1 [red]x[/red]\nepoch 2 \x1b[2Jdone\n")
+    h.fix_meta(root, 0, spec.experiment)
+    return run.run_id
+
+
+async def open_detail(pilot, h) -> RunDetailScreen:  # noqa: ANN001
+    await h.loaded(pilot)
+    await pilot.press("enter")
+    screen = pilot.app.screen
+    assert isinstance(screen, RunDetailScreen)
+    await h.wait_for(pilot, lambda: screen.loads >= 1 and screen.history_loads >= 1)
+    await pilot.pause()
+    return screen
+
+
+async def test_overview_and_number_keys_switch_tabs(tmp_path: Path, h) -> None:
+    root = tmp_path / "store"
+    rich_run(root, h)
+    app = h.make_app(root)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_detail(pilot, h)
+        text = h.screen_text(app)
+        assert "✓ finished  cnn" in text
+        assert "gpu-box  user alice  pid 4242" in text
+        assert "train.py --epochs 20" in text
+        tabs = screen.query_one(TabbedContent)
+        for key, tab in zip(
+            "123456789",
+            [
+                "overview",
+                "params",
+                "metrics",
+                "system",
+                "tables",
+                "artifacts",
+                "env",
+                "code",
+                "console",
+            ],
+            strict=True,
+        ):
+            await pilot.press(key)
+            assert tabs.active == tab
+        await pilot.pause()
+        # Console lines are shown literally: markup as typed, the escape sequence removed.
+        console = screen.query_one(ConsoleView)
+        assert console.shown == ["epoch 1 [red]x[/red]", "epoch 2 done"]
+        assert "epoch 1 [red]x[/red]" in h.screen_text(app)
+        await pilot.press("escape")
+        assert isinstance(app.screen, RunsScreen)
+
+
+async def test_params_tree_search_keeps_matching_paths(tmp_path: Path, h) -> None:
+    root = tmp_path / "store"
+    rich_run(root, h)
+    app = h.make_app(root)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_detail(pilot, h)
+        await pilot.press("2")
+        tree = screen.query_one("#params-tree", Tree)
+
+        def labels() -> list[str]:
+            out: list[str] = []
+
+            def walk(node) -> None:  # noqa: ANN001
+                for child in node.children:
+                    out.append(str(child.label))
+                    walk(child)
+
+            walk(tree.root)
+            return out
+
+        assert labels() == ["lr = 0.01", "optim", "name = adam", "betas = [0.9, 0.99]",
+                            "batch = 64"]  # fmt: skip
+        screen.query_one("#params-search", Input).focus()
+        await pilot.press(*"adam")
+        assert labels() == ["optim", "name = adam"]
+        await pilot.press("ctrl+a", "ctrl+k", *"optim")
+        assert labels() == ["optim", "name = adam", "betas = [0.9, 0.99]"]
+
+
+async def test_metric_charts_one_per_key_with_regex_filter(tmp_path: Path, h) -> None:
+    root = tmp_path / "store"
+    rich_run(root, h)
+    app = h.make_app(root)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_detail(pilot, h)
+        await pilot.press("3")
+        grid = screen.query_one("#metrics-pane", MetricGrid)
+        assert sorted(grid.charts) == ["train/loss", "val/acc"]
+        assert grid.shown_keys == ["train/loss", "val/acc"]
+        grid.query_one(Input).focus()
+        await pilot.press(*"^val")
+        assert grid.shown_keys == ["val/acc"]
+        await pilot.press("left_square_bracket")
+        assert "✗" in str(grid.query_one(".charts-error").render())
+        assert grid.shown_keys == ["val/acc"]  # a bad regex keeps the previous filter
+        system = screen.query_one("#system-pane", MetricGrid)
+        assert system.charts == {}
+        await pilot.press("escape")
+
+
+async def test_tables_tab_heatmap_and_predictions_wrong_first(tmp_path: Path, h) -> None:
+    root = tmp_path / "store"
+    rich_run(root, h)
+    app = h.make_app(root)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_detail(pilot, h)
+        await pilot.press("5")
+        view = screen.query_one(TablesView)
+        assert [(r.name, r.kind) for r in view.refs] == [
+            ("confusion.val", "confusion"),
+            ("predictions.val", "predictions"),
+        ]
+        heat = screen.query_one(ConfusionHeatmap)
+        await h.wait_for(pilot, lambda: heat.display)
+        await pilot.pause()
+        text = h.screen_text(app)
+        assert "precision" in text and "recall" in text
+        assert "accuracy 60.0% of 5" in text
+        # cat: 1 of 2 predicted cats right (50%), recall 1/2; dog: precision 2/3, recall 2/3.
+        assert "50.0%" in text and "66.7%" in text
+        screen.query_one("#tables-list").focus()
+        await pilot.press("down", "enter")
+        table = screen.query_one("#frame-table", FrameTable)
+        await h.wait_for(pilot, lambda: table.display and table.row_count == 4)
+        # Mistakes first, most confident first: d (cat 0.95, truly dog), then b (0.8).
+        assert table.shown_first_column == ["d", "b", "a", "c"]
+        table.focus()
+        await pilot.press("s")  # sort by the cursor's column: id
+        assert table.shown_first_column == ["a", "b", "c", "d"]
+        await pilot.press("r")
+        assert table.shown_first_column == ["d", "c", "b", "a"]
+
+
+async def test_tags_and_comment_are_written_through_the_store(tmp_path: Path, h) -> None:
+    root = tmp_path / "store"
+    run_id = rich_run(root, h)
+    app = h.make_app(root)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_detail(pilot, h)
+        await pilot.press("t")
+        assert isinstance(app.screen, PromptScreen)
+        assert app.screen.query_one(Input).value == "baseline"
+        await pilot.press("ctrl+a", "ctrl+k", *"best, v2")
+        await pilot.press("enter")
+        await h.wait_for(pilot, lambda: screen.info.tags == ["best", "v2"])
+        assert store.open(root).run(run_id).tags == ["best", "v2"]
+        await pilot.press("n")
+        app.screen.query_one(Input).value = "looks [bold]good[/bold]"
+        await pilot.press("enter")
+        await h.wait_for(pilot, lambda: len(screen.extras.comments) == 1)
+        await pilot.pause()
+        assert screen.extras.comments[0]["text"] == "looks [bold]good[/bold]"
+        assert "looks [bold]good[/bold]" in h.screen_text(app)
+    lines = (root / "digits" / run_id / "comments.jsonl").read_text().splitlines()
+    assert [json.loads(line)["text"] for line in lines] == ["looks [bold]good[/bold]"]
+
+
+async def test_read_only_store_refuses_edits_with_a_reason(tmp_path: Path, h) -> None:
+    root = tmp_path / "store"
+    run_id = rich_run(root, h)
+    before = (root / "digits" / run_id / "run.json").read_text()
+    app = h.make_app(root, launch=Launch(root, "sample", read_only=True))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_detail(pilot, h)
+        await pilot.press("t")
+        assert isinstance(app.screen, RunDetailScreen)  # no prompt: it cannot be saved
+        await pilot.press("n")
+        assert isinstance(app.screen, RunDetailScreen)
+        messages = [n.message for n in app._notifications]
+        assert messages == [
+            "cannot edit tags: the bundled sample runs are read-only; log your own runs to "
+            "edit them",
+            "cannot add a comment: the bundled sample runs are read-only; log your own runs "
+            "to edit them",
+        ]
+    assert (root / "digits" / run_id / "run.json").read_text() == before
+    assert not (root / "digits" / run_id / "comments.jsonl").exists()
+
+
+def test_split_tags() -> None:
+    assert split_tags("a, b c,,a ") == ["a", "b", "c"]
+    assert split_tags("") == []
+
+
+def test_predictions_frame_columns_are_what_wrong_first_expects(tmp_path: Path, h) -> None:
+    root = tmp_path / "store"
+    run_id = rich_run(root, h)
+    frame = store.open(root).run(run_id).predictions("val")
+    assert isinstance(frame, pl.DataFrame)
+    assert frame.columns[:5] == ["id", "y_true", "pred", "confidence", "correct"]

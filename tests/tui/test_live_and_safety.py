@@ -1,0 +1,88 @@
+"""Live updates while the app is open, and untrusted text shown literally."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import store
+from tui.widgets.runs_table import RunsTable
+
+
+def row(app, name: str) -> dict[str, object]:  # noqa: ANN001
+    model = app.screen.query_one(RunsTable).model
+    hits = model.raw.filter(model.raw["name"] == name)
+    assert hits.height == 1
+    return hits.row(0, named=True)
+
+
+async def test_live_run_appears_updates_and_finishes(store_root: Path, h) -> None:
+    app = h.make_app(store_root, watch=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await h.loaded(pilot)
+        screen = app.screen
+        # Keys are tested elsewhere; here the state is set directly, because Pilot waits for
+        # an idle process after each key and a live store keeps worker threads busy.
+        table = screen.query_one(RunsTable)
+        screen.sort_by("name")
+        table.move_to(0)
+        screen.action_toggle_mark()  # mlp-lr0.001
+        screen.set_filter("lr")
+        marked = set(screen.marks)
+        assert marked == {h.run_id(3)}
+        table.move_to(2)
+        cursor_run = table.current_run_id
+        run = store.Run(
+            experiment="digits",
+            name="live-lr0.5",
+            params={"lr": 0.5},
+            root=store_root,
+            flush_every=0.1,
+            capture_env=False,
+            capture_code=False,
+            capture_system=False,
+        )
+        try:
+            await h.wait_for(pilot, lambda: "live-lr0.5" in h.names(app))
+            assert row(app, "live-lr0.5")["status"] == "running"
+            assert h.names(app) == sorted(h.names(app))  # the sort survived the reload
+            for step in range(6):
+                run.log({"train/loss": 1.0 / (step + 1)}, step=step)
+            await h.wait_for(pilot, lambda: row(app, "live-lr0.5")["last_step"] == 5)
+            assert screen.query_one("#status-bar").status.running == 1
+        finally:
+            run.finish()
+        await h.wait_for(pilot, lambda: row(app, "live-lr0.5")["status"] == "finished")
+        assert screen.marks == marked
+        assert screen.state.filter_text == "lr"
+        assert table.current_run_id == cursor_run
+
+
+async def test_markup_and_escapes_in_untrusted_text_are_inert(tmp_path: Path, h) -> None:
+    root = tmp_path / "store"
+    specs = [
+        h.Spec("[red]x[/red]", params={"note": "[b]bold[/b]", "lr": 1.0}, tags=["[i]t[/i]"]),
+        h.Spec("plain", params={"note": "\x1b[2Jwiped", "lr": 2.0}),
+    ]
+    h.build_store(root, specs)
+    # Names are validated by store.Run; a file written by other tools may still carry escapes.
+    meta_path = root / "digits" / h.run_id(1) / "run.json"
+    meta = json.loads(meta_path.read_text())
+    meta["name"] = "evil\x1b[2J\x1b]0;title\x07name"
+    meta_path.write_text(json.dumps(meta))
+    app = h.make_app(root)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await h.loaded(pilot)
+        text = h.screen_text(app)
+        assert "[red]x[/red]" in text
+        assert "[b]bold[/b]" in text
+        assert "[i]t[/i]" in text
+        assert "evilname" in text  # the clear-screen and title sequences are dropped
+        assert "wiped" in text
+        assert "\x1b" not in text and "\x07" not in text
+        await pilot.press("G", "enter")  # the detail screen of the [red]x[/red] run
+        await h.wait_for(pilot, lambda: getattr(app.screen, "loads", 0) >= 1)
+        await pilot.pause()
+        text = h.screen_text(app)
+        assert "[red]x[/red]" in text and "[i]t[/i]" in text
+        assert "\x1b" not in text
