@@ -227,9 +227,15 @@ def _canonical(value: Any) -> Any:
 
 
 def _label(keys: Sequence[str], values: Sequence[Any]) -> str:
+    """`lr=0.1 kind=sgd`: with several keys, each by its last part unless two share it
+    (then whole), so labels stay short enough for a legend and a column title."""
     if not keys:
         return "all runs"
+    last = [k.rsplit(".", 1)[-1] for k in keys]
+    names = [
+        t if len(keys) > 1 and last.count(t) == 1 else k for k, t in zip(keys, last, strict=True)
+    ]
     parts = [
-        f"{k}={'—' if v is MISSING else fmt_value(v)}" for k, v in zip(keys, values, strict=True)
+        f"{n}={'—' if v is MISSING else fmt_value(v)}" for n, v in zip(names, values, strict=True)
     ]
     return " ".join(parts)

@@ -14,7 +14,7 @@ import store
 from tui import diffing
 from tui.grouping import GroupStat
 from tui.screens.compare import read_compare, run_labels
-from tui.widgets.compare_env import data_banner, env_diff, summary_lines
+from tui.widgets.compare_env import data_banner, env_cell, env_diff, summary_lines
 from tui.widgets.compare_metrics import delta_text, metric_cell, shown_rows, value_text
 from tui.widgets.compare_params import DIFFERS_STYLE, cell, param_table
 from tui.widgets.compare_series import group_series, run_series
@@ -146,6 +146,13 @@ def test_env_code_and_data_differences_are_surfaced() -> None:
         "python: 2 different: 3.11.7 (1 run), 3.12.1 (1 run)",
         "packages: 1 with other versions: numpy",
     ]
+
+
+def test_digests_show_their_first_digits_highlighted_by_the_whole_value() -> None:
+    same_start = env_cell("train.fingerprint", "blake2b:0123456789abXYZ", "blake2b:0123456789abXYW")
+    assert (same_start.plain, same_start.style) == ("0123456789ab", DIFFERS_STYLE)
+    assert env_cell("git.commit", "f" * 40, "f" * 40).plain == "f" * 12
+    assert env_cell("python.version", "3.11.7", "3.11.7").plain == "3.11.7"
 
 
 def test_same_data_and_nothing_recorded() -> None:

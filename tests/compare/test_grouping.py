@@ -70,9 +70,18 @@ def test_group_by_one_param_keeps_first_appearance_order() -> None:
 
 def test_group_by_all_but_seeds_ignores_every_seed_like_key() -> None:
     assert group_runs(PARAMS, ALL_BUT_SEEDS) == [
-        Group("lr=0.1 model.kind=sgd", (0, 1)),
-        Group("lr=0.01 model.kind=adam", (2, 3)),
+        Group("lr=0.1 kind=sgd", (0, 1)),
+        Group("lr=0.01 kind=adam", (2, 3)),
     ]
+
+
+def test_labels_name_keys_by_their_last_part_unless_that_is_ambiguous() -> None:
+    params = [
+        {"enc": {"kind": "a"}, "dec": {"kind": "x"}, "model": {"depth": 1}},
+        {"enc": {"kind": "b"}, "dec": {"kind": "y"}, "model": {"depth": 2}},
+    ]
+    labels = [g.label for g in group_runs(params, ALL_BUT_SEEDS)]
+    assert labels == ["dec.kind=x enc.kind=a depth=1", "dec.kind=y enc.kind=b depth=2"]
 
 
 def test_group_by_all_but_seeds_with_only_seeds_differing_is_one_group() -> None:

@@ -27,6 +27,9 @@ from tui.widgets.compare_table import KEY_WIDTH, CompareTable, header
 
 # Fields that change on every logging call and say nothing about the data itself.
 VOLATILE_INPUT_FIELDS = frozenset({"logged"})
+# Hashes read best by their first digits (the algorithm prefix is the same everywhere).
+DIGEST_SUFFIXES = ("fingerprint", "sha256", "commit")
+DIGEST_CHARS = 12
 SECTIONS = ("data", "code", "python", "packages", "machine")
 
 
@@ -122,6 +125,21 @@ def summary_lines(diff: EnvDiff, labels: Sequence[str]) -> Text:
     return text
 
 
+def short_digest(value: Any) -> Any:
+    """`blake2b:cea6d2a369a0b13cf...` -> `cea6d2a369a0`; other values unchanged."""
+    if not isinstance(value, str):
+        return value
+    return value.rpartition(":")[2][:DIGEST_CHARS]
+
+
+def env_cell(key: str, value: Any, base: Any) -> Text:
+    """A cell highlighted by the full value, digests shown by their first digits."""
+    shown = cell(value, base)
+    if key.endswith(DIGEST_SUFFIXES) and isinstance(value, str):
+        return safe(short_digest(value), str(shown.style), single_line=True)
+    return shown
+
+
 class EnvDiffPane(Vertical):
     DEFAULT_CSS = """
     EnvDiffPane > #env-banner { height: auto; padding: 0 1; }
@@ -157,7 +175,8 @@ class EnvDiffPane(Vertical):
             cells.append([Text(f"── {section}", style="bold underline")] + [Text("")] * len(labels))
             for r in rows:
                 key = safe(fit(r.key, KEY_WIDTH), "bold" if r.differs else "", single_line=True)
-                cells.append([key] + [cell(v, r.values[baseline]) for v in r.values])
+                base = r.values[baseline]
+                cells.append([key] + [env_cell(r.key, v, base) for v in r.values])
         if not cells:
             summary.append("\nno differences in environment, code or data", style="italic")
         summary.append("\na: all entries/differences only", style="dim")
