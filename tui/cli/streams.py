@@ -8,14 +8,19 @@ file (a CSV header, an empty JSON array, a Parquet file with its schema).
 
 from __future__ import annotations
 
+import io
+import json
 from typing import IO, Protocol
 
 import polars as pl
 
-from tui.cli import cells, formats
+from tui.cli import formats
 
 # Rows formatted at once: bounds the text buffer polars or json builds per write.
 SLICE_ROWS = 65_536
+JSON_SLICE_ROWS = 16_384  # JSON text is ~3x CSV, and its separators are added in Python
+# Compact, like polars' own JSON, so both paths write the same text for the same row.
+_ENCODE = json.JSONEncoder(ensure_ascii=False, allow_nan=True, separators=(",", ":")).encode
 
 
 class ChunkWriter(Protocol):
@@ -67,11 +72,11 @@ class JsonChunks:
             out.write(b"[")
 
     def write(self, chunk: pl.DataFrame) -> None:
-        for part in _slices(chunk):
+        for start in range(0, chunk.height, JSON_SLICE_ROWS):
+            part = chunk.slice(start, JSON_SLICE_ROWS)
             if self.times:
                 part = part.with_columns(pl.col(self.times).dt.to_string(formats.ISO_FORMAT))
-            text = self._fast(part) if self._finite(part) else self._exact(part)
-            self._emit(text)
+            self._emit(self._fast(part) if self._finite(part) else self._exact(part), part.height)
 
     def _finite(self, part: pl.DataFrame) -> bool:
         if not self.floats:
@@ -79,23 +84,27 @@ class JsonChunks:
         bad = part.select(pl.any_horizontal(~pl.col(self.floats).is_finite()).any()).item()
         return not bad
 
-    def _fast(self, part: pl.DataFrame) -> list[str]:
+    def _fast(self, part: pl.DataFrame) -> bytes:
         # polars writes floats in shortest round-trip form, but NaN/inf as null: finite only.
-        return [line for line in part.write_ndjson().split("\n") if line]
+        buf = io.BytesIO()
+        part.write_ndjson(buf)
+        return buf.getvalue()
 
-    def _exact(self, part: pl.DataFrame) -> list[str]:
+    def _exact(self, part: pl.DataFrame) -> bytes:
         names = part.columns
-        return [cells.json_dumps(dict(zip(names, row, strict=True))) for row in part.iter_rows()]
+        rows = (_ENCODE(dict(zip(names, row, strict=True))) + "\n" for row in part.iter_rows())
+        return "".join(rows).encode()
 
-    def _emit(self, lines: list[str]) -> None:
-        if not lines:
+    def _emit(self, data: bytes, rows: int) -> None:
+        """`data` holds `rows` JSON texts, one a line (JSON strings never hold a raw newline)."""
+        if not rows:
             return
         if self.lines:
-            self.out.write(("\n".join(lines) + "\n").encode())
+            self.out.write(data)
         else:
-            sep = ",\n" if self.rows else "\n"
-            self.out.write((sep + ",\n".join(lines)).encode())
-        self.rows += len(lines)
+            sep = b",\n" if self.rows else b"\n"
+            self.out.write(sep + data.rstrip(b"\n").replace(b"\n", b",\n"))
+        self.rows += rows
 
     def close(self) -> None:
         if not self.lines:
