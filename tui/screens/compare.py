@@ -13,6 +13,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +47,8 @@ TABS = [
     ("env", "Env·code·data"),
 ]
 POINTS_PER_PIXEL = 4  # min/max downsampling keeps 2 per bucket; 4 leaves room to zoom once
-DIRECTIONS: tuple[diffing.Direction | str, ...] = ("lower", "higher", "none")
+# `d` cycles a metric through these, then back to the guess from its name (no override).
+DIRECTIONS: tuple[diffing.Direction, ...] = ("lower", "higher", None)
 Command = tuple[str, str, Callable[[], Any]]
 
 
@@ -143,7 +145,7 @@ class CompareScreen(Screen[None]):
         self.patterns: dict[str, re.Pattern[str] | None] = {tab: None for tab, _ in TABS}
         self.grouping = NO_GROUPING
         self.groups: list[grouping.Group] = []
-        self.overrides: dict[str, diffing.Direction | str] = {}
+        self.overrides: dict[str, diffing.Direction] = {}  # None: explicitly no direction
         self.loads = 0
         self._metric_rows: list[diffing.MetricRow] = []
         self._loader = Coalescer(self._start_load)
@@ -251,8 +253,8 @@ class CompareScreen(Screen[None]):
     def _show_metrics(self) -> None:
         data = self.data
         assert data is not None
-        rules = [
-            (f"^{re.escape(k)}$", None if v == "none" else v) for k, v in self.overrides.items()
+        rules: list[tuple[str | re.Pattern[str], diffing.Direction]] = [
+            (f"^{re.escape(k)}$", v) for k, v in self.overrides.items()
         ]
         pane = self.query_one(MetricsDeltaPane)
         pattern = self.patterns["metrics"]
@@ -378,14 +380,11 @@ class CompareScreen(Screen[None]):
             return
         table = self.query_one(MetricsDeltaPane).table
         row = self._metric_rows[min(table.cursor_coordinate.row, len(self._metric_rows) - 1)]
-        current = self.overrides.get(row.key)
-        nxt = DIRECTIONS[0] if current is None else None
-        if current is not None and DIRECTIONS.index(current) + 1 < len(DIRECTIONS):
-            nxt = DIRECTIONS[DIRECTIONS.index(current) + 1]
-        if nxt is None:
-            self.overrides.pop(row.key, None)
+        step = DIRECTIONS.index(self.overrides[row.key]) + 1 if row.key in self.overrides else 0
+        if step < len(DIRECTIONS):
+            self.overrides[row.key] = DIRECTIONS[step]
         else:
-            self.overrides[row.key] = nxt
+            del self.overrides[row.key]
         self._show_metrics()
 
     def action_group(self) -> None:
@@ -478,5 +477,5 @@ class CompareScreen(Screen[None]):
             yield (
                 f"compare: show {label.lower()}",
                 f"Switch to the {label} tab",
-                lambda tab=tab: self.action_tab(tab),
+                partial(self.action_tab, tab),
             )
