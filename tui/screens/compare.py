@@ -46,7 +46,9 @@ TABS = [
     ("system", "System"),
     ("env", "Env·code·data"),
 ]
-POINTS_PER_PIXEL = 4  # min/max downsampling keeps 2 per bucket; 4 leaves room to zoom once
+# Min/max downsampling keeps 2 points per bucket: 2 per braille pixel is one bucket per
+# pixel column, all a chart can show (about 4 points per cell of chart width).
+POINTS_PER_PIXEL = 2
 # `d` cycles a metric through these, then back to the guess from its name (no override).
 DIRECTIONS: tuple[diffing.Direction, ...] = ("lower", "higher", None)
 Command = tuple[str, str, Callable[[], Any]]
