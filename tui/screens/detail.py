@@ -51,6 +51,7 @@ TABS = [
     ("console", "Console"),
 ]
 MAX_CHART_POINTS = 4000
+LIVE_RELOAD_EVERY = 2.0
 Command = tuple[str, str, Any]
 
 
@@ -104,10 +105,16 @@ class RunDetailScreen(Screen[None]):
                 yield CodeView(id="code-pane")
             with TabPane("9 Console", id="console"):
                 yield ConsoleView(id="console-pane")
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self._detail.request()
+        # Polling watchers see folders, not appends to console.log: look again while live.
+        self.set_interval(LIVE_RELOAD_EVERY, self._live_reload)
+
+    def _live_reload(self) -> None:
+        if self.info is not None and self.info.status == "running" and self.is_current:
+            self._detail.request()
 
     # -- loading ------------------------------------------------------------------------
 
@@ -131,20 +138,28 @@ class RunDetailScreen(Screen[None]):
             self.post_message(StoreWritten("console", error))
 
     def on_run_detail_loaded(self, message: RunDetailLoaded) -> None:
-        first = self.info is None
+        before_info, before = self.info, self.extras
+        first = before_info is None
         self.info = message.info
         self.extras = message.extras["extras"]
         self.loads += 1
         self._show_head()
         root = getattr(self.app, "launch", None)
         self.query_one(OverviewPane).show(self.info, self.extras, root.root if root else None)
-        self.query_one(ParamsTree).show(self.info.params or {})
-        self.query_one(ArtifactsView).show(self.extras.artifacts, self.extras.inputs)
-        self.query_one(EnvView).show(self.extras.env)
-        self.query_one(CodeView).show(self.extras.code, self.extras.patch)
-        if first or [r.name for r in self.extras.tables] != [
-            r.name for r in self.query_one(TablesView).refs
-        ]:
+        # A live run reloads every few seconds: panes whose data did not change are left
+        # alone so that the tree's folds, the scroll positions and the searches stay put.
+        if first or before_info.params != self.info.params:
+            self.query_one(ParamsTree).show(self.info.params or {})
+        if first or (before.artifacts, before.inputs) != (
+            self.extras.artifacts,
+            self.extras.inputs,
+        ):
+            self.query_one(ArtifactsView).show(self.extras.artifacts, self.extras.inputs)
+        if first or before.env != self.extras.env:
+            self.query_one(EnvView).show(self.extras.env)
+        if first or (before.code, before.patch) != (self.extras.code, self.extras.patch):
+            self.query_one(CodeView).show(self.extras.code, self.extras.patch)
+        if first or [r.name for r in self.extras.tables] != [r.name for r in before.tables]:
             self.query_one(TablesView).set_tables(self.extras.tables)
 
     def on_history_loaded(self, message: HistoryLoaded) -> None:
@@ -196,7 +211,8 @@ class RunDetailScreen(Screen[None]):
         head.append_text(safe(info.name, "bold", single_line=True))
         head.append("  ")
         head.append_text(safe(f"{info.experiment} / {info.run_id}", "dim", single_line=True))
-        head.append(f"  {fmt_duration(info.duration_s)}")
+        if info.duration_s is not None:
+            head.append(f"  {fmt_duration(info.duration_s)}")
         if info.tags:
             head.append("  ")
             head.append_text(safe(", ".join(info.tags), "magenta", single_line=True))

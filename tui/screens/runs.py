@@ -49,7 +49,7 @@ class RunsScreen(Screen[None]):
             id="runs.clear_filter",
             priority=True,
         ),
-        Binding("enter", "open_run", "Open", id="runs.open"),
+        Binding("enter", "open_run", "Open run", show=False, id="runs.open"),
         Binding("space", "toggle_mark", "Mark", id="runs.mark"),
         Binding("u", "clear_marks", "Unmark all", show=False, id="runs.unmark_all"),
         Binding("s", "sort_focused", "Sort", id="runs.sort"),
@@ -94,7 +94,7 @@ class RunsScreen(Screen[None]):
                 yield RunPreview(id="preview", now=self.app.now)  # type: ignore[attr-defined]
         yield FilterBar(id="filter-bar")
         yield StatusBar(id="status-bar")
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)
 
     @property
     def table(self) -> RunsTable:

@@ -37,14 +37,14 @@ def heatmap(cm: Confusion, title: str = "") -> RenderableType:
     grid.add_column(Text("true \\ pred", style="dim"), no_wrap=True)
     for label in cm.labels:
         grid.add_column(safe(label, "bold", single_line=True), justify="right", no_wrap=True)
-    grid.add_column(Text("precision", style="bold"), justify="right")
-    grid.add_column(Text("recall", style="bold"), justify="right")
-    grid.add_column(Text("n", style="dim"), justify="right")
+    grid.add_column(Text("precision", style="bold"), justify="right", min_width=9, no_wrap=True)
+    grid.add_column(Text("recall", style="bold"), justify="right", min_width=6, no_wrap=True)
+    grid.add_column(Text("n", style="dim"), justify="right", no_wrap=True)
     peak = cm.peak
     for i, label in enumerate(cm.labels):
         cells: list[Text] = [safe(label, "bold", single_line=True)]
         for j, value in enumerate(cm.counts[i]):
-            cells.append(Text(f" {value} ", style=_shade(value, peak, i == j)))
+            cells.append(Text(str(value), style=_shade(value, peak, i == j)))
         cells.append(Text(_pct(cm.precision(i))))
         cells.append(Text(_pct(cm.recall(i))))
         cells.append(Text(str(sum(cm.counts[i])), style="dim"))

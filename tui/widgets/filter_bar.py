@@ -69,7 +69,7 @@ class FilterBar(Vertical):
     FilterBar { height: auto; }
     FilterBar > Horizontal { height: 1; }
     FilterBar Label { width: 2; color: $accent; }
-    FilterBar Input { border: none; height: 1; padding: 0; width: 1fr; }
+    FilterBar Input, FilterBar Input:focus { border: none; height: 1; padding: 0; width: 1fr; }
     FilterBar #filter-error { color: $error; height: auto; display: none; }
     FilterBar.-error #filter-error { display: block; }
     """

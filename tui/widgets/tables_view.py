@@ -23,7 +23,7 @@ _KIND_MARK = {"confusion": "▦", "predictions": "≡", "table": "▤"}
 
 class TablesView(Horizontal):
     DEFAULT_CSS = """
-    TablesView #tables-list { width: 30; height: 1fr; }
+    TablesView #tables-list { width: 24; height: 1fr; }
     TablesView #tables-body { width: 1fr; height: 1fr; }
     TablesView FrameTable { height: 1fr; }
     TablesView #tables-note { height: auto; padding: 0 1; }

@@ -1,0 +1,140 @@
+"""The runs screen: first load, the filter bar (SQL, words, errors, history, completion),
+export. Driven by keys through Pilot on a store written in tmp_path."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from textual.widgets import Input
+
+from tui.filtering import History
+from tui.screens.prompt import PromptScreen
+from tui.widgets.filter_bar import FilterBar, FilterInput
+from tui.widgets.runs_table import RunsTable
+from tui.widgets.status_bar import StatusBar
+
+NEWEST_FIRST = ["resnet-b", "resnet-a", "mlp-lr0.001", "mlp-lr0.01", "sgd-lr0.01", "sgd-lr0.1"]
+
+
+def table(app) -> RunsTable:  # noqa: ANN001
+    return app.screen.query_one(RunsTable)
+
+
+async def test_first_load_lists_runs_newest_first_with_statuses(store_root: Path, h) -> None:
+    app = h.make_app(store_root)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await h.loaded(pilot)
+        assert h.names(app) == NEWEST_FIRST
+        status = app.screen.query_one(StatusBar).status
+        assert (status.total, status.shown, status.running, status.marked) == (6, 6, 0, 0)
+        text = h.screen_text(app)
+        # Distinct glyphs per status: finished, failed, killed, crashed.
+        assert "✓ sgd-lr0.1" in text
+        assert "✗ mlp-lr0.01" in text
+        assert "■ mlp-lr0.001" in text
+        assert "☠ resnet-b" in text
+        keys = [c.key for c in table(app).columns]
+        # lr and model.kind differ between runs; epochs is 20 everywhere so it is hidden.
+        assert keys == [
+            "status", "name", "experiment", "created", "duration_s", "last_step", "tags",
+            "params.lr", "params.model.kind", "metrics.train/loss", "metrics.val/acc",
+        ]  # fmt: skip
+
+
+async def test_sql_filter_narrows_and_enter_keeps_it_in_history(store_root: Path, h) -> None:
+    app = h.make_app(store_root)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await h.loaded(pilot)
+        await pilot.press("slash")
+        assert isinstance(app.focused, FilterInput)
+        app.focused.value = "params.lr >= 0.05 and status = "
+        await pilot.press(*"'finished'")
+        assert h.names(app) == ["resnet-a", "sgd-lr0.1"]
+        await pilot.press("enter")
+        assert isinstance(app.focused, RunsTable)
+        assert app.screen.query_one(FilterBar).history.items == [
+            "params.lr >= 0.05 and status = 'finished'"
+        ]
+        assert app.screen.query_one(StatusBar).status.shown == 2
+
+
+async def test_bad_filter_shows_error_inline_and_keeps_previous_result(store_root: Path, h) -> None:
+    app = h.make_app(store_root)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await h.loaded(pilot)
+        await pilot.press("slash", *"status = 'failed'")
+        assert h.names(app) == ["mlp-lr0.01"]
+        await pilot.press(*" and x >")
+        bar = app.screen.query_one(FilterBar)
+        assert bar.has_class("-error")
+        assert "✗" in h.screen_text(app)
+        assert h.names(app) == ["mlp-lr0.01"]
+        await pilot.press("escape")
+        assert not bar.has_class("-error")
+        assert h.names(app) == NEWEST_FIRST
+        assert isinstance(app.focused, RunsTable)
+
+
+async def test_plain_words_search_name_tags_and_experiment(store_root: Path, h) -> None:
+    app = h.make_app(store_root)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await h.loaded(pilot)
+        await pilot.press("slash", *"sgd")
+        assert h.names(app) == ["sgd-lr0.01", "sgd-lr0.1"]
+        await pilot.press("ctrl+a", "ctrl+k", *"cifar")
+        assert h.names(app) == ["resnet-b", "resnet-a"]
+        await pilot.press("ctrl+a", "ctrl+k", *"SWEEP lr0.01")
+        assert h.names(app) == ["mlp-lr0.01", "sgd-lr0.01"]
+        await pilot.press("enter", "ctrl+f")
+        assert h.names(app) == NEWEST_FIRST
+        assert app.screen.query_one(FilterInput).value == ""
+
+
+async def test_filter_history_and_field_completion(store_root: Path, h) -> None:
+    app = h.make_app(store_root)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await h.loaded(pilot)
+        bar_input = app.screen.query_one(FilterInput)
+        await pilot.press("slash", *"gpu", "enter", "slash", "ctrl+a", "ctrl+k", *"sgd", "enter")
+        await pilot.press("slash", "up")
+        assert bar_input.value == "sgd"
+        await pilot.press("up")
+        assert bar_input.value == "gpu"
+        await pilot.press("down")
+        assert bar_input.value == "sgd"
+        await pilot.press("ctrl+a", "ctrl+k", *"params.mo")
+        await h.wait_for(pilot, lambda: bar_input._suggestion == "params.model.kind")
+        await pilot.press("tab")
+        assert bar_input.value == "params.model.kind"
+        await pilot.press(*" = 'mlp'")
+        assert h.names(app) == ["mlp-lr0.001", "mlp-lr0.01"]
+
+
+async def test_export_writes_visible_table_to_csv(store_root: Path, tmp_path: Path, h) -> None:
+    app = h.make_app(store_root)
+    target = tmp_path / "out.csv"
+    async with app.run_test(size=(120, 40)) as pilot:
+        await h.loaded(pilot)
+        await pilot.press("slash", *"sgd", "enter", "s")
+        await pilot.press("e")
+        assert isinstance(app.screen, PromptScreen)
+        app.screen.query_one(Input).value = str(target)
+        await pilot.press("enter")
+        await h.wait_for(pilot, target.exists)
+    with target.open() as f:
+        rows = list(csv.DictReader(f))
+    assert [r["name"] for r in rows] == ["sgd-lr0.01", "sgd-lr0.1"]
+    assert [r["params.lr"] for r in rows] == ["0.01", "0.1"]
+    assert rows[0]["run_id"] == h.run_id(1)
+    assert rows[0]["tags"] == "sweep"
+    assert list(rows[0])[:3] == ["run_id", "status", "name"]
+
+
+def test_history_walks_back_and_forth() -> None:
+    history = History()
+    for text in ("a", "b", "a"):
+        history.push(text)
+    assert history.items == ["b", "a"]
+    assert [history.older(), history.older(), history.older()] == ["a", "b", "b"]
+    assert [history.newer(), history.newer()] == ["a", ""]

@@ -1,0 +1,183 @@
+"""The runs screen: sorting, marks, movement, columns, sidebar, skipped files, help,
+palette and quit. Driven by keys through Pilot on a store written in tmp_path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.command import CommandInput
+from textual.widgets import Input
+
+from tui.screens.columns import ColumnPicker
+from tui.screens.help import HelpScreen
+from tui.screens.problems import ProblemsScreen
+from tui.widgets.runs_table import RunsTable
+from tui.widgets.status_bar import StatusBar
+
+NEWEST_FIRST = ["resnet-b", "resnet-a", "mlp-lr0.001", "mlp-lr0.01", "sgd-lr0.01", "sgd-lr0.1"]
+
+
+def table(app) -> RunsTable:  # noqa: ANN001
+    return app.screen.query_one(RunsTable)
+
+
+async def test_sort_by_focused_column_reverse_and_header_click(store_root: Path, h) -> None:
+    app = h.make_app(store_root)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await h.loaded(pilot)
+        t = table(app)
+        assert t.current_column.key == "name"
+        await pilot.press("s")
+        assert h.names(app) == sorted(NEWEST_FIRST)
+        await pilot.press("r")
+        assert h.names(app) == sorted(NEWEST_FIRST, reverse=True)
+        await pilot.press("l", "l", "l", "l", "l", "l")
+        assert t.current_column.key == "params.lr"
+        await pilot.press("s")  # numbers sort high to low first
+        assert h.names(app)[:2] == ["sgd-lr0.1", "resnet-b"]
+        assert h.names(app)[-1] == "mlp-lr0.001"
+        # Clicking a header sorts by it too: the "experiment" label starts at column 15.
+        await pilot.click(RunsTable, offset=(16, 0))
+        assert app.screen.state.sort_key == "experiment"
+        assert h.names(app)[:2] == ["resnet-b", "resnet-a"]
+
+
+async def test_metric_sort_uses_last_then_min_then_max(tmp_path: Path, h) -> None:
+    root = tmp_path / "store"
+    specs = [
+        h.Spec("a", params={"lr": 1.0}, steps=3, scale=1.0),
+        h.Spec("b", params={"lr": 2.0}, steps=3, scale=0.5),
+    ]
+    h.build_store(root, specs)
+    app = h.make_app(root)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await h.loaded(pilot)
+        app.screen.sort_by("metrics.train/loss", descending=True)
+        assert app.screen.state.metric_agg == "last"
+        assert h.names(app) == ["a", "b"]
+        await pilot.press("m")
+        assert app.screen.table.view.sort_column == "metrics_min.train/loss"
+        await pilot.press("m")
+        assert app.screen.table.view.sort_column == "metrics_max.train/loss"
+        await pilot.press("m")
+        assert app.screen.table.view.sort_column == "metrics.train/loss"
+
+
+async def test_marks_survive_sort_filter_and_reload(store_root: Path, h) -> None:
+    app = h.make_app(store_root)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await h.loaded(pilot)
+        await pilot.press("space", "space")
+        assert app.screen.marks == {h.run_id(5), h.run_id(4)}
+        assert table(app).cursor_row == 2
+        await pilot.press("s")  # sort by name
+        await pilot.press("slash", *"resnet", "enter")
+        assert h.names(app) == ["resnet-a", "resnet-b"]
+        await pilot.press("ctrl+r")
+        await h.wait_for(pilot, lambda: app.screen.loads >= 2)
+        assert app.screen.marks == {h.run_id(5), h.run_id(4)}
+        assert app.screen.query_one(StatusBar).status.marked == 2
+        assert "● " in h.screen_text(app)
+        await pilot.press("space")  # unmark the first shown row (resnet-a)
+        assert app.screen.marks == {h.run_id(5)}
+        await pilot.press("u")
+        assert app.screen.marks == set()
+
+
+async def test_vim_keys_move_the_cursor(store_root: Path, h) -> None:
+    app = h.make_app(store_root)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await h.loaded(pilot)
+        t = table(app)
+        await pilot.press("j", "j")
+        assert t.cursor_row == 2
+        await pilot.press("k")
+        assert t.cursor_row == 1
+        await pilot.press("G")
+        assert t.cursor_row == 5
+        assert t.current_run_id == h.run_id(0)
+        await pilot.press("g")
+        assert t.cursor_row == 0
+
+
+async def test_column_picker_keeps_or_drops_by_regex(store_root: Path, h) -> None:
+    app = h.make_app(store_root)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await h.loaded(pilot)
+        await pilot.press("C")
+        assert isinstance(app.screen, ColumnPicker)
+        app.screen.query_one(Input).value = "val/|^params\\.lr"
+        await pilot.press("enter")
+        keys = [c.key for c in app.screen.query_one(RunsTable).columns]
+        assert keys == ["status", "name", "params.lr", "metrics.val/acc"]
+        await pilot.press("C")
+        app.screen.query_one(Input).value = "params|tags"
+        await pilot.press("ctrl+d")
+        keys = [c.key for c in app.screen.query_one(RunsTable).columns]
+        assert keys == [
+            "status", "name", "experiment", "created", "duration_s", "last_step",
+            "metrics.train/loss", "metrics.val/acc",
+        ]  # fmt: skip
+        await pilot.press("C", "ctrl+r")
+        assert len(app.screen.query_one(RunsTable).columns) == 11
+        await pilot.press("C", "ctrl+a", "ctrl+k", "left_parenthesis", "enter")
+        assert isinstance(app.screen, ColumnPicker)  # a bad regex keeps the picker open
+        await pilot.press("escape")
+        assert len(app.screen.query_one(RunsTable).columns) == 11
+
+
+async def test_sidebar_narrows_to_one_experiment(store_root: Path, h) -> None:
+    app = h.make_app(store_root)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await h.loaded(pilot)
+        await pilot.press("left_square_bracket")
+        text = h.screen_text(app)
+        assert "All (6)" in text and "cifar (2)" in text and "digits (4)" in text
+        await pilot.press("j", "enter")
+        assert h.names(app) == ["resnet-b", "resnet-a"]
+        assert isinstance(app.focused, RunsTable)
+        await pilot.press("left_square_bracket")  # hides it; the narrowing stays
+        assert h.names(app) == ["resnet-b", "resnet-a"]
+        assert "experiment: cifar" in h.screen_text(app)
+        await pilot.press("left_square_bracket", "k", "enter")
+        assert h.names(app) == NEWEST_FIRST
+
+
+async def test_skipped_files_are_counted_and_listed(store_root: Path, h) -> None:
+    broken = store_root / "digits" / "20260105T100000Z-bad000"
+    broken.mkdir()
+    (broken / "run.json").write_text("{not json")
+    app = h.make_app(store_root)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await h.loaded(pilot)
+        assert app.screen.query_one(StatusBar).status.skipped == 1
+        assert "1 skipped" in h.screen_text(app)
+        await pilot.press("exclamation_mark")
+        assert isinstance(app.screen, ProblemsScreen)
+        await pilot.pause()
+        assert "20260105T100000Z-bad000" in h.screen_text(app)
+        await pilot.press("escape")
+        assert not isinstance(app.screen, ProblemsScreen)
+
+
+async def test_help_and_palette_and_quit(store_root: Path, h) -> None:
+    app = h.make_app(store_root)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await h.loaded(pilot)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.pause()
+        text = h.screen_text(app)
+        for words in ("Filter", "Mark", "Reverse", "Columns", "Experiments", "Export"):
+            assert words in text
+        await pilot.press("escape")
+        await pilot.press("ctrl+p")
+        palette = app.screen.query_one(CommandInput)
+        palette.value = "runs: sort by nam"
+        await pilot.press("e")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await h.wait_for(pilot, lambda: app.screen.state.sort_key == "name")
+        assert h.names(app) == sorted(NEWEST_FIRST)
+        await pilot.press("q")
+    assert app.return_code == 0
