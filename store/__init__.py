@@ -4,7 +4,8 @@ Plain Parquet + JSON files under a root folder (see docs/FORMAT.md). This packag
 imports Textual.
 """
 
-from .compaction import CompactReport, compact
+from typing import TYPE_CHECKING, Any
+
 from .errors import (
     AmbiguousRunError,
     QueryError,
@@ -13,11 +14,40 @@ from .errors import (
     SchemaVersionError,
     StoreError,
 )
-from .reader import Store, open
-from .records import Problem
-from .runinfo import RunInfo
-from .watch import Watcher, watch
-from .writer import Run
+
+if TYPE_CHECKING:
+    from .compaction import CompactReport, compact
+    from .reader import Store, open
+    from .records import Problem
+    from .runinfo import RunInfo
+    from .watch import Watcher, watch
+    from .writer import Run
+
+# Loaded on first use (PEP 562): a training script pays for the writer, `mmtop ls` for the
+# reader, and neither for the other's imports (pyarrow, numpy, polars).
+_LAZY = {
+    "CompactReport": "compaction",
+    "compact": "compaction",
+    "Store": "reader",
+    "open": "reader",
+    "Problem": "records",
+    "RunInfo": "runinfo",
+    "Watcher": "watch",
+    "watch": "watch",
+    "Run": "writer",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'store' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "AmbiguousRunError",

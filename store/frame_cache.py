@@ -15,8 +15,6 @@ import os
 from pathlib import Path
 
 import polars as pl
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from . import paths
 from .fsio import tmp_path_for
@@ -24,8 +22,8 @@ from .fsio import tmp_path_for
 FRAME_NAME = "runs-frame-v1.parquet"
 SIG_COL = "_sig"
 READ_COL = "_read_ns"
-_EMPTY_KEY = b"mmtop.empty_structs"
-_ORDER_KEY = b"mmtop.columns"
+_EMPTY_KEY = "mmtop.empty_structs"
+_ORDER_KEY = "mmtop.columns"
 
 
 class FrameCache:
@@ -33,20 +31,19 @@ class FrameCache:
         self.file = paths.cache_dir(root) / FRAME_NAME
 
     def load(self) -> pl.DataFrame | None:
+        # polars only (no pyarrow import): `mmtop ls` pays for what it uses.
         try:
-            table = pq.read_table(self.file)
-            meta = table.schema.metadata or {}
-            frame = pl.from_arrow(table)
-            assert isinstance(frame, pl.DataFrame)
-            empty = json.loads(meta.get(_EMPTY_KEY, b"[]"))
-            order = json.loads(meta.get(_ORDER_KEY, b"[]"))
+            meta = pl.read_parquet_metadata(self.file)
+            frame = pl.read_parquet(self.file)
+            empty = json.loads(meta.get(_EMPTY_KEY, "[]"))
+            order = json.loads(meta.get(_ORDER_KEY, "[]"))
             frame = frame.with_columns(
                 pl.lit(None, dtype=pl.Struct([])).alias(name) for name in empty
             )
             if SIG_COL not in frame.columns or READ_COL not in frame.columns:
                 return None
             return frame.select(order) if order else frame
-        except (OSError, ValueError, AssertionError, pa.ArrowException, pl.exceptions.PolarsError):
+        except (OSError, ValueError, pl.exceptions.PolarsError):
             return None
 
     def save(self, frame: pl.DataFrame) -> None:
@@ -56,13 +53,13 @@ class FrameCache:
         tmp = tmp_path_for(self.file)
         try:
             os.makedirs(self.file.parent, exist_ok=True)
-            table = frame.drop(empty).to_arrow()
-            table = table.replace_schema_metadata(
-                {_EMPTY_KEY: json.dumps(empty), _ORDER_KEY: json.dumps(frame.columns)}
+            frame.drop(empty).write_parquet(
+                tmp,
+                compression="lz4",
+                metadata={_EMPTY_KEY: json.dumps(empty), _ORDER_KEY: json.dumps(frame.columns)},
             )
-            pq.write_table(table, tmp, compression="lz4")
             os.replace(tmp, self.file)
-        except (OSError, pa.ArrowException, pl.exceptions.PolarsError):
+        except (OSError, pl.exceptions.PolarsError):
             pass  # read-only store, full disk: the cache is optional
         finally:
             with contextlib.suppress(OSError):

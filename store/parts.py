@@ -13,13 +13,16 @@ import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
-
-import pyarrow as pa
-import pyarrow.parquet as pq
+from typing import TYPE_CHECKING
 
 from .fsio import tmp_path_for
 from .paths import PART_RE, part_name
-from .schema import PARQUET_OPTIONS, POINT_SCHEMA
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+# pyarrow is imported where parts are written or merged, not to list them: readers that only
+# list parts (histories are read with polars) do not pay for importing it.
 
 # Parts smaller than this are merged once enough of them pile up; bigger ones are left alone
 # so compaction never rereads a long run's whole history.
@@ -75,6 +78,10 @@ def list_parts(folder: Path) -> list[Part]:
 
 
 def write_part(path: Path, table: pa.Table) -> None:
+    import pyarrow.parquet as pq
+
+    from .schema import PARQUET_OPTIONS
+
     tmp = tmp_path_for(path)
     try:
         pq.write_table(table, tmp, **PARQUET_OPTIONS)
@@ -86,6 +93,10 @@ def write_part(path: Path, table: pa.Table) -> None:
 
 
 def read_part(path: Path) -> pa.Table:
+    import pyarrow.parquet as pq
+
+    from .schema import POINT_SCHEMA
+
     return pq.read_table(path, schema=POINT_SCHEMA)
 
 
@@ -117,6 +128,8 @@ class PartWriter:
             return None
         parts = [p for p, _ in self._small]
         first, last = parts[0].first, parts[-1].last
+        import pyarrow as pa
+
         merged = pa.concat_tables([read_part(p.path) for p in parts]).combine_chunks()
         out = Part(self.folder / part_name(self.writer, first, last), self.writer, first, last)
         write_part(out.path, merged)

@@ -9,16 +9,16 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from . import paths, tables
+from . import paths
 from .capture.console import read_console
 from .frame import parse_time
 from .fsio import read_json
 from .names import check_path_component
 from .notes import read_comments, read_notes
-from .tables import ConfusionMatrix, read_confusion
 
 if TYPE_CHECKING:
     from .reader import Store
+    from .tables import ConfusionMatrix
 
 
 class RunFiles:
@@ -98,6 +98,8 @@ class RunFiles:
         return pl.read_parquet(paths.table_file(self.path, name))
 
     def _latest(self, kind: str, name: str, step: int | None) -> str:
+        from . import tables  # numpy and pyarrow: only for runs that have tables
+
         prefix = (
             tables.CONFUSION_PREFIX if kind == "confusion_matrix" else tables.PREDICTIONS_PREFIX
         )
@@ -111,6 +113,8 @@ class RunFiles:
 
     def confusion_matrix(self, name: str = "val", step: int | None = None) -> ConfusionMatrix:
         """The confusion matrix `name` at `step` (default: the latest step logged)."""
+        from .tables import read_confusion
+
         return read_confusion(self.path, self._latest("confusion_matrix", name, step))
 
     def predictions(self, name: str = "val", step: int | None = None) -> pl.DataFrame:

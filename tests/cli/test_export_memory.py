@@ -53,7 +53,11 @@ def test_process_memory_stays_below_holding_the_history_once(
     big: Path, tmp_path: Path, python: Callable[..., Any]
 ) -> None:
     """Peak RSS of a streamed export vs a process that merely holds all points once."""
-    rss = "import resource; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    # VmHWM, not ru_maxrss: the latter survives execve, so a child forked from a big pytest
+    # process would report the parent's peak.
+    rss = (
+        "print([l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0])"
+    )
     baseline = python(
         "import store, polars; from tui.cli.commands import export; "
         f"st = store.open({str(big)!r}); st.history(st.runs()['run_id'][0]); " + rss
