@@ -148,9 +148,11 @@ def main() -> None:
         cold = timed(COLD_WARM, root)
         warm = min(timed(COLD_WARM, root) for _ in range(3))
         bare = min(timed(BARE, root) for _ in range(3))
-        print(f"{n} runs: runs() cold {cold[0]:.2f} s, warm {warm[0]:.2f} s "
-              f"(process {warm[1]:.2f} s); bare polars/json read {bare[0]:.2f} s; "
-              f"warm/bare = {warm[0] / bare[0]:.2f}")
+        print(
+            f"{n} runs: runs() cold {cold[0]:.2f} s, warm {warm[0]:.2f} s "
+            f"(process {warm[1]:.2f} s); bare polars/json read {bare[0]:.2f} s; "
+            f"warm/bare = {warm[0] / bare[0]:.2f}"
+        )
 
 
 if __name__ == "__main__":

@@ -55,9 +55,7 @@ def test_process_memory_stays_below_holding_the_history_once(
     """Peak RSS of a streamed export vs a process that merely holds all points once."""
     # VmHWM, not ru_maxrss: the latter survives execve, so a child forked from a big pytest
     # process would report the parent's peak.
-    rss = (
-        "print([l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0])"
-    )
+    rss = "print([l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0])"
     baseline = python(
         "import store, polars; from tui.cli.commands import export; "
         f"st = store.open({str(big)!r}); st.history(st.runs()['run_id'][0]); " + rss
