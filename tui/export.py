@@ -14,9 +14,14 @@ from tui.columns import Column
 from tui.runs_view import RunsModel, View
 
 
-def export_frame(model: RunsModel, view: View, columns: list[Column]) -> pl.DataFrame:
+def export_frame(
+    model: RunsModel, view: View, columns: list[Column], only: set[str] | None = None
+) -> pl.DataFrame:
+    """The table as shown; with `only`, just those runs (the marked ones), still in order."""
     keys = ["run_id"] + [c.key for c in columns if c.key != "run_id"]
     frame = model.flat.select([pl.col(k).gather(view.order) for k in dict.fromkeys(keys)])
+    if only:
+        frame = frame.filter(pl.col("run_id").is_in(list(only)))
     fixes: list[pl.Expr] = []
     for name, dtype in frame.schema.items():
         if isinstance(dtype, pl.List):

@@ -131,6 +131,22 @@ async def test_export_writes_visible_table_to_csv(store_root: Path, tmp_path: Pa
     assert list(rows[0])[:3] == ["run_id", "status", "name"]
 
 
+async def test_export_with_marks_writes_only_the_marked_runs(
+    store_root: Path, tmp_path: Path, h
+) -> None:
+    app = h.make_app(store_root)
+    target = tmp_path / "marked.csv"
+    async with app.run_test(size=(120, 40)) as pilot:
+        await h.loaded(pilot)
+        await pilot.press("j", "space", "space", "e")
+        assert app.screen.title_text == "export the 2 marked runs to CSV"
+        app.screen.query_one(Input).value = str(target)
+        await pilot.press("enter")
+        await h.wait_for(pilot, target.exists)
+    with target.open() as f:
+        assert [r["name"] for r in csv.DictReader(f)] == ["resnet-a", "mlp-lr0.001"]
+
+
 def test_history_walks_back_and_forth() -> None:
     history = History()
     for text in ("a", "b", "a"):

@@ -414,21 +414,24 @@ class RunsScreen(Screen[None]):
             if path:
                 self.export_csv(path)
 
-        rows = len(self.table.view)
-        self.app.push_screen(
-            PromptScreen(
-                f"export {rows} rows to CSV",
-                "runs.csv",
-                "columns, filter and sort as shown; raw values",
-            ),
-            chosen,
-        )
+        marked = self._marked_shown()
+        if marked:
+            title = f"export the {len(marked)} marked runs to CSV"
+            hint = "columns and sort as shown; raw values (u unmarks all to export every row)"
+        else:
+            title = f"export {len(self.table.view)} rows to CSV"
+            hint = "columns, filter and sort as shown; raw values"
+        self.app.push_screen(PromptScreen(title, "runs.csv", hint), chosen)
+
+    def _marked_shown(self) -> set[str]:
+        return self.marks.intersection(self.table.visible_ids()) if self.marks else set()
 
     @work(thread=True, exclusive=True, group="export")
     def export_csv(self, path: str) -> None:
         table = self.table
         try:
-            rows = write_csv(export_frame(self.model, table.view, table.columns), path)
+            frame = export_frame(self.model, table.view, table.columns, self._marked_shown())
+            rows = write_csv(frame, path)
         except Exception as exc:  # disk full, no permission, a folder: report, do not crash
             self.post_message(ExportFinished(path, 0, str(exc)))
             return
