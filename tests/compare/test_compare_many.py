@@ -95,3 +95,20 @@ async def test_fifty_runs_scroll_and_page(
         assert (grid.page, grid.shown_keys) == (0, ["k00", "k01", "k02", "k03"])
         await pilot.press("slash", *"k0[89]", "enter")
         assert (grid.pages, grid.shown_keys) == (1, ["k08", "k09"])
+
+
+async def test_unknown_runs_are_named_and_one_run_still_shows(
+    sample: Any, compare_app: Any, until_loaded: Loaded, ui: Any
+) -> None:
+    ids = [sample.ids[0], "20990101T000000Z-ffffff"]
+    async with compare_app(sample.root, ids).run_test(size=SIZE) as pilot:
+        screen = await until_loaded(pilot)
+        assert ui.head(screen) == (
+            "comparing 1 run · baseline ◆ sgd-s1 · not found: 20990101T000000Z-ffffff"
+        )
+        assert ui.table(screen, "params").row_count == 0
+        assert ui.metric_row(screen, "val/acc", "last")[2:] == ["0.88"]
+        await pilot.press("b", "3")  # one run: nothing to switch to, nothing breaks
+        assert screen.baseline == 0
+        grid = screen.query_one("#metric-charts", ChartsGrid)
+        assert [len(c.state.series) for c in grid.charts if c.display] == [1, 1]

@@ -314,7 +314,8 @@ class CompareScreen(Screen[None]):
         data = self.data
         assert data is not None
         head = Text()
-        head.append(f"comparing {len(data.run_ids)} runs", style="bold")
+        n = len(data.run_ids)
+        head.append(f"comparing {n} run{'s' if n != 1 else ''}", style="bold")
         if self.env is not None and self.env.different_data:
             head.append("  ")
             head.append(" ⚠ different data ", style="bold white on red")
