@@ -1,0 +1,135 @@
+"""The app's pure helpers: launch resolution, formatting, filter language, columns, tables."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from tui.columns import ColumnChoice, choose, differing, flatten
+from tui.confusion import to_confusion, wrong_first
+from tui.filtering import FilterError, classify, complete, field_names, mask
+from tui.formatting import fit, fmt_age, fmt_duration, fmt_number, status_glyph
+from tui.launch import resolve, sample_root
+from tui.widgets.preview import main_metrics, sparkline
+
+
+def test_launch_prefers_path_then_env_then_mmruns_then_samples(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert resolve("somewhere", {}).root == Path("somewhere")
+    (tmp_path / "envstore").mkdir()
+    env = {"MMTOP_DIR": str(tmp_path / "envstore")}
+    assert (resolve(None, env).root, resolve(None, env).source) == (tmp_path / "envstore", "env")
+    # A $MMTOP_DIR that does not exist falls through to ./mmruns, then to the samples.
+    missing = {"MMTOP_DIR": str(tmp_path / "nope")}
+    sample = resolve(None, missing)
+    assert sample.source == "sample" and sample.read_only and sample.root == sample_root()
+    assert "read-only" in sample.hint
+    (tmp_path / "mmruns").mkdir()
+    assert (resolve(None, missing).root, resolve(None, missing).source) == (
+        Path("mmruns"),
+        "default",
+    )
+
+
+def test_formatting() -> None:
+    assert [fmt_duration(s) for s in (None, 5, 65, 3700, 90000)] == [
+        "", "5s", "1m05s", "1h01m", "1d01h",
+    ]  # fmt: skip
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    ages = [now - timedelta(seconds=s) for s in (30, 600, 7200, 3 * 86400, 30 * 86400)]
+    assert [fmt_age(a, now) for a in ages] == ["30s", "10m", "2h", "3d", "4w"]
+    assert [fmt_number(v) for v in (0.0, 0.123456, 1e-7, 12, float("nan"), True)] == [
+        "0", "0.1235", "1e-07", "12", "nan", "true",
+    ]  # fmt: skip
+    assert fit("abcdef", 4) == "abc…" and fit("ab", 4) == "ab"
+    assert [status_glyph(s) for s in ("finished", "failed", "killed", "crashed")] == [
+        "✓", "✗", "■", "☠",
+    ]  # fmt: skip
+    assert status_glyph("running", 0) != status_glyph("running", 1)
+
+
+def _frame() -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "run_id": ["a", "b", "c"],
+            "experiment": ["x", "x", "y"],
+            "name": ["ResNet-1", "vit", "resnet-2"],
+            "status": ["finished", "running", "failed"],
+            "tags": [["gpu"], [], ["cpu", "gpu"]],
+            "params": [
+                {"lr": 0.1, "opt": {"name": "sgd"}},
+                {"lr": 0.01, "opt": {"name": "sgd"}},
+                {"lr": 0.1, "opt": {"name": "adam"}},
+            ],
+            "metrics": [{"val/acc": 0.9}, {"val/acc": None}, {"val/acc": 0.7}],
+        }
+    )
+
+
+def test_filter_language() -> None:
+    raw = _frame()
+    from tui.filtering import search_column
+
+    search = raw.select(search_column(raw)).to_series()
+    assert classify("resnet gpu").kind == "search"
+    assert classify("params.lr > 1").kind == "sql"
+    assert classify("status = 'failed'").kind == "sql"
+    hits = mask(raw, search, classify("resnet GPU"))
+    assert hits is not None and hits.to_list() == [True, False, True]
+    sql = mask(raw, search, classify("params.opt.name = 'sgd' and params.lr < 0.05"))
+    assert sql is not None and sql.to_list() == [False, True, False]
+    nulls = mask(raw, search, classify('metrics."val/acc" > 0.8'))
+    assert nulls is not None and nulls.to_list() == [True, False, False]
+    with pytest.raises(FilterError, match="unable to find column"):
+        mask(raw, search, classify("nope = 1"))
+    with pytest.raises(FilterError, match="true/false"):
+        mask(raw, search, classify("params.lr + 1"))
+    names = field_names(raw)
+    assert 'metrics."val/acc"' in names and "params.opt.name" in names
+    assert complete("params.o", names) == "params.opt.name"
+    assert complete("status = 'x' and metrics.", names) == "status = 'x' and metrics.\"val/acc\""
+    assert complete("zzz", names) is None
+
+
+def test_columns_show_differing_params_and_present_metrics() -> None:
+    flat = flatten(_frame())
+    assert differing(flat, ["params.lr", "params.opt.name"]) == ["params.lr", "params.opt.name"]
+    assert differing(flat.head(2), ["params.lr", "params.opt.name"]) == ["params.lr"]
+    keys = choose(flat, flat.slice(1, 1), ColumnChoice())
+    # One run shown: every param is shown, but its only metric value is null, so none.
+    assert [k for k in keys if k.startswith(("params", "metrics"))] == [
+        "params.lr",
+        "params.opt.name",
+    ]
+    keep = choose(flat, flat, ColumnChoice("keep", "val/"))
+    assert keep == ["status", "name", "metrics.val/acc"]
+    drop = choose(flat, flat, ColumnChoice("drop", "^params|experiment|tags"))
+    assert drop == ["status", "name", "metrics.val/acc"]
+
+
+def test_confusion_and_predictions() -> None:
+    long = pl.DataFrame({"true": ["a", "a", "b"], "pred": ["a", "b", "b"], "count": [3, 1, 4]})
+    cm = to_confusion(long)
+    assert cm is not None and cm.labels == ["a", "b"] and cm.counts == [[3, 1], [0, 4]]
+    assert (cm.precision(0), cm.recall(0), cm.precision(1)) == (1.0, 0.75, 0.8)
+    preds = pl.DataFrame(
+        {"id": [1, 2, 3], "y_true": ["a", "b", "a"], "pred": ["a", "a", "b"],
+         "confidence": [0.99, 0.6, 0.9]}
+    )  # fmt: skip
+    assert wrong_first(preds)["id"].to_list() == [3, 2, 1]
+
+
+def test_preview_helpers() -> None:
+    assert main_metrics({"train/loss": 1.0, "lr": 0.1, "val/acc": 0.5, "x": None}) == [
+        "val/acc",
+        "train/loss",
+        "lr",
+    ]
+    assert sparkline([0, 1, 2, 3], 4) == "▁▃▅█"
+    assert len(sparkline(list(range(100)), 10)) == 10
+    assert sparkline([], 5) == "" and sparkline([1, 1], 2) == "▄▄"
