@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any, cast
 
 import polars as pl
 
@@ -65,7 +66,7 @@ class ColumnChoice:
         return "auto"
 
 
-def _leaves(prefix: str, expr: pl.Expr, dtype: pl.DataType) -> list[pl.Expr]:
+def _leaves(prefix: str, expr: pl.Expr, dtype: Any) -> list[pl.Expr]:
     if isinstance(dtype, pl.Struct):
         out: list[pl.Expr] = []
         for fld in dtype.fields:
@@ -205,11 +206,11 @@ def measure(flat: pl.DataFrame, key: str) -> Column:
         width = 6
     elif kind == "tags":
         longest = series.list.join(",").str.len_chars().max() if len(series) else 0
-        width = min(int(longest or 0), MAX_WIDTH["tags"])
+        width = min(int(cast(int, longest or 0)), MAX_WIDTH["tags"])
     elif kind == "text":
         longest = series.cast(pl.String).str.len_chars().max() if len(series) else 0
         cap = MAX_WIDTH.get(key, TEXT_PARAM_MAX)
-        width = min(int(longest or 0), cap)
+        width = min(int(cast(int, longest or 0)), cap)
     elif kind in ("int", "number"):
         width = _numeric_width(series)
     else:

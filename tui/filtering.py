@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 import polars as pl
 
@@ -87,7 +88,7 @@ def field_names(raw: pl.DataFrame) -> list[str]:
     """Every name a filter can use, nested params and metric keys included (for completion)."""
     names: list[str] = []
 
-    def walk(prefix: str, dtype: pl.DataType) -> None:
+    def walk(prefix: str, dtype: Any) -> None:
         if isinstance(dtype, pl.Struct):
             for fld in dtype.fields:
                 walk(f"{prefix}.{quote(fld.name)}", fld.dtype)
