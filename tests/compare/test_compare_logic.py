@@ -82,6 +82,8 @@ def test_deltas_follow_the_baseline() -> None:
     rows = {(r.key, r.stat): r for r in metric_rows(2)}
     last = rows[("val/loss", "last")]
     assert [delta_text(c) for c in last.cells] == ["-0.1 (-16.7%)", "-0.2 (-33.3%)", ""]
+    assert delta_text(diffing.Cell(0.5, 0.0, 0.0, None)) == "="
+    assert delta_text(diffing.Cell(0.5, 0.5, None, True)) == "+0.5"  # baseline 0: no %
 
 
 def test_metric_cell_text_and_styles() -> None:

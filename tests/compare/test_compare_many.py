@@ -112,3 +112,40 @@ async def test_unknown_runs_are_named_and_one_run_still_shows(
         assert screen.baseline == 0
         grid = screen.query_one("#metric-charts", ChartsGrid)
         assert [len(c.state.series) for c in grid.charts if c.display] == [1, 1]
+
+
+async def test_store_changes_reach_the_tables_and_charts(
+    tmp_path: Path, compare_app: Any, until_loaded: Loaded, until: Any, ui: Any
+) -> None:
+    from tui.messages import StoreChanged
+
+    runs = [
+        store.Run(
+            experiment="live",
+            name=f"live-{i}",
+            params={"lr": 0.1 * (i + 1)},
+            root=tmp_path,
+            capture_env=False,
+            capture_code=False,
+            capture_system=False,
+        )
+        for i in range(2)
+    ]
+    try:
+        for run in runs:
+            for step in range(3):
+                run.log({"loss": 1.0 / (step + 1)}, step=step)
+            run.flush()
+        async with compare_app(tmp_path, [r.run_id for r in runs]).run_test(size=SIZE) as pilot:
+            screen = await until_loaded(pilot)
+            grid = screen.query_one("#metric-charts", ChartsGrid)
+            assert [len(s) for s in grid.series["loss"]] == [3, 3]
+            for run in runs:
+                run.log({"loss": 0.1}, step=3)
+                run.flush()
+            screen.post_message(StoreChanged())
+            await until(pilot, lambda: [len(s) for s in grid.series["loss"]] == [4, 4])
+            assert ui.metric_row(screen, "loss", "last")[2:] == ["★ 0.1", "★ 0.1  ="]
+    finally:
+        for run in runs:
+            run.finish()

@@ -28,9 +28,11 @@ GROUP_COLUMN_WIDTH = 40  # group labels name every param that sets the group apa
 
 
 def delta_text(cell: Cell) -> str:
-    """`+0.0123 (+2.7%)`, `+0.5` when the baseline is 0, empty without a delta."""
+    """`+0.0123 (+2.7%)`, `+0.5` when the baseline is 0, `=` when equal, empty without."""
     if cell.delta is None:
         return ""
+    if cell.delta == 0:
+        return "="  # the same as the baseline: say so without a row of zeros
     pct = "" if cell.pct is None else f" ({cell.pct:+.1f}%)"
     return f"{cell.delta:+.3g}{pct}"
 
