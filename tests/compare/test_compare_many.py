@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
+from textual.screen import Screen
 
 import store
 from tui.screens.compare import CompareScreen
@@ -146,6 +147,15 @@ async def test_store_changes_reach_the_tables_and_charts(
             screen.post_message(StoreChanged())
             await until(pilot, lambda: [len(s) for s in grid.series["loss"]] == [4, 4])
             assert ui.metric_row(screen, "loss", "last")[2:] == ["★ 0.1", "★ 0.1  ="]
+            # A change while another screen hides this one is read on return.
+            await pilot.app.push_screen(Screen())
+            runs[0].log({"loss": 0.05}, step=4)
+            runs[0].flush()
+            screen.post_message(StoreChanged())
+            await pilot.pause()
+            assert screen.loads == 2
+            await pilot.app.pop_screen()
+            await until(pilot, lambda: [len(s) for s in grid.series["loss"]] == [5, 4])
     finally:
         for run in runs:
             run.finish()

@@ -149,6 +149,7 @@ class CompareScreen(Screen[None]):
         self.groups: list[grouping.Group] = []
         self.overrides: dict[str, diffing.Direction] = {}  # None: explicitly no direction
         self.loads = 0
+        self._missed_change = False
         self._metric_rows: list[diffing.MetricRow] = []
         self._loader = Coalescer(self._start_load)
 
@@ -218,7 +219,17 @@ class CompareScreen(Screen[None]):
         self.query_one("#compare-head", Static).update(safe(message.error, "bold red"))
 
     def on_store_changed(self, _: StoreChanged) -> None:
-        if self.is_current:
+        # Seen: on top, or under a modal (help, group picker). Textual's `is_current` also
+        # counts the screen under any other, so it cannot tell.
+        top = self.app.screen
+        if top is self or (top.is_modal and self.is_current):
+            self._loader.request()
+        else:
+            self._missed_change = True  # hidden: read again when shown
+
+    def on_screen_resume(self) -> None:
+        if self._missed_change:
+            self._missed_change = False
             self._loader.request()
 
     # -- painting -----------------------------------------------------------------------
