@@ -169,6 +169,9 @@ async def test_G_groups_runs_and_draws_mean_and_std(
             "★ 0.125±0.035 n=2",
             "0.225±0.035 n=2  +0.1 (+80.0%)",
         ]
+        await pilot.press("3", "b")  # no highlighted column: the next group is the baseline
+        assert screen.baseline == 2
+        assert "baseline ◆ lr=0.01 depth=3 kind=adam" in ui.head(screen)
         await pilot.press("G", "up", "enter")  # back to one line per run
         assert screen.groups == []
         assert len(grid.charts[0].state.series) == 4

@@ -374,7 +374,9 @@ class CompareScreen(Screen[None]):
         column = None
         if tab in ("params", "metrics", "env"):
             column = self.query_one(f"TabPane#{tab} CompareTable", CompareTable).run_at_cursor
-        if column is None:
+        if column is None and self.groups:  # no highlighted column: the next group
+            chosen = self.groups[(self._baseline_group() + 1) % len(self.groups)].members[0]
+        elif column is None:  # no highlighted column: the next run
             chosen = (self.baseline + 1) % len(data.run_ids)
         elif self.groups and tab == "metrics":
             chosen = self.groups[min(column, len(self.groups) - 1)].members[0]

@@ -94,7 +94,6 @@ class ChartsGrid(Vertical):
         self.view: dict[str, Any] = view_of(ChartState())
         self.loaded = False
         self.source: ChartSource | None = None
-        self.reads = 0  # finished reads, for tests and the benchmark
         self.error: str | None = None
         self._slots: list[str | None] = [None] * PAGE_SIZE  # the key each chart shows
         self._generation = 0  # bumped by set_source: older reads are dropped
@@ -179,7 +178,6 @@ class ChartsGrid(Vertical):
         message.stop()
         if message.generation != self._generation:
             return
-        self.reads += 1
         self.error = message.error
         if message.keys is None:
             self._inflight.clear()
@@ -206,11 +204,6 @@ class ChartsGrid(Vertical):
         self.series.update(series)
         if any(k in series for k in self._slots):
             self._render_page()
-
-    def clear_series(self) -> None:
-        """Forget every series (the runs or their grouping changed); they will be wanted."""
-        self.series = {}
-        self._render_page()
 
     def set_filter(self, pattern: re.Pattern[str] | None) -> None:
         self.pattern = pattern
