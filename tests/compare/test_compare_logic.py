@@ -13,7 +13,7 @@ import pytest
 import store
 from tui import diffing
 from tui.grouping import GroupStat
-from tui.screens.compare import read_compare, run_labels
+from tui.widgets.compare_data import read_compare, run_labels
 from tui.widgets.compare_env import data_banner, env_cell, env_diff, summary_lines
 from tui.widgets.compare_metrics import delta_text, metric_cell, shown_rows, value_text
 from tui.widgets.compare_params import DIFFERS_STYLE, cell, param_table

@@ -10,9 +10,8 @@ Store changes reload, one load in flight at a time.
 from __future__ import annotations
 
 import re
-from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,7 @@ from tui.formatting import fit
 from tui.messages import StoreChanged
 from tui.safe_text import safe
 from tui.widgets.compare_charts import ChartsGrid
+from tui.widgets.compare_data import CompareData, read_compare
 from tui.widgets.compare_env import EnvDiff, EnvDiffPane, env_diff
 from tui.widgets.compare_grouping import NO_GROUPING, GroupPicker
 from tui.widgets.compare_metrics import MetricsDeltaPane
@@ -55,26 +55,6 @@ Command = tuple[str, str, Callable[[], Any]]
 
 
 @dataclass
-class CompareData:
-    """What the tables need, read from the store in one go."""
-
-    run_ids: list[str]
-    labels: list[str]
-    params: list[dict[str, Any]]
-    stats: list[dict[str, dict[str, float]]]
-    envs: list[dict[str, Any] | None]
-    codes: list[dict[str, Any] | None]
-    inputs: list[list[dict[str, Any]]]
-    counts: dict[str, int] = field(default_factory=dict)  # metric key -> points, all runs
-    missing: list[str] = field(default_factory=list)
-
-    @property
-    def metric_keys(self) -> list[str]:
-        """Keys with a history to chart (summary-only values have none)."""
-        return sorted(self.counts)
-
-
-@dataclass
 class CompareRunsLoaded(Message):
     data: CompareData
     env: EnvDiff  # differences only, computed off the UI thread
@@ -83,40 +63,6 @@ class CompareRunsLoaded(Message):
 @dataclass
 class CompareFailed(Message):
     error: str
-
-
-def run_labels(ids: Sequence[str], names: Sequence[str]) -> list[str]:
-    """Run names, with an id suffix where a name repeats, so every column is told apart."""
-    seen = Counter(names)
-    return [n if seen[n] == 1 else f"{n} [{i[-6:]}]" for i, n in zip(ids, names, strict=True)]
-
-
-def read_compare(st: Any, run_ids: Sequence[str]) -> CompareData:
-    """Everything but histories, for the given runs in order; unknown ids are skipped."""
-    import store
-
-    infos = []
-    missing = []
-    for ref in dict.fromkeys(run_ids):
-        try:
-            infos.append(st.run(ref))
-        except (store.StoreError, OSError, ValueError):  # gone, or unreadable: name it
-            missing.append(ref)
-    counts: dict[str, int] = {}
-    for info in infos:
-        for key, summary in info.summary.items():
-            counts[key] = counts.get(key, 0) + int(summary.get("count") or 0)
-    return CompareData(
-        run_ids=[i.run_id for i in infos],
-        labels=run_labels([i.run_id for i in infos], [i.name for i in infos]),
-        params=[i.params for i in infos],
-        stats=[diffing.stats_of(i.summary, i.values) for i in infos],
-        envs=[i.env for i in infos],
-        codes=[i.code for i in infos],
-        inputs=[i.inputs for i in infos],
-        counts=counts,
-        missing=missing,
-    )
 
 
 class CompareScreen(Screen[None]):
