@@ -235,3 +235,12 @@ def test_param_table_scales_to_many_runs(n: int) -> None:
     rows, differing, total = param_table(params)
     assert [r.key for r in rows] == ["lr"]
     assert (differing, total, len(rows[0].values)) == (1, 2, n)
+
+
+def test_run_titles_are_inert_and_cut() -> None:
+    from tui.widgets.compare_table import COLUMN_WIDTH, header
+
+    title = header("[bold red]boom[/]\x1b]0;pwned\x07", baseline=True)
+    assert title.plain == "◆ [bold red]boom[/]"
+    assert [str(span.style) for span in title.spans] == ["bold"]  # ours only, not "bold red"
+    assert header("x" * 100, baseline=False).cell_len == COLUMN_WIDTH
