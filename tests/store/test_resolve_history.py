@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import store
 
@@ -114,3 +116,42 @@ def test_downsampling_keeps_nan_and_short_series(root: Path) -> None:
     assert x["value"].is_nan().sum() == 1
     assert x["value"].fill_nan(None).max() == 999.0 and x["value"].fill_nan(None).min() == 0.0
     assert df.filter(pl.col("key") == "short")["value"].to_list() == [0.0, 1.0, 2.0, 3.0, 4.0]
+
+
+@given(
+    lengths=st.lists(st.integers(min_value=1, max_value=400), min_size=1, max_size=4),
+    max_points=st.integers(min_value=4, max_value=64),
+    seed=st.integers(min_value=0, max_value=2**16),
+)
+@settings(max_examples=60, deadline=None)
+def test_downsample_keeps_ends_extremes_and_short_series(
+    lengths: list[int], max_points: int, seed: int
+) -> None:
+    import random
+
+    from store.history import downsample
+
+    rng = random.Random(seed)
+    rows = []
+    for i, n in enumerate(lengths):
+        for step in range(n):
+            value = rng.choice([rng.uniform(-1, 1), float("nan")]) if n > 3 else rng.random()
+            rows.append((f"r{i}", "k", step, value))
+    df = pl.DataFrame(rows, schema=["run_id", "key", "step", "value"], orient="row").with_columns(
+        pl.lit(0).cast(pl.Datetime("us", "UTC")).alias("time")
+    )
+    out = downsample(df, max_points)
+    for i, n in enumerate(lengths):
+        full = df.filter(run_id=f"r{i}")
+        got = out.filter(run_id=f"r{i}")
+        assert got["step"].to_list() == sorted(got["step"].to_list())
+        if n <= max_points:
+            assert got["step"].to_list() == list(range(n))
+            continue
+        assert got["step"][0] == 0 and got["step"][-1] == n - 1
+        finite = full.filter(pl.col("value").is_not_nan())
+        if finite.height:
+            assert got["value"].fill_nan(None).min() == finite["value"].min()
+            assert got["value"].fill_nan(None).max() == finite["value"].max()
+        assert got["value"].is_nan().any() == full["value"].is_nan().any()
+        assert got.height <= 3 * (max_points // 2) + 2
