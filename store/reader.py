@@ -43,9 +43,16 @@ DEAD_PID_GRACE = 3.0
 class Store:
     """A store of runs under `root`. Cheap to create; `runs()` does the reading."""
 
-    def __init__(self, root: str | os.PathLike[str], stale_after: float = DEFAULT_STALE_AFTER):
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        stale_after: float = DEFAULT_STALE_AFTER,
+        cache: bool = True,
+    ):
         self.root = Path(root)
         self.stale_after = float(stale_after)
+        # No .mmtop/ cache in a store we may not write (bundled samples, someone else's runs).
+        self.use_cache = cache and not self.read_only
         if not self.root.is_dir():
             raise StoreError(f"no store at {self.root}: not a folder")
         marker = self.root / paths.STORE_MARKER
@@ -180,7 +187,9 @@ class Store:
 
     def _frame(self) -> pl.DataFrame:
         scanned = self._scan()
-        base = self._base if self._base is not None else self._frames.load()
+        base = self._base
+        if base is None and self.use_cache:
+            base = self._frames.load()
         frame = base
         if base is None:
             frame = self._build(scanned)
@@ -188,11 +197,14 @@ class Store:
             kept = self._reusable(base, dict(scanned))
             known = set(kept["path"].to_list())
             fresh = self._build([(run, sig) for run, sig in scanned if run not in known])
-            stacked = stack(kept, fresh)
-            # A param that changed type needs the whole frame rebuilt to apply the type rule.
-            frame = stacked if stacked is not None else self._build(scanned)
+            if fresh.height == 0 and kept.height == base.height:
+                frame = base  # nothing changed: nothing to rewrite (watchers would see it)
+            else:
+                stacked = stack(kept, fresh)
+                # A param that changed type needs the whole frame rebuilt for the type rule.
+                frame = stacked if stacked is not None else self._build(scanned)
         assert frame is not None
-        if frame is not base:
+        if frame is not base and self.use_cache:
             self._frames.save(frame)
         self._base = frame
         ids, folders = frame["run_id"].to_list(), frame["path"].to_list()
@@ -304,11 +316,20 @@ class Store:
         return df.sort("run_id", "key", "step", maintain_order=True)
 
 
-def open(
-    root: str | os.PathLike[str] | None = None, stale_after: float = DEFAULT_STALE_AFTER
-) -> Store:  # noqa: A001
-    """Open the store at `root` (default $MMTOP_DIR, else ./mmruns) for reading."""
-    return Store(root if root is not None else paths.default_root(), stale_after=stale_after)
+def open(  # noqa: A001
+    root: str | os.PathLike[str] | None = None,
+    stale_after: float = DEFAULT_STALE_AFTER,
+    cache: bool = True,
+) -> Store:
+    """Open the store at `root` (default $MMTOP_DIR, else ./mmruns) for reading.
+
+    `stale_after`: seconds without a heartbeat before a running run reads as crashed.
+    `cache=False`: never read or write the `.mmtop/` cache (it is also off when the root
+    cannot be written).
+    """
+    return Store(
+        root if root is not None else paths.default_root(), stale_after=stale_after, cache=cache
+    )
 
 
 def _tag_list(tags: Iterable[str]) -> list[str]:

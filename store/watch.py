@@ -69,6 +69,13 @@ class Watcher:
         if self.mode == "events":
             self._sync_watches()
 
+    def _ignored(self, path: str | bytes) -> bool:
+        """Caches, locks and temporary files (any dot-name), and the registry: not runs."""
+        text = os.fsdecode(path)
+        rel = os.path.relpath(text, self.root)
+        parts = rel.split(os.sep)
+        return paths.is_hidden(parts[0]) or any(p.startswith(".") for p in parts)
+
     # ----------------------------------------------------------------- events
     def _start_events(self) -> None:
         try:
@@ -81,6 +88,9 @@ class Watcher:
         class Handler(FileSystemEventHandler):
             def on_any_event(self, event: Any) -> None:
                 if event.event_type in ("opened", "closed_no_write"):
+                    return
+                targets = [event.src_path, getattr(event, "dest_path", "")]
+                if all(watcher._ignored(t) for t in targets if t):
                     return
                 watcher._pending.set()
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -77,3 +80,39 @@ def test_import_store_does_not_import_textual(spawn) -> None:
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     assert out.strip() == "ok"
+
+
+def test_readers_writing_their_cache_do_not_look_like_changes(root: Path) -> None:
+    with store.Run(root=root, capture_system=False) as run:
+        run.log({"a": 1.0})
+    fired = threading.Event()
+    watcher = store.watch(root, fired.set, debounce=0.05)
+    try:
+        assert watcher.mode == "events"
+        s = store.open(root)
+        shutil.rmtree(root / ".mmtop", ignore_errors=True)
+        for _ in range(3):
+            s = store.open(root)  # a fresh reader each time: writes .mmtop/ anew
+            s.runs()
+        assert not fired.wait(1.0)
+        with store.Run(root=root, capture_system=False):
+            pass
+        assert fired.wait(10)
+    finally:
+        watcher.stop()
+
+
+def test_cache_false_and_unchanged_stores_write_no_cache(root: Path) -> None:
+    with store.Run(root=root, capture_system=False):
+        pass
+    store.open(root, cache=False).runs()
+    assert not (root / ".mmtop").exists()
+    old = time.time() - 3600  # settled files: trusted by the cache (recent ones never are)
+    for path in root.rglob("*"):
+        os.utime(path, (old, old))
+    s = store.open(root)
+    s.runs()
+    frame_file = root / ".mmtop" / "runs-frame-v1.parquet"
+    first = frame_file.stat().st_mtime_ns
+    s.runs()
+    assert frame_file.stat().st_mtime_ns == first  # nothing changed: not rewritten
