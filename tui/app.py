@@ -58,10 +58,10 @@ class MmtopApp(App[None]):
 
         with self._store_lock:
             if self._store is None:
-                if self._stale_after is None:
-                    self._store = store.open(self.launch.root)
-                else:
-                    self._store = store.open(self.launch.root, stale_after=self._stale_after)
+                options: dict[str, Any] = {"cache": not self.launch.read_only}
+                if self._stale_after is not None:
+                    options["stale_after"] = self._stale_after
+                self._store = store.open(self.launch.root, **options)
                 self.read_only = self.read_only or bool(self._store.read_only)
                 if self._want_watch and self.watcher is None:
                     self.watcher = store.watch(self._store.root, self._on_store_changed)

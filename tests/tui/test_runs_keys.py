@@ -181,3 +181,23 @@ async def test_help_and_palette_and_quit(store_root: Path, h) -> None:
         assert h.names(app) == sorted(NEWEST_FIRST)
         await pilot.press("q")
     assert app.return_code == 0
+
+
+async def test_c_compares_marked_runs_else_every_shown_run(store_root: Path, h) -> None:
+    from tui.screens.compare import CompareScreen
+
+    app = h.make_app(store_root)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await h.loaded(pilot)
+        shown = table(app).visible_ids()
+        await pilot.press("space", "j", "space")  # space marks and moves down, as in htop
+        marked = [run_id for run_id in shown if run_id in app.screen.marks]
+        assert len(marked) == 2
+        await pilot.press("c")
+        await h.wait_for(pilot, lambda: isinstance(app.screen, CompareScreen))
+        assert app.screen.data.run_ids == marked
+        await pilot.press("escape")
+        await h.wait_for(pilot, lambda: not isinstance(app.screen, CompareScreen))
+        await pilot.press("u", "c")  # no marks: every run the filter shows
+        await h.wait_for(pilot, lambda: isinstance(app.screen, CompareScreen))
+        await h.wait_for(pilot, lambda: app.screen.data.run_ids == shown)

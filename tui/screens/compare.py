@@ -30,6 +30,7 @@ from tui.coalesce import Coalescer
 from tui.formatting import fit
 from tui.messages import StoreChanged
 from tui.safe_text import safe
+from tui.screens.visibility import in_view
 from tui.widgets.compare_charts import ChartsGrid
 from tui.widgets.compare_data import CompareData, read_compare
 from tui.widgets.compare_env import EnvDiff, EnvDiffPane, env_diff
@@ -165,10 +166,7 @@ class CompareScreen(Screen[None]):
         self.query_one("#compare-head", Static).update(safe(message.error, "bold red"))
 
     def on_store_changed(self, _: StoreChanged) -> None:
-        # Seen: on top, or under a modal (help, group picker). Textual's `is_current` also
-        # counts the screen under any other, so it cannot tell.
-        top = self.app.screen
-        if top is self or (top.is_modal and self.is_current):
+        if in_view(self):
             self._loader.request()
         else:
             self._missed_change = True  # hidden: read again when shown

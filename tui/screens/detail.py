@@ -30,6 +30,7 @@ from tui.messages import (
 )
 from tui.run_extras import RunExtras, TableRef, console_tail, gather, read_table
 from tui.safe_text import safe
+from tui.screens.visibility import in_view
 from tui.widgets.artifacts_view import ArtifactsView
 from tui.widgets.code_view import CodeView
 from tui.widgets.console_view import ConsoleView
@@ -113,7 +114,7 @@ class RunDetailScreen(Screen[None]):
         self.set_interval(LIVE_RELOAD_EVERY, self._live_reload)
 
     def _live_reload(self) -> None:
-        if self.info is not None and self.info.status == "running" and self.is_current:
+        if self.info is not None and self.info.status == "running" and in_view(self):
             self._detail.request()
 
     # -- loading ------------------------------------------------------------------------
@@ -191,7 +192,7 @@ class RunDetailScreen(Screen[None]):
         self.query_one(TablesView).show_table(message.ref, message.data, message.error)
 
     def on_store_changed(self, _: StoreChanged) -> None:
-        if self.is_current:
+        if in_view(self):
             self._detail.request()
 
     def on_tables_view_chosen(self, message: TablesView.Chosen) -> None:

@@ -25,6 +25,7 @@ from tui.export import export_frame, write_csv
 from tui.messages import ExportFinished, HistoryLoaded, LoadFailed, RunsLoaded, StoreChanged
 from tui.runs_view import SORT_AGGS, RunsModel, ViewState
 from tui.safe_text import safe
+from tui.screens.visibility import in_view
 from tui.widgets.filter_bar import FilterBar, FilterInput
 from tui.widgets.preview import RunPreview
 from tui.widgets.runs_table import RunsTable
@@ -50,6 +51,7 @@ class RunsScreen(Screen[None]):
             priority=True,
         ),
         Binding("enter", "open_run", "Open run", show=False, id="runs.open"),
+        Binding("c", "compare", "Compare", id="runs.compare"),
         Binding("space", "toggle_mark", "Mark", id="runs.mark"),
         Binding("u", "clear_marks", "Unmark all", show=False, id="runs.unmark_all"),
         Binding("s", "sort_focused", "Sort", id="runs.sort"),
@@ -185,11 +187,11 @@ class RunsScreen(Screen[None]):
         self.request_reload()
 
     def _live_reload(self) -> None:
-        if self.model.running() and self.is_current:
+        if self.model.running() and in_view(self):
             self.request_reload()
 
     def _tick(self) -> None:
-        if self.model.running() and self.is_current:
+        if self.model.running() and in_view(self):
             self.table.tick()
 
     # -- applying the view ----------------------------------------------------------------
@@ -384,6 +386,18 @@ class RunsScreen(Screen[None]):
 
         self.app.push_screen(RunDetailScreen(run_id))
 
+    def action_compare(self) -> None:
+        """Compare the marked runs (2 or more), else every run the filter shows."""
+        from tui.screens.compare import CompareScreen
+
+        shown = self.table.visible_ids()
+        marked = [run_id for run_id in shown if run_id in self.marks]
+        run_ids = marked if len(marked) >= 2 else shown
+        if not run_ids:
+            self.notify("no runs to compare", severity="warning")
+            return
+        self.app.push_screen(CompareScreen(self.app.get_store(), run_ids))  # type: ignore[attr-defined]
+
     def action_pick_columns(self) -> None:
         from tui.screens.columns import ColumnPicker
 
@@ -463,6 +477,7 @@ class RunsScreen(Screen[None]):
         yield ("runs: filter", "Focus the filter bar", self.action_focus_filter)
         yield ("runs: clear filter", "Show every run", self.action_clear_filter)
         yield ("runs: open", "Open the highlighted run", self.action_open_run)
+        yield ("runs: compare", "Compare marked runs, else every shown run", self.action_compare)
         yield ("runs: mark", "Mark or unmark the highlighted run", self.action_toggle_mark)
         yield ("runs: mark all shown", "Mark every shown run", self.action_mark_all)
         yield ("runs: unmark all", "Clear every mark", self.action_clear_marks)
