@@ -1,4 +1,4 @@
-"""Fixtures of the model-history tests: a store root, deadline polling, child processes.
+"""Fixtures of the model-history tests (shared ones are in tests/conftest.py).
 
 With `--import-mode=importlib` test modules cannot import a helper module by name, so the
 helpers are handed out as fixtures.
@@ -6,130 +6,10 @@ helpers are handed out as fixtures.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
 import pytest
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-class WaitUntil(Protocol):
-    def __call__(
-        self, condition: Callable[[], Any], timeout: float = ..., what: str = ...
-    ) -> Any: ...
-
-
-class Spawn(Protocol):
-    def __call__(
-        self,
-        code: str,
-        *args: str,
-        cwd: Path | None = None,
-        env: dict[str, str] | None = None,
-    ) -> subprocess.Popen[str]: ...
-
-
-def _wait_until(condition: Callable[[], Any], timeout: float = 20.0, what: str = "") -> Any:
-    """Poll `condition` until it returns something truthy; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout} s waiting for {what or condition!r}")
-        time.sleep(0.02)
-
-
-@pytest.fixture
-def wait_until() -> WaitUntil:
-    return _wait_until
-
-
-@pytest.fixture
-def root(tmp_path: Path) -> Path:
-    """Where a test's store lives (created by the first Run)."""
-    return tmp_path / "mmruns"
-
-
-def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    """The test's environment with the repo importable and no inherited store root."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p)
-    env.pop("MMTOP_DIR", None)
-    env.update(extra or {})
-    return env
-
-
-@pytest.fixture
-def spawn() -> Iterator[Spawn]:
-    """Start `python -c code args...` with the repo importable; killed at teardown if alive."""
-    procs: list[subprocess.Popen[str]] = []
-
-    def start(
-        code: str, *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
-    ) -> subprocess.Popen[str]:
-        proc = subprocess.Popen(
-            [sys.executable, "-c", code, *args],
-            cwd=cwd or REPO_ROOT,
-            env=child_env(env),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        procs.append(proc)
-        return proc
-
-    yield start
-    for proc in procs:
-        if proc.poll() is None:
-            proc.kill()
-        proc.communicate(timeout=10)
-
-
-class RunBytes(Protocol):
-    def __call__(self, code: str, *args: str) -> subprocess.CompletedProcess[bytes]: ...
-
-
-@pytest.fixture
-def run_bytes() -> RunBytes:
-    """Run `python -c code args...` to the end; stdout and stderr as raw bytes (text mode would
-    turn a progress bar's `\\r` into newlines)."""
-
-    def run(code: str, *args: str) -> subprocess.CompletedProcess[bytes]:
-        return subprocess.run(
-            [sys.executable, "-c", code, *args],
-            cwd=REPO_ROOT,
-            env=child_env(),
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            timeout=60,
-            check=False,
-        )
-
-    return run
-
-
-@pytest.fixture
-def chmod_protects(tmp_path: Path) -> bool:
-    """Whether permission bits stop this process (they do not stop root or CAP_DAC_OVERRIDE)."""
-    probe = tmp_path / "chmod-probe"
-    probe.mkdir()
-    probe.chmod(0o555)
-    try:
-        (probe / "x").touch()
-        return False
-    except PermissionError:
-        return True
-    finally:
-        probe.chmod(0o755)
 
 
 class NewRun(Protocol):

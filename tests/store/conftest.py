@@ -1,49 +1,10 @@
-"""Shared fixtures of the store tests: a fresh store root, deadline polling, child writers.
-
-With `--import-mode=importlib` test modules cannot import a helper module by name, so the
-helpers are handed out as fixtures.
-"""
+"""Store tests run in their own temporary folder; shared fixtures are in tests/conftest.py."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Protocol
 
 import pytest
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-class WaitUntil(Protocol):
-    def __call__(
-        self, condition: Callable[[], Any], timeout: float = ..., what: str = ...
-    ) -> Any: ...
-
-
-class Spawn(Protocol):
-    def __call__(self, code: str, *args: str, cwd: Path | None = None) -> subprocess.Popen[str]: ...
-
-
-def _wait_until(condition: Callable[[], Any], timeout: float = 15.0, what: str = "") -> Any:
-    """Poll `condition` until it returns something truthy; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout} s waiting for {what or condition!r}")
-        time.sleep(0.02)
-
-
-@pytest.fixture
-def wait_until() -> WaitUntil:
-    return _wait_until
 
 
 @pytest.fixture(autouse=True)
@@ -53,70 +14,3 @@ def _cwd_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("MMTOP_DIR", raising=False)
     monkeypatch.delenv("MMTOP_POLLING", raising=False)
-
-
-@pytest.fixture
-def root(tmp_path: Path) -> Path:
-    """Where a test's store lives (created by the first Run)."""
-    return tmp_path / "mmruns"
-
-
-def child_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p)
-    env.pop("MMTOP_DIR", None)
-    env.pop("MMTOP_POLLING", None)
-    return env
-
-
-def _spawn_into(procs: list[subprocess.Popen[str]]) -> Spawn:
-    def spawn(code: str, *args: str, cwd: Path | None = None) -> subprocess.Popen[str]:
-        proc = subprocess.Popen(
-            [sys.executable, "-c", code, *args],
-            cwd=cwd or Path.cwd(),
-            env=child_env(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        procs.append(proc)
-        return proc
-
-    return spawn
-
-
-def _reap(procs: list[subprocess.Popen[str]]) -> None:
-    for proc in procs:
-        if proc.poll() is None:
-            proc.kill()
-        proc.communicate(timeout=10)
-
-
-@pytest.fixture
-def spawn() -> Iterator[Spawn]:
-    """Start `python -c code args...` with the repo importable; killed at teardown if alive."""
-    procs: list[subprocess.Popen[str]] = []
-    yield _spawn_into(procs)
-    _reap(procs)
-
-
-@pytest.fixture(scope="module")
-def module_spawn() -> Iterator[Spawn]:
-    procs: list[subprocess.Popen[str]] = []
-    yield _spawn_into(procs)
-    _reap(procs)
-
-
-@pytest.fixture
-def chmod_protects(tmp_path: Path) -> bool:
-    """Whether permission bits stop this process (they do not stop root or CAP_DAC_OVERRIDE)."""
-    probe = tmp_path / "chmod-probe"
-    probe.mkdir()
-    probe.chmod(0)
-    try:
-        os.listdir(probe)
-        return False
-    except PermissionError:
-        return True
-    finally:
-        probe.chmod(0o755)
