@@ -69,7 +69,7 @@ def bench_arrow(root: Path, steps: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, nargs="+", default=[20_000, 100_000, 200_000])
+    parser.add_argument("--steps", type=int, nargs="+", default=[20_000, 200_000, 1_000_000])
     args = parser.parse_args()
     print(
         f"{'steps':>8} {'log() calls/s':>14} {'points/s':>12} "

@@ -95,9 +95,8 @@ def write_part(path: Path, table: pa.Table) -> None:
 def read_part(path: Path) -> pa.Table:
     import pyarrow.parquet as pq
 
-    from .schema import POINT_SCHEMA
-
-    return pq.read_table(path, schema=POINT_SCHEMA)
+    # ParquetFile.read, not read_table: the latter imports pandas into a training process.
+    return pq.ParquetFile(path).read()
 
 
 class PartWriter:

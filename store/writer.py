@@ -20,7 +20,6 @@ from types import TracebackType
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute
 import pyarrow.parquet as pq
 
 from . import lifecycle, paths
@@ -459,7 +458,7 @@ def _last_step(folder: Path) -> int:
                     last = max(last, int(stats.max))
                 else:
                     steps = pq.read_table(part.path, columns=["step"]).column("step")
-                    last = max(last, int(pa.compute.max(steps).as_py() or -1))
+                    last = max([last, *steps.to_pylist()])
                     break
         except (OSError, pa.ArrowException):
             continue

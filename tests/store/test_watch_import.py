@@ -82,6 +82,39 @@ def test_import_store_does_not_import_textual(spawn) -> None:
     assert out.strip() == "ok"
 
 
+def test_logging_and_reading_stay_light(spawn, root: Path) -> None:
+    """A training process never pays for pandas or Textual; a reader not for pyarrow/numpy."""
+    code = (
+        "import sys, store\n"
+        f"root = {str(root)!r}\n"
+        "with store.Run(root=root, flush_every=0.01, system_every=0.01) as run:\n"
+        "    for i in range(40):\n"
+        "        run.log({'a': float(i), 'b': i})\n"
+        "        run.flush()\n"
+        "heavy = [m for m in ('pandas', 'textual') if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+        "print('ok')\n"
+    )
+    proc = spawn(code)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert out.strip() == "ok"
+    code = (
+        "import sys, store\n"
+        f"s = store.open({str(root)!r})\n"
+        "frame = s.runs(where='metrics.a >= 0')\n"
+        "assert frame.height == 1\n"
+        "assert s.history(frame['run_id']).height == 80\n"
+        "heavy = [m for m in ('pandas', 'textual', 'pyarrow', 'numpy') if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+        "print('ok')\n"
+    )
+    proc = spawn(code)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert out.strip() == "ok"
+
+
 def test_readers_writing_their_cache_do_not_look_like_changes(root: Path) -> None:
     with store.Run(root=root, capture_system=False) as run:
         run.log({"a": 1.0})
