@@ -17,6 +17,7 @@ from typing import Any
 import polars as pl
 
 Path_ = tuple[str, ...]
+_TAG_SEP = "\x1f"
 
 RUN_COLUMNS: dict[str, pl.DataType] = {
     "run_id": pl.String(),
@@ -173,7 +174,11 @@ def build_frame(
             " ".join(map(str, command)) if isinstance(command, list) else _str_or_none(command)
         )
         tags = meta.get("tags")
-        cols["tags"].append([str(t) for t in tags] if isinstance(tags, list) else [])
+        # Joined here and split by polars: a Series from 100k small lists is slow. Tags cannot
+        # hold control characters (store/names.py), so the unit separator is free.
+        cols["tags"].append(
+            _TAG_SEP.join(map(str, tags)) if isinstance(tags, list) and tags else None
+        )
         cols["path"].append(rec["path"])
         last.append({k: s["last"] for k, s in rec["metrics"].items()} | rec["values"])
         mins.append({k: s["min"] for k, s in rec["metrics"].items()})
@@ -181,7 +186,11 @@ def build_frame(
         for k, v in rec["values"].items():
             mins[-1].setdefault(k, v)
             maxs[-1].setdefault(k, v)
-    frame = pl.DataFrame([pl.Series(c, cols[c], dtype=t) for c, t in RUN_COLUMNS.items()])
+    kinds = dict(RUN_COLUMNS, tags=pl.String())
+    frame = pl.DataFrame([pl.Series(c, cols[c], dtype=t) for c, t in kinds.items()])
+    frame = frame.with_columns(
+        pl.col("tags").str.split(_TAG_SEP).fill_null(pl.lit([], dtype=pl.List(pl.String)))
+    )
     peak = [r.get("system", {}).get("sys/proc_rss_mb", {}).get("max") for r in records]
     datasets = [r.get("datasets") or {} for r in records]
     frame = frame.with_columns(

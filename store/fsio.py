@@ -74,7 +74,7 @@ def create_json_exclusive(path: Path, obj: Any) -> bool:
             os.unlink(tmp)
 
 
-def read_json(path: Path) -> Any:
+def read_json(path: str | Path) -> Any:
     with open(path, "rb") as f:
         return json.loads(f.read())
 

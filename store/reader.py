@@ -111,7 +111,7 @@ class Store:
         for run, sig in scanned:
             read_ns = now_ns()
             found: list[Problem] = []
-            rec = read_record(Path(run), found)
+            rec = read_record(run, found, sig)
             self._problems.extend(found)
             if rec is None:
                 continue

@@ -51,47 +51,61 @@ def signature(run: str) -> Signature | None:
     return tuple(sig)
 
 
-def read_record(run: Path, problems: list[Problem]) -> dict[str, Any] | None:
-    """The record of one run folder, or None (with a Problem) when it cannot be read."""
+def read_record(
+    run: str | Path, problems: list[Problem], sig: Signature | None = None
+) -> dict[str, Any] | None:
+    """The record of one run folder, or None (with a Problem) when it cannot be read.
+
+    `sig` (from `signature`) says which optional files exist, sparing failed opens: on a
+    100k-run store those, and Path objects, cost more than the JSON parsing.
+    """
+    folder = str(run)
+    has = {
+        paths.PARAMS_JSON: sig is None or sig[2:4] != (0, 0),
+        paths.INPUTS_JSON: sig is None or sig[6:8] != (0, 0),
+    }
+    where = f"{folder}/{paths.RUN_JSON}"
     try:
-        meta = read_json(run / paths.RUN_JSON)
+        meta = read_json(where)
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as exc:
-        problems.append(Problem(str(run / paths.RUN_JSON), f"unreadable run.json: {exc}"))
+        problems.append(Problem(where, f"unreadable run.json: {exc}"))
         return None
     if not isinstance(meta, dict) or "run_id" not in meta:
-        problems.append(Problem(str(run / paths.RUN_JSON), "run.json is not a run description"))
+        problems.append(Problem(where, "run.json is not a run description"))
         return None
     version = meta.get("schema_version")
     if version != RUN_SCHEMA_VERSION:
         err = SchemaVersionError(f"unknown schema_version {version!r} (this mmtop reads 1)")
-        problems.append(Problem(str(run / paths.RUN_JSON), str(err)))
+        problems.append(Problem(where, str(err)))
         return None
     params: Any = {}
-    try:
-        params = read_json(run / paths.PARAMS_JSON)
-    except FileNotFoundError:
-        pass
-    except (OSError, ValueError) as exc:
-        problems.append(Problem(str(run / paths.PARAMS_JSON), f"unreadable params.json: {exc}"))
+    if has[paths.PARAMS_JSON]:
+        where = f"{folder}/{paths.PARAMS_JSON}"
+        try:
+            params = read_json(where)
+        except FileNotFoundError:
+            pass
+        except (OSError, ValueError) as exc:
+            problems.append(Problem(where, f"unreadable params.json: {exc}"))
     if not isinstance(params, dict):
         params = {}
-    metrics, values, system = read_summaries(run, problems)
+    metrics, values, system = read_summaries(folder, problems)
     return {
         "meta": meta,
         "params": params,
         "metrics": metrics,
         "values": values,
         "system": system,
-        "datasets": _datasets(run),
+        "datasets": _datasets(folder) if has[paths.INPUTS_JSON] else {},
     }
 
 
-def _datasets(run: Path) -> dict[str, str]:
+def _datasets(run: str) -> dict[str, str]:
     """name -> fingerprint of the datasets in inputs.json (a small file)."""
     try:
-        entries = read_json(run / paths.INPUTS_JSON)
+        entries = read_json(f"{run}/{paths.INPUTS_JSON}")
     except (OSError, ValueError):
         return {}
     if not isinstance(entries, list):
@@ -104,7 +118,7 @@ def _datasets(run: Path) -> dict[str, str]:
 
 
 def read_summaries(
-    run: Path, problems: list[Problem]
+    run: str | Path, problems: list[Problem]
 ) -> tuple[dict[str, dict[str, Any]], dict[str, float], dict[str, dict[str, Any]]]:
     """Merge every writer's summary file: counts add, min/max combine, newest `last` wins.
 
@@ -113,7 +127,7 @@ def read_summaries(
     metrics: dict[str, dict[str, Any]] = {}
     values: dict[str, float] = {}
     system: dict[str, dict[str, Any]] = {}
-    folder = run / paths.SUMMARY_DIR
+    folder = f"{run}/{paths.SUMMARY_DIR}"
     try:
         entries = sorted(e.path for e in os.scandir(folder) if e.name.endswith(".json"))
     except FileNotFoundError:
@@ -121,7 +135,7 @@ def read_summaries(
     docs: list[dict[str, Any]] = []
     for path in entries:
         try:
-            doc = read_json(Path(path))
+            doc = read_json(path)
             if not isinstance(doc, dict):
                 raise ValueError("not a JSON object")
             docs.append(doc)
@@ -135,12 +149,12 @@ def read_summaries(
             try:
                 _fold(metrics, key, st)
             except (KeyError, TypeError, ValueError):
-                problems.append(Problem(str(folder), f"bad summary entry for {key!r}"))
+                problems.append(Problem(folder, f"bad summary entry for {key!r}"))
         for key, st in (doc.get("system") or {}).items():
             try:
                 _fold(system, key, st)
             except (KeyError, TypeError, ValueError):
-                problems.append(Problem(str(folder), f"bad system summary entry for {key!r}"))
+                problems.append(Problem(folder, f"bad system summary entry for {key!r}"))
         for key, value in (doc.get("values") or {}).items():
             if isinstance(value, int | float):
                 values[key] = float(value)

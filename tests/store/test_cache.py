@@ -46,9 +46,9 @@ def count_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     calls: list[str] = []
     real = store.reader.read_record
 
-    def spy(run, problems):  # type: ignore[no-untyped-def]
+    def spy(run, problems, sig=None):  # type: ignore[no-untyped-def]
         calls.append(str(run))
-        return real(run, problems)
+        return real(run, problems, sig)
 
     monkeypatch.setattr(store.reader, "read_record", spy)
     return calls
