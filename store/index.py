@@ -10,12 +10,12 @@ import time
 
 RACY_NS = 2_000_000_000
 
-Signature = tuple[int, ...]  # (mtime_ns, size) pairs of the files a record is built from
+Signature = tuple[int, ...]  # mtime_ns of the folders whose files a record is built from
 
 
 def stable(sig: Signature, seen_ns: int) -> bool:
     """True if files with these mtimes cannot have changed unseen since `seen_ns`."""
-    return max(sig[0::2]) < seen_ns - RACY_NS
+    return max(sig) < seen_ns - RACY_NS
 
 
 def now_ns() -> int:

@@ -96,11 +96,8 @@ class Store:
         out = []
         for run in self._run_paths():
             sig = signature(run)
-            if sig is None:
-                reason = "empty run folder" if _is_empty(run) else "run folder without run.json"
-                self._problems.append(Problem(run, reason))
-                continue
-            out.append((run, sig))
+            if sig is not None:  # None: removed between the listing and now
+                out.append((run, sig))
         return out
 
     def _build(self, scanned: list[tuple[str, Signature]]) -> pl.DataFrame:
@@ -111,7 +108,7 @@ class Store:
         for run, sig in scanned:
             read_ns = now_ns()
             found: list[Problem] = []
-            rec = read_record(run, found, sig)
+            rec = read_record(run, found)
             self._problems.extend(found)
             if rec is None:
                 continue
@@ -347,10 +344,3 @@ def _subdirs(folder: str, problems: list[Problem]) -> list[str]:
     except OSError as exc:
         problems.append(Problem(str(folder), f"unreadable folder: {exc}"))
     return []
-
-
-def _is_empty(folder: str) -> bool:
-    try:
-        return not any(os.scandir(folder))
-    except OSError:
-        return False
