@@ -12,6 +12,7 @@ import fcntl
 import json
 import os
 import secrets
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -79,15 +80,42 @@ def read_json(path: str | Path) -> Any:
         return json.loads(f.read())
 
 
+# Held locks, per folder, for this process: flock belongs to an open file, so a second
+# os.open + flock in the same process would wait for itself. That happens when SIGTERM's
+# handler finishes a run while the interrupted code holds the run's lock.
+_held: dict[str, list[int]] = {}  # folder -> [fd, depth]
+_thread_locks: dict[str, threading.RLock] = {}
+_registry = threading.Lock()
+
+
 @contextlib.contextmanager
 def locked(folder: Path) -> Iterator[None]:
-    """An exclusive advisory lock on `folder/.lock`, for read-modify-write of its files."""
-    fd = os.open(folder / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)  # closing releases the lock
+    """An exclusive advisory lock on `folder/.lock`, for read-modify-write of its files.
+
+    Re-entrant within a thread (and so within a signal handler on the main thread); other
+    threads of the process wait on a thread lock, other processes on the flock.
+    """
+    key = str(folder)
+    with _registry:
+        guard = _thread_locks.setdefault(key, threading.RLock())
+    with guard:
+        entry = _held.get(key)
+        if entry is None:
+            fd = os.open(folder / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            except BaseException:
+                os.close(fd)
+                raise
+            entry = _held[key] = [fd, 0]
+        entry[1] += 1
+        try:
+            yield
+        finally:
+            entry[1] -= 1
+            if entry[1] == 0:
+                del _held[key]
+                os.close(entry[0])  # closing releases the flock
 
 
 def update_json(path: Path, change: Any) -> Any:

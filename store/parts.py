@@ -110,6 +110,12 @@ class PartWriter:
 
     def write(self, table: pa.Table) -> Part:
         self.folder.mkdir(parents=True, exist_ok=True)
+        if table.num_rows >= SMALL_PART_ROWS:
+            # A compacted part must cover consecutive parts only: merge the pending small
+            # ones now, before a big part breaks the run (its name would otherwise claim,
+            # and hide from readers, the big part's number).
+            self.compact()
+            self._small = []
         self._seq += 1
         part = Part(
             self.folder / part_name(self.writer, self._seq), self.writer, self._seq, self._seq
@@ -127,9 +133,16 @@ class PartWriter:
             return None
         parts = [p for p, _ in self._small]
         first, last = parts[0].first, parts[-1].last
+        if last - first + 1 != sum(p.last - p.first + 1 for p in parts):
+            raise AssertionError(f"parts {first}..{last} of {self.writer} are not consecutive")
         import pyarrow as pa
 
-        merged = pa.concat_tables([read_part(p.path) for p in parts]).combine_chunks()
+        try:
+            merged = pa.concat_tables([read_part(p.path) for p in parts]).combine_chunks()
+        except FileNotFoundError:
+            # Someone else (mmtop compact) merged them already: nothing left to do here.
+            self._small = []
+            return None
         out = Part(self.folder / part_name(self.writer, first, last), self.writer, first, last)
         write_part(out.path, merged)
         for p in parts:

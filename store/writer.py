@@ -158,7 +158,7 @@ class Run(ExplicitLogging):
 
         existing = find_run_dir(self.root, check_run_id(run_id)) if run_id is not None else None
         if existing is not None:
-            self._join(existing, resume)
+            self._join(existing, resume, dict(params or {}))
         elif resume:
             raise ValueError(f"cannot resume run {run_id!r}: no such run under {self.root}")
         else:
@@ -212,14 +212,15 @@ class Run(ExplicitLogging):
             "error": None,
         }
         if params:
-            # Params first: a reader that sees run.json always finds its params beside it.
-            write_json_atomic(self.path / paths.PARAMS_JSON, params)
+            # Params first, so a reader that sees run.json finds them beside it; merged under
+            # the lock, so a process that loses the race below cannot wipe the winner's.
+            self.log_params(params)
         if create_json_exclusive(self.path / paths.RUN_JSON, meta):
             self.meta = meta
             return
         # Another process with the same run_id won the race: join its run instead.
         self._owner = False
-        self._join(self.path, resume=False, params=params)
+        self._join(self.path, resume=False)
 
     def _join(self, folder: Path, resume: bool, params: dict[str, Any] | None = None) -> None:
         self.path = folder
@@ -377,17 +378,25 @@ class Run(ExplicitLogging):
             self._console.stop()
         if self._thread is not threading.current_thread():
             self._thread.join(timeout=30)
-        with self._flush_lock:
-            self.flush()
-            self._metrics.compact()
-            self._system.compact()
-            self._write_summary()
+        try:
+            with self._flush_lock:
+                self.flush()
+                self._metrics.compact()
+                self._system.compact()
+                self._write_summary()
+        finally:
+            # The status is recorded even when the last flush failed (a full disk, say).
 
-        def close(meta: dict[str, Any]) -> None:
-            meta.update(status=status, ended=now_iso(), error=error)
+            def close(meta: dict[str, Any]) -> None:
+                # Another writer of the run (a DDP rank) may have failed or been killed
+                # first: finishing normally here must not hide that.
+                if status == "finished" and meta.get("status") in ("failed", "killed"):
+                    meta["ended"] = now_iso()
+                    return
+                meta.update(status=status, ended=now_iso(), error=error)
 
-        self.meta = update_json(self.path / paths.RUN_JSON, close)
-        lifecycle.unregister(self)
+            self.meta = update_json(self.path / paths.RUN_JSON, close)
+            lifecycle.unregister(self)
 
     def __enter__(self) -> Run:
         return self
