@@ -17,6 +17,7 @@ from textual.screen import Screen
 
 from tui.launch import Launch, resolve
 from tui.messages import StoreChanged
+from tui.safe_text import clean
 
 
 class MmtopApp(App[None]):
@@ -100,7 +101,8 @@ class MmtopApp(App[None]):
         provided = getattr(screen, "palette_commands", None)
         if callable(provided):
             for title, help_text, callback in provided():
-                yield SystemCommand(title, help_text, callback)
+                # The palette parses titles as markup; ours hold run-logged key names.
+                yield SystemCommand(_literal(title), _literal(help_text), callback)
         yield SystemCommand("app: help", "List the keys of this screen", self.action_help)
         yield SystemCommand("app: quit", "Quit mmtop", self.exit)
         for command in super().get_system_commands(screen):
@@ -110,6 +112,13 @@ class MmtopApp(App[None]):
     def on_unmount(self) -> None:
         if self.watcher is not None:
             self.watcher.stop()
+
+
+def _literal(text: str) -> str:
+    """Markup that shows `text` as typed: untrusted keys like `acc[/]` must not break it."""
+    from textual.markup import escape
+
+    return escape(clean(text, single_line=True))
 
 
 def run_app(path: str | None) -> int:

@@ -201,3 +201,25 @@ async def test_c_compares_marked_runs_else_every_shown_run(store_root: Path, h) 
         await pilot.press("u", "c")  # no marks: every run the filter shows
         await h.wait_for(pilot, lambda: isinstance(app.screen, CompareScreen))
         await h.wait_for(pilot, lambda: app.screen.data.run_ids == shown)
+
+
+async def test_palette_lists_hostile_metric_keys_literally(tmp_path: Path, h) -> None:
+    from textual.command import CommandPalette
+
+    import store
+
+    root = tmp_path / "hostile"
+    with store.Run(root=root, name="h", capture_system=False, capture_env=False) as run:
+        run.log({"[red]m[/red]": 1.0, "acc[/]": 0.5})
+        run.summary["sum[/]"] = 2.0
+    app = h.make_app(root)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await h.loaded(pilot)
+        await pilot.press("ctrl+p")
+        await h.wait_for(pilot, lambda: isinstance(app.screen, CommandPalette))
+        await pilot.press(*"sort by")
+        await h.wait_for(pilot, lambda: "acc[/]" in h.screen_text(app))
+        text = h.screen_text(app)
+        assert "sort by [red]m[/red]" in text
+        assert "sum[/]" in text
+        assert app.is_running
