@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from .reader import Store, open
     from .records import Problem
     from .runinfo import RunInfo
-    from .watch import Watcher, watch
+    from .watcher import Watcher, watch
     from .writer import Run
 
 # Loaded on first use (PEP 562): a training script pays for the writer, `mmtop ls` for the
@@ -32,8 +32,8 @@ _LAZY = {
     "open": "reader",
     "Problem": "records",
     "RunInfo": "runinfo",
-    "Watcher": "watch",
-    "watch": "watch",
+    "Watcher": "watcher",
+    "watch": "watcher",
     "Run": "writer",
 }
 

@@ -65,7 +65,7 @@ class MmtopApp(App[None]):
                 self._store = store.open(self.launch.root, **options)
                 self.read_only = self.read_only or bool(self._store.read_only)
                 if self._want_watch and self.watcher is None:
-                    self.watcher = store.watch(self._store.root, self._on_store_changed)
+                    self.watcher = store.watch(self._store.root, self._notify_screens)
                     self.watch_mode = str(self.watcher.mode)
             return self._store
 
@@ -75,8 +75,10 @@ class MmtopApp(App[None]):
             self.watcher.watch_runs(list(folders))
             self.watch_mode = str(self.watcher.mode)
 
-    def _on_store_changed(self) -> None:
+    def _notify_screens(self) -> None:
         # Watcher thread: post_message is thread-safe; every screen that cares reloads.
+        # (Not named `_on_store_changed`: Textual would make that a handler of the message,
+        # and each message bubbling up to the app would post new ones, forever.)
         for screen in list(self.screen_stack):
             screen.post_message(StoreChanged())
 

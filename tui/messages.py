@@ -13,8 +13,11 @@ import polars as pl
 from textual.message import Message
 
 
-class StoreChanged(Message):
-    """Something under the store root changed; the reader works out what."""
+class StoreChanged(Message, bubble=False):
+    """Something under the store root changed; the reader works out what.
+
+    Posted to each screen by the app; it does not bubble back up to the app.
+    """
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, StoreChanged)

@@ -86,3 +86,18 @@ async def test_markup_and_escapes_in_untrusted_text_are_inert(tmp_path: Path, h)
         text = h.screen_text(app)
         assert "[red]x[/red]" in text and "[i]t[/i]" in text
         assert "\x1b" not in text
+
+
+async def test_the_app_goes_quiet_once_a_change_is_read(store_root: Path, h) -> None:
+    """A store change leads to a bounded number of reloads, not a loop that keeps a core busy
+    (the app once re-posted every change message it saw, forever)."""
+    app = h.make_app(store_root, watch=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await h.loaded(pilot)
+        with store.Run(root=store_root, name="newcomer", capture_system=False) as run:
+            run.log({"x": 1.0})
+        await h.wait_for(pilot, lambda: "newcomer" in h.names(app))
+        await pilot.pause(1.0)  # let the burst of file events settle
+        loads = app.screen.loads
+        await pilot.pause(2.0)  # a quiet store: nothing to read
+        assert app.screen.loads - loads <= 1
