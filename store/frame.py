@@ -240,13 +240,14 @@ def compatible(a: pl.Schema, b: pl.Schema) -> bool:
     return True
 
 
-def stack(old: pl.DataFrame, new: pl.DataFrame) -> pl.DataFrame | None:
-    """Rows of both frames in listing order, or None when their types disagree."""
+def stack(old: pl.DataFrame, new: pl.DataFrame, check: bool = True) -> pl.DataFrame | None:
+    """Rows of both frames in listing order, or None when their types disagree (unless
+    `check` is off: the caller then rebuilds the params column itself)."""
     if new.height == 0:
         return old
     if old.height == 0:
         return new
-    if not compatible(old.schema, new.schema):
+    if check and not compatible(old.schema, new.schema):
         return None
     both = pl.concat([old, new], how="diagonal_relaxed").sort("run_id", "path")
     # Stacking appends new struct fields and leaves absent nested objects null; a full build
@@ -269,3 +270,23 @@ def _canonical(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
         ).alias(f.name)
         for f in fields
     )
+
+
+def drop_empty_fields(frame: pl.DataFrame) -> pl.DataFrame:
+    """Drop metric/dataset struct fields that no row has (left by runs that went away)."""
+    out = []
+    for name in ("metrics", "metrics_min", "metrics_max", "datasets"):
+        dtype = frame.schema.get(name)
+        if not isinstance(dtype, pl.Struct) or not dtype.fields:
+            continue
+        column = frame[name]
+        keep = [
+            f.name for f in dtype.fields if column.struct.field(f.name).null_count() < len(column)
+        ]
+        if len(keep) == len(dtype.fields):
+            continue
+        if keep:
+            out.append(pl.struct([pl.col(name).struct.field(k) for k in keep]).alias(name))
+        else:
+            out.append(pl.lit(None, dtype=pl.Struct([])).alias(name))
+    return frame.with_columns(out) if out else frame

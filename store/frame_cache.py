@@ -22,6 +22,7 @@ from .fsio import tmp_path_for
 FRAME_NAME = "runs-frame-v1.parquet"
 SIG_COL = "_sig"
 READ_COL = "_read_ns"
+PARAMS_COL = "_params"  # the run's params as JSON text: lets the params column be rebuilt
 _EMPTY_KEY = "mmtop.empty_structs"
 _ORDER_KEY = "mmtop.columns"
 
@@ -40,7 +41,7 @@ class FrameCache:
             frame = frame.with_columns(
                 pl.lit(None, dtype=pl.Struct([])).alias(name) for name in empty
             )
-            if SIG_COL not in frame.columns or READ_COL not in frame.columns:
+            if not {SIG_COL, READ_COL, PARAMS_COL} <= set(frame.columns):
                 return None
             return frame.select(order) if order else frame
         except (OSError, ValueError, pl.exceptions.PolarsError):

@@ -8,6 +8,7 @@ file it had to skip in `problems()` instead of failing the listing.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import time
 from collections.abc import Iterable, Sequence
@@ -24,8 +25,8 @@ from .errors import (
     SchemaVersionError,
     StoreError,
 )
-from .frame import build_frame, stack
-from .frame_cache import READ_COL, SIG_COL, FrameCache
+from .frame import build_frame, drop_empty_fields, params_series, stack
+from .frame_cache import PARAMS_COL, READ_COL, SIG_COL, FrameCache
 from .fsio import read_json
 from .history import downsample, read_histories
 from .ids import hostname, pid_alive
@@ -119,9 +120,11 @@ class Store:
             # A run with broken files is never trusted, so it is re-read (and re-reported).
             reads.append(0 if found else read_ns)
         frame = build_frame(records)
+        params = [json.dumps(r["params"], sort_keys=True, default=str) for r in records]
         return frame.with_columns(
             pl.Series(SIG_COL, sigs, dtype=pl.String),
             pl.Series(READ_COL, reads, dtype=pl.Int64),
+            pl.Series(PARAMS_COL, params, dtype=pl.String),
         )
 
     def _reusable(self, base: pl.DataFrame, current: dict[str, Signature]) -> pl.DataFrame:
@@ -197,16 +200,36 @@ class Store:
             if fresh.height == 0 and kept.height == base.height:
                 frame = base  # nothing changed: nothing to rewrite (watchers would see it)
             else:
-                stacked = stack(kept, fresh)
-                # A param that changed type needs the whole frame rebuilt for the type rule.
-                frame = stacked if stacked is not None else self._build(scanned)
+                frame = self._merge(base, kept, fresh)
         assert frame is not None
         if frame is not base and self.use_cache:
             self._frames.save(frame)
         self._base = frame
         ids, folders = frame["run_id"].to_list(), frame["path"].to_list()
         self._dirs = dict(zip(ids, folders, strict=True))
-        return self._live(frame.drop(SIG_COL, READ_COL))
+        return self._live(frame.drop(SIG_COL, READ_COL, PARAMS_COL))
+
+    def _merge(self, base: pl.DataFrame, kept: pl.DataFrame, fresh: pl.DataFrame) -> pl.DataFrame:
+        """Reused rows plus re-read ones, typed as a full build of the same runs would be.
+
+        Stacking only widens: a field or type that only a removed (or changed) run needed
+        would linger. So when runs left, or a re-read run's params changed, the params column
+        is rebuilt from every row's params JSON, and fields no remaining row has are dropped.
+        """
+        stacked = stack(kept, fresh)
+        before = dict(zip(base["path"].to_list(), base[PARAMS_COL].to_list(), strict=True))
+        changed = any(
+            before.get(path, text) != text
+            for path, text in zip(fresh["path"].to_list(), fresh[PARAMS_COL].to_list(), strict=True)
+        )
+        removed = kept.height + fresh.height < base.height or stacked is None
+        if stacked is None:  # types disagree: stack anyway, the params rebuild settles them
+            stacked = stack(kept, fresh, check=False)
+            assert stacked is not None
+        if not (changed or removed):
+            return stacked
+        params = [json.loads(text) for text in stacked[PARAMS_COL].to_list()]
+        return drop_empty_fields(stacked.with_columns(params_series(params)))
 
     def runs(self, where: str | None = None) -> pl.DataFrame:
         """One row per run (see docs/FORMAT.md for the columns); `where` filters with SQL."""

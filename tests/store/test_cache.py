@@ -239,3 +239,18 @@ def test_a_live_run_updates_in_a_reused_store(root: Path) -> None:
         assert frame["last_step"].to_list() == [1]
     finally:
         run.finish()
+
+
+def test_removing_a_run_narrows_types_and_fields_as_a_cold_read_would(root: Path) -> None:
+    _populate(root)
+    with store.Run(experiment="exp0", root=root, params={"lr": "auto", "model": "resnet"}) as odd:
+        odd.log({"only/here": 1.0})
+    _backdate(root)
+    s = store.open(root)
+    assert s.runs()["params"].struct.field("lr").dtype == store.reader.pl.String
+    shutil.rmtree(odd.path)
+    warm = s.runs()
+    assert warm.schema["params"] == _cold(root).schema["params"]
+    assert "only/here" not in [f.name for f in warm.schema["metrics"].fields]
+    assert warm.filter(store.reader.pl.sql_expr("params.model.depth = 3")).height == 1
+    assert warm.drop("status", "duration_s").equals(_cold(root))
