@@ -18,6 +18,7 @@ import pyarrow as pa
 from . import paths
 from .parts import Part, list_parts, read_part, write_part
 from .reader import Store
+from .schema import FINAL_STATUSES
 
 
 @dataclass
@@ -30,12 +31,16 @@ class CompactReport:
 
 
 def compact(root: str | os.PathLike[str]) -> CompactReport:
-    """Compact every run that is not live (finished, failed, killed or crashed)."""
+    """Compact every run that ended (finished, failed or killed).
+
+    Not `crashed` runs: that is a reading of a stale heartbeat, and a stopped job (Ctrl-Z, a
+    suspended container) comes back and compacts its own parts.
+    """
     store = Store(root)
     report = CompactReport()
     frame = store.runs()
     for run_id, status, folder in frame.select("run_id", "status", "path").iter_rows():
-        if status == "running":
+        if status not in FINAL_STATUSES:
             report.runs_skipped_live += 1
             continue
         changed = False

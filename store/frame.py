@@ -77,12 +77,14 @@ def _leaf_series(name: str, values: list[Any]) -> pl.Series:
     kinds = {type(v) for v in values if v is not None}
     if kinds == {bool}:
         return pl.Series(name, values, dtype=pl.Boolean)
-    if kinds == {int}:
-        if all(v is None or -(2**63) <= v < 2**63 for v in values):
-            return pl.Series(name, values, dtype=pl.Int64)
-        return pl.Series(name, [None if v is None else float(v) for v in values], dtype=pl.Float64)
     if kinds and kinds <= {int, float}:
-        return pl.Series(name, [None if v is None else float(v) for v in values], dtype=pl.Float64)
+        if kinds == {int} and all(v is None or -(2**63) <= v < 2**63 for v in values):
+            return pl.Series(name, values, dtype=pl.Int64)
+        try:
+            floats = [None if v is None else float(v) for v in values]
+        except OverflowError:  # an integer beyond any float (valid JSON): keep its text
+            return pl.Series(name, [_json_text(v) for v in values], dtype=pl.String)
+        return pl.Series(name, floats, dtype=pl.Float64)
     if kinds == {str} or not kinds:
         return pl.Series(name, values, dtype=pl.String)
     return pl.Series(name, [_json_text(v) for v in values], dtype=pl.String)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from . import paths
-from .errors import ReadOnlyStoreError
+from .errors import ReadOnlyStoreError, RunNotFoundError
 from .fsio import locked, update_json
 from .ids import hostname, username
 from .names import check_text
@@ -24,6 +24,8 @@ MAX_NOTE = 1_000_000
 
 
 def _check_writable(run: Path) -> None:
+    if not run.is_dir():
+        raise RunNotFoundError(f"run folder {run} no longer exists (moved or deleted?)")
     if not os.access(run, os.W_OK):
         raise ReadOnlyStoreError(f"cannot write to run folder {run}: the store is read-only")
 
@@ -101,4 +103,14 @@ def change_tags(run: Path, add: Iterable[str] = (), remove: Iterable[str] = ()) 
         tags += [t for t in adding if t not in tags]
         meta["tags"] = tags
 
-    return list(update_json(run / paths.RUN_JSON, change)["tags"])
+    tags = list(update_json(run / paths.RUN_JSON, change)["tags"])
+    touch_parent(run)
+    return tags
+
+
+def touch_parent(run: Path) -> None:
+    """Bump the experiment folder's mtime: watchers follow experiment folders, not every run."""
+    try:
+        os.utime(run.parent)
+    except OSError:
+        pass

@@ -243,6 +243,9 @@ class Store:
 
     # ----------------------------------------------------------------- one run
     def _dir_of(self, run_id: str) -> Path:
+        known = self._dirs.get(run_id)
+        if known is not None and not os.path.exists(f"{known}/{paths.RUN_JSON}"):
+            del self._dirs[run_id]  # moved or deleted since the last listing: look again
         if run_id not in self._dirs:
             for exp in _subdirs(str(self.root), []):
                 folder = Path(exp) / run_id

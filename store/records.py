@@ -82,6 +82,10 @@ def read_record(run: str | Path, problems: list[Problem]) -> dict[str, Any] | No
     if not isinstance(meta, dict) or "run_id" not in meta:
         problems.append(Problem(where, "run.json is not a run description"))
         return None
+    # The folders are the truth (docs/FORMAT.md): a run moved to another experiment folder
+    # belongs to that experiment.
+    parent, name = os.path.split(folder.rstrip("/"))
+    meta["run_id"], meta["experiment"] = name, os.path.basename(parent)
     version = meta.get("schema_version")
     if version != RUN_SCHEMA_VERSION:
         err = SchemaVersionError(f"unknown schema_version {version!r} (this mmtop reads 1)")

@@ -38,6 +38,7 @@ from .fsio import (
 from .ids import hostname, new_run_id, new_writer_id, now_iso, username
 from .logging_api import ExplicitLogging
 from .names import check_key, check_path_component, check_run_id, check_text
+from .notes import touch_parent
 from .parts import PartWriter, list_parts
 from .records import read_summaries
 from .schema import FINAL_STATUSES, RUN_SCHEMA_VERSION, STORE_FORMAT, STORE_VERSION
@@ -239,6 +240,7 @@ class Run(ExplicitLogging):
                 m.setdefault("resumed", []).append(now_iso())
 
             meta = update_json(folder / paths.RUN_JSON, reopen)
+            touch_parent(folder)  # a resumed run is news to watchers of its experiment
         if params:
             self.log_params(params)
         self.meta = meta

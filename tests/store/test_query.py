@@ -217,3 +217,14 @@ def test_frame_of_an_empty_store(root: Path) -> None:
     assert {"run_id", "status", "params", "metrics", "tags", "path"} <= set(df.columns)
     assert s.runs(where="status = 'finished'").height == 0
     assert s.problems() == []
+
+
+def test_an_integer_beyond_any_float_does_not_break_the_listing(tmp_path: Path) -> None:
+    root = tmp_path / "mmruns"
+    with store.Run(root=root, params={"seed": 10**400}, capture_system=False):
+        pass
+    with store.Run(root=root, params={"seed": 3}, capture_system=False):
+        pass
+    seeds = store.open(root).runs()["params"].struct.field("seed")
+    assert seeds.dtype == pl.String
+    assert sorted(seeds.to_list(), key=len) == ["3", str(10**400)]

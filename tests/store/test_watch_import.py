@@ -149,3 +149,32 @@ def test_cache_false_and_unchanged_stores_write_no_cache(root: Path) -> None:
     first = frame_file.stat().st_mtime_ns
     s.runs()
     assert frame_file.stat().st_mtime_ns == first  # nothing changed: not rewritten
+
+
+@pytest.mark.parametrize("polling", [False, True])
+def test_tag_edits_and_resumes_of_ended_runs_are_seen(root: Path, polling: bool) -> None:
+    with store.Run(root=root, run_id="done", capture_system=False):
+        pass
+    fired = threading.Event()
+    watcher = store.watch(root, fired.set, debounce=0.05, poll_every=0.2, force_polling=polling)
+    try:
+        store.open(root).add_tags("done", ["best"])
+        assert fired.wait(10)
+        fired.clear()
+        store.Run(root=root, run_id="done", resume=True, capture_system=False).finish()
+        assert fired.wait(10)
+    finally:
+        watcher.stop()
+
+
+def test_a_run_moved_to_another_experiment_is_found_there(root: Path) -> None:
+    with store.Run(root=root, experiment="old", name="r1", capture_system=False) as run:
+        run.log({"a": 1.0})
+    s = store.open(root)
+    assert s.runs()["experiment"].to_list() == ["old"]
+    (root / "new").mkdir()
+    os.rename(run.path, root / "new" / run.run_id)
+    assert s.runs()["experiment"].to_list() == ["new"]
+    assert s.resolve("new/r1") == run.run_id
+    assert s.history(run.run_id)["value"].to_list() == [1.0]
+    assert s.add_tags(run.run_id, ["moved"]) == ["moved"]
