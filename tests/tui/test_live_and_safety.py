@@ -101,3 +101,20 @@ async def test_the_app_goes_quiet_once_a_change_is_read(store_root: Path, h) -> 
         loads = app.screen.loads
         await pilot.pause(2.0)  # a quiet store: nothing to read
         assert app.screen.loads - loads <= 1
+
+
+async def test_preview_follows_the_live_run_under_the_cursor(tmp_path: Path, h) -> None:
+    root = tmp_path / "live"
+    run = store.Run(root=root, name="trainer", flush_every=600, capture_system=False)
+    try:
+        run.log({"loss": 1.0}, step=3)
+        run.flush()
+        app = h.make_app(root, watch=True)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await h.loaded(pilot)
+            await h.wait_for(pilot, lambda: "step 3" in h.screen_text(app))
+            run.log({"loss": 0.5}, step=41)
+            run.flush()
+            await h.wait_for(pilot, lambda: "step 41" in h.screen_text(app))
+    finally:
+        run.finish()

@@ -165,6 +165,7 @@ class RunsScreen(Screen[None]):
             self.state.filter_text = ""  # a field the new data lacks: show everything
         self.apply()
         self._update_topbar()
+        self.refresh_preview(self.table.current_run_id)  # a live run's numbers move
         self._reload.done()
 
     def on_load_failed(self, message: LoadFailed) -> None:
@@ -270,7 +271,9 @@ class RunsScreen(Screen[None]):
         self.action_clear_filter()
 
     def action_focus_filter(self) -> None:
-        self.query_one(FilterInput).focus()
+        # At once, not after the next refresh (Widget.focus): keys typed or pasted right
+        # after `/` must land in the filter, not run as table commands.
+        self.app.set_focus(self.query_one(FilterInput))
 
     def action_clear_filter(self) -> None:
         self.query_one(FilterInput).value = ""
@@ -349,14 +352,18 @@ class RunsScreen(Screen[None]):
         preview.display = not preview.display
 
     def on_runs_table_highlighted(self, message: RunsTable.Highlighted) -> None:
+        self.refresh_preview(message.run_id)
+
+    def refresh_preview(self, run_id: str | None) -> None:
+        """Show `run_id` in the preview: on a cursor move, and after a reload (live runs)."""
         preview = self.query_one(RunPreview)
         if not preview.display:
             return
-        preview.show(self.model.record(message.run_id) if message.run_id else None)
+        preview.show(self.model.record(run_id) if run_id else None)
         if self._preview_timer is not None:
             self._preview_timer.stop()
-        if message.run_id and preview.spark_keys:
-            run_id, keys = message.run_id, list(preview.spark_keys)
+        if run_id and preview.spark_keys:
+            keys = list(preview.spark_keys)
             # Holding j should not start a history read per row: wait for the cursor to rest.
             self._preview_timer = self.set_timer(0.15, lambda: self.load_preview(run_id, keys))
 
