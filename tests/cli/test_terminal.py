@@ -79,6 +79,23 @@ def test_terminal_table_keeps_hostile_text_inert(
     assert "\x07" not in drawn and "\x1b[31mred" not in drawn
 
 
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_data_formats_on_a_terminal_show_escapes_instead_of_running_them(
+    sample: Any, child_env: Callable[..., Any], cli: Callable[..., Any], fmt: str
+) -> None:
+    env = child_env(TERM="xterm-256color", COLUMNS="250")
+    args = ["ls", "--root", str(sample.root), "-c", "name,params.escape", "-f", fmt]
+    code, drawn = on_terminal(args, env)
+    assert code == 0
+    assert "\x1b" not in drawn and "\x07" not in drawn
+    if fmt == "csv":
+        assert "\u241b[31mred" in drawn  # ESC shown as the visible ␛
+    piped = cli(*args)  # not a terminal: the exact bytes, for files and pipes
+    assert piped.code == 0
+    if fmt == "csv":
+        assert b"\x1b[31mred" in piped.out
+
+
 def test_parquet_refuses_a_terminal(sample: Any, child_env: Callable[..., Any]) -> None:
     code, _ = on_terminal(["ls", "--root", str(sample.root), "-f", "parquet"], child_env())
     assert code == 2
