@@ -38,7 +38,10 @@ def classify(text: str) -> Filter:
     stripped = text.strip()
     if not stripped:
         return Filter("", "none")
-    if _SQL_HINT.search(stripped):
+    # An odd quote is an apostrophe in plain words ("it's"), not the start of SQL text.
+    quotes_only = not _SQL_HINT.search(re.sub(r"['\"]", " ", stripped))
+    odd_quotes = stripped.count("'") % 2 == 1 or stripped.count('"') % 2 == 1
+    if _SQL_HINT.search(stripped) and not (quotes_only and odd_quotes):
         return Filter(stripped, "sql")
     return Filter(stripped, "search", tuple(w.lower() for w in stripped.split()))
 
@@ -77,6 +80,8 @@ def mask(raw: pl.DataFrame, search: pl.Series | None, flt: Filter) -> pl.Series 
     try:
         expr = pl.sql_expr(flt.text)
         out = raw.select(expr.alias("__mask")).to_series()
+    except pl.exceptions.StructFieldNotFoundError as exc:
+        raise FilterError(f"no field {one_line(exc)!r}") from None
     except Exception as exc:  # polars raises several unrelated types for bad SQL
         raise FilterError(one_line(exc)) from None
     if out.dtype != pl.Boolean:

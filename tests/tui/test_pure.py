@@ -133,3 +133,16 @@ def test_preview_helpers() -> None:
     assert sparkline([0, 1, 2, 3], 4) == "▁▃▅█"
     assert len(sparkline(list(range(100)), 10)) == 10
     assert sparkline([], 5) == "" and sparkline([1, 1], 2) == "▄▄"
+
+
+def test_apostrophes_in_plain_words_and_unknown_fields_read_clearly() -> None:
+    import polars as pl
+    import pytest
+
+    from tui.filtering import FilterError, classify, mask
+
+    assert classify("it's").kind == "search"
+    assert classify("name = 'it''s'").kind == "sql"
+    frame = pl.DataFrame({"metrics": [{"acc": 0.5}]})
+    with pytest.raises(FilterError, match="no field 'nonexistent'"):
+        mask(frame, None, classify("metrics.nonexistent > 1"))
