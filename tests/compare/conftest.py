@@ -9,8 +9,6 @@ fixtures rather than imported.
 
 from __future__ import annotations
 
-import asyncio
-import inspect
 import json
 import time
 from collections.abc import Awaitable, Callable
@@ -31,17 +29,6 @@ from store.schema import POINT_SCHEMA
 from tui.screens.compare import CompareScreen
 
 T0 = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
-    """Run `async def` tests of this folder with asyncio.run (the project has no async
-    plugin); each gets its own event loop, as a Pilot session wants."""
-    if not inspect.iscoroutinefunction(pyfuncitem.obj):
-        return None
-    names = pyfuncitem._fixtureinfo.argnames
-    asyncio.run(pyfuncitem.obj(**{n: pyfuncitem.funcargs[n] for n in names}))
-    return True
 
 
 # name, params, data version (the "b" data differs), python, numpy, commit, dirty

@@ -7,8 +7,6 @@ and snapshots are stable. `NOW` is the clock the app is given.
 
 from __future__ import annotations
 
-import asyncio
-import inspect
 import json
 import math
 import time
@@ -180,16 +178,6 @@ def screen_text(app: MmtopApp) -> str:
     for strip in app.screen._compositor.render_strips():
         lines.append("".join(seg.text for seg in strip))
     return "\n".join(lines)
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
-    """Run `async def` tests in a fresh event loop (no asyncio plugin is a dependency)."""
-    if not inspect.iscoroutinefunction(pyfuncitem.obj):
-        return None
-    names = pyfuncitem._fixtureinfo.argnames
-    asyncio.run(pyfuncitem.obj(**{n: pyfuncitem.funcargs[n] for n in names}))
-    return True
 
 
 @pytest.fixture
