@@ -25,7 +25,7 @@ from .errors import (
     SchemaVersionError,
     StoreError,
 )
-from .frame import build_frame, drop_empty_fields, params_series, stack
+from .frame import build_frame, compatible, drop_empty_fields, params_series, stack
 from .frame_cache import PARAMS_COL, READ_COL, SIG_COL, FrameCache
 from .fsio import read_json
 from .history import downsample, read_histories
@@ -37,6 +37,7 @@ from .runinfo import RunInfo
 from .schema import STORE_FORMAT, STORE_VERSION
 
 DEFAULT_STALE_AFTER = 30.0
+BUILD_CHUNK = 5_000  # runs read and turned into frame rows at a time
 # A same-host writer whose process is gone is crashed as soon as its heartbeat misses a beat.
 DEAD_PID_GRACE = 3.0
 
@@ -102,7 +103,34 @@ class Store:
         return out
 
     def _build(self, scanned: list[tuple[str, Signature]]) -> pl.DataFrame:
-        """Frame rows for these runs, read from their files now."""
+        """Frame rows for these runs, read from their files now, a chunk at a time.
+
+        Chunks keep memory near one chunk's parsed JSON (a 100k-run store's records would
+        take hundreds of MB at once); stacking them types the frame as one build would.
+        """
+        if len(scanned) <= BUILD_CHUNK:
+            return self._build_rows(scanned)
+        parts = [
+            self._build_rows(scanned[i : i + BUILD_CHUNK])
+            for i in range(0, len(scanned), BUILD_CHUNK)
+        ]
+        parts = [p for p in parts if p.height]
+        if not parts:
+            return self._build_rows([])
+        agree = all(
+            compatible(a.schema, b.schema) for i, a in enumerate(parts) for b in parts[i + 1 :]
+        )
+        frame = parts[0]
+        for part in parts[1:]:
+            stacked = stack(frame, part, check=False)
+            assert stacked is not None
+            frame = stacked
+        if agree:
+            return frame
+        params = [json.loads(text) for text in frame[PARAMS_COL].to_list()]
+        return frame.with_columns(params_series(params))
+
+    def _build_rows(self, scanned: list[tuple[str, Signature]]) -> pl.DataFrame:
         records: list[dict[str, Any]] = []
         sigs: list[str] = []
         reads: list[int] = []

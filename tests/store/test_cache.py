@@ -254,3 +254,16 @@ def test_removing_a_run_narrows_types_and_fields_as_a_cold_read_would(root: Path
     assert "only/here" not in [f.name for f in warm.schema["metrics"].fields]
     assert warm.filter(store.reader.pl.sql_expr("params.model.depth = 3")).height == 1
     assert warm.drop("status", "duration_s").equals(_cold(root))
+
+
+def test_building_in_chunks_types_the_frame_as_one_build(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _populate(root)
+    with store.Run(experiment="exp1", root=root, params={"lr": "auto", "extra": [1, 2]}):
+        pass
+    whole = store.open(root, cache=False).runs().drop("status", "duration_s")
+    monkeypatch.setattr(store.reader, "BUILD_CHUNK", 2)  # 6 runs: 3 chunks, lr types differ
+    chunked = store.open(root, cache=False).runs().drop("status", "duration_s")
+    assert chunked.schema == whole.schema
+    assert chunked.equals(whole)
