@@ -15,6 +15,7 @@ from .frame import parse_time
 from .fsio import read_json
 from .names import check_path_component
 from .notes import read_comments, read_notes
+from .records import Problem
 
 if TYPE_CHECKING:
     from .reader import Store
@@ -25,13 +26,19 @@ class RunFiles:
     """Readers of a run's logged files; mixed into RunInfo. Missing files read as empty."""
 
     path: Path
+    problems: list[Problem]
 
     def _json(self, name: str) -> Any:
+        """A JSON file of the run; None when absent, or unreadable (then in `problems`)."""
+        where = self.path / name
         try:
-            return read_json(self.path / name)
+            return read_json(where)
         except FileNotFoundError:
             return None
-        except (OSError, ValueError):
+        except (OSError, ValueError) as exc:
+            problem = Problem(str(where), f"unreadable ({type(exc).__name__})")
+            if problem not in self.problems:
+                self.problems.append(problem)
             return None
 
     @property
@@ -150,6 +157,8 @@ class RunInfo(RunFiles):
     meta: dict[str, Any]
     path: Path
     last_seen: dt.datetime | None = None
+    # Files of the run that could not be read, as the readers above met them.
+    problems: list[Problem] = field(default_factory=list, compare=False)
     _store: Store | None = field(default=None, repr=False, compare=False)
 
     @classmethod

@@ -10,11 +10,14 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from store import paths
 
-MAX_NOTES_BYTES = 64_000
+if TYPE_CHECKING:
+    from store import RunInfo
+
+MAX_NOTES_CHARS = 64_000
 
 
 @dataclass
@@ -47,48 +50,24 @@ class Extras:
         }
 
 
-def read_extras(run: Path) -> Extras:
+def read_extras(info: RunInfo) -> Extras:
+    """What the run logged, through the store's readers; unreadable files become problems."""
+    run = info.path
     ex = Extras()
-    env = _json(run / paths.ENV_JSON, ex)
-    ex.env = env if isinstance(env, dict) else None
-    code = _json(run / paths.CODE_JSON, ex)
-    ex.code = code if isinstance(code, dict) else None
+    ex.env = info.env
+    ex.code = info.code
     ex.patch_bytes, ex.patch_sha256 = _digest(run / paths.CODE_PATCH)
-    ex.inputs = _items(_json(run / paths.INPUTS_JSON, ex), "name")
-    ex.artifacts = _items(_json(run / paths.ARTIFACTS_JSON, ex), "name")
+    ex.inputs = info.inputs
+    ex.artifacts = info.artifacts
     ex.tables = _tables(run / paths.TABLES_DIR, ex)
-    ex.notes = _text(run / paths.NOTES_MD, ex)
-    ex.comments = _count_lines(run / paths.COMMENTS_JSONL, ex)
+    notes = info.notes
+    if notes:
+        cut = len(notes) > MAX_NOTES_CHARS
+        ex.notes = notes[:MAX_NOTES_CHARS] + ("\n[... truncated]" if cut else "")
+    ex.comments = len(info.comments)
     ex.console_bytes = _size(run / paths.CONSOLE_LOG)
+    ex.problems = [f"{Path(p.path).name}: {p.reason}" for p in info.problems] + ex.problems
     return ex
-
-
-def _json(path: Path, ex: Extras) -> Any:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError) as exc:
-        ex.problems.append(f"{path.name}: unreadable ({type(exc).__name__})")
-        return None
-
-
-def _items(doc: Any, name_key: str) -> list[dict[str, Any]]:
-    """A list of objects from `[...]`, `{"items": [...]}` or `{name: {...}}` documents."""
-    if isinstance(doc, dict):
-        for key in ("items", "inputs", "artifacts", "datasets", "files"):
-            if isinstance(doc.get(key), list):
-                doc = doc[key]
-                break
-        else:
-            return [
-                {name_key: k, **v} if isinstance(v, dict) else {name_key: k, "value": v}
-                for k, v in doc.items()
-            ]
-    if isinstance(doc, list):
-        return [d if isinstance(d, dict) else {name_key: d} for d in doc]
-    return []
 
 
 def _tables(folder: Path, ex: Extras) -> list[dict[str, Any]]:
@@ -97,7 +76,7 @@ def _tables(folder: Path, ex: Extras) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for part in sorted(folder.glob("*.parquet")):
         entry: dict[str, Any] = {"name": part.stem}
-        meta = _json(part.with_suffix(".json"), ex)
+        meta = _meta(part.with_suffix(".json"), ex)
         if isinstance(meta, dict):
             entry["meta"] = meta
         try:
@@ -112,28 +91,15 @@ def _tables(folder: Path, ex: Extras) -> list[dict[str, Any]]:
     return out
 
 
-def _text(path: Path, ex: Extras) -> str | None:
+def _meta(path: Path, ex: Extras) -> Any:
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_NOTES_BYTES + 1)
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
     except FileNotFoundError:
         return None
-    except OSError as exc:
-        ex.problems.append(f"{path.name}: unreadable ({exc.strerror})")
+    except (OSError, ValueError) as exc:
+        ex.problems.append(f"{path.name}: unreadable ({type(exc).__name__})")
         return None
-    text = data[:MAX_NOTES_BYTES].decode("utf-8", errors="replace")
-    return text + ("\n[... truncated]" if len(data) > MAX_NOTES_BYTES else "")
-
-
-def _count_lines(path: Path, ex: Extras) -> int:
-    try:
-        with open(path, "rb") as handle:
-            return sum(1 for line in handle if line.strip())
-    except FileNotFoundError:
-        return 0
-    except OSError as exc:
-        ex.problems.append(f"{path.name}: unreadable ({exc.strerror})")
-        return 0
 
 
 def _digest(path: Path) -> tuple[int | None, str | None]:

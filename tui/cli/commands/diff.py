@@ -34,7 +34,7 @@ def run(ns: argparse.Namespace) -> int:
     if len(ids) < 2:
         raise UsageError("diff needs at least two runs")
     infos = [st.run(run_id) for run_id in ids]
-    extras = [read_extras(info.path) for info in infos]
+    extras = [read_extras(info) for info in infos]
     report = diffview.Report(
         runs=[_run_entry(info) for info in infos],
         labels=diffview.labels([(i.run_id, i.name) for i in infos]),

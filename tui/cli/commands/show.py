@@ -16,7 +16,7 @@ from tui.safe_text import clean
 def run(ns: argparse.Namespace) -> int:
     st = open_store(ns)
     info = st.run(resolve(st, ns.run))
-    extras = read_extras(info.path)
+    extras = read_extras(info)
     with output(ns.output) as out:
         if ns.format == "json":
             out.write((cells.json_dumps(as_json(info, extras)) + "\n").encode())
