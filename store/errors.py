@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message, white space folded: errors stay one line
+    (polars messages can run to many lines)."""
+    lines = str(exc).strip().splitlines()
+    return " ".join(lines[0].split()) if lines else type(exc).__name__
+
+
 class StoreError(Exception):
     """Base class for errors raised by the store."""
 

@@ -144,7 +144,7 @@ def metric_struct(
 
 
 def build_frame(
-    records: list[dict[str, Any]], extra: dict[str, pl.Series] | None = None
+    records: list[dict[str, Any]],
 ) -> pl.DataFrame:
     """Records (meta, params, metrics, values, status, last_step ...) -> the runs frame."""
     cols: dict[str, list[Any]] = {c: [] for c in RUN_COLUMNS}
@@ -203,8 +203,6 @@ def build_frame(
         metric_struct("metrics_min", mins),
         metric_struct("metrics_max", maxs),
     )
-    if extra:
-        frame = frame.with_columns(list(extra.values()))
     ordered = [c for c in frame.columns if c != "path"] + ["path"]
     return frame.select(ordered)
 

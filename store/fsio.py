@@ -127,9 +127,9 @@ def update_json(path: Path, change: Any) -> Any:
         return data
 
 
-def append_line(path: Path, line: str) -> None:
-    """Append one line with a single O_APPEND write under the folder lock."""
-    data = (line.rstrip("\n") + "\n").encode("utf-8")
+def append_text(path: Path, text: str) -> None:
+    """Append `text` with a single O_APPEND write under the folder lock."""
+    data = text.encode("utf-8")
     with locked(path.parent):
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:

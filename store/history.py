@@ -7,7 +7,7 @@ from pathlib import Path
 
 import polars as pl
 
-from .errors import StoreError
+from .errors import StoreError, first_line
 from .parts import list_parts
 from .records import Problem
 
@@ -88,7 +88,7 @@ def _read_part(path: Path, keys: Sequence[str] | None, problems: list[Problem]) 
     except Exception as exc:
         if not path.exists():
             raise FileNotFoundError(path) from exc
-        problems.append(Problem(str(path), f"unreadable Parquet part: {_first_line(exc)}"))
+        problems.append(Problem(str(path), f"unreadable Parquet part: {first_line(exc)}"))
         return empty_history().drop("run_id")
     return df.select(
         pl.col("key").cast(pl.String),
@@ -96,11 +96,6 @@ def _read_part(path: Path, keys: Sequence[str] | None, problems: list[Problem]) 
         pl.col("time").cast(pl.Datetime("us", "UTC")),
         pl.col("value").cast(pl.Float64),
     )
-
-
-def _first_line(exc: Exception) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__
 
 
 def downsample(df: pl.DataFrame, max_points: int) -> pl.DataFrame:

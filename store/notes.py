@@ -16,7 +16,7 @@ from typing import Any
 
 from . import paths
 from .errors import ReadOnlyStoreError, RunNotFoundError
-from .fsio import locked, update_json
+from .fsio import append_text, update_json
 from .ids import hostname, username
 from .names import check_text
 
@@ -40,21 +40,12 @@ def _check_body(text: object, what: str) -> str:
     return text
 
 
-def _append(path: Path, text: str) -> None:
-    with locked(path.parent):
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            os.write(fd, text.encode("utf-8"))
-        finally:
-            os.close(fd)
-
-
 def add_note(run: Path, text: str) -> None:
     """Append a dated section to notes.md (issues met, how they were solved, evaluation)."""
     _check_writable(run)
     body = _check_body(text, "note").rstrip("\n")
     stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    _append(run / paths.NOTES_MD, f"\n## {stamp}\n\n{body}\n")
+    append_text(run / paths.NOTES_MD, f"\n## {stamp}\n\n{body}\n")
 
 
 def add_comment(run: Path, text: str, author: str | None = None) -> dict[str, Any]:
@@ -64,7 +55,7 @@ def add_comment(run: Path, text: str, author: str | None = None) -> dict[str, An
         "author": check_text(author, "author") if author else f"{username()}@{hostname()}",
         "text": _check_body(text, "comment"),
     }
-    _append(run / paths.COMMENTS_JSONL, json.dumps(entry, ensure_ascii=False) + "\n")
+    append_text(run / paths.COMMENTS_JSONL, json.dumps(entry, ensure_ascii=False) + "\n")
     return entry
 
 

@@ -45,10 +45,6 @@ def default_root() -> Path:
     return Path(os.environ.get("MMTOP_DIR") or "mmruns")
 
 
-def experiment_dir(root: Path, experiment: str) -> Path:
-    return root / experiment
-
-
 def run_dir(root: Path, experiment: str, run_id: str) -> Path:
     return root / experiment / run_id
 

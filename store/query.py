@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from .errors import QueryError
+from .errors import QueryError, first_line
 
 
 def _one_line(text: str) -> str:
@@ -34,11 +34,6 @@ def apply(frame: pl.DataFrame, where: str | None) -> pl.DataFrame:
     except pl.exceptions.StructFieldNotFoundError as exc:
         raise QueryError(f"invalid filter {where!r}: no field {_one_line(str(exc))!r}") from None
     except pl.exceptions.ColumnNotFoundError as exc:
-        raise QueryError(f"invalid filter {where!r}: no column {_first_line(exc)}") from None
+        raise QueryError(f"invalid filter {where!r}: no column {first_line(exc)}") from None
     except Exception as exc:
-        raise QueryError(f"invalid filter {where!r}: {_first_line(exc)}") from None
-
-
-def _first_line(exc: Exception) -> str:
-    text = str(exc).strip().splitlines()
-    return _one_line(text[0]) if text else type(exc).__name__
+        raise QueryError(f"invalid filter {where!r}: {first_line(exc)}") from None

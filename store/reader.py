@@ -80,10 +80,6 @@ class Store:
         return not os.access(self.root, os.W_OK)
 
     # ----------------------------------------------------------------- listing
-    def run_dirs(self) -> list[Path]:
-        """Every run folder (a folder holding run.json or meant to), in id order."""
-        return [Path(p) for p in self._run_paths()]
-
     def _run_paths(self) -> list[str]:
         out: list[str] = []
         for exp in _subdirs(str(self.root), self._problems):

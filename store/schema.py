@@ -11,7 +11,6 @@ STORE_FORMAT = "mmtop-store"
 STORE_VERSION = 1
 RUN_SCHEMA_VERSION = 1
 
-STATUSES = ("running", "finished", "failed", "killed", "crashed")
 FINAL_STATUSES = ("finished", "failed", "killed")
 
 # Compression and encodings chosen to keep a point near 10 bytes on disk: steps and times

@@ -68,6 +68,13 @@ def test_stopped_watcher_stays_quiet(root: Path) -> None:
     assert len(calls) == seen == 0
 
 
+def _prints_ok(spawn, code: str) -> None:  # noqa: ANN001
+    proc = spawn(code)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert out.strip() == "ok"
+
+
 def test_import_store_does_not_import_textual(spawn) -> None:
     code = (
         "import sys, store\n"
@@ -76,10 +83,7 @@ def test_import_store_does_not_import_textual(spawn) -> None:
         "assert not bad, bad\n"
         "print('ok')\n"
     )
-    proc = spawn(code)
-    out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 0, err
-    assert out.strip() == "ok"
+    _prints_ok(spawn, code)
 
 
 def test_logging_and_reading_stay_light(spawn, root: Path) -> None:
@@ -95,10 +99,7 @@ def test_logging_and_reading_stay_light(spawn, root: Path) -> None:
         "assert not heavy, heavy\n"
         "print('ok')\n"
     )
-    proc = spawn(code)
-    out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 0, err
-    assert out.strip() == "ok"
+    _prints_ok(spawn, code)
     code = (
         "import sys, store\n"
         f"s = store.open({str(root)!r})\n"
@@ -109,10 +110,7 @@ def test_logging_and_reading_stay_light(spawn, root: Path) -> None:
         "assert not heavy, heavy\n"
         "print('ok')\n"
     )
-    proc = spawn(code)
-    out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 0, err
-    assert out.strip() == "ok"
+    _prints_ok(spawn, code)
 
 
 def test_readers_writing_their_cache_do_not_look_like_changes(root: Path) -> None:
