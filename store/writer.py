@@ -174,6 +174,7 @@ class Run(ExplicitLogging):
         self._system = PartWriter(self.path / paths.SYSTEM_DIR, self.writer_id)
         self._sys_buffer = PointBuffer()
         self._sys_stats: dict[str, KeyStats] = {}
+        self._sys_step = -1  # system samples are numbered per writer
         self._sampler: SystemSampler | None = None
         self._console: ConsoleCapture | None = None
         touch(self.path / paths.HEARTBEAT)
@@ -260,7 +261,8 @@ class Run(ExplicitLogging):
         keyset = self._sys_buffer.keyset_id(keys)
         if keyset is None:
             keyset = self._sys_buffer.add_keyset(keys)
-        step = self._sys_step = getattr(self, "_sys_step", -1) + 1
+        self._sys_step += 1
+        step = self._sys_step
         self._sys_buffer.calls.append((step, when, keyset, array("d", values.values())))
 
     # ----------------------------------------------------------------- logging
