@@ -24,11 +24,11 @@ def best_ms(fn: object, repeat: int = 20) -> float:
 
 def main() -> None:
     t = time.perf_counter()
-    from store.capture import ConsoleCapture, SystemSampler, collect_code, collect_env
-    from store.capture import env as env_module
-    from store.capture.console import read_console
+    from mmtop.store.capture import ConsoleCapture, SystemSampler, collect_code, collect_env
+    from mmtop.store.capture import env as env_module
+    from mmtop.store.capture.console import read_console
 
-    print(f"import store.capture            {1000 * (time.perf_counter() - t):8.1f} ms")
+    print(f"import mmtop.store.capture      {1000 * (time.perf_counter() - t):8.1f} ms")
     # Pay the interpreter's pending full collection of the freshly imported heap first, so the
     # figure is collect_env's own work (a training process pays that collection regardless).
     gc.collect()

@@ -14,19 +14,15 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from tui.charting.canvas import BrailleCanvas  # noqa: E402
-from tui.charting.downsample import minmax_indices  # noqa: E402
-from tui.charting.layout import build_frame  # noqa: E402
-from tui.charting.model import ChartState, Series  # noqa: E402
+from mmtop.tui.charting.canvas import BrailleCanvas
+from mmtop.tui.charting.downsample import minmax_indices
+from mmtop.tui.charting.layout import build_frame
+from mmtop.tui.charting.model import ChartState, Series
 
 BUDGET_MS = 150.0
 

@@ -22,9 +22,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-ENV = {**os.environ, "PYTHONPATH": str(REPO)}
+ENV = dict(os.environ)
 ENV.pop("NO_COLOR", None)
-MMTOP = [sys.executable, "-m", "tui.cli"]
+MMTOP = [sys.executable, "-m", "mmtop.tui.cli"]
 
 
 def _bench_open():  # type: ignore[no-untyped-def]

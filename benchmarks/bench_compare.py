@@ -22,23 +22,19 @@ import argparse
 import asyncio
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from textual.app import App
+from textual.pilot import Pilot
 
-from textual.app import App  # noqa: E402
-from textual.pilot import Pilot  # noqa: E402
-
-import store  # noqa: E402
-from tui.grouping import ALL_BUT_SEEDS  # noqa: E402
-from tui.screens.compare import CompareScreen  # noqa: E402
-from tui.widgets.compare_charts import ChartsGrid  # noqa: E402
+from mmtop import store
+from mmtop.tui.grouping import ALL_BUT_SEEDS
+from mmtop.tui.screens.compare import CompareScreen
+from mmtop.tui.widgets.compare_charts import ChartsGrid
 
 SIZE = (120, 40)
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -19,12 +18,10 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
 COLD_WARM = """
 import sys, time
 t0 = time.perf_counter()
-import store
+from mmtop import store
 df = store.open(sys.argv[1]).runs()
 print(time.perf_counter() - t0, df.height)
 """
@@ -58,9 +55,9 @@ def generate(root: Path, n: int) -> None:
     """Write runs directly in the store format (fast), as the writer would leave them."""
     import polars as pl
 
-    from store import paths
-    from store.schema import PARQUET_OPTIONS, RUN_SCHEMA_VERSION
-    from store.writer import ensure_store
+    from mmtop.store import paths
+    from mmtop.store.schema import PARQUET_OPTIONS, RUN_SCHEMA_VERSION
+    from mmtop.store.writer import ensure_store
 
     ensure_store(root)
     steps = 200
@@ -125,7 +122,6 @@ def timed(script: str, root: Path) -> tuple[float, float]:
         capture_output=True,
         text=True,
         cwd=REPO,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
     )
     wall = time.perf_counter() - t0
     inner = float(out.stdout.split()[0])

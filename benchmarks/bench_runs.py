@@ -14,14 +14,11 @@ import math
 import random
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-import store  # noqa: E402
+from mmtop import store
 
 CAPTURES_OFF = {
     name: False

@@ -10,15 +10,12 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import polars as pl
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-import store  # noqa: E402
+from mmtop import store
 
 
 def best_s(fn: Callable[[], Any], repeat: int = 3) -> float:

@@ -5,7 +5,7 @@ vary, 5 metrics, mixed statuses) once under --dir, then measures each size in a 
 process driving the app headless (`App.run_test()`), with the reader's cache cold (no .mmtop/)
 and warm:
 
-- first paint: from before `import tui.app` to the first frame that shows the table's rows
+- first paint: from before `import mmtop.tui.app` to the first frame that shows the table's rows
   (the import is timed separately);
 - keystroke to repaint: what a key's binding runs (sort, reverse, metric sort, a filter
   keystroke, quick search) plus the screen update that paints it, median of several;
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -26,17 +25,15 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
 BUDGETS = {10_000: 1.5, 100_000: 4.0}
 STATUSES = ["finished"] * 8 + ["failed", "killed"]
 
 
 def generate(root: Path, n: int) -> None:
     """Write N runs the way the writer leaves them (fast: no Parquet parts, no threads)."""
-    from store import paths
-    from store.schema import RUN_SCHEMA_VERSION
-    from store.writer import ensure_store
+    from mmtop.store import paths
+    from mmtop.store.schema import RUN_SCHEMA_VERSION
+    from mmtop.store.writer import ensure_store
 
     ensure_store(root)
     keys = ["train/loss", "val/loss", "val/acc", "lr", "grad_norm"]
@@ -88,8 +85,8 @@ def generate(root: Path, n: int) -> None:
 CHILD = r"""
 import asyncio, json, os, statistics, sys, time
 t_start = time.perf_counter()
-from tui.app import MmtopApp
-from tui.launch import Launch
+from mmtop.tui.app import MmtopApp
+from mmtop.tui.launch import Launch
 from pathlib import Path
 t_import = time.perf_counter() - t_start
 
@@ -153,7 +150,6 @@ def child(root: Path, repeats: int) -> dict[str, float]:
         capture_output=True,
         text=True,
         cwd=REPO,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
     )
     return json.loads(done.stdout.strip().splitlines()[-1])
 

@@ -23,22 +23,20 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import polars as pl
+from sklearn.datasets import load_breast_cancer, load_digits, load_wine
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import SGDClassifier
+from sklearn.metrics import accuracy_score, log_loss
+from sklearn.model_selection import train_test_split
+from sklearn.neural_network import MLPClassifier
+from sklearn.preprocessing import StandardScaler
+
+from mmtop import store
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-sys.path.insert(0, str(REPO))
-
-import numpy as np  # noqa: E402
-import polars as pl  # noqa: E402
-from sklearn.datasets import load_breast_cancer, load_digits, load_wine  # noqa: E402
-from sklearn.exceptions import ConvergenceWarning  # noqa: E402
-from sklearn.linear_model import SGDClassifier  # noqa: E402
-from sklearn.metrics import accuracy_score, log_loss  # noqa: E402
-from sklearn.model_selection import train_test_split  # noqa: E402
-from sklearn.neural_network import MLPClassifier  # noqa: E402
-from sklearn.preprocessing import StandardScaler  # noqa: E402
-
-import store  # noqa: E402
-
 ROOT = HERE
 CAPTURES = {"capture_system": True, "system_every": 0.2}
 
@@ -123,8 +121,7 @@ def mlp(seed: int, hidden: int, **optim: Any) -> tuple[Any, dict[str, Any]]:
 
 CRASHED = """
 import os, sys
-sys.path.insert(0, {repo!r})
-import store
+from mmtop import store
 run = store.Run(experiment="digits", name="sgd-preempted", root={root!r},
                 params={{"model": {{"kind": "sgd", "loss": "log_loss"}},
                         "optim": {{"alpha": 0.001}}, "seed": 7}},
@@ -178,7 +175,7 @@ def main() -> None:
         train("digits", model, params, epochs=15, tags=["grid", "unstable"], fail_at=4)
     except FloatingPointError:
         pass
-    script = CRASHED.format(repo=str(REPO), root=str(ROOT))
+    script = CRASHED.format(root=str(ROOT))
     subprocess.run([sys.executable, "-c", script], check=True, env={**os.environ})
 
     failed = store.open(ROOT).runs(where="status = 'failed'")

@@ -47,4 +47,4 @@ def __getattr__(name: str) -> Any:
     if name == "POINT_SCHEMA":
         globals()["POINT_SCHEMA"] = schema = _point_schema()
         return schema
-    raise AttributeError(f"module 'store.schema' has no attribute {name!r}")
+    raise AttributeError(f"module 'mmtop.store.schema' has no attribute {name!r}")

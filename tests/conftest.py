@@ -61,9 +61,8 @@ def root(tmp_path: Path) -> Path:
 
 
 def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    """The test's environment with the repo importable and no inherited store settings."""
+    """The test's environment without inherited store settings (mmtop is installed)."""
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p)
     env.pop("MMTOP_DIR", None)
     env.pop("MMTOP_POLLING", None)
     env.update(extra or {})

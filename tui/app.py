@@ -15,9 +15,9 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
-from tui.launch import Launch, resolve
-from tui.messages import StoreChanged
-from tui.safe_text import clean
+from mmtop.tui.launch import Launch, resolve
+from mmtop.tui.messages import StoreChanged
+from mmtop.tui.safe_text import clean
 
 
 class MmtopApp(App[None]):
@@ -55,7 +55,7 @@ class MmtopApp(App[None]):
 
     def get_store(self) -> Any:
         """The reader, opened on first use; raises store.StoreError when there is none."""
-        import store
+        from mmtop import store
 
         with self._store_lock:
             if self._store is None:
@@ -85,7 +85,7 @@ class MmtopApp(App[None]):
     # -- screens and actions --------------------------------------------------------------
 
     def get_default_screen(self) -> Screen[Any]:
-        from tui.screens.runs import RunsScreen
+        from mmtop.tui.screens.runs import RunsScreen
 
         return RunsScreen()
 

@@ -13,7 +13,7 @@ from typing import Any, cast
 
 import polars as pl
 
-from tui.formatting import fmt_number
+from mmtop.tui.formatting import fmt_number
 
 # Columns always offered before params and metrics, in this order.
 CORE_COLUMNS: tuple[str, ...] = (

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import polars as pl
 
-from tui.columns import Column
-from tui.runs_view import RunsModel, View
+from mmtop.tui.columns import Column
+from mmtop.tui.runs_view import RunsModel, View
 
 
 def export_frame(

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 from rich.cells import cell_len, set_cell_size
 
-from tui.safe_text import clean
+from mmtop.tui.safe_text import clean
 
 # Glyphs differ in shape, not only colour, so NO_COLOR users still tell them apart.
 STATUS_GLYPHS: dict[str, str] = {

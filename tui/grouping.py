@@ -19,8 +19,8 @@ from typing import Any
 
 import polars as pl
 
-from tui.diffing import MISSING, flatten, same
-from tui.formatting import fmt_value
+from mmtop.tui.diffing import MISSING, flatten, same
+from mmtop.tui.formatting import fmt_value
 
 ALL_BUT_SEEDS = "*"
 """`by` value meaning "every param except the seed-like ones"."""

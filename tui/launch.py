@@ -11,7 +11,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-HINT = "no store found: showing the bundled sample runs (read-only). Log a run with `import store`"
+HINT = (
+    "no store found: showing the bundled sample runs (read-only). "
+    "Log a run with `from mmtop import store`"
+)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 import polars as pl
 
-from tui.columns import (
+from mmtop.tui.columns import (
     AGG_PREFIX,
     Column,
     ColumnChoice,
@@ -21,7 +21,7 @@ from tui.columns import (
     flatten,
     measure,
 )
-from tui.filtering import FilterError, classify, field_names, mask, search_column
+from mmtop.tui.filtering import FilterError, classify, field_names, mask, search_column
 
 SORT_AGGS = ("last", "min", "max")
 

@@ -4,10 +4,10 @@ Each capture stands alone and is called by store.Run at run start (env, code) or
 life (system sampler, console tee).
 """
 
-from store.capture.code import collect_code, looks_secret, redact_argv, strip_url_credentials
-from store.capture.console import ConsoleCapture, read_console
-from store.capture.env import collect_env
-from store.capture.system import SystemSampler
+from mmtop.store.capture.code import collect_code, looks_secret, redact_argv, strip_url_credentials
+from mmtop.store.capture.console import ConsoleCapture, read_console
+from mmtop.store.capture.env import collect_env
+from mmtop.store.capture.system import SystemSampler
 
 __all__ = [
     "ConsoleCapture",

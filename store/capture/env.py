@@ -19,7 +19,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from store.capture.code import looks_secret, strip_url_credentials
+from mmtop.store.capture.code import looks_secret, strip_url_credentials
 
 # Variables that explain how a run was launched and scheduled, never what it may access.
 ENV_ALLOW = (

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from store.capture import collect_code, redact_argv, strip_url_credentials
+from mmtop.store.capture import collect_code, redact_argv, strip_url_credentials
 
 
 @pytest.fixture(autouse=True)

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from store.capture import ConsoleCapture, read_console
-from store.capture.console import render_line
+from mmtop.store.capture import ConsoleCapture, read_console
+from mmtop.store.capture.console import render_line
 
 
 def terminal(monkeypatch: pytest.MonkeyPatch) -> tuple[io.StringIO, io.StringIO]:

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from store.capture import collect_env
-from store.capture import env as env_module
+from mmtop.store.capture import collect_env
+from mmtop.store.capture import env as env_module
 
 SECRETS = {
     "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI-secret-value-1",

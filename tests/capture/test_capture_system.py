@@ -8,7 +8,7 @@ import time
 import psutil
 import pytest
 
-from store.capture import SystemSampler
+from mmtop.store.capture import SystemSampler
 
 DEADLINE = 20.0
 

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from tui.charting.canvas import BrailleCanvas, Kind
+from mmtop.tui.charting.canvas import BrailleCanvas, Kind
 
 NAN = math.nan
 

@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tui.charting.downsample import minmax_downsample, minmax_indices
+from mmtop.tui.charting.downsample import minmax_downsample, minmax_indices
 
 values = st.one_of(
     st.floats(-1e6, 1e6, allow_nan=False),

@@ -8,8 +8,8 @@ from datetime import datetime
 import numpy as np
 from rich.cells import cell_len
 
-from tui.charting.layout import build_frame
-from tui.charting.model import ChartState, Series
+from mmtop.tui.charting.layout import build_frame
+from mmtop.tui.charting.model import ChartState, Series
 
 NAN = math.nan
 

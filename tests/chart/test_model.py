@@ -8,7 +8,7 @@ import zlib
 import numpy as np
 import pytest
 
-from tui.charting.model import PALETTE, ChartState, Series, palette_colors
+from mmtop.tui.charting.model import PALETTE, ChartState, Series, palette_colors
 
 NAN = math.nan
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tui.charting.smoothing import ema, ema_reference
+from mmtop.tui.charting.smoothing import ema, ema_reference
 
 values = st.one_of(
     st.floats(-1e6, 1e6, allow_nan=False),

@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 from textual.app import App, ComposeResult
 
-from tui.charting import Series
-from tui.widgets.chart import MetricChart
+from mmtop.tui.charting import Series
+from mmtop.tui.widgets.chart import MetricChart
 
 
 class SnapshotApp(App[None]):

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from tui.charting.ticks import (
+from mmtop.tui.charting.ticks import (
     duration_ticks,
     format_duration,
     format_number,

@@ -12,8 +12,8 @@ import pytest
 from rich.style import Style
 from textual.app import App, ComposeResult
 
-from tui.charting import ChartState, Series
-from tui.widgets.chart import MetricChart
+from mmtop.tui.charting import ChartState, Series
+from mmtop.tui.widgets.chart import MetricChart
 
 STEPS = np.arange(0, 101)
 

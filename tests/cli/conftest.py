@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-import store
-from tui.cli import main
+from mmtop import store
+from mmtop.tui.cli import main
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -106,7 +106,6 @@ def cli(capsysbinary: pytest.CaptureFixture[bytes]) -> Callable[..., Result]:
 
 def _child_env(**extra: str) -> dict[str, str]:
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p)
     env.pop("MMTOP_DIR", None)
     env.pop("NO_COLOR", None)
     env.update(extra)
@@ -119,7 +118,7 @@ def run_process() -> Callable[..., subprocess.CompletedProcess[bytes]]:
 
     def run(*args: str | os.PathLike[str], **env: str) -> subprocess.CompletedProcess[bytes]:
         return subprocess.run(
-            [sys.executable, "-m", "tui.cli", *map(str, args)],
+            [sys.executable, "-m", "mmtop.tui.cli", *map(str, args)],
             cwd=REPO_ROOT,
             env=_child_env(**env),
             capture_output=True,
@@ -131,13 +130,13 @@ def run_process() -> Callable[..., subprocess.CompletedProcess[bytes]]:
 
 @pytest.fixture(name="child_env")
 def child_env_fixture() -> Callable[..., dict[str, str]]:
-    """Environment for a child process: the repo importable, no MMTOP_DIR or NO_COLOR."""
+    """Environment for a child process: no MMTOP_DIR or NO_COLOR."""
     return _child_env
 
 
 @pytest.fixture
 def python() -> Callable[..., subprocess.CompletedProcess[bytes]]:
-    """Run `python -c CODE` in a fresh process with the repo importable."""
+    """Run `python -c CODE` in a fresh process."""
 
     def run(code: str, **env: str) -> subprocess.CompletedProcess[bytes]:
         return subprocess.run(

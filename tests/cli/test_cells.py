@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tui.cli import cells, formats
-from tui.cli.frames import Flat
+from mmtop.tui.cli import cells, formats
+from mmtop.tui.cli.frames import Flat
 
 FORMULA_CASES = [
     ("=1+2", "'=1+2"),

@@ -11,8 +11,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-import store
-from store import paths, schema
+from mmtop import store
+from mmtop.store import paths, schema
 
 
 def leftover_parts(run_path: Path, writer: str, count: int) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tui.cli.args import COMMANDS
+from mmtop.tui.cli.args import COMMANDS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 needs_bash = pytest.mark.skipif(shutil.which("bash") is None, reason="bash not installed")

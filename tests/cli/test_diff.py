@@ -9,8 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import store
-from store import paths
+from mmtop import store
+from mmtop.store import paths
 
 
 def test_json_values_and_deltas_match_the_store(cli: Callable[..., Any], sample: Any) -> None:

@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from tui import diffing
-from tui.diffing import MISSING, Cell
+from mmtop.tui import diffing
+from mmtop.tui.diffing import MISSING, Cell
 
 
 def test_flatten_nested_and_lists() -> None:

@@ -7,8 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import store
-from store import paths
+from mmtop import store
+from mmtop.store import paths
 
 
 def run_folder(sample: Any, name: str) -> Path:

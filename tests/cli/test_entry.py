@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-import store
+from mmtop import store
 
 
 def test_subcommands_never_import_textual(sample: Any, python: Callable[..., Any]) -> None:
@@ -28,7 +28,7 @@ def test_subcommands_never_import_textual(sample: Any, python: Callable[..., Any
         ["completion", "bash"],
     ]
     code = (
-        "import sys; from tui.cli import main\n"
+        "import sys; from mmtop.tui.cli import main\n"
         f"for argv in {commands!r}:\n"
         "    assert main(argv) == 0, argv\n"
         "    assert 'textual' not in sys.modules, ('textual imported by', argv)\n"
@@ -112,14 +112,14 @@ def test_path_or_nothing_starts_the_app(
     cli: Callable[..., Any], sample: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls: list[str | None] = []
-    fake = types.ModuleType("tui.app")
+    fake = types.ModuleType("mmtop.tui.app")
 
     def run_app(path: str | None) -> int:
         calls.append(path)
         return 0
 
     fake.run_app = run_app  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "tui.app", fake)
+    monkeypatch.setitem(sys.modules, "mmtop.tui.app", fake)
     assert cli(sample.root).code == 0
     assert cli().code == 0
     assert cli("--root", sample.root).code == 0
@@ -150,7 +150,7 @@ def test_closed_pipe_is_not_an_error(tmp_path: Path, child_env: Callable[..., An
         for step in range(20_000):  # ~2 MB of CSV: far more than a pipe buffer holds
             run.log({"loss": 1.0 / (step + 1)}, step=step)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tui.cli", "export", "--history", "--root", str(root)],
+        [sys.executable, "-m", "mmtop.tui.cli", "export", "--history", "--root", str(root)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         cwd=Path(__file__).resolve().parents[2],

@@ -16,8 +16,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-import store
-from store import paths, schema
+from mmtop import store
+from mmtop.store import paths, schema
 
 Point = tuple[str, str, str, str, int, dt.datetime, float]
 

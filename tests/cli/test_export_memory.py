@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-import store
-from tui.cli import main
-from tui.cli.commands import export
+from mmtop import store
+from mmtop.tui.cli import main
+from mmtop.tui.cli.commands import export
 
 RUNS, STEPS, KEYS = 6, 10_000, 10  # 600k points
 BATCH = 100_000  # points per store read in these tests: one run each
@@ -57,18 +57,18 @@ def test_process_memory_stays_below_holding_the_history_once(
     # process would report the parent's peak.
     rss = "print([l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0])"
     baseline = python(
-        "import store, polars; from tui.cli.commands import export; "
+        "import polars; from mmtop import store; from mmtop.tui.cli.commands import export; "
         f"st = store.open({str(big)!r}); st.history(st.runs()['run_id'][0]); " + rss
     )
     holding = python(
-        "import store, polars; "
+        "import polars; from mmtop import store; "
         f"st = store.open({str(big)!r}); h = st.history(st.runs()['run_id'].to_list()); "
         f"assert h.height == {RUNS * STEPS * KEYS}; " + rss
     )
     out = tmp_path / "history.csv"
     streaming = python(
-        f"from tui.cli.commands import export; export.BATCH_POINTS = {BATCH}; "
-        "from tui.cli import main; "
+        f"from mmtop.tui.cli.commands import export; export.BATCH_POINTS = {BATCH}; "
+        "from mmtop.tui.cli import main; "
         f"assert main(['export', '--root', {str(big)!r}, '--history', '-o', {str(out)!r}]) == 0; "
         + rss
     )

@@ -14,8 +14,8 @@ from typing import Any
 import polars as pl
 import pytest
 
-import store
-from tui.cli.frames import flatten
+from mmtop import store
+from mmtop.tui.cli.frames import flatten
 
 ANSI = re.compile(r"\x1b\[")
 

@@ -9,8 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import store
-from store import paths
+from mmtop import store
+from mmtop.store import paths
 
 ANSI = re.compile(r"\x1b")
 

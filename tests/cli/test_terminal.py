@@ -26,7 +26,7 @@ def on_terminal(args: list[str], env: dict[str, str], timeout: float = 60.0) -> 
     """Run `python -m tui.cli ARGS` with stdout on a pty; returns (exit code, what it drew)."""
     master, slave = pty.openpty()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tui.cli", *args],
+        [sys.executable, "-m", "mmtop.tui.cli", *args],
         stdout=slave,
         stderr=subprocess.PIPE,
         cwd=REPO_ROOT,
@@ -118,7 +118,7 @@ def test_progress_bar_only_on_a_terminal_stderr(
     out = tmp_path / "history.csv"
     master, slave = pty.openpty()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tui.cli", "export", "--history", "--root", str(sample.root)],
+        [sys.executable, "-m", "mmtop.tui.cli", "export", "--history", "--root", str(sample.root)],
         stdout=out.open("wb"),
         stderr=slave,
         cwd=REPO_ROOT,

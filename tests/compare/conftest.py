@@ -22,11 +22,11 @@ import pytest
 from textual.app import App
 from textual.pilot import Pilot
 
-import store
-from store.parts import write_part
-from store.paths import part_name
-from store.schema import POINT_SCHEMA
-from tui.screens.compare import CompareScreen
+from mmtop import store
+from mmtop.store.parts import write_part
+from mmtop.store.paths import part_name
+from mmtop.store.schema import POINT_SCHEMA
+from mmtop.tui.screens.compare import CompareScreen
 
 T0 = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
@@ -205,7 +205,7 @@ class Ui:
 
     @staticmethod
     def table(screen: CompareScreen, tab: str) -> Any:
-        from tui.widgets.compare_table import CompareTable
+        from mmtop.tui.widgets.compare_table import CompareTable
 
         return screen.query_one(f"TabPane#{tab} CompareTable", CompareTable)
 

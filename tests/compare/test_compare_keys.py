@@ -12,10 +12,10 @@ from textual.coordinate import Coordinate
 from textual.pilot import Pilot
 from textual.widgets import Input, OptionList, TabbedContent
 
-from tui.grouping import ALL_BUT_SEEDS
-from tui.screens.compare import CompareScreen
-from tui.widgets.compare_charts import ChartsGrid
-from tui.widgets.compare_grouping import GroupPicker
+from mmtop.tui.grouping import ALL_BUT_SEEDS
+from mmtop.tui.screens.compare import CompareScreen
+from mmtop.tui.widgets.compare_charts import ChartsGrid
+from mmtop.tui.widgets.compare_grouping import GroupPicker
 
 SIZE = (120, 40)
 Loaded = Callable[[Pilot[Any]], Awaitable[CompareScreen]]

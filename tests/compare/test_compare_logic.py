@@ -10,14 +10,14 @@ import numpy as np
 import polars as pl
 import pytest
 
-import store
-from tui import diffing
-from tui.grouping import GroupStat
-from tui.widgets.compare_data import read_compare, run_labels
-from tui.widgets.compare_env import data_banner, env_cell, env_diff, summary_lines
-from tui.widgets.compare_metrics import delta_text, metric_cell, shown_rows, value_text
-from tui.widgets.compare_params import DIFFERS_STYLE, cell, param_table
-from tui.widgets.compare_series import group_series, run_series
+from mmtop import store
+from mmtop.tui import diffing
+from mmtop.tui.grouping import GroupStat
+from mmtop.tui.widgets.compare_data import read_compare, run_labels
+from mmtop.tui.widgets.compare_env import data_banner, env_cell, env_diff, summary_lines
+from mmtop.tui.widgets.compare_metrics import delta_text, metric_cell, shown_rows, value_text
+from mmtop.tui.widgets.compare_params import DIFFERS_STYLE, cell, param_table
+from mmtop.tui.widgets.compare_series import group_series, run_series
 
 NESTED: list[dict[str, Any]] = [
     {"lr": 0.1, "opt": {"name": "sgd", "betas": [0.9, 0.99], "wd": {"l2": 0.0}}, "bs": 32},
@@ -238,7 +238,7 @@ def test_param_table_scales_to_many_runs(n: int) -> None:
 
 
 def test_run_titles_are_inert_and_cut() -> None:
-    from tui.widgets.compare_table import COLUMN_WIDTH, header
+    from mmtop.tui.widgets.compare_table import COLUMN_WIDTH, header
 
     title = header("[bold red]boom[/]\x1b]0;pwned\x07", baseline=True)
     assert title.plain == "◆ [bold red]boom[/]"

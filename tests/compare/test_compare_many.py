@@ -11,10 +11,10 @@ import pytest
 from textual.pilot import Pilot
 from textual.screen import Screen
 
-import store
-from tui.screens.compare import CompareScreen
-from tui.screens.help import HelpScreen
-from tui.widgets.compare_charts import ChartsGrid
+from mmtop import store
+from mmtop.tui.screens.compare import CompareScreen
+from mmtop.tui.screens.help import HelpScreen
+from mmtop.tui.widgets.compare_charts import ChartsGrid
 
 SIZE = (120, 40)
 Loaded = Callable[[Pilot[Any]], Awaitable[CompareScreen]]
@@ -118,7 +118,7 @@ async def test_unknown_runs_are_named_and_one_run_still_shows(
 async def test_store_changes_reach_the_tables_and_charts(
     tmp_path: Path, compare_app: Any, until_loaded: Loaded, until: Any, ui: Any
 ) -> None:
-    from tui.messages import StoreChanged
+    from mmtop.tui.messages import StoreChanged
 
     runs = [
         store.Run(

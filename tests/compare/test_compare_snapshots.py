@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
-from tui.screens.compare import CompareScreen
-from tui.widgets.compare_charts import ChartsGrid
+from mmtop.tui.screens.compare import CompareScreen
+from mmtop.tui.widgets.compare_charts import ChartsGrid
 
 SIZE = (120, 40)
 

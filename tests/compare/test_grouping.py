@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-import store
-from tui.grouping import (
+from mmtop import store
+from mmtop.tui.grouping import (
     ALL_BUT_SEEDS,
     CURVE_SCHEMA,
     Group,

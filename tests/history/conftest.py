@@ -19,7 +19,7 @@ class NewRun(Protocol):
 @pytest.fixture
 def new_run(root: Path) -> NewRun:
     """`store.Run` under `root` with the automatic captures off unless asked for: fast runs."""
-    import store
+    from mmtop import store
 
     def make(**kwargs: Any) -> store.Run:
         kwargs.setdefault("experiment", "history")

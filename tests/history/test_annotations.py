@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-import store
-from store.ids import hostname, username
+from mmtop import store
+from mmtop.store.ids import hostname, username
 
 LIVE_WRITER = r"""
 import pathlib, sys, time
-import store
+from mmtop import store
 stop = pathlib.Path(sys.argv[2])
 with store.Run(experiment="live", name="writer", tags=["baseline"], root=sys.argv[1],
                flush_every=0.05, capture_env=False, capture_code=False,
@@ -32,7 +32,7 @@ with store.Run(experiment="live", name="writer", tags=["baseline"], root=sys.arg
 # Each child waits for the go file so that all four really write at the same time.
 COMMENTER = r"""
 import pathlib, sys, time
-import store
+from mmtop import store
 root, run_id, who, go = sys.argv[1:5]
 s = store.open(root)
 print("ready", flush=True)

@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-import store
+from mmtop import store
 
 
 def sha256(data: bytes) -> str:

@@ -12,7 +12,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-import store
+from mmtop import store
 
 sklearn_metrics = pytest.importorskip("sklearn.metrics")
 sklearn_datasets = pytest.importorskip("sklearn.datasets")

@@ -18,13 +18,13 @@ from typing import Any
 
 import pytest
 
-import store
+from mmtop import store
 
 SECRET = "supersecretvalue"
 
 LOG_ONE_RUN = """
 import sys
-import store
+from mmtop import store
 with store.Run(experiment="code", root=sys.argv[1], capture_system=False) as run:
     print(run.run_id, flush=True)
 """

@@ -9,7 +9,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-import store
+from mmtop import store
 
 CLASSES = ["cat", "dog", "bird"]
 

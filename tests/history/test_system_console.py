@@ -8,7 +8,7 @@ from typing import Any
 import polars as pl
 import pytest
 
-import store
+from mmtop import store
 
 
 def test_system_samples_become_a_history_and_peak_rss(
@@ -80,7 +80,7 @@ def test_duration_is_ended_minus_created(new_run: Any, root: Path) -> None:
 
 CONSOLE_SCRIPT = r"""
 import sys
-import store
+from mmtop import store
 with store.Run(experiment="console", root=sys.argv[1], capture_console=True,
                capture_env=False, capture_code=False, capture_system=False) as run:
     print(run.run_id)

@@ -10,7 +10,7 @@ import polars as pl
 import pyarrow as pa
 import pytest
 
-import store
+from mmtop import store
 
 EXPECTED = pl.DataFrame(
     {"epoch": [0, 1, 2], "loss": [0.9, 0.5, 0.25], "split": ["train", "val", "test"]}

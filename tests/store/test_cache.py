@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-import store
-import store.reader
+import mmtop.store.reader  # noqa: F401  (binds store.reader for monkeypatching)
+from mmtop import store
 
 HOUR = 3600
 

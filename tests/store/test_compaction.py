@@ -8,7 +8,7 @@ from pathlib import Path
 
 import polars as pl
 
-import store
+from mmtop import store
 
 KEYS = ("a", "b")
 
@@ -96,7 +96,7 @@ def test_every_intermediate_state_of_compaction_reads_each_point_once(root: Path
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    from store.parts import write_part
+    from mmtop.store.parts import write_part
 
     flushes, per_flush = 20, 5
     with store.Run(root=root, flush_every=600) as run:

@@ -11,7 +11,7 @@ from typing import Any
 import polars as pl
 import pytest
 
-import store
+from mmtop import store
 
 WRITERS = 8
 STEPS = 2000
@@ -22,7 +22,7 @@ import json, os, sys, time
 from pathlib import Path
 root, rank, gate, steps, writers = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3]), \
     int(sys.argv[4]), int(sys.argv[5])
-import store
+from mmtop import store
 
 def wait_for(paths):
     deadline = time.monotonic() + 60

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-import store
+from mmtop import store
 
 
 def _two_runs(root: Path) -> tuple[store.Run, store.Run]:

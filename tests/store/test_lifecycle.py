@@ -13,10 +13,11 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-import store
+from mmtop import store
 
 LOOP_WRITER = """
-import math, sys, time, store
+import math, sys, time
+from mmtop import store
 run = store.Run(experiment="crash", name="looping", root=sys.argv[1], flush_every=0.2)
 print(run.run_id, flush=True)
 i = 0
@@ -28,7 +29,8 @@ while True:
 """
 
 SIGTERM_WRITER = """
-import sys, time, store
+import sys, time
+from mmtop import store
 run = store.Run(experiment="term", root=sys.argv[1], flush_every=600)
 for i in range(1000):
     run.log({"x": i / 7, "y": -i})
@@ -38,7 +40,8 @@ while True:
 """
 
 UNCAUGHT_WRITER = """
-import sys, store
+import sys
+from mmtop import store
 run = store.Run(experiment="boom", root=sys.argv[1], flush_every=600)
 run.log({"x": 1.0})
 print(run.run_id, flush=True)
@@ -200,7 +203,7 @@ def _dead_pid() -> int:
 
 
 def test_crashed_rules_on_hand_made_runs(root: Path) -> None:
-    from store.ids import hostname
+    from mmtop.store.ids import hostname
 
     _fake_run(root, "other-host-fresh", "elsewhere.example", 1, beat_age=0)
     _fake_run(root, "other-host-stale", "elsewhere.example", 1, beat_age=120)

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import store
-from store.names import check_path_component
+from mmtop import store
+from mmtop.store.names import check_path_component
 
 EXACT_INT = 2**53  # every int up to here is exactly a float64
 

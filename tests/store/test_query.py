@@ -9,7 +9,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-import store
+from mmtop import store
 
 
 @pytest.fixture(scope="module")

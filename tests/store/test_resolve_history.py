@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import store
+from mmtop import store
 
 
 @pytest.fixture
@@ -129,7 +129,7 @@ def test_downsample_keeps_ends_extremes_and_short_series(
 ) -> None:
     import random
 
-    from store.history import downsample
+    from mmtop.store.history import downsample
 
     rng = random.Random(seed)
     rows = []

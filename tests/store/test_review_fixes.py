@@ -7,8 +7,8 @@ import json
 import signal
 from pathlib import Path
 
-import store
-from store.parts import SMALL_PART_ROWS
+from mmtop import store
+from mmtop.store.parts import SMALL_PART_ROWS
 
 
 def test_a_big_flush_between_small_ones_stays_readable(root: Path) -> None:
@@ -35,7 +35,7 @@ def test_a_big_flush_between_small_ones_stays_readable(root: Path) -> None:
 
 def test_sigterm_while_the_run_lock_is_held_ends_the_run_killed(spawn, root: Path) -> None:
     code = (
-        "import sys, store\n"
+        "import sys\nfrom mmtop import store\n"
         "run = store.Run(root=sys.argv[1], run_id='busy', capture_system=False)\n"
         "print('ready', flush=True)\n"
         "i = 0\n"

@@ -10,7 +10,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-import store
+from mmtop import store
 
 PARAMS = {
     "lr": 0.01,

@@ -1,4 +1,4 @@
-"""The watcher sees new runs (events and polling), and `import store` stays free of Textual."""
+"""The watcher sees new runs (events, polling); `from mmtop import store` never imports Textual."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-import store
+from mmtop import store
 
 
 @pytest.mark.parametrize("force_polling", [True, False], ids=["polling", "events"])
@@ -77,7 +77,7 @@ def _prints_ok(spawn, code: str) -> None:  # noqa: ANN001
 
 def test_import_store_does_not_import_textual(spawn) -> None:
     code = (
-        "import sys, store\n"
+        "import sys\nfrom mmtop import store\n"
         "store.open; store.Run; store.watch\n"
         "bad = sorted(m for m in sys.modules if m == 'textual' or m.startswith('textual.'))\n"
         "assert not bad, bad\n"
@@ -89,7 +89,7 @@ def test_import_store_does_not_import_textual(spawn) -> None:
 def test_logging_and_reading_stay_light(spawn, root: Path) -> None:
     """A training process never pays for pandas or Textual; a reader not for pyarrow/numpy."""
     code = (
-        "import sys, store\n"
+        "import sys\nfrom mmtop import store\n"
         f"root = {str(root)!r}\n"
         "with store.Run(root=root, flush_every=0.01, system_every=0.01) as run:\n"
         "    for i in range(40):\n"
@@ -101,7 +101,7 @@ def test_logging_and_reading_stay_light(spawn, root: Path) -> None:
     )
     _prints_ok(spawn, code)
     code = (
-        "import sys, store\n"
+        "import sys\nfrom mmtop import store\n"
         f"s = store.open({str(root)!r})\n"
         "frame = s.runs(where='metrics.a >= 0')\n"
         "assert frame.height == 1\n"

@@ -19,9 +19,9 @@ from typing import Any
 
 import pytest
 
-import store
-from tui.app import MmtopApp
-from tui.launch import Launch
+from mmtop import store
+from mmtop.tui.app import MmtopApp
+from mmtop.tui.launch import Launch
 
 BASE = datetime(2026, 1, 5, 9, 0, 0, tzinfo=UTC)
 NOW = BASE + timedelta(days=1)

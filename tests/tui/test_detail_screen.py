@@ -8,16 +8,16 @@ from pathlib import Path
 import polars as pl
 from textual.widgets import Input, TabbedContent, Tree
 
-import store
-from tui.launch import Launch
-from tui.screens.detail import RunDetailScreen, split_tags
-from tui.screens.prompt import PromptScreen
-from tui.screens.runs import RunsScreen
-from tui.widgets.confusion_heatmap import ConfusionHeatmap
-from tui.widgets.console_view import ConsoleView
-from tui.widgets.frame_table import FrameTable
-from tui.widgets.metric_grid import MetricGrid
-from tui.widgets.tables_view import TablesView
+from mmtop import store
+from mmtop.tui.launch import Launch
+from mmtop.tui.screens.detail import RunDetailScreen, split_tags
+from mmtop.tui.screens.prompt import PromptScreen
+from mmtop.tui.screens.runs import RunsScreen
+from mmtop.tui.widgets.confusion_heatmap import ConfusionHeatmap
+from mmtop.tui.widgets.console_view import ConsoleView
+from mmtop.tui.widgets.frame_table import FrameTable
+from mmtop.tui.widgets.metric_grid import MetricGrid
+from mmtop.tui.widgets.tables_view import TablesView
 
 
 def rich_run(root: Path, h) -> str:  # noqa: ANN001

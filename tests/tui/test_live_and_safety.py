@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import store
-from tui.widgets.runs_table import RunsTable
+from mmtop import store
+from mmtop.tui.widgets.runs_table import RunsTable
 
 
 def row(app, name: str) -> dict[str, object]:  # noqa: ANN001

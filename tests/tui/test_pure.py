@@ -8,12 +8,12 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from tui.columns import ColumnChoice, choose, differing, flatten
-from tui.confusion import to_confusion, wrong_first
-from tui.filtering import FilterError, classify, complete, field_names, mask
-from tui.formatting import fit, fmt_age, fmt_duration, fmt_number, status_glyph
-from tui.launch import resolve, sample_root
-from tui.widgets.preview import main_metrics, sparkline
+from mmtop.tui.columns import ColumnChoice, choose, differing, flatten
+from mmtop.tui.confusion import to_confusion, wrong_first
+from mmtop.tui.filtering import FilterError, classify, complete, field_names, mask
+from mmtop.tui.formatting import fit, fmt_age, fmt_duration, fmt_number, status_glyph
+from mmtop.tui.launch import resolve, sample_root
+from mmtop.tui.widgets.preview import main_metrics, sparkline
 
 
 def test_launch_prefers_path_then_env_then_mmruns_then_samples(
@@ -73,7 +73,7 @@ def _frame() -> pl.DataFrame:
 
 def test_filter_language() -> None:
     raw = _frame()
-    from tui.filtering import search_column
+    from mmtop.tui.filtering import search_column
 
     search = raw.select(search_column(raw)).to_series()
     assert classify("resnet gpu").kind == "search"
@@ -139,7 +139,7 @@ def test_apostrophes_in_plain_words_and_unknown_fields_read_clearly() -> None:
     import polars as pl
     import pytest
 
-    from tui.filtering import FilterError, classify, mask
+    from mmtop.tui.filtering import FilterError, classify, mask
 
     assert classify("it's").kind == "search"
     assert classify("name = 'it''s'").kind == "sql"

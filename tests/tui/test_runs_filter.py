@@ -8,11 +8,11 @@ from pathlib import Path
 
 from textual.widgets import Input
 
-from tui.filtering import History
-from tui.screens.prompt import PromptScreen
-from tui.widgets.filter_bar import FilterBar, FilterInput
-from tui.widgets.runs_table import RunsTable
-from tui.widgets.status_bar import StatusBar
+from mmtop.tui.filtering import History
+from mmtop.tui.screens.prompt import PromptScreen
+from mmtop.tui.widgets.filter_bar import FilterBar, FilterInput
+from mmtop.tui.widgets.runs_table import RunsTable
+from mmtop.tui.widgets.status_bar import StatusBar
 
 NEWEST_FIRST = ["resnet-b", "resnet-a", "mlp-lr0.001", "mlp-lr0.01", "sgd-lr0.01", "sgd-lr0.1"]
 

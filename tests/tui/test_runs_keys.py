@@ -8,11 +8,11 @@ from pathlib import Path
 from textual.command import CommandInput
 from textual.widgets import Input
 
-from tui.screens.columns import ColumnPicker
-from tui.screens.help import HelpScreen
-from tui.screens.problems import ProblemsScreen
-from tui.widgets.runs_table import RunsTable
-from tui.widgets.status_bar import StatusBar
+from mmtop.tui.screens.columns import ColumnPicker
+from mmtop.tui.screens.help import HelpScreen
+from mmtop.tui.screens.problems import ProblemsScreen
+from mmtop.tui.widgets.runs_table import RunsTable
+from mmtop.tui.widgets.status_bar import StatusBar
 
 NEWEST_FIRST = ["resnet-b", "resnet-a", "mlp-lr0.001", "mlp-lr0.01", "sgd-lr0.01", "sgd-lr0.1"]
 
@@ -184,7 +184,7 @@ async def test_help_and_palette_and_quit(store_root: Path, h) -> None:
 
 
 async def test_c_compares_marked_runs_else_every_shown_run(store_root: Path, h) -> None:
-    from tui.screens.compare import CompareScreen
+    from mmtop.tui.screens.compare import CompareScreen
 
     app = h.make_app(store_root)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -206,7 +206,7 @@ async def test_c_compares_marked_runs_else_every_shown_run(store_root: Path, h) 
 async def test_palette_lists_hostile_metric_keys_literally(tmp_path: Path, h) -> None:
     from textual.command import CommandPalette
 
-    import store
+    from mmtop import store
 
     root = tmp_path / "hostile"
     with store.Run(root=root, name="h", capture_system=False, capture_env=False) as run:

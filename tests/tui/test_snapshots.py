@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from tui.launch import Launch
-from tui.widgets.preview import RunPreview
+from mmtop.tui.launch import Launch
+from mmtop.tui.widgets.preview import RunPreview
 
 
 @pytest.fixture

@@ -9,10 +9,10 @@
 - `layout`: a whole chart as lines of styled text runs, for the widget to paint.
 """
 
-from tui.charting.canvas import BrailleCanvas, Kind
-from tui.charting.downsample import minmax_downsample, minmax_indices
-from tui.charting.layout import Frame, build_frame
-from tui.charting.model import (
+from mmtop.tui.charting.canvas import BrailleCanvas, Kind
+from mmtop.tui.charting.downsample import minmax_downsample, minmax_indices
+from mmtop.tui.charting.layout import Frame, build_frame
+from mmtop.tui.charting.model import (
     PALETTE,
     SMOOTHING_LEVELS,
     X_MODES,
@@ -22,7 +22,7 @@ from tui.charting.model import (
     XMode,
     palette_colors,
 )
-from tui.charting.smoothing import ema
+from mmtop.tui.charting.smoothing import ema
 
 __all__ = [
     "PALETTE",

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 import numpy as np
 from rich.cells import cell_len, set_cell_size
 
-from tui.charting.canvas import BrailleCanvas, Kind
-from tui.charting.downsample import minmax_indices
-from tui.charting.model import ChartState, FloatArray
-from tui.charting.ticks import (
+from mmtop.tui.charting.canvas import BrailleCanvas, Kind
+from mmtop.tui.charting.downsample import minmax_indices
+from mmtop.tui.charting.model import ChartState, FloatArray
+from mmtop.tui.charting.ticks import (
     duration_ticks,
     format_duration,
     format_number,
@@ -32,7 +32,7 @@ from tui.charting.ticks import (
     place_labels,
     wall_ticks,
 )
-from tui.safe_text import clean
+from mmtop.tui.safe_text import clean
 
 Run = tuple[str, Hashable | None]
 Line = list[Run]

@@ -17,7 +17,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-from tui.charting.smoothing import ema
+from mmtop.tui.charting.smoothing import ema
 
 FloatArray = npt.NDArray[np.float64]
 XMode = Literal["step", "relative", "wall"]

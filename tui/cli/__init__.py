@@ -13,7 +13,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from tui.cli.errors import EXIT_ERROR, EXIT_OK, EXIT_USAGE, CliError, UsageError
+from mmtop.tui.cli.errors import EXIT_ERROR, EXIT_OK, EXIT_USAGE, CliError, UsageError
 
 __all__ = ["main"]
 
@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _dispatch(argv: list[str]) -> int:
-    from tui.cli import args as cli_args
+    from mmtop.tui.cli import args as cli_args
 
     argv = cli_args.normalise(argv)
     tui_path = _tui_request(argv, cli_args.COMMANDS)
@@ -63,7 +63,7 @@ def _dispatch(argv: list[str]) -> int:
         return EXIT_OK
     if ns.command is None:  # only top-level flags, e.g. `mmtop --root X`
         return _run_app(getattr(ns, "root", None), None)
-    module = importlib.import_module(f"tui.cli.commands.{ns.command}")
+    module = importlib.import_module(f"mmtop.tui.cli.commands.{ns.command}")
     result: int = module.run(ns)
     return result
 
@@ -109,7 +109,7 @@ def _unknown(word: str, commands: dict[str, str]) -> str:
 def _run_app(root: str | None, path: str | None) -> int:
     target = path or root
     try:
-        from tui.app import run_app
+        from mmtop.tui.app import run_app
     except ImportError as exc:
         raise CliError(f"the terminal app is not available: {exc}") from exc
     result = run_app(target)
@@ -128,7 +128,7 @@ def _version() -> str:
 def _store_errors() -> tuple[type[BaseException], ...]:
     """(StoreError, QueryError, AmbiguousRunError), or () when the store cannot be imported."""
     try:
-        from store import errors
+        from mmtop.store import errors
     except Exception:  # noqa: BLE001 - a broken install must still get a one-line error
         return ()
     return (errors.StoreError, errors.QueryError, errors.AmbiguousRunError)
@@ -140,7 +140,7 @@ def _is_expected(exc: BaseException) -> bool:
 
 def _describe(exc: BaseException) -> tuple[int, str]:
     """Exit code and one-line message for an exception raised by a command."""
-    from tui.safe_text import clean
+    from mmtop.tui.safe_text import clean
 
     found = _store_errors()
     store_error, query_error, ambiguous = found if found else (CliError, CliError, CliError)

@@ -10,7 +10,7 @@ import argparse
 import sys
 from typing import NoReturn
 
-from tui.cli.errors import EXIT_USAGE
+from mmtop.tui.cli.errors import EXIT_USAGE
 
 PROG = "mmtop"
 LS_FORMATS = ("table", "csv", "json", "jsonl", "md", "parquet")

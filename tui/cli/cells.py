@@ -16,7 +16,7 @@ from typing import Any
 
 import polars as pl
 
-from tui.safe_text import clean
+from mmtop.tui.safe_text import clean
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # Text that a spreadsheet reads as a plain number is harmless and stays as it is.

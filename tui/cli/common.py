@@ -12,10 +12,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from tui.cli.errors import CliError, UsageError
+from mmtop.tui.cli.errors import CliError, UsageError
 
 if TYPE_CHECKING:
-    import store
+    from mmtop import store
 
 
 def root_of(ns: argparse.Namespace) -> Path:
@@ -23,14 +23,14 @@ def root_of(ns: argparse.Namespace) -> Path:
     given = getattr(ns, "root", None)
     if given:
         return Path(given)
-    from store import paths
+    from mmtop.store import paths
 
     return paths.default_root()
 
 
 def open_store(ns: argparse.Namespace) -> store.Store:
     """Open the store read-only-safe; a missing folder is a runtime error (exit 1)."""
-    import store
+    from mmtop import store
 
     root = root_of(ns)
     if not root.exists():
@@ -42,7 +42,7 @@ def open_store(ns: argparse.Namespace) -> store.Store:
 
 def resolve(st: store.Store, ref: str) -> str:
     """A run id from RUN; ambiguity lists the candidates with their experiment/name."""
-    import store
+    from mmtop import store
 
     try:
         return st.resolve(ref)

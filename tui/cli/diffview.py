@@ -9,9 +9,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from tui import diffing
-from tui.cli import cells, formats
-from tui.cli.common import is_tty
+from mmtop.tui import diffing
+from mmtop.tui.cli import cells, formats
+from mmtop.tui.cli.common import is_tty
 
 # On a narrow terminal keys stay readable and values keep their leading digits.
 KEY_FLOOR = 32

@@ -13,9 +13,9 @@ from typing import IO, Any
 
 import polars as pl
 
-from tui.cli import cells
-from tui.cli.common import colour_enabled, is_tty
-from tui.cli.frames import Flat
+from mmtop.tui.cli import cells
+from mmtop.tui.cli.common import colour_enabled, is_tty
+from mmtop.tui.cli.frames import Flat
 
 ISO_FORMAT = "%Y-%m-%dT%H:%M:%S%.6f%:z"
 JSON_SLICE = 20_000  # rows per polars JSON call: bounds the text held at once
@@ -207,7 +207,7 @@ def write_rich_table(
     from rich.console import Console
     from rich.table import Table
 
-    from tui.safe_text import safe
+    from mmtop.tui.safe_text import safe
 
     console = Console(file=sys.stdout, no_color=not colour_enabled(sys.stdout), highlight=False)
     table = Table(

@@ -14,7 +14,7 @@ from typing import Any
 
 import polars as pl
 
-from tui.cli.errors import UsageError
+from mmtop.tui.cli.errors import UsageError
 
 # Shown by `ls` in a table when --columns is not given: enough to pick a run, plus metrics.
 TABLE_COLUMNS = ("run_id", "experiment", "name", "status", "created", "duration_s")

@@ -6,7 +6,7 @@ import sys
 import time
 from typing import IO, Any
 
-from tui.cli.common import is_tty
+from mmtop.tui.cli.common import is_tty
 
 WIDTH = 30
 MIN_INTERVAL = 0.1  # seconds between redraws: drawing must not slow the export down

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from store import paths
+from mmtop.store import paths
 
 if TYPE_CHECKING:
-    from store import RunInfo
+    from mmtop.store import RunInfo
 
 MAX_NOTES_CHARS = 64_000
 

@@ -14,7 +14,7 @@ from typing import IO, Protocol
 
 import polars as pl
 
-from tui.cli import formats
+from mmtop.tui.cli import formats
 
 # Rows formatted at once: bounds the text buffer polars or json builds per write.
 SLICE_ROWS = 65_536

@@ -12,8 +12,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, SelectionList, Static
 from textual.widgets.selection_list import Selection
 
-from tui.columns import ColumnChoice, valid_regex
-from tui.safe_text import safe
+from mmtop.tui.columns import ColumnChoice, valid_regex
+from mmtop.tui.safe_text import safe
 
 
 class ColumnPicker(ModalScreen[ColumnChoice | None]):

@@ -24,21 +24,21 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
 
-from tui import diffing, grouping
-from tui.charting import palette_colors
-from tui.coalesce import Coalescer
-from tui.formatting import fit
-from tui.messages import StoreChanged
-from tui.safe_text import safe
-from tui.screens.visibility import in_view
-from tui.widgets.compare_charts import ChartsGrid
-from tui.widgets.compare_data import CompareData, read_compare
-from tui.widgets.compare_env import EnvDiff, EnvDiffPane, env_diff
-from tui.widgets.compare_grouping import NO_GROUPING, GroupPicker
-from tui.widgets.compare_metrics import MetricsDeltaPane
-from tui.widgets.compare_params import ParamsDiffPane
-from tui.widgets.compare_series import ChartSource
-from tui.widgets.compare_table import CompareTable
+from mmtop.tui import diffing, grouping
+from mmtop.tui.charting import palette_colors
+from mmtop.tui.coalesce import Coalescer
+from mmtop.tui.formatting import fit
+from mmtop.tui.messages import StoreChanged
+from mmtop.tui.safe_text import safe
+from mmtop.tui.screens.visibility import in_view
+from mmtop.tui.widgets.compare_charts import ChartsGrid
+from mmtop.tui.widgets.compare_data import CompareData, read_compare
+from mmtop.tui.widgets.compare_env import EnvDiff, EnvDiffPane, env_diff
+from mmtop.tui.widgets.compare_grouping import NO_GROUPING, GroupPicker
+from mmtop.tui.widgets.compare_metrics import MetricsDeltaPane
+from mmtop.tui.widgets.compare_params import ParamsDiffPane
+from mmtop.tui.widgets.compare_series import ChartSource
+from mmtop.tui.widgets.compare_table import CompareTable
 
 TABS = [
     ("params", "Params"),
@@ -408,8 +408,8 @@ class CompareScreen(Screen[None]):
     # -- help and palette ---------------------------------------------------------------
 
     def action_show_help(self) -> None:
-        from tui.screens.help import HelpScreen, section
-        from tui.widgets.chart import MetricChart
+        from mmtop.tui.screens.help import HelpScreen, section
+        from mmtop.tui.widgets.chart import MetricChart
 
         self.app.push_screen(
             HelpScreen(

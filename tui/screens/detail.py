@@ -17,9 +17,9 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
-from tui.coalesce import Coalescer
-from tui.formatting import STATUS_STYLES, fmt_duration, status_glyph
-from tui.messages import (
+from mmtop.tui.coalesce import Coalescer
+from mmtop.tui.formatting import STATUS_STYLES, fmt_duration, status_glyph
+from mmtop.tui.messages import (
     ConsoleRead,
     HistoryLoaded,
     LoadFailed,
@@ -28,17 +28,17 @@ from tui.messages import (
     StoreWritten,
     TableRead,
 )
-from tui.run_extras import RunExtras, TableRef, console_tail, gather, read_table
-from tui.safe_text import safe
-from tui.screens.visibility import in_view
-from tui.widgets.artifacts_view import ArtifactsView
-from tui.widgets.code_view import CodeView
-from tui.widgets.console_view import ConsoleView
-from tui.widgets.env_view import EnvView
-from tui.widgets.metric_grid import MetricGrid
-from tui.widgets.overview import OverviewPane
-from tui.widgets.params_tree import ParamsTree
-from tui.widgets.tables_view import TablesView
+from mmtop.tui.run_extras import RunExtras, TableRef, console_tail, gather, read_table
+from mmtop.tui.safe_text import safe
+from mmtop.tui.screens.visibility import in_view
+from mmtop.tui.widgets.artifacts_view import ArtifactsView
+from mmtop.tui.widgets.code_view import CodeView
+from mmtop.tui.widgets.console_view import ConsoleView
+from mmtop.tui.widgets.env_view import EnvView
+from mmtop.tui.widgets.metric_grid import MetricGrid
+from mmtop.tui.widgets.overview import OverviewPane
+from mmtop.tui.widgets.params_tree import ParamsTree
+from mmtop.tui.widgets.tables_view import TablesView
 
 TABS = [
     ("overview", "Overview"),
@@ -239,7 +239,7 @@ class RunDetailScreen(Screen[None]):
         return None
 
     def action_edit_tags(self) -> None:
-        from tui.screens.prompt import PromptScreen
+        from mmtop.tui.screens.prompt import PromptScreen
 
         if self.info is None:
             return
@@ -274,7 +274,7 @@ class RunDetailScreen(Screen[None]):
         self.post_message(StoreWritten("tags"))
 
     def action_add_comment(self) -> None:
-        from tui.screens.prompt import PromptScreen
+        from mmtop.tui.screens.prompt import PromptScreen
 
         if self.info is None:
             return
@@ -299,9 +299,9 @@ class RunDetailScreen(Screen[None]):
         self.post_message(StoreWritten("comment"))
 
     def action_show_help(self) -> None:
-        from tui.screens.help import HelpScreen, section
-        from tui.widgets.chart import MetricChart
-        from tui.widgets.frame_table import FrameTable
+        from mmtop.tui.screens.help import HelpScreen, section
+        from mmtop.tui.widgets.chart import MetricChart
+        from mmtop.tui.widgets.frame_table import FrameTable
 
         self.app.push_screen(
             HelpScreen(

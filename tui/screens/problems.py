@@ -12,7 +12,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from tui.safe_text import safe
+from mmtop.tui.safe_text import safe
 
 
 class ProblemsScreen(ModalScreen[None]):

@@ -8,7 +8,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
-from tui.safe_text import safe
+from mmtop.tui.safe_text import safe
 
 
 class PromptScreen(ModalScreen[str | None]):

@@ -19,18 +19,18 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 
-from tui.coalesce import Coalescer
-from tui.columns import ColumnChoice, label
-from tui.export import export_frame, write_csv
-from tui.messages import ExportFinished, HistoryLoaded, LoadFailed, RunsLoaded, StoreChanged
-from tui.runs_view import SORT_AGGS, RunsModel, ViewState
-from tui.safe_text import safe
-from tui.screens.visibility import in_view
-from tui.widgets.filter_bar import FilterBar, FilterInput
-from tui.widgets.preview import RunPreview
-from tui.widgets.runs_table import RunsTable
-from tui.widgets.sidebar import ExperimentsSidebar
-from tui.widgets.status_bar import Status, StatusBar
+from mmtop.tui.coalesce import Coalescer
+from mmtop.tui.columns import ColumnChoice, label
+from mmtop.tui.export import export_frame, write_csv
+from mmtop.tui.messages import ExportFinished, HistoryLoaded, LoadFailed, RunsLoaded, StoreChanged
+from mmtop.tui.runs_view import SORT_AGGS, RunsModel, ViewState
+from mmtop.tui.safe_text import safe
+from mmtop.tui.screens.visibility import in_view
+from mmtop.tui.widgets.filter_bar import FilterBar, FilterInput
+from mmtop.tui.widgets.preview import RunPreview
+from mmtop.tui.widgets.runs_table import RunsTable
+from mmtop.tui.widgets.sidebar import ExperimentsSidebar
+from mmtop.tui.widgets.status_bar import Status, StatusBar
 
 Command = tuple[str, str, Callable[[], Any]]
 LIVE_RELOAD_EVERY = 2.0  # heartbeats go stale without any file event: look again
@@ -389,13 +389,13 @@ class RunsScreen(Screen[None]):
         self.open_run(message.run_id)
 
     def open_run(self, run_id: str) -> None:
-        from tui.screens.detail import RunDetailScreen
+        from mmtop.tui.screens.detail import RunDetailScreen
 
         self.app.push_screen(RunDetailScreen(run_id))
 
     def action_compare(self) -> None:
         """Compare the marked runs (2 or more), else every run the filter shows."""
-        from tui.screens.compare import CompareScreen
+        from mmtop.tui.screens.compare import CompareScreen
 
         shown = self.table.visible_ids()
         marked = [run_id for run_id in shown if run_id in self.marks]
@@ -406,7 +406,7 @@ class RunsScreen(Screen[None]):
         self.app.push_screen(CompareScreen(self.app.get_store(), run_ids))  # type: ignore[attr-defined]
 
     def action_pick_columns(self) -> None:
-        from tui.screens.columns import ColumnPicker
+        from mmtop.tui.screens.columns import ColumnPicker
 
         shown = [c.key for c in self.table.columns]
 
@@ -420,7 +420,7 @@ class RunsScreen(Screen[None]):
         )
 
     def action_show_problems(self) -> None:
-        from tui.screens.problems import ProblemsScreen
+        from mmtop.tui.screens.problems import ProblemsScreen
 
         root = str(self.app.launch.root)  # type: ignore[attr-defined]
         self.app.push_screen(ProblemsScreen(self.problems, root))
@@ -429,7 +429,7 @@ class RunsScreen(Screen[None]):
         self.request_reload()
 
     def action_export(self) -> None:
-        from tui.screens.prompt import PromptScreen
+        from mmtop.tui.screens.prompt import PromptScreen
 
         def chosen(path: str | None) -> None:
             if path:
@@ -465,7 +465,7 @@ class RunsScreen(Screen[None]):
             self.notify(f"wrote {message.rows} rows to {message.path}", markup=False)
 
     def action_show_help(self) -> None:
-        from tui.screens.help import HelpScreen, section
+        from mmtop.tui.screens.help import HelpScreen, section
 
         self.app.push_screen(
             HelpScreen(

@@ -11,8 +11,8 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from tui.formatting import fmt_bytes, fmt_value
-from tui.safe_text import safe
+from mmtop.tui.formatting import fmt_bytes, fmt_value
+from mmtop.tui.safe_text import safe
 
 
 def _entries(data: Any, key: str = "files") -> list[dict[str, Any]]:

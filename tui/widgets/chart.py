@@ -2,8 +2,8 @@
 
 Usage::
 
-    from tui.charting import Series
-    from tui.widgets.chart import MetricChart
+    from mmtop.tui.charting import Series
+    from mmtop.tui.widgets.chart import MetricChart
 
     chart = MetricChart(title="val/loss")
     chart.set_series([
@@ -31,9 +31,9 @@ from textual.reactive import reactive
 from textual.strip import Strip
 from textual.widget import Widget
 
-from tui.charting.layout import Frame, build_frame
-from tui.charting.model import ChartState, Series, palette_colors
-from tui.safe_text import safe
+from mmtop.tui.charting.layout import Frame, build_frame
+from mmtop.tui.charting.model import ChartState, Series, palette_colors
+from mmtop.tui.safe_text import safe
 
 
 class MetricChart(Widget, can_focus=True):

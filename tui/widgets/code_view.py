@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from tui.safe_text import clean, safe
+from mmtop.tui.safe_text import clean, safe
 
 
 def code_summary(code: Any) -> RenderableType:

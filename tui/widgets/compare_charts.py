@@ -23,10 +23,10 @@ from textual.containers import Grid, Vertical
 from textual.message import Message
 from textual.widgets import Static
 
-from tui.charting import ChartState, Series
-from tui.safe_text import safe
-from tui.widgets.chart import MetricChart
-from tui.widgets.compare_series import ChartSource, read_series
+from mmtop.tui.charting import ChartState, Series
+from mmtop.tui.safe_text import safe
+from mmtop.tui.widgets.chart import MetricChart
+from mmtop.tui.widgets.compare_series import ChartSource, read_series
 
 PAGE_SIZE = 4  # a 2 x 2 grid: four charts stay readable on an 80 x 24 terminal
 

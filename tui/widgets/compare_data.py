@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from tui import diffing
+from mmtop.tui import diffing
 
 
 @dataclass
@@ -40,7 +40,7 @@ def run_labels(ids: Sequence[str], names: Sequence[str]) -> list[str]:
 
 def read_compare(st: Any, run_ids: Sequence[str]) -> CompareData:
     """Everything but histories, for the given runs in order; unknown ids are skipped."""
-    import store
+    from mmtop import store
 
     infos = []
     missing = []

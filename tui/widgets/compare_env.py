@@ -19,11 +19,11 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
-from tui import diffing
-from tui.formatting import fit, fmt_value
-from tui.safe_text import safe
-from tui.widgets.compare_params import cell
-from tui.widgets.compare_table import KEY_WIDTH, CompareTable, header
+from mmtop.tui import diffing
+from mmtop.tui.formatting import fit, fmt_value
+from mmtop.tui.safe_text import safe
+from mmtop.tui.widgets.compare_params import cell
+from mmtop.tui.widgets.compare_table import KEY_WIDTH, CompareTable, header
 
 # Fields that change on every logging call and say nothing about the data itself.
 VOLATILE_INPUT_FIELDS = frozenset({"logged"})

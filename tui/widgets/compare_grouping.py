@@ -18,8 +18,8 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from tui.grouping import ALL_BUT_SEEDS, group_runs, grouping_keys, is_seed_like
-from tui.safe_text import safe
+from mmtop.tui.grouping import ALL_BUT_SEEDS, group_runs, grouping_keys, is_seed_like
+from mmtop.tui.safe_text import safe
 
 NO_GROUPING = ""
 

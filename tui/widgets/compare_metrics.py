@@ -16,11 +16,11 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
-from tui.diffing import Cell, Direction, MetricRow
-from tui.formatting import fit, fmt_number
-from tui.grouping import GroupStat
-from tui.safe_text import safe
-from tui.widgets.compare_table import COLUMN_WIDTH, KEY_WIDTH, CompareTable, header
+from mmtop.tui.diffing import Cell, Direction, MetricRow
+from mmtop.tui.formatting import fit, fmt_number
+from mmtop.tui.grouping import GroupStat
+from mmtop.tui.safe_text import safe
+from mmtop.tui.widgets.compare_table import COLUMN_WIDTH, KEY_WIDTH, CompareTable, header
 
 ARROWS: dict[Direction, str] = {"lower": "↓", "higher": "↑", None: ""}
 BETTER_STYLES = {True: "green", False: "red", None: ""}

@@ -15,10 +15,10 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
-from tui import diffing
-from tui.formatting import fit, fmt_value
-from tui.safe_text import safe
-from tui.widgets.compare_table import COLUMN_WIDTH, KEY_WIDTH, CompareTable, header
+from mmtop.tui import diffing
+from mmtop.tui.formatting import fit, fmt_value
+from mmtop.tui.safe_text import safe
+from mmtop.tui.widgets.compare_table import COLUMN_WIDTH, KEY_WIDTH, CompareTable, header
 
 DIFFERS_STYLE = "bold yellow"
 

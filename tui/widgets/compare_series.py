@@ -14,8 +14,8 @@ from typing import Any
 
 import polars as pl
 
-from tui.charting import Series
-from tui.grouping import group_curves
+from mmtop.tui.charting import Series
+from mmtop.tui.grouping import group_curves
 
 RAW_GROUP_LIMIT = 2_000_000  # grouping reads full histories up to this many points
 

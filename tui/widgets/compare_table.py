@@ -16,8 +16,8 @@ from textual.binding import Binding
 from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 
-from tui.formatting import fit
-from tui.safe_text import safe
+from mmtop.tui.formatting import fit
+from mmtop.tui.safe_text import safe
 
 COLUMN_WIDTH = 26  # run columns: wide enough for "0.4521 -0.0123 (-2.6%)"
 KEY_WIDTH = 36

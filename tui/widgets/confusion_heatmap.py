@@ -9,9 +9,9 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
-from tui.confusion import Confusion
-from tui.formatting import fmt_number
-from tui.safe_text import safe
+from mmtop.tui.confusion import Confusion
+from mmtop.tui.formatting import fmt_number
+from mmtop.tui.safe_text import safe
 
 _LOW = (30, 34, 50)
 _HIGH = (47, 129, 247)

@@ -6,7 +6,7 @@ from typing import Any
 
 from textual.widgets import Log
 
-from tui.safe_text import clean
+from mmtop.tui.safe_text import clean
 
 
 class ConsoleView(Log):

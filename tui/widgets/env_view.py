@@ -13,9 +13,9 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import Input, Static
 
-from tui.formatting import fmt_bytes, fmt_value
-from tui.safe_text import safe
-from tui.widgets.frame_table import FrameTable
+from mmtop.tui.formatting import fmt_bytes, fmt_value
+from mmtop.tui.safe_text import safe
+from mmtop.tui.widgets.frame_table import FrameTable
 
 
 def packages_frame(env: Any) -> pl.DataFrame:

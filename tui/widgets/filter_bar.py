@@ -13,8 +13,8 @@ from textual.message import Message
 from textual.suggester import Suggester
 from textual.widgets import Input, Label, Static
 
-from tui.filtering import History, complete
-from tui.safe_text import safe
+from mmtop.tui.filtering import History, complete
+from mmtop.tui.safe_text import safe
 
 
 class FieldSuggester(Suggester):

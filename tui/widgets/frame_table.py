@@ -12,8 +12,8 @@ import polars as pl
 from textual.binding import Binding
 from textual.widgets import DataTable
 
-from tui.formatting import fmt_value
-from tui.safe_text import safe
+from mmtop.tui.formatting import fmt_value
+from mmtop.tui.safe_text import safe
 
 MAX_ROWS = 2000
 

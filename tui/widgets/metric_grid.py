@@ -13,9 +13,9 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Input, Static
 
-from tui.charting import Series
-from tui.safe_text import safe
-from tui.widgets.chart import MetricChart
+from mmtop.tui.charting import Series
+from mmtop.tui.safe_text import safe
+from mmtop.tui.widgets.chart import MetricChart
 
 
 def chart_id(key: str, index: int) -> str:

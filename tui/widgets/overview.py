@@ -14,7 +14,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from tui.formatting import (
+from mmtop.tui.formatting import (
     STATUS_STYLES,
     fmt_age,
     fmt_duration,
@@ -22,8 +22,8 @@ from tui.formatting import (
     fmt_time,
     status_glyph,
 )
-from tui.run_extras import RunExtras
-from tui.safe_text import safe
+from mmtop.tui.run_extras import RunExtras
+from mmtop.tui.safe_text import safe
 
 
 def _git_line(code: Any) -> Text:

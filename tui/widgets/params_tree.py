@@ -12,8 +12,8 @@ from textual.containers import Vertical
 from textual.widgets import Input, Tree
 from textual.widgets.tree import TreeNode
 
-from tui.formatting import fmt_value
-from tui.safe_text import safe
+from mmtop.tui.formatting import fmt_value
+from mmtop.tui.safe_text import safe
 
 
 def matches(params: Any, needle: str, prefix: str = "") -> bool:

@@ -16,7 +16,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
-from tui.formatting import (
+from mmtop.tui.formatting import (
     STATUS_STYLES,
     fmt_age,
     fmt_duration,
@@ -24,7 +24,7 @@ from tui.formatting import (
     fmt_value,
     status_glyph,
 )
-from tui.safe_text import safe
+from mmtop.tui.safe_text import safe
 
 SPARK_SLOTS = 3
 MAX_PARAMS = 6

@@ -23,8 +23,8 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from tui.columns import Column
-from tui.formatting import (
+from mmtop.tui.columns import Column
+from mmtop.tui.formatting import (
     STATUS_STYLES,
     fit,
     fmt_age,
@@ -33,8 +33,8 @@ from tui.formatting import (
     fmt_value,
     status_glyph,
 )
-from tui.runs_view import RunsModel, View
-from tui.safe_text import clean
+from mmtop.tui.runs_view import RunsModel, View
+from mmtop.tui.safe_text import clean
 
 FIXED_KEYS = ("status", "name")
 MARK = "●"

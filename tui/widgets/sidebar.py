@@ -8,7 +8,7 @@ from textual.message import Message
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
-from tui.safe_text import safe
+from mmtop.tui.safe_text import safe
 
 ALL = "\x00all"
 

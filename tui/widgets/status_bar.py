@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual.widgets import Static
 
-from tui.safe_text import safe
+from mmtop.tui.safe_text import safe
 
 
 @dataclass

@@ -12,11 +12,11 @@ from textual.message import Message
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from tui.confusion import to_confusion, wrong_first
-from tui.run_extras import TableRef
-from tui.safe_text import safe
-from tui.widgets.confusion_heatmap import ConfusionHeatmap
-from tui.widgets.frame_table import FrameTable
+from mmtop.tui.confusion import to_confusion, wrong_first
+from mmtop.tui.run_extras import TableRef
+from mmtop.tui.safe_text import safe
+from mmtop.tui.widgets.confusion_heatmap import ConfusionHeatmap
+from mmtop.tui.widgets.frame_table import FrameTable
 
 _KIND_MARK = {"confusion": "▦", "predictions": "≡", "table": "▤"}
 

@@ -6,13 +6,13 @@ import argparse
 import dataclasses
 from typing import Any
 
-from tui.cli import cells
-from tui.cli.common import open_store, output
-from tui.cli.errors import EXIT_OK
+from mmtop.tui.cli import cells
+from mmtop.tui.cli.common import open_store, output
+from mmtop.tui.cli.errors import EXIT_OK
 
 
 def run(ns: argparse.Namespace) -> int:
-    import store
+    from mmtop import store
 
     st = open_store(ns)  # checks the folder and the store marker first
     report = _plain(store.compact(st.root))

@@ -10,8 +10,8 @@ import argparse
 import re
 import sys
 
-from tui.cli.args import build_parser
-from tui.cli.errors import EXIT_OK
+from mmtop.tui.cli.args import build_parser
+from mmtop.tui.cli.errors import EXIT_OK
 
 RUN_ARGS = {"run", "runs", "baseline"}
 FILE_OPTIONS = {"--output", "-o"}

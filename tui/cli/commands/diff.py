@@ -6,11 +6,11 @@ import argparse
 import re
 from typing import Any
 
-from tui import diffing
-from tui.cli import diffview
-from tui.cli.common import is_stdout, open_store, output, resolve, split_list
-from tui.cli.errors import EXIT_OK, UsageError
-from tui.cli.runfiles import read_extras
+from mmtop.tui import diffing
+from mmtop.tui.cli import diffview
+from mmtop.tui.cli.common import is_stdout, open_store, output, resolve, split_list
+from mmtop.tui.cli.errors import EXIT_OK, UsageError
+from mmtop.tui.cli.runfiles import read_extras
 
 SECTIONS = ("params", "metrics", "env", "code", "data")
 

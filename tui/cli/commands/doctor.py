@@ -7,9 +7,9 @@ from typing import Any
 
 import polars as pl
 
-from tui.cli import cells
-from tui.cli.common import open_store, output
-from tui.cli.errors import EXIT_ERROR, EXIT_OK
+from mmtop.tui.cli import cells
+from mmtop.tui.cli.common import open_store, output
+from mmtop.tui.cli.errors import EXIT_ERROR, EXIT_OK
 
 # Runs read per history pass of --deep: enough to amortise a scan, small enough for memory.
 DEEP_BATCH = 64

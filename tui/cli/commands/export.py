@@ -9,14 +9,14 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from tui.cli import frames, streams
-from tui.cli.commands import ls
-from tui.cli.common import open_store, output
-from tui.cli.errors import EXIT_OK, UsageError
-from tui.cli.progress import Progress
+from mmtop.tui.cli import frames, streams
+from mmtop.tui.cli.commands import ls
+from mmtop.tui.cli.common import open_store, output
+from mmtop.tui.cli.errors import EXIT_OK, UsageError
+from mmtop.tui.cli.progress import Progress
 
 if TYPE_CHECKING:
-    import store
+    from mmtop import store
 
 EXTENSIONS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".json": "json"}
 EXTENSIONS |= {".jsonl": "jsonl", ".ndjson": "jsonl"}

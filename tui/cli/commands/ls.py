@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from tui.cli import formats, frames
-from tui.cli.common import is_stdout, open_store, output
-from tui.cli.errors import EXIT_OK
+from mmtop.tui.cli import formats, frames
+from mmtop.tui.cli.common import is_stdout, open_store, output
+from mmtop.tui.cli.errors import EXIT_OK
 
 
 def selected(ns: argparse.Namespace, *, default_sort: tuple[str, ...] = ()) -> frames.Flat:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from tui import diffing
-from tui.cli import cells
-from tui.cli.common import open_store, output, resolve
-from tui.cli.errors import EXIT_OK
-from tui.cli.runfiles import Extras, read_extras
-from tui.safe_text import clean
+from mmtop.tui import diffing
+from mmtop.tui.cli import cells
+from mmtop.tui.cli.common import open_store, output, resolve
+from mmtop.tui.cli.errors import EXIT_OK
+from mmtop.tui.cli.runfiles import Extras, read_extras
+from mmtop.tui.safe_text import clean
 
 
 def run(ns: argparse.Namespace) -> int:
