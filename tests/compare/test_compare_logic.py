@@ -12,12 +12,12 @@ import pytest
 
 from mmtop import store
 from mmtop.tui import diffing
+from mmtop.tui.compare_data import read_compare, run_labels
+from mmtop.tui.compare_series import group_series, run_series
 from mmtop.tui.grouping import GroupStat
-from mmtop.tui.widgets.compare_data import read_compare, run_labels
 from mmtop.tui.widgets.compare_env import data_banner, env_cell, env_diff, summary_lines
 from mmtop.tui.widgets.compare_metrics import delta_text, metric_cell, shown_rows, value_text
 from mmtop.tui.widgets.compare_params import DIFFERS_STYLE, cell, param_table
-from mmtop.tui.widgets.compare_series import group_series, run_series
 
 NESTED: list[dict[str, Any]] = [
     {"lr": 0.1, "opt": {"name": "sgd", "betas": [0.9, 0.99], "wd": {"l2": 0.0}}, "bs": 32},

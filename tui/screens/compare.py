@@ -27,17 +27,17 @@ from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
 from mmtop.tui import diffing, grouping
 from mmtop.tui.charting import palette_colors
 from mmtop.tui.coalesce import Coalescer
+from mmtop.tui.compare_data import CompareData, read_compare
+from mmtop.tui.compare_series import ChartSource
 from mmtop.tui.formatting import fit
 from mmtop.tui.messages import StoreChanged
 from mmtop.tui.safe_text import safe
 from mmtop.tui.screens.visibility import in_view
 from mmtop.tui.widgets.compare_charts import ChartsGrid
-from mmtop.tui.widgets.compare_data import CompareData, read_compare
 from mmtop.tui.widgets.compare_env import EnvDiff, EnvDiffPane, env_diff
 from mmtop.tui.widgets.compare_grouping import NO_GROUPING, GroupPicker
 from mmtop.tui.widgets.compare_metrics import MetricsDeltaPane
 from mmtop.tui.widgets.compare_params import ParamsDiffPane
-from mmtop.tui.widgets.compare_series import ChartSource
 from mmtop.tui.widgets.compare_table import CompareTable
 
 TABS = [

@@ -24,9 +24,9 @@ from textual.message import Message
 from textual.widgets import Static
 
 from mmtop.tui.charting import ChartState, Series
+from mmtop.tui.compare_series import ChartSource, read_series
 from mmtop.tui.safe_text import safe
 from mmtop.tui.widgets.chart import MetricChart
-from mmtop.tui.widgets.compare_series import ChartSource, read_series
 
 PAGE_SIZE = 4  # a 2 x 2 grid: four charts stay readable on an 80 x 24 terminal
 
