@@ -8,8 +8,13 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
+from mmtop.store.errors import StoreError
+
+ROOT_ENV = "MMTOP_DIR"
+DEFAULT_ROOT = "mmruns"
 STORE_MARKER = "mmtop-store.json"
 CACHE_DIR = ".mmtop"
 MODELS_DIR = "_models"
@@ -40,9 +45,26 @@ TMP_SUFFIX = ".tmp"
 PART_RE = re.compile(r"^(?P<writer>[0-9a-z]+)-(?P<first>\d{6,})(?:-(?P<last>\d{6,}))?\.parquet$")
 
 
-def default_root() -> Path:
+# scheme://... (s3://, gs://, file://, http://): never a local folder name.
+URL_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def default_root(environ: Mapping[str, str] | None = None) -> Path:
     """$MMTOP_DIR, else ./mmruns."""
-    return Path(os.environ.get("MMTOP_DIR") or "mmruns")
+    env = os.environ if environ is None else environ
+    return local_root(env.get(ROOT_ENV) or DEFAULT_ROOT)
+
+
+def local_root(root: str | os.PathLike[str]) -> Path:
+    """`root` as a local folder. A URL is refused: object storage is not supported yet, and
+    `s3://bucket` must not quietly become a local folder named `s3:`."""
+    text = os.fspath(root)
+    if URL_RE.match(text):
+        raise StoreError(
+            f"store root {text!r} is a URL: object storage is not supported yet; "
+            "use a local or mounted folder"
+        )
+    return Path(text)
 
 
 def run_dir(root: Path, experiment: str, run_id: str) -> Path:

@@ -51,7 +51,7 @@ class Store:
         stale_after: float = DEFAULT_STALE_AFTER,
         cache: bool = True,
     ):
-        self.root = Path(root)
+        self.root = paths.local_root(root)
         self.stale_after = float(stale_after)
         # No .mmtop/ cache in a store we may not write (bundled samples, someone else's runs).
         self.use_cache = cache and not self.read_only

@@ -29,7 +29,7 @@ class Watcher:
         poll_every: float = 1.0,
         force_polling: bool = False,
     ) -> None:
-        self.root = Path(root)
+        self.root = paths.local_root(root)
         self._on_change = on_change
         self._debounce = debounce
         self._poll_every = poll_every

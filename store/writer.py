@@ -130,7 +130,7 @@ class Run(ExplicitLogging):
         system_every: float = 5.0,
         capture_console: bool = False,
     ) -> None:
-        self.root = Path(root) if root is not None else paths.default_root()
+        self.root = paths.local_root(root) if root is not None else paths.default_root()
         self.writer_id = new_writer_id()
         self.flush_every = float(flush_every)
         self.summary = Summary()

@@ -11,6 +11,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from mmtop.store import paths
+
 HINT = (
     "no store found: showing the bundled sample runs (read-only). "
     "Log a run with `from mmtop import store`"
@@ -37,16 +39,16 @@ def sample_root() -> Path | None:
 def resolve(path: str | None, environ: dict[str, str] | None = None) -> Launch:
     env = os.environ if environ is None else environ
     if path:
-        return Launch(Path(path), "path")
-    if env.get("MMTOP_DIR"):
-        root = Path(env["MMTOP_DIR"])
+        return Launch(paths.local_root(path), "path")
+    if env.get(paths.ROOT_ENV):
+        root = paths.default_root(env)
         if root.exists():
             return Launch(root, "env")
-    default = Path("mmruns")
+    default = Path(paths.DEFAULT_ROOT)
     if default.exists():
         return Launch(default, "default")
     sample = sample_root()
     if sample is not None:
         return Launch(sample, "sample", read_only=True, hint=HINT)
     # Nothing to show: open the default location anyway so the first logged run appears live.
-    return Launch(Path(env.get("MMTOP_DIR") or "mmruns"), "default")
+    return Launch(paths.default_root(env), "default")

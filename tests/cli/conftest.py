@@ -114,7 +114,7 @@ def _child_env(**extra: str) -> dict[str, str]:
 
 @pytest.fixture
 def run_process() -> Callable[..., subprocess.CompletedProcess[bytes]]:
-    """Run the real entry point (`python -m tui.cli ARGS`) in a fresh process."""
+    """Run the real entry point (`python -m mmtop.tui.cli ARGS`) in a fresh process."""
 
     def run(*args: str | os.PathLike[str], **env: str) -> subprocess.CompletedProcess[bytes]:
         return subprocess.run(

@@ -20,12 +20,10 @@ if TYPE_CHECKING:
 
 def root_of(ns: argparse.Namespace) -> Path:
     """--root, else $MMTOP_DIR, else ./mmruns (the store's own default)."""
-    given = getattr(ns, "root", None)
-    if given:
-        return Path(given)
     from mmtop.store import paths
 
-    return paths.default_root()
+    given = getattr(ns, "root", None)
+    return paths.local_root(given) if given else paths.default_root()
 
 
 def open_store(ns: argparse.Namespace) -> store.Store:

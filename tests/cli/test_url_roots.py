@@ -1,0 +1,44 @@
+"""A store root that is a URL is refused with one line, and never becomes a folder `s3:`."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from mmtop import store
+from mmtop.tui.launch import resolve
+
+URLS = ["s3://bucket/runs", "gs://b/x", "file:///tmp/x"]
+
+
+@pytest.mark.parametrize("url", URLS)
+def test_the_api_refuses_a_url_root(url: str, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    message = f"store root {url!r} is a URL: object storage is not supported yet"
+    with pytest.raises(store.StoreError, match=message.replace("/", ".")):
+        store.Run(root=url)
+    with pytest.raises(store.StoreError, match="is a URL"):
+        store.open(url)
+    with pytest.raises(store.StoreError, match="is a URL"):
+        store.watch(url, lambda: None)
+    with pytest.raises(store.StoreError, match="is a URL"):
+        resolve(url)
+    monkeypatch.setenv("MMTOP_DIR", url)
+    with pytest.raises(store.StoreError, match="is a URL"):
+        store.Run()
+    assert os.listdir(tmp_path) == []
+
+
+def test_commands_refuse_a_url_root_in_one_line(cli, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = cli("ls", "--root", "s3://bucket/runs")
+    assert result.code == 1
+    assert result.err == (
+        "mmtop: error: store root 's3://bucket/runs' is a URL: object storage is not "
+        "supported yet; use a local or mounted folder\n"
+    )
+    monkeypatch.setenv("MMTOP_DIR", "s3://bucket/runs")
+    assert cli("doctor").code == 1
+    assert os.listdir(tmp_path) == []
