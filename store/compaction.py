@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from . import paths
-from .parts import Part, list_parts, read_part, write_part
+from . import checksums, paths
+from .errors import CorruptPartError
+from .parts import Part, list_parts, own_part_names, read_part, write_part
 from .reader import Store
 from .schema import FINAL_STATUSES
 
@@ -47,7 +48,7 @@ def compact(root: str | os.PathLike[str]) -> CompactReport:
         for sub in (paths.METRICS_DIR, paths.SYSTEM_DIR):
             try:
                 before, after = compact_folder(Path(folder) / sub)
-            except (OSError, pa.ArrowException) as exc:
+            except (OSError, pa.ArrowException, CorruptPartError) as exc:
                 report.failed.append(f"{run_id}/{sub}: {exc}")
                 continue
             report.parts_before += before
@@ -70,9 +71,14 @@ def compact_folder(folder: Path) -> tuple[int, int]:
             continue
         own.sort(key=lambda p: p.first)
         first, last = own[0].first, max(p.last for p in own)
-        merged = pa.concat_tables([read_part(p.path) for p in own]).combine_chunks()
+        # A damaged part fails here, before its bytes could be merged under a fresh digest.
+        sums = checksums.recorded(folder, writer)
+        merged = pa.concat_tables(
+            [read_part(p.path, sums.get(p.path.name)) for p in own]
+        ).combine_chunks()
         write_part(folder / paths.part_name(writer, first, last), merged)
         for p in own:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(p.path)
+        checksums.prune(folder, writer, own_part_names(folder, writer))
     return len(parts), after

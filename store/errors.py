@@ -40,5 +40,9 @@ class AmbiguousRunError(StoreError, KeyError):
         return str(self.args[0])
 
 
+class CorruptPartError(StoreError):
+    """A Parquet part whose bytes do not match its recorded or page checksums."""
+
+
 class ReadOnlyStoreError(StoreError, PermissionError):
     """A write was attempted on a store that cannot be written."""

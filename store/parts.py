@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from . import checksums
+from .errors import CorruptPartError, first_line
 from .fsio import tmp_path_for
 from .paths import PART_RE, part_name
 
@@ -77,14 +79,25 @@ def list_parts(folder: Path) -> list[Part]:
     return select_parts(names)
 
 
+def own_part_names(folder: Path, writer: str) -> list[str]:
+    return [p.path.name for p in list_parts(folder) if p.writer == writer]
+
+
 def write_part(path: Path, table: pa.Table) -> None:
+    """Write a part whole or not at all, its sha256 recorded first (see checksums)."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     from .schema import PARQUET_OPTIONS
 
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, **PARQUET_OPTIONS)
+    data = memoryview(sink.getvalue())
+    checksums.record(path, checksums.digest(data))
     tmp = tmp_path_for(path)
     try:
-        pq.write_table(table, tmp, **PARQUET_OPTIONS)
+        with open(tmp, "wb") as f:
+            f.write(data)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -92,11 +105,27 @@ def write_part(path: Path, table: pa.Table) -> None:
         raise
 
 
-def read_part(path: Path) -> pa.Table:
+def read_part(path: Path, sha256: str | None = None) -> pa.Table:
+    """A part's points, its page checksums verified, and its bytes against `sha256` if given.
+
+    Raises CorruptPartError when either does not match.
+    """
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
+    source: Path | pa.BufferReader = path
+    if sha256 is not None:
+        data = path.read_bytes()
+        if checksums.digest(data) != sha256:
+            raise CorruptPartError(f"{path}: {checksums.MISMATCH}")
+        source = pa.BufferReader(data)
     # ParquetFile.read, not read_table: the latter imports pandas into a training process.
-    return pq.ParquetFile(path).read()
+    try:
+        return pq.ParquetFile(source, page_checksum_verification=True).read()
+    except (OSError, pa.ArrowException) as exc:
+        if not path.exists():
+            raise FileNotFoundError(path) from exc
+        raise CorruptPartError(f"{path}: {first_line(exc)}") from exc
 
 
 class PartWriter:
@@ -148,6 +177,7 @@ class PartWriter:
         for p in parts:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(p.path)
+        checksums.prune(self.folder, self.writer, own_part_names(self.folder, self.writer))
         rows = merged.num_rows
         self._small = [(out, rows)] if rows < SMALL_PART_ROWS else []
         return out

@@ -39,6 +39,7 @@ EXPERIMENT_JSON = "experiment.json"
 LOCK_FILE = ".lock"
 
 TMP_SUFFIX = ".tmp"
+PART_SUMS_SUFFIX = ".sha256"
 
 # <writer>-<seq>.parquet, or <writer>-<first>-<last>.parquet for a compacted part that
 # supersedes the single parts first..last of that writer.
@@ -75,6 +76,11 @@ def part_name(writer: str, first: int, last: int | None = None) -> str:
     if last is None or last == first:
         return f"{writer}-{first:06d}.parquet"
     return f"{writer}-{first:06d}-{last:06d}.parquet"
+
+
+def part_sums_file(folder: Path, writer: str) -> Path:
+    """The sha256 of each part a writer wrote into a metrics/ or system/ folder."""
+    return folder / f"{writer}{PART_SUMS_SUFFIX}"
 
 
 def summary_file(run: Path, writer: str) -> Path:

@@ -21,6 +21,8 @@ PARQUET_OPTIONS: dict[str, object] = {
     "use_dictionary": ["key"],
     "column_encoding": {"step": "DELTA_BINARY_PACKED", "time": "DELTA_BINARY_PACKED"},
     "write_statistics": ["step", "time"],
+    # A CRC per page: pyarrow (and other engines that check them) notice a flipped byte.
+    "write_page_checksum": True,
 }
 
 POINT_SCHEMA: pa.Schema
