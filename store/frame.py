@@ -193,7 +193,7 @@ def build_frame(
     frame = frame.with_columns(
         pl.col("tags").str.split(_TAG_SEP).fill_null(pl.lit([], dtype=pl.List(pl.String)))
     )
-    peak = [r.get("system", {}).get("sys/proc_rss_mb", {}).get("max") for r in records]
+    peak = [_peak_rss(r.get("system") or {}) for r in records]
     datasets = [r.get("datasets") or {} for r in records]
     frame = frame.with_columns(
         pl.Series("peak_rss_mb", peak, dtype=pl.Float64),
@@ -290,3 +290,15 @@ def drop_empty_fields(frame: pl.DataFrame) -> pl.DataFrame:
         else:
             out.append(pl.lit(None, dtype=pl.Struct([])).alias(name))
     return frame.with_columns(out) if out else frame
+
+
+def _peak_rss(system: dict[str, Any]) -> float | None:
+    """The largest RSS of any process of the run: `sys/proc_rss_mb`, or in a shared run
+    `sys/rank<N>/proc_rss_mb` per rank."""
+    peaks = [
+        st.get("max")
+        for key, st in system.items()
+        if key.endswith("proc_rss_mb") and (key == "sys/proc_rss_mb" or key.startswith("sys/rank"))
+    ]
+    found = [p for p in peaks if isinstance(p, int | float)]
+    return max(found) if found else None

@@ -21,6 +21,7 @@ MODELS_DIR = "_models"
 
 RUN_JSON = "run.json"
 HEARTBEAT = "heartbeat"
+HEARTBEATS_DIR = "heartbeats"  # one file per writer of a shared run
 PARAMS_JSON = "params.json"
 SUMMARY_DIR = "summary"
 METRICS_DIR = "metrics"
@@ -81,6 +82,15 @@ def part_name(writer: str, first: int, last: int | None = None) -> str:
 def part_sums_file(folder: Path, writer: str) -> Path:
     """The sha256 of each part a writer wrote into a metrics/ or system/ folder."""
     return folder / f"{writer}{PART_SUMS_SUFFIX}"
+
+
+def writer_heartbeat(run: Path, writer: str) -> Path:
+    return run / HEARTBEATS_DIR / writer
+
+
+def console_log(run: Path, rank: int | None) -> Path:
+    """console.log, or console.rank<N>.log for rank N > 0 of a shared run."""
+    return run / (CONSOLE_LOG if not rank else f"console.rank{rank}.log")
 
 
 def summary_file(run: Path, writer: str) -> Path:

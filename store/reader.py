@@ -35,11 +35,9 @@ from .notes import add_comment, change_tags
 from .records import Problem, read_record, signature
 from .runinfo import RunInfo
 from .schema import STORE_FORMAT, STORE_VERSION
+from .shared import DEAD_PID_GRACE, DEFAULT_STALE_AFTER, is_shared, liveness
 
-DEFAULT_STALE_AFTER = 30.0
 BUILD_CHUNK = 5_000  # runs read and turned into frame rows at a time
-# A same-host writer whose process is gone is crashed as soon as its heartbeat misses a beat.
-DEAD_PID_GRACE = 3.0
 
 
 class Store:
@@ -165,13 +163,25 @@ class Store:
         return base.filter(pl.Series(keep, dtype=pl.Boolean))
 
     def _liveness(
-        self, run: str, host: Any, pid: Any, now: float
+        self, run: str, host: Any, pid: Any, now: float, meta: dict[str, Any] | None = None
     ) -> tuple[str, dt.datetime | None]:
-        """`running` or `crashed` for a run whose run.json says running, and its last beat."""
+        """`running` or `crashed` for a run whose run.json says running, and its last beat.
+
+        A shared run (docs/FORMAT.md) is judged by its writers' own heartbeats; its run.json
+        is read here (the frame does not carry the writers) only when it has them.
+        """
         try:
             beat = os.stat(os.path.join(run, paths.HEARTBEAT)).st_mtime
         except FileNotFoundError:
             beat = 0.0
+        seen = dt.datetime.fromtimestamp(beat, dt.UTC) if beat else None
+        if meta is None and os.path.isdir(os.path.join(run, paths.HEARTBEATS_DIR)):
+            try:
+                meta = read_json(os.path.join(run, paths.RUN_JSON))
+            except (OSError, ValueError):
+                meta = None
+        if isinstance(meta, dict) and is_shared(meta):
+            return liveness(run, meta, now, self.stale_after), seen
         age = now - beat
         dead_here = host == hostname() and isinstance(pid, int) and not pid_alive(pid)
         status = (
@@ -179,14 +189,14 @@ class Store:
             if age > self.stale_after or (dead_here and age > DEAD_PID_GRACE)
             else "running"
         )
-        return status, (dt.datetime.fromtimestamp(beat, dt.UTC) if beat else None)
+        return status, seen
 
     def _with_status(self, rec: dict[str, Any], run: Path, now: float) -> dict[str, Any]:
         out = dict(rec, status=str(rec["meta"].get("status", "running")), last_seen=None)
         if out["status"] == "running":
             meta = rec["meta"]
             out["status"], out["last_seen"] = self._liveness(
-                str(run), meta.get("host"), meta.get("pid"), now
+                str(run), meta.get("host"), meta.get("pid"), now, meta
             )
         return out
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,6 +17,7 @@ from .fsio import read_json
 from .names import check_path_component
 from .notes import read_comments, read_notes
 from .records import Problem
+from .shared import DEFAULT_STALE_AFTER, is_shared, writer_rows
 
 if TYPE_CHECKING:
     from .reader import Store
@@ -80,10 +82,10 @@ class RunFiles:
     def comments(self) -> list[dict[str, Any]]:
         return read_comments(self.path)
 
-    def console_tail(self, lines: int = 200) -> str:
-        """The last `lines` lines of console.log, `\\r` progress bars rendered as a terminal
-        would; empty when the run captured no console."""
-        return "\n".join(read_console(self.path / paths.CONSOLE_LOG, lines))
+    def console_tail(self, lines: int = 200, rank: int | None = None) -> str:
+        """The last `lines` lines of console.log (of `rank`'s log in a shared run), `\\r`
+        progress bars rendered as a terminal would; empty when none was captured."""
+        return "\n".join(read_console(paths.console_log(self.path, rank), lines))
 
     def tables(self) -> list[dict[str, Any]]:
         """Every logged table's description: name, kind, step, rows, labels."""
@@ -199,6 +201,18 @@ class RunInfo(RunFiles):
     def last_step(self) -> int | None:
         steps = [int(s["last_step"]) for s in self.summary.values()]
         return max(steps) if steps else None
+
+    @property
+    def world_size(self) -> int | None:
+        """How many writers a shared run expects; None for a run of one process."""
+        return int(self.meta["world_size"]) if is_shared(self.meta) else None
+
+    @property
+    def writers(self) -> list[dict[str, Any]]:
+        """Each process that wrote the run: writer, rank, host, pid, status, last_step,
+        started, ended, attempt, error. Live writers read `running` or `crashed`."""
+        stale = self._store.stale_after if self._store is not None else DEFAULT_STALE_AFTER
+        return writer_rows(self.path, self.meta, time.time(), stale)
 
     @property
     def metric_keys(self) -> list[str]:

@@ -22,7 +22,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from . import lifecycle, paths
+from . import lifecycle, paths, shared
 from .buffer import KeyStats, PointBuffer, merge_stats
 from .capture import ConsoleCapture, SystemSampler, collect_code, collect_env, redact_argv
 from .errors import SchemaVersionError
@@ -112,6 +112,10 @@ class Run(ExplicitLogging):
     Captured automatically, each switchable off: the environment (env.json), the code
     (code.json, code.patch), system metrics every `system_every` seconds (system/ parts),
     and, when asked for, the console (console.log).
+
+    Processes that share one run (DDP ranks, a job array) pass the same `run_id` and
+    `world_size` (default: WORLD_SIZE/RANK as torchrun, Lightning and accelerate set them, or
+    SLURM's inside an srun step); the run ends once all of them have (docs/FORMAT.md).
     """
 
     def __init__(
@@ -129,6 +133,8 @@ class Run(ExplicitLogging):
         capture_system: bool = True,
         system_every: float = 5.0,
         capture_console: bool = False,
+        world_size: int | None = None,
+        rank: int | None = None,
     ) -> None:
         self.root = paths.local_root(root) if root is not None else paths.default_root()
         self.writer_id = new_writer_id()
@@ -146,7 +152,11 @@ class Run(ExplicitLogging):
         self._finished = False
         self._last_flush = time.monotonic()
         self._owner = True  # created or resumed the run (False: joined another's live run)
-        tag_list = [check_text(t, "tag") for t in (tags or [])]
+        # A single string is one tag, not one tag per character.
+        given = [tags] if isinstance(tags, str) else (tags or [])
+        tag_list = [check_text(t, "tag") for t in given]
+        self._launch = shared.resolve(world_size, rank, run_id, os.environ)
+        self.rank = self._launch.rank
         if name is not None:
             check_text(name, "run name")
         # Checked before anything is written, so a refused run does not linger as `running`;
@@ -159,7 +169,7 @@ class Run(ExplicitLogging):
 
         existing = find_run_dir(self.root, check_run_id(run_id)) if run_id is not None else None
         if existing is not None:
-            self._join(existing, resume, dict(params or {}))
+            self._join(existing, resume, dict(params or {}), tag_list)
         elif resume:
             raise ValueError(f"cannot resume run {run_id!r}: no such run under {self.root}")
         else:
@@ -177,13 +187,21 @@ class Run(ExplicitLogging):
         self._sys_step = -1  # system samples are numbered per writer
         self._sampler: SystemSampler | None = None
         self._console: ConsoleCapture | None = None
+        self._shared = shared.is_shared(self.meta)
+        self.world_size: int | None = self.meta["world_size"] if self._shared else None
+        self._sys_prefix = f"sys/rank{self.rank}/" if self._shared and self.rank is not None else ""
         touch(self.path / paths.HEARTBEAT)
+        if self._shared:
+            self._beat_writer()
         self._capture(capture_env, capture_code)
         if capture_system:
             self._sampler = SystemSampler(self._on_system_sample, every=system_every)
             self._sampler.start()
-        if capture_console and self._owner:  # one console.log per run: not from DDP joiners
-            self._console = ConsoleCapture(self.path / paths.CONSOLE_LOG)
+        # One console log per rank of a shared run; otherwise the joiners of a run leave the
+        # console to the process that created (or resumed) it.
+        per_rank = self._sys_prefix != ""
+        if capture_console and (self._owner or per_rank):
+            self._console = ConsoleCapture(paths.console_log(self.path, self.rank))
             self._console.start()
         lifecycle.register(self)
         self._thread = threading.Thread(
@@ -198,7 +216,10 @@ class Run(ExplicitLogging):
         self.path.mkdir(parents=True, exist_ok=True)
         # Beat before run.json exists: a running run without a heartbeat reads as crashed.
         touch(self.path / paths.HEARTBEAT)
-        meta = {
+        launch = self._launch
+        if launch.world_size is not None and launch.world_size > 1:
+            self._beat_writer()
+        meta: dict[str, Any] = {
             "schema_version": RUN_SCHEMA_VERSION,
             "run_id": self.run_id,
             "experiment": experiment,
@@ -213,6 +234,9 @@ class Run(ExplicitLogging):
             "tags": tags,
             "error": None,
         }
+        if launch.world_size is not None and launch.world_size > 1:
+            meta["world_size"] = launch.world_size
+        meta["writers"] = [shared.writer_record(self.writer_id, launch, 0)]
         if params:
             # Params first, so a reader that sees run.json finds them beside it; merged under
             # the lock, so a process that loses the race below cannot wipe the winner's.
@@ -222,29 +246,43 @@ class Run(ExplicitLogging):
             return
         # Another process with the same run_id won the race: join its run instead.
         self._owner = False
-        self._join(self.path, resume=False)
+        self._join(self.path, resume=False, tags=tags)
 
-    def _join(self, folder: Path, resume: bool, params: dict[str, Any] | None = None) -> None:
+    def _join(
+        self,
+        folder: Path,
+        resume: bool,
+        params: dict[str, Any] | None = None,
+        tags: list[str] | None = None,
+    ) -> None:
+        """Become a writer of the run in `folder`: admitted (or refused) and recorded under
+        the run's lock, with this writer's tags merged in the same update."""
         self.path = folder
-        meta = read_json(folder / paths.RUN_JSON)
+        if self._launch.world_size is not None and self._launch.world_size > 1:
+            self._beat_writer()  # before the record: a recorded writer without a beat is dead
+        reopened = False
+
+        def enter(meta: dict[str, Any]) -> None:
+            nonlocal reopened
+            reopened = shared.admit(meta, self.writer_id, self._launch, resume, folder)
+            if tags:
+                shared.merge_tags(meta, tags)
+
+        meta = update_json(folder / paths.RUN_JSON, enter)
         self.run_id = str(meta["run_id"])
-        self._owner = resume
-        if meta.get("status") in FINAL_STATUSES and not resume:
-            raise ValueError(
-                f"run {self.run_id} is {meta['status']}; pass resume=True to continue it"
-            )
+        self._owner = reopened
         if resume:
             self._next_step = _last_step(folder) + 1
-
-            def reopen(m: dict[str, Any]) -> None:
-                m.update(status="running", ended=None, error=None, pid=os.getpid(), host=hostname())
-                m.setdefault("resumed", []).append(now_iso())
-
-            meta = update_json(folder / paths.RUN_JSON, reopen)
+        if reopened:
             touch_parent(folder)  # a resumed run is news to watchers of its experiment
         if params:
             self.log_params(params)
         self.meta = meta
+
+    def _beat_writer(self) -> None:
+        beat = paths.writer_heartbeat(self.path, self.writer_id)
+        beat.parent.mkdir(exist_ok=True)
+        touch(beat)
 
     def _capture(self, env: bool, code: bool) -> None:
         """env.json, code.json and code.patch: written once, by each writer that starts."""
@@ -257,6 +295,8 @@ class Run(ExplicitLogging):
                 write_bytes_atomic(self.path / paths.CODE_PATCH, patch.encode("utf-8"))
 
     def _on_system_sample(self, values: dict[str, float], when: float) -> None:
+        if self._sys_prefix:
+            values = {self._sys_prefix + k.removeprefix("sys/"): v for k, v in values.items()}
         keys = tuple(values)
         keyset = self._sys_buffer.keyset_id(keys)
         if keyset is None:
@@ -361,6 +401,8 @@ class Run(ExplicitLogging):
                     self.flush()
                 if now - last_beat >= HEARTBEAT_EVERY:
                     touch(self.path / paths.HEARTBEAT)
+                    if self._shared:
+                        self._beat_writer()
                     last_beat = now
             except Exception as exc:  # keep training alive; the points stay buffered
                 print(f"mmtop store: flush of run {self.run_id} failed: {exc}", file=sys.stderr)
@@ -392,12 +434,7 @@ class Run(ExplicitLogging):
             # The status is recorded even when the last flush failed (a full disk, say).
 
             def close(meta: dict[str, Any]) -> None:
-                # Another writer of the run (a DDP rank) may have failed or been killed
-                # first: finishing normally here must not hide that.
-                if status == "finished" and meta.get("status") in ("failed", "killed"):
-                    meta["ended"] = now_iso()
-                    return
-                meta.update(status=status, ended=now_iso(), error=error)
+                shared.close(meta, self.writer_id, status, error)
 
             self.meta = update_json(self.path / paths.RUN_JSON, close)
             lifecycle.unregister(self)

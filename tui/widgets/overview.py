@@ -63,6 +63,31 @@ def _comment_line(comment: Any) -> Text:
     return line
 
 
+def writers_table(writers: list[dict[str, Any]]) -> Table:
+    """The processes of a shared run: rank, host, pid, status, last step."""
+    table = Table(box=None, pad_edge=False, header_style="bold", expand=False)
+    for name, justify in (
+        ("rank", "right"),
+        ("host", "left"),
+        ("pid", "right"),
+        ("status", "left"),
+        ("last step", "right"),
+    ):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for w in sorted(writers, key=lambda w: (w.get("rank") is None, w.get("rank") or 0)):
+        status = str(w.get("status") or "?")
+        table.add_row(
+            fmt_number(w.get("rank")),
+            safe(str(w.get("host") or "?"), single_line=True),
+            fmt_number(w.get("pid")),
+            safe(
+                f"{status_glyph(status)} {status}", STATUS_STYLES.get(status, ""), single_line=True
+            ),
+            fmt_number(w.get("last_step")),
+        )
+    return table
+
+
 def _relative(path: Path, root: Path | None) -> Path:
     """The run folder under the store root: shorter, and what tells runs apart."""
     if root is None:
@@ -147,6 +172,11 @@ class OverviewPane(VerticalScroll):
             message = f"{err.get('type', 'error')}: {err.get('message', '')}"
             facts.add_row("error", safe(message, "bold red"))
         parts: list[RenderableType] = [facts, Text()]
+        world_size = getattr(info, "world_size", None)
+        if world_size:
+            writers = info.writers
+            title = f"writers ({len(writers)} of world_size {world_size})"
+            parts += [Text(title, style="bold underline"), writers_table(writers), Text()]
         summary = getattr(info, "summary", {}) or {}
         values = getattr(info, "values", {}) or {}
         if summary or values:

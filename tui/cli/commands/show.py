@@ -42,6 +42,8 @@ def as_json(info: Any, extras: Extras) -> dict[str, Any]:
         "tags": info.tags,
         "path": str(info.path),
         "error": info.error,
+        "world_size": info.world_size,
+        "writers": info.writers,
         "params": info.params,
         "summary": info.summary,
         "values": info.values,
@@ -73,7 +75,13 @@ def as_text(info: Any, extras: Extras) -> str:
     if info.error:
         err = info.error if isinstance(info.error, dict) else {"message": info.error}
         _section(lines, "error")
-        _pairs(lines, [("type", err.get("type")), ("message", err.get("message"))], indent=2)
+        _pairs(
+            lines,
+            [("type", err.get("type")), ("message", err.get("message")), ("rank", err.get("rank"))],
+            indent=2,
+        )
+    if info.world_size:
+        _writers(lines, info.world_size, info.writers)
     _section(lines, "params")
     _pairs(lines, list(diffing.flatten(info.params).items()), indent=2, empty="(none)")
     _metrics(lines, info)
@@ -99,6 +107,23 @@ def as_text(info: Any, extras: Extras) -> str:
         _section(lines, "skipped files")
         lines.extend("  " + cells.human(p) for p in extras.problems)
     return "\n".join(lines) + "\n"
+
+
+def _writers(lines: list[str], world_size: int, writers: list[dict[str, Any]]) -> None:
+    """One line per process of a shared run: rank, host, pid, status, last step."""
+    _section(lines, f"writers ({len(writers)} of world_size {world_size})")
+    head = ("rank", "host", "pid", "status", "last step", "writer")
+    rows = [head] + [
+        tuple(
+            "" if w.get(k) is None else cells.human(w.get(k))
+            for k in ("rank", "host", "pid", "status", "last_step", "writer")
+        )
+        for w in sorted(writers, key=lambda w: (w.get("rank") is None, w.get("rank") or 0))
+    ]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
+    lines.extend(
+        "  " + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows
+    )
 
 
 def _section(lines: list[str], title: str) -> None:
