@@ -14,8 +14,10 @@ import re
 import stat
 from collections.abc import Iterable
 from pathlib import Path
+from typing import BinaryIO
 
 from . import paths
+from .errors import CorruptPartError
 from .fsio import write_bytes_atomic
 
 # Part names never hold white space; a torn line (a writer killed mid-append) fails to match.
@@ -32,10 +34,22 @@ def digest(data: bytes | memoryview) -> str:
 
 def file_digest(path: Path) -> str:
     h = hashlib.sha256()
-    with open(path, "rb") as f:
+    with open_regular(path) as f:
         while chunk := f.read(_CHUNK):
             h.update(chunk)
     return h.hexdigest()
+
+
+def open_regular(path: Path) -> BinaryIO:
+    """Open a part for reading; a FIFO or device under a part's name is refused, not waited on."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise CorruptPartError(path, "not a regular file")
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def record(part: Path, sha256: str) -> None:

@@ -41,7 +41,11 @@ class AmbiguousRunError(StoreError, KeyError):
 
 
 class CorruptPartError(StoreError):
-    """A Parquet part whose bytes do not match its recorded or page checksums."""
+    """A Parquet part that is damaged: checksums that do not match, bytes that do not parse."""
+
+    def __init__(self, path: object, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.reason = reason
 
 
 class ReadOnlyStoreError(StoreError, PermissionError):

@@ -35,7 +35,7 @@ class FrameCache:
         # polars only (no pyarrow import): `mmtop ls` pays for what it uses.
         try:
             meta = pl.read_parquet_metadata(self.file)
-            frame = pl.read_parquet(self.file)
+            frame = pl.read_parquet(self.file, glob=False)
             empty = json.loads(meta.get(_EMPTY_KEY, "[]"))
             order = json.loads(meta.get(_ORDER_KEY, "[]"))
             frame = frame.with_columns(

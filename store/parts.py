@@ -113,19 +113,15 @@ def read_part(path: Path, sha256: str | None = None) -> pa.Table:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    source: Path | pa.BufferReader = path
-    if sha256 is not None:
-        data = path.read_bytes()
-        if checksums.digest(data) != sha256:
-            raise CorruptPartError(f"{path}: {checksums.MISMATCH}")
-        source = pa.BufferReader(data)
+    with checksums.open_regular(path) as f:
+        data = f.read()
+    if sha256 is not None and checksums.digest(data) != sha256:
+        raise CorruptPartError(path, checksums.MISMATCH)
     # ParquetFile.read, not read_table: the latter imports pandas into a training process.
     try:
-        return pq.ParquetFile(source, page_checksum_verification=True).read()
+        return pq.ParquetFile(pa.BufferReader(data), page_checksum_verification=True).read()
     except (OSError, pa.ArrowException) as exc:
-        if not path.exists():
-            raise FileNotFoundError(path) from exc
-        raise CorruptPartError(f"{path}: {first_line(exc)}") from exc
+        raise CorruptPartError(path, first_line(exc)) from exc
 
 
 class PartWriter:

@@ -104,7 +104,7 @@ class RunFiles:
     def table(self, name: str) -> pl.DataFrame:
         """A logged table by its full name (as `tables()` lists it)."""
         check_path_component(name, "table name")
-        return pl.read_parquet(paths.table_file(self.path, name))
+        return pl.read_parquet(paths.table_file(self.path, name), glob=False)
 
     def _latest(self, kind: str, name: str, step: int | None) -> str:
         from . import tables  # numpy and pyarrow: only for runs that have tables
@@ -129,7 +129,7 @@ class RunFiles:
     def predictions(self, name: str = "val", step: int | None = None) -> pl.DataFrame:
         """id, y_true, pred, confidence, correct, p:<class>... (latest step by default)."""
         full = self._latest("predictions", name, step)
-        return pl.read_parquet(paths.table_file(self.path, full)).with_columns(
+        return pl.read_parquet(paths.table_file(self.path, full), glob=False).with_columns(
             pl.col(c).cast(pl.String) for c in ("y_true", "pred") if c in self._columns(full)
         )
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import polars as pl
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -128,7 +129,8 @@ class RunDetailScreen(Screen[None]):
             history = store.history([self.run_id], max_points=MAX_CHART_POINTS)
             system = store.history([self.run_id], max_points=MAX_CHART_POINTS, system=True)
             lines, error = console_tail(info)
-        except Exception as exc:  # run deleted, unreadable: show why and stay usable
+        # A Rust panic in polars is a BaseException: caught too, or "loading…" stays forever.
+        except (Exception, pl.exceptions.PanicException) as exc:  # run deleted, unreadable
             self.post_message(LoadFailed(f"{type(exc).__name__}: {exc}"))
             return
         self.post_message(RunDetailLoaded(self.run_id, info, {"extras": extras}))

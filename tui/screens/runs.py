@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import polars as pl
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -371,7 +372,7 @@ class RunsScreen(Screen[None]):
     def load_preview(self, run_id: str, keys: list[str]) -> None:
         try:
             frame = self.app.get_store().history([run_id], keys=keys, max_points=120)  # type: ignore[attr-defined]
-        except Exception:  # the run vanished or a part is unreadable: no sparkline, no crash
+        except (Exception, pl.exceptions.PanicException):  # no sparkline, no crash
             return
         self.post_message(HistoryLoaded(run_id, frame))
 
