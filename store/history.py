@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import polars as pl
 
-from .points import HISTORY_SCHEMA, empty_history, read_histories
+from .points import HISTORY_SCHEMA, Verified, empty_history, read_histories
 
-__all__ = ["HISTORY_SCHEMA", "downsample", "empty_history", "read_histories"]
+__all__ = ["HISTORY_SCHEMA", "Verified", "downsample", "empty_history", "read_histories"]
 
 
 def downsample(df: pl.DataFrame, max_points: int) -> pl.DataFrame:

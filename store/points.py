@@ -8,6 +8,7 @@ stores) are read through pyarrow, which verifies page checksums and raises inste
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,7 +17,7 @@ import polars as pl
 
 from . import checksums
 from .errors import CorruptPartError, StoreError, first_line
-from .parts import list_parts, read_part
+from .parts import Part, list_parts, read_part
 from .records import Problem
 
 if TYPE_CHECKING:
@@ -46,16 +47,46 @@ _PANIC = pl.exceptions.PanicException
 Entry = tuple[Path, str | None]  # a part, and its recorded sha256 if any
 
 
+class Verified:
+    """Parts whose sha256 matched, by (inode, size, mtime). Parts are immutable: a store that
+    reads the same runs again (a live chart, the next export batch) stats them instead of
+    hashing them again. A part damaged later is caught by the next store opened (every
+    `mmtop` command and `doctor --deep` open a fresh one).
+    """
+
+    LIMIT = 200_000
+
+    def __init__(self) -> None:
+        self._seen: dict[str, tuple[int, int, int]] = {}
+
+    @staticmethod
+    def signature(path: Path) -> tuple[int, int, int]:
+        st = os.stat(path)
+        return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+    def known(self, path: Path, sig: tuple[int, int, int]) -> bool:
+        return self._seen.get(str(path)) == sig
+
+    def add(self, path: Path, sig: tuple[int, int, int]) -> None:
+        if len(self._seen) >= self.LIMIT:
+            self._seen.clear()
+        self._seen[str(path)] = sig
+
+
 def empty_history() -> pl.DataFrame:
     return pl.DataFrame(schema=HISTORY_SCHEMA)
 
 
 def read_histories(
-    folders: dict[str, Path], keys: Sequence[str] | None, problems: list[Problem]
+    folders: dict[str, Path],
+    keys: Sequence[str] | None,
+    problems: list[Problem],
+    verified: Verified | None = None,
 ) -> pl.DataFrame:
     """All points in the parts folders of several runs (run_id -> folder)."""
     try:
-        return _scan({run_id: _entries(folder) for run_id, folder in folders.items()}, keys)
+        listed = {run_id: list_parts(folder) for run_id, folder in folders.items()}
+        return _scan(listed, keys, verified or Verified())
     except (Exception, _PANIC):
         pass  # a damaged or foreign part, or one compacted away meanwhile: go folder by folder
     frames = []
@@ -75,18 +106,27 @@ def _entries(folder: Path) -> list[Entry]:
     return [(p.path, sums[p.writer].get(p.path.name)) for p in parts]
 
 
-def _scan(plans: dict[str, list[Entry]], keys: Sequence[str] | None) -> pl.DataFrame:
+def _scan(
+    listed: dict[str, list[Part]], keys: Sequence[str] | None, verified: Verified
+) -> pl.DataFrame:
     """The fast path: raises on the first part that is missing, damaged or not well-formed."""
     owner: dict[str, str] = {}
     frames: list[pl.DataFrame] = []
-    for run_id, entries in plans.items():
-        for path, sha256 in entries:
-            if sha256 is None:
-                frames.append(_tagged(_points(read_part(path), keys), run_id))
-            elif checksums.file_digest(path) != sha256:
-                raise CorruptPartError(path, checksums.MISMATCH)
-            else:
-                owner[str(path)] = run_id
+    for run_id, parts in listed.items():
+        sums: dict[str, dict[str, str]] = {}  # read only for parts not verified before
+        for part in parts:
+            sig = Verified.signature(part.path)
+            if not verified.known(part.path, sig):
+                if part.writer not in sums:
+                    sums[part.writer] = checksums.recorded(part.path.parent, part.writer)
+                sha256 = sums[part.writer].get(part.path.name)
+                if sha256 is None:
+                    frames.append(_tagged(_points(read_part(part.path), keys), run_id))
+                    continue
+                if checksums.file_digest(part.path) != sha256:
+                    raise CorruptPartError(part.path, checksums.MISMATCH)
+                verified.add(part.path, sig)
+            owner[str(part.path)] = run_id
     if owner:
         lf = pl.scan_parquet(list(owner), include_file_paths="_file", glob=False)
         if keys is not None:

@@ -28,7 +28,7 @@ from .errors import (
 from .frame import build_frame, compatible, drop_empty_fields, params_series, stack
 from .frame_cache import PARAMS_COL, READ_COL, SIG_COL, FrameCache
 from .fsio import read_json
-from .history import downsample, read_histories
+from .history import Verified, downsample, read_histories
 from .ids import hostname, pid_alive
 from .index import Signature, now_ns, stable
 from .notes import add_comment, change_tags
@@ -72,6 +72,7 @@ class Store:
         self._base: pl.DataFrame | None = None  # the last frame built, with its signatures
         self._problems: list[Problem] = []
         self._dirs: dict[str, str] = {}  # run_id -> folder, from the last listing
+        self._verified = Verified()  # parts whose sha256 this store has checked
 
     @property
     def read_only(self) -> bool:
@@ -367,7 +368,7 @@ class Store:
         for ref in ids:
             run_id = ref if ref in self._dirs else self.resolve(ref)
             folders[run_id] = self._dir_of(run_id) / sub
-        df = read_histories(folders, wanted, self._problems)
+        df = read_histories(folders, wanted, self._problems, self._verified)
         if max_points is not None:
             return downsample(df, max_points)
         return df.sort("run_id", "key", "step", maintain_order=True)
