@@ -1,15 +1,15 @@
 """Which columns the runs table shows, how wide, and what each one holds.
 
-Pure polars, no Textual. The runs frame from the store nests params and metric summaries
-in struct columns; `flatten` turns them into one column per leaf (`params.model.kind`,
-`metrics.val/acc`) so that the table, sorting and export can treat every column alike.
+Pure polars, no Textual. Works on the flat runs frame (tui/flat.py, shared with the CLI):
+one column per leaf (`params.model.kind`, `metrics.val/acc`), so that the table, sorting and
+export can treat every column alike.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import cast
 
 import polars as pl
 
@@ -66,26 +66,6 @@ class ColumnChoice:
         return "auto"
 
 
-def _leaves(prefix: str, expr: pl.Expr, dtype: Any) -> list[pl.Expr]:
-    if isinstance(dtype, pl.Struct):
-        out: list[pl.Expr] = []
-        for fld in dtype.fields:
-            out.extend(_leaves(f"{prefix}.{fld.name}", expr.struct.field(fld.name), fld.dtype))
-        return out
-    return [expr.alias(prefix)]
-
-
-def flatten(raw: pl.DataFrame) -> pl.DataFrame:
-    """One column per leaf of every struct column; other columns unchanged."""
-    exprs: list[pl.Expr] = []
-    for col, dtype in raw.schema.items():
-        if isinstance(dtype, pl.Struct):
-            exprs.extend(_leaves(col, pl.col(col), dtype))
-        else:
-            exprs.append(pl.col(col))
-    return raw.select(exprs)
-
-
 def param_keys(flat: pl.DataFrame) -> list[str]:
     return [c for c in flat.columns if c.startswith("params.")]
 
@@ -101,9 +81,10 @@ def differing(sub: pl.DataFrame, keys: list[str]) -> list[str]:
         return []
     if sub.height <= 1:
         return list(keys)
+    schema = sub.schema  # once: each lookup of `.schema` converts every column's type
     exprs = []
     for k in keys:
-        dtype = sub.schema[k]
+        dtype = schema[k]
         col = pl.col(k)
         if isinstance(dtype, (pl.List, pl.Array, pl.Object)):
             col = col.cast(pl.String, strict=False)
@@ -193,11 +174,10 @@ def kind_of(key: str, dtype: pl.DataType) -> str:
 
 def measure(flat: pl.DataFrame, key: str) -> Column:
     """A column spec with a width that fits the whole frame, so filtering never jumps widths."""
-    dtype = flat.schema[key]
-    kind = kind_of(key, dtype)
+    series = flat.get_column(key)
+    kind = kind_of(key, series.dtype)
     head = label(key)
     right = kind in ("int", "number", "age", "duration")
-    series = flat.get_column(key)
     if kind == "status":
         width = 1
     elif kind == "age":

@@ -18,10 +18,10 @@ from mmtop.tui.columns import (
     ColumnChoice,
     candidates,
     choose,
-    flatten,
     measure,
 )
 from mmtop.tui.filtering import FilterError, classify, field_names, mask, search_column
+from mmtop.tui.flat import flatten
 
 SORT_AGGS = ("last", "min", "max")
 
@@ -78,7 +78,7 @@ class RunsModel:
 
     def load(self, raw: pl.DataFrame) -> None:
         self.raw = raw
-        self.flat = flatten(raw)
+        self.flat = flatten(raw).frame
         self.search = raw.select(search_column(raw)).to_series() if raw.height else None
         self.fields = field_names(raw)
         self._widths.clear()

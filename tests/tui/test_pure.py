@@ -8,9 +8,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from mmtop.tui.columns import ColumnChoice, choose, differing, flatten
+from mmtop.tui.columns import ColumnChoice, choose, differing
 from mmtop.tui.confusion import to_confusion, wrong_first
 from mmtop.tui.filtering import FilterError, classify, complete, field_names, mask
+from mmtop.tui.flat import flatten
 from mmtop.tui.formatting import fit, fmt_age, fmt_duration, fmt_number, status_glyph
 from mmtop.tui.launch import resolve, sample_root
 from mmtop.tui.widgets.preview import main_metrics, sparkline
@@ -97,7 +98,7 @@ def test_filter_language() -> None:
 
 
 def test_columns_show_differing_params_and_present_metrics() -> None:
-    flat = flatten(_frame())
+    flat = flatten(_frame()).frame
     assert differing(flat, ["params.lr", "params.opt.name"]) == ["params.lr", "params.opt.name"]
     assert differing(flat.head(2), ["params.lr", "params.opt.name"]) == ["params.lr"]
     keys = choose(flat, flat.slice(1, 1), ColumnChoice())

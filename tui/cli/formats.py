@@ -131,7 +131,8 @@ def write_json(flat: Flat, out: IO[bytes], *, lines: bool) -> None:
 
 def write_markdown(frame: pl.DataFrame, out: IO[bytes], digits: int = 6) -> None:
     names = frame.columns
-    numeric = [frame.schema[c].is_numeric() for c in names]
+    schema = frame.schema
+    numeric = [schema[c].is_numeric() for c in names]
     head = "| " + " | ".join(cells.md_cell(c) for c in names) + " |\n"
     rule = "|" + "|".join("---:" if n else "---" for n in numeric) + "|\n"
     out.write((head + rule).encode())
@@ -248,7 +249,8 @@ def terminal_label(column: str) -> str:
 
 def write_table(frame: pl.DataFrame, out: IO[bytes], *, to_terminal: bool, digits: int = 6) -> None:
     header = frame.columns
-    right = [frame.schema[c].is_numeric() for c in header]
+    schema = frame.schema  # once: each `frame.schema` converts every column's type
+    right = [schema[c].is_numeric() for c in header]
     rows = text_rows(frame, digits)
     if to_terminal and is_tty(sys.stdout):
         caps = [

@@ -1,20 +1,15 @@
-"""The runs frame made flat for tables and files: dotted columns, chosen, sorted, limited.
-
-The store nests params and metric summaries in struct columns. Flat formats (table, CSV,
-Markdown, Parquet) want one column per leaf, `params.model.kind`, `metrics.val/acc`; JSON
-wants the nesting back, so each flat column remembers the path it came from.
-"""
+"""The flat runs frame (tui/flat.py, shared with the app) for tables and files: columns
+chosen, rows sorted and limited."""
 
 from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass
-from typing import Any
 
 import polars as pl
 
 from mmtop.tui.cli.errors import UsageError
+from mmtop.tui.flat import Flat, flatten
 
 # Shown by `ls` in a table when --columns is not given: enough to pick a run, plus metrics.
 TABLE_COLUMNS = ("run_id", "experiment", "name", "status", "created", "duration_s")
@@ -22,41 +17,7 @@ TABLE_PREFIXES = ("metrics.",)
 # Prefixes tried, in order, for a bare sort key such as `val/acc` or `lr`.
 SORT_FALLBACKS = ("metrics.", "params.")
 
-
-@dataclass(frozen=True)
-class Flat:
-    """A flat frame, and for each of its columns the path of keys it came from."""
-
-    frame: pl.DataFrame
-    paths: dict[str, tuple[str, ...]]
-
-    def select(self, columns: list[str]) -> Flat:
-        return Flat(self.frame.select(columns), {c: self.paths[c] for c in columns})
-
-    def with_frame(self, frame: pl.DataFrame) -> Flat:
-        return Flat(frame, {c: self.paths[c] for c in frame.columns})
-
-
-def flatten(runs: pl.DataFrame) -> Flat:
-    """One column per leaf of every struct column; other columns unchanged."""
-    exprs: list[pl.Expr] = []
-    paths: dict[str, tuple[str, ...]] = {}
-
-    def walk(expr: pl.Expr, path: tuple[str, ...], dtype: Any) -> None:
-        if isinstance(dtype, pl.Struct):
-            for field in dtype.fields:
-                walk(expr.struct.field(field.name), (*path, field.name), field.dtype)
-            return
-        name = base = ".".join(path)
-        n = 2
-        while name in paths:  # a key with a literal dot colliding with a nested one
-            name, n = f"{base}#{n}", n + 1
-        paths[name] = path
-        exprs.append(expr.alias(name))
-
-    for column, dtype in runs.schema.items():
-        walk(pl.col(column), (column,), dtype)
-    return Flat(runs.select(exprs) if exprs else runs.clear(), paths)
+__all__ = ["Flat", "choose_columns", "flatten", "sort_column", "sort_limit"]
 
 
 def choose_columns(flat: Flat, spec: str | None, *, default_table: bool) -> list[str]:
