@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -110,19 +114,68 @@ def module_spawn() -> Iterator[Spawn]:
     _reap(procs)
 
 
+# uid/gid of `nobody`, with every capability dropped: permission bits stop this user.
+NOBODY = 65534
+SETPRIV_ARGS = (
+    f"--reuid={NOBODY}",
+    f"--regid={NOBODY}",
+    "--clear-groups",
+    "--inh-caps=-all",
+    "--bounding-set=-all",
+)
+
+
+@dataclass
+class Unprivileged:
+    """A folder an unprivileged user can reach, and a way to run Python as that user."""
+
+    dir: Path
+    prefix: list[str]
+
+    def give(self, path: Path) -> None:
+        """Make `path` and everything under it the unprivileged user's own (when root)."""
+        if os.geteuid() != 0:
+            return
+        for dirpath, dirnames, filenames in os.walk(path):
+            for name in [dirpath, *(os.path.join(dirpath, n) for n in dirnames + filenames)]:
+                os.chown(name, NOBODY, NOBODY, follow_symlinks=False)
+
+    def run(self, code: str, *args: str) -> Any:
+        """Run `python -c code args...` as that user; returns what it printed, as JSON."""
+        proc = subprocess.run(
+            [*self.prefix, sys.executable, "-c", code, *args],
+            cwd=self.dir,
+            env=child_env({"HOME": str(self.dir)}),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        if proc.returncode != 0:
+            pytest.fail(f"the unprivileged child failed ({proc.returncode}): {proc.stderr}")
+        return json.loads(proc.stdout)
+
+
 @pytest.fixture
-def chmod_protects(tmp_path: Path) -> bool:
-    """Whether permission bits stop this process (they do not stop root or CAP_DAC_OVERRIDE)."""
-    probe = tmp_path / "chmod-probe"
-    probe.mkdir()
-    probe.chmod(0)
+def unprivileged() -> Iterator[Unprivileged]:
+    """Permission checks that root would bypass: as root, the child runs as `nobody` with no
+    capabilities (setpriv, util-linux), in a folder under the system temp dir (pytest's own
+    is private to root); as any other user it runs as that user."""
+    prefix: list[str] = []
+    if os.geteuid() == 0:
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            pytest.skip("running as root, and setpriv (util-linux) is missing to drop to nobody")
+        prefix = [setpriv, *SETPRIV_ARGS]
+    folder = Path(tempfile.mkdtemp(prefix="mmtop-unprivileged-"))
+    folder.chmod(0o755)
     try:
-        os.listdir(probe)
-        return False
-    except PermissionError:
-        return True
+        yield Unprivileged(folder, prefix)
     finally:
-        probe.chmod(0o755)
+        for dirpath, _, _ in os.walk(folder):
+            os.chmod(dirpath, 0o755)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 class RunBytes(Protocol):

@@ -159,47 +159,66 @@ def test_tags_given_as_one_string(new_run: Any, root: Path) -> None:
 
 
 # ----------------------------------------------------------------------------- read-only
-def test_read_only_store_refuses_annotations(
-    new_run: Any, root: Path, chmod_protects: bool
-) -> None:
-    if not chmod_protects:
-        pytest.skip("permission bits do not stop this user (root)")
-    with new_run(tags=["t"]) as run:
+# Run by an unprivileged user (tests/conftest.py): permission bits do not stop root.
+ANNOTATE = """
+import json, sys
+from mmtop import store
+root, run_id = sys.argv[1], sys.argv[2]
+s = store.open(root)
+out = {"read_only": s.read_only, "ids": s.runs()["run_id"].to_list(), "refused": {}}
+for name, call in (
+    ("comment", lambda: s.comment(run_id, "hello")),
+    ("add_tags", lambda: s.add_tags(run_id, ["x"])),
+    ("remove_tags", lambda: s.remove_tags(run_id, ["t"])),
+):
+    try:
+        call()
+        out["refused"][name] = None
+    except store.ReadOnlyStoreError as exc:
+        out["refused"][name] = str(exc)
+info = s.run(run_id)
+out.update(tags=info.tags, comments=info.comments, notes=info.notes)
+print(json.dumps(out))
+"""
+
+
+def test_read_only_store_refuses_annotations(unprivileged: Any) -> None:
+    root = unprivileged.dir / "mmruns"
+    with store.Run(
+        experiment="history",
+        tags=["t"],
+        root=root,
+        capture_env=False,
+        capture_code=False,
+        capture_system=False,
+    ) as run:
         run.note("a note")
-    folders = [root, run.path.parent, run.path]
-    for folder in folders:
+    unprivileged.give(root)  # the user's own store, its folders then made read-only
+    for folder in (root, run.path.parent, run.path):
         folder.chmod(0o555)
-    try:
-        s = store.open(root)
-        assert s.read_only
-        assert s.runs()["run_id"].to_list() == [run.run_id]  # browsing still works
-        with pytest.raises(store.ReadOnlyStoreError, match="read-only"):
-            s.comment(run.run_id, "hello")
-        with pytest.raises(store.ReadOnlyStoreError, match="read-only"):
-            s.add_tags(run.run_id, ["x"])
-        with pytest.raises(store.ReadOnlyStoreError, match="read-only"):
-            s.remove_tags(run.run_id, ["t"])
-        info = s.run(run.run_id)
-        assert (info.tags, info.comments) == (["t"], [])
-        assert "a note" in info.notes
-    finally:
-        for folder in folders:
-            folder.chmod(0o755)
+    out = unprivileged.run(ANNOTATE, str(root), run.run_id)
+    assert out["read_only"] is True
+    assert out["ids"] == [run.run_id]  # browsing still works
+    for name, error in out["refused"].items():
+        assert error is not None and "read-only" in error, name
+    assert (out["tags"], out["comments"]) == (["t"], [])
+    assert "a note" in out["notes"]
 
 
-def test_read_only_run_folder_refuses_notes_and_comments(
-    new_run: Any, root: Path, chmod_protects: bool
-) -> None:
-    if not chmod_protects:
-        pytest.skip("permission bits do not stop this user (root)")
-    with new_run() as run:
+def test_read_only_run_folder_refuses_notes_and_comments(unprivileged: Any) -> None:
+    root = unprivileged.dir / "mmruns"
+    with store.Run(
+        experiment="history", root=root, capture_env=False, capture_code=False, capture_system=False
+    ) as run:
         pass
-    run.path.chmod(0o555)
-    try:
-        with pytest.raises(store.ReadOnlyStoreError, match="read-only"):
-            store.open(root).comment(run.run_id, "hello")
-    finally:
-        run.path.chmod(0o755)
+    unprivileged.give(root)
+    run.path.chmod(0o555)  # only the run's folder: the store itself stays writable
+    out = unprivileged.run(ANNOTATE, str(root), run.run_id)
+    assert out["read_only"] is False
+    for name, error in out["refused"].items():
+        assert error is not None and "read-only" in error, name
+    assert out["comments"] == []
+    run.path.chmod(0o755)
     assert store.open(root).run(run.run_id).comments == []
 
 

@@ -7,7 +7,9 @@ import os
 import shutil
 import time
 from pathlib import Path
+from typing import Any
 
+import polars as pl
 import pytest
 
 import mmtop.store.reader  # noqa: F401  (binds store.reader for monkeypatching)
@@ -171,26 +173,38 @@ def test_garbage_cache_is_ignored(root: Path) -> None:
     assert store.open(root).runs().equals(expected)  # and the rebuilt cache is good
 
 
-def test_read_only_store_lists(root: Path, chmod_protects: bool) -> None:
-    if not chmod_protects:
-        pytest.skip("permission bits do not apply to this user (root): cannot make it read-only")
+LIST_AS_USER = """
+import json, sys
+from mmtop import store
+root, out = sys.argv[1], sys.argv[2]
+s = store.open(root)
+s.runs().write_ipc(out)
+try:
+    s.add_tags(s.runs()["run_id"][0], ["x"])
+    refused = None
+except store.ReadOnlyStoreError as exc:
+    refused = str(exc)
+print(json.dumps({"read_only": s.read_only, "refused": refused}))
+"""
+
+
+def test_read_only_store_lists(unprivileged: Any) -> None:
+    # Run by an unprivileged user (tests/conftest.py): permission bits do not stop root.
+    root = unprivileged.dir / "mmruns"
     _populate(root)
     expected = store.open(root).runs()
     shutil.rmtree(root / ".mmtop")
-    modes = {}
+    unprivileged.give(root)
     for dirpath, _, _ in os.walk(root):
-        modes[dirpath] = os.stat(dirpath).st_mode
         os.chmod(dirpath, 0o555)
-    try:
-        s = store.open(root)
-        assert s.read_only
-        assert s.runs().equals(expected)
-        assert not (root / ".mmtop").exists()
-        with pytest.raises(store.ReadOnlyStoreError):
-            s.add_tags(expected["run_id"][0], ["x"])
-    finally:
-        for dirpath, mode in modes.items():
-            os.chmod(dirpath, mode)
+    listed = unprivileged.dir / "listed"
+    listed.mkdir()
+    unprivileged.give(listed)
+    out = unprivileged.run(LIST_AS_USER, str(root), str(listed / "runs.arrow"))
+    assert out["read_only"] is True
+    assert out["refused"] is not None and "read-only" in out["refused"]
+    assert pl.read_ipc(listed / "runs.arrow").equals(expected)
+    assert not (root / ".mmtop").exists()
 
 
 def _cold(root: Path) -> object:

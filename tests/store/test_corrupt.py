@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -161,35 +162,38 @@ def test_stray_files_are_not_runs(root: Path) -> None:
     assert ids == sorted([good.run_id, victim.run_id])
 
 
-def test_unreadable_folder_is_reported(root: Path, chmod_protects: bool) -> None:
-    if not chmod_protects:
-        pytest.skip(
-            "permission bits do not apply to this user (root): chmod 000 cannot hide a folder"
-        )
+# Run by an unprivileged user (tests/conftest.py): permission bits do not stop root.
+LISTING_AS_USER = """
+import json, sys
+from mmtop import store
+s = store.open(sys.argv[1])
+ids = s.runs()["run_id"].to_list()
+finished = s.runs(where="status = 'finished'")["run_id"].to_list()
+print(json.dumps({"ids": ids, "finished": finished,
+                  "reasons": {p.path: p.reason for p in s.problems()}}))
+"""
+
+
+def test_unreadable_folder_is_reported(unprivileged: Any) -> None:
+    root = unprivileged.dir / "mmruns"
     good, victim = _two_runs(root)
+    unprivileged.give(root)
     exp = root / "bad"
     exp.chmod(0)
-    try:
-        s, ids = _listing(root)
-        assert ids == [good.run_id]
-        assert "unreadable" in _reasons(s)[str(exp)]
-    finally:
-        exp.chmod(0o755)
+    out = unprivileged.run(LISTING_AS_USER, str(root))
+    assert out["ids"] == out["finished"] == [good.run_id]
+    assert "unreadable" in out["reasons"][str(exp)]
+    exp.chmod(0o755)
 
 
-def test_unreadable_run_json_is_reported(root: Path, chmod_protects: bool) -> None:
-    if not chmod_protects:
-        pytest.skip(
-            "permission bits do not apply to this user (root): chmod 000 cannot hide a file"
-        )
+def test_unreadable_run_json_is_reported(unprivileged: Any) -> None:
+    root = unprivileged.dir / "mmruns"
     good, victim = _two_runs(root)
+    unprivileged.give(root)
     (victim.path / "run.json").chmod(0)
-    try:
-        s, ids = _listing(root)
-        assert ids == [good.run_id]
-        assert str(victim.path / "run.json") in _reasons(s)
-    finally:
-        (victim.path / "run.json").chmod(0o644)
+    out = unprivileged.run(LISTING_AS_USER, str(root))
+    assert out["ids"] == out["finished"] == [good.run_id]
+    assert str(victim.path / "run.json") in out["reasons"]
 
 
 def test_problems_are_reset_by_the_next_listing(root: Path) -> None:
