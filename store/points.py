@@ -84,14 +84,15 @@ def read_histories(
     verified: Verified | None = None,
 ) -> pl.DataFrame:
     """All points in the parts folders of several runs (run_id -> folder)."""
+    verified = verified or Verified()
     try:
         listed = {run_id: list_parts(folder) for run_id, folder in folders.items()}
-        return _scan(listed, keys, verified or Verified())
+        return _scan(listed, keys, verified)
     except (Exception, _PANIC):
         pass  # a damaged or foreign part, or one compacted away meanwhile: go folder by folder
     frames = []
     for run_id, folder in folders.items():
-        df, found = _read_folder(run_id, folder, keys)
+        df, found = _read_folder(run_id, folder, keys, verified)
         problems.extend(found)
         frames.append(df)
     return pl.concat(frames) if frames else empty_history()
@@ -147,10 +148,17 @@ def _scan(
 
 
 def _read_folder(
-    run_id: str, folder: Path, keys: Sequence[str] | None
+    run_id: str, folder: Path, keys: Sequence[str] | None, verified: Verified
 ) -> tuple[pl.DataFrame, list[Problem]]:
-    """One run's points part by part; a part that vanishes (compacted meanwhile) relists."""
+    """One run's points: one scan, else part by part. A part that vanished (compacted
+    meanwhile) means a fresh listing; its points are in the part that replaced it."""
     for _attempt in range(ATTEMPTS):
+        parts = list_parts(folder)
+        try:
+            return _scan({run_id: parts}, keys, verified), []
+        except (Exception, _PANIC):
+            if not all(p.path.exists() for p in parts):
+                continue
         found: list[Problem] = []
         frames = []
         try:

@@ -241,3 +241,92 @@ def test_parts_without_recorded_checksums_stay_readable(root: Path) -> None:
     assert st.history(run.run_id).height == 0
     [problem] = st.problems()
     assert "CRC" in problem.reason
+
+
+# -- compaction beside readers -----------------------------------------------------------------
+
+DEAD = "0dead000"
+
+
+def _dead_writer_parts(root: Path, runs: int, parts: int, points: int = 50) -> list[str]:
+    """Finished runs, each with the parts of a writer that died before compacting them."""
+    import pyarrow as pa
+
+    from mmtop.store.parts import write_part
+    from mmtop.store.paths import part_name
+    from mmtop.store.schema import POINT_SCHEMA
+
+    ids = []
+    for _ in range(runs):
+        run = store.Run(experiment="e", root=root, **NO_CAPTURE)  # type: ignore[arg-type]
+        run.finish()
+        ids.append(run.run_id)
+        (run.path / "metrics").mkdir(exist_ok=True)
+        for seq in range(1, parts + 1):
+            steps = range((seq - 1) * points, seq * points)
+            table = pa.table(
+                {
+                    "step": pa.array(steps, pa.int64()),
+                    "time": pa.array(steps, pa.timestamp("us", tz="UTC")),
+                    "key": pa.array(["loss"] * points).dictionary_encode(),
+                    "value": pa.array([float(s) for s in steps]),
+                },
+                schema=POINT_SCHEMA,
+            )
+            write_part(run.path / "metrics" / part_name(DEAD, seq), table)
+    return ids
+
+
+def test_history_reads_beside_a_compaction_process_all_succeed(root: Path, spawn) -> None:  # noqa: ANN001
+    runs, parts, points = 40, 8, 50
+    ids = _dead_writer_parts(root, runs, parts, points)
+    want = sorted((run_id, s) for run_id in ids for s in range(parts * points))
+    compactor = spawn(
+        "import sys; from mmtop.tui.cli import main; sys.exit(main(sys.argv[1:]))",
+        "--root",
+        str(root),
+        "compact",
+    )
+    reads, failures = 0, []
+    while compactor.poll() is None or reads < 3:
+        st = store.open(root)
+        try:
+            df = st.history(ids)
+        except Exception as exc:  # noqa: BLE001 - counted, then shown
+            failures.append(f"{type(exc).__name__}: {exc}")
+            continue
+        finally:
+            reads += 1
+        if sorted(df.select("run_id", "step").iter_rows()) != want or st.problems():
+            failures.append(f"read {reads}: {df.height} points, problems {st.problems()}")
+    assert compactor.wait() == 0, compactor.stderr.read() if compactor.stderr else ""
+    assert failures == [], f"{len(failures)} of {reads} reads failed: {failures[:3]}"
+    left = sorted(p.name for p in (root / "e").glob("*/metrics/*.parquet"))
+    assert left == [f"{DEAD}-000001-{parts:06d}.parquet"] * runs
+
+
+def test_compaction_keeps_merged_parts_beside_the_ones_they_replace_until_the_end(
+    root: Path,
+) -> None:
+    from mmtop.store.compaction import _Retired, compact_folder
+
+    (run_id,) = _dead_writer_parts(root, 1, 4)
+    folder = next((root / "e").glob("*/metrics"))
+    listed_before = sorted(p.name for p in folder.glob("*.parquet"))
+    retired = _Retired()
+    assert compact_folder(folder, retired) == (4, 1)
+    # Both generations on disk: a reader that listed before still finds its parts, and a
+    # reader listing now reads the merged part only.
+    on_disk = sorted(p.name for p in folder.glob("*.parquet"))
+    assert on_disk == sorted([*listed_before, f"{DEAD}-000001-000004.parquet"])
+    st = store.open(root)
+    assert sorted(st.history(run_id)["step"].to_list()) == list(range(200))
+    retired.delete(grace=0.0)
+    assert sorted(p.name for p in folder.glob("*.parquet")) == [f"{DEAD}-000001-000004.parquet"]
+    sums = (folder / f"{DEAD}.sha256").read_text().splitlines()
+    assert [line.split("  ")[1] for line in sums] == [f"{DEAD}-000001-000004.parquet"]
+    # A compaction interrupted during its grace period leaves old parts: the next one removes them.
+    for name in listed_before:
+        (folder / name).write_bytes(b"left behind")
+    assert compact_folder(folder) == (1, 1)
+    assert sorted(p.name for p in folder.glob("*.parquet")) == [f"{DEAD}-000001-000004.parquet"]
