@@ -9,7 +9,9 @@ at most once per `debounce` seconds.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import stat
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -38,7 +40,7 @@ class Watcher:
         self._stopped = threading.Event()
         self._live: set[Path] = set()
         self._observer: Any = None
-        self._watches: dict[Path, Any] = {}
+        self._watches: dict[Path, tuple[Any, tuple[int, int]]] = {}  # watch, (dev, inode)
         self.mode: Mode = "polling"
         if not force_polling and os.environ.get("MMTOP_POLLING") != "1":
             self._start_events()
@@ -103,19 +105,37 @@ class Watcher:
         except OSError:
             self._fall_back()
 
-    def _sync_watches(self) -> None:
+    def _sync_watches(self) -> bool:
+        """Watch the wanted folders; True when a watched folder went away or was replaced.
+
+        A folder removed and made again under the same name (the root, say) is a new inode
+        whose old watch is dead: it is dropped and the new folder watched.
+        """
         if self._observer is None:
-            return
-        wanted = {p for p in self._folders() if p.is_dir()}
+            return False
+        wanted = {p: ident for p in self._folders() if (ident := _identity(p)) is not None}
+        replaced = False
         try:
-            for folder in wanted - set(self._watches):
-                self._watches[folder] = self._observer.schedule(
-                    self._handler, str(folder), recursive=False
-                )
-            for folder in set(self._watches) - wanted:
-                self._observer.unschedule(self._watches.pop(folder))
-        except (OSError, KeyError):
+            for folder, (watch, ident) in list(self._watches.items()):
+                if wanted.get(folder) != ident:
+                    replaced = True
+                    del self._watches[folder]
+                    with contextlib.suppress(KeyError, OSError):  # its emitter may be gone
+                        self._observer.unschedule(watch)
+            for folder, ident in wanted.items():
+                if folder not in self._watches:
+                    watch = self._observer.schedule(self._handler, str(folder), recursive=False)
+                    self._watches[folder] = (watch, ident)
+        except OSError:
             self._fall_back()  # inotify watch limit, or a folder vanished mid-way
+        return replaced
+
+    def _root_replaced(self) -> bool:
+        """The root is no longer the folder being watched: removed, or removed and made again.
+
+        Checked on every quiet interval, since a dead watch on the root reports nothing."""
+        watched = self._watches.get(self.root)
+        return _identity(self.root) != (watched[1] if watched else None)
 
     def _fall_back(self) -> None:
         if self._observer is not None:
@@ -148,6 +168,9 @@ class Watcher:
                     self._pending.clear()
                     self._sync_watches()
                     self._fire()
+                elif self._root_replaced():
+                    self._sync_watches()
+                    self._fire()
             else:
                 self._stopped.wait(self._poll_every)
                 now = self._snapshot()
@@ -172,6 +195,15 @@ class Watcher:
             except Exception:  # noqa: S110
                 pass
         self._thread.join(timeout=2)
+
+
+def _identity(folder: Path) -> tuple[int, int] | None:
+    """(device, inode) of a folder, None when it is not one (now)."""
+    try:
+        st = os.stat(folder)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino) if stat.S_ISDIR(st.st_mode) else None
 
 
 def watch(root: str | os.PathLike[str], on_change: Callable[[], None], **options: Any) -> Watcher:

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
 import polars as pl
+import pytest
 
 from mmtop import store
 from mmtop.tui.app import MmtopApp
@@ -22,12 +25,9 @@ NO_CAPTURE = {"capture_env": False, "capture_code": False, "capture_system": Fal
 
 
 def _mmtop(*args: str, **kw: Any) -> subprocess.CompletedProcess[bytes]:
+    kw.setdefault("timeout", 120)
     return subprocess.run(
-        [sys.executable, "-m", "mmtop.tui.cli", *args],
-        capture_output=True,
-        timeout=120,
-        check=False,
-        **kw,
+        [sys.executable, "-m", "mmtop.tui.cli", *args], capture_output=True, check=False, **kw
     )
 
 
@@ -107,3 +107,44 @@ def test_clashing_params_open_in_the_app_and_list_the_same_in_ls(tmp_path: Path)
     ]
     where = _mmtop("ls", "--root", str(root), "-q", "--where", 'params."a.b" = 1')
     assert where.stdout.decode().split() == [run_id]
+
+
+# -- no terminal, and a root folder that goes away ---------------------------------------
+
+
+def test_the_app_without_a_terminal_exits_with_one_line(tmp_path: Path) -> None:
+    root = tmp_path / "mmruns"
+    with store.Run(experiment="exp", root=root, **NO_CAPTURE):
+        pass
+    for args in ([str(root)], ["--root", str(root)]):
+        proc = _mmtop(*args, stdin=subprocess.DEVNULL, timeout=60)  # was: 100% CPU, forever
+        assert proc.returncode == 2
+        assert proc.stdout == b""
+        assert proc.stderr.decode().splitlines() == [
+            "mmtop: error: the terminal app needs a terminal, and stdin and stdout are not "
+            "one; headless, use a command such as `mmtop ls`"
+        ]
+
+
+@pytest.mark.parametrize("polling", [False, True], ids=["events", "polling"])
+def test_watcher_sees_new_runs_after_the_root_is_removed_and_made_again(
+    root: Path, polling: bool, wait_until: Any
+) -> None:
+    with store.Run(experiment="exp", root=root, **NO_CAPTURE):
+        pass
+    fired = threading.Event()
+    watcher = store.watch(root, fired.set, debounce=0.05, poll_every=0.1, force_polling=polling)
+    try:
+        assert watcher.mode == ("polling" if polling else "events")
+        shutil.rmtree(root)
+        assert fired.wait(20), "the root's removal went unnoticed"
+        fired.clear()
+        root.mkdir()
+        wait_until(fired.is_set, what="the root made again")
+        for n in range(2):  # not a one-off: every later run is seen too
+            fired.clear()
+            with store.Run(experiment=f"exp{n}", root=root, **NO_CAPTURE):
+                pass
+            wait_until(fired.is_set, what=f"new run {n} in the new root")
+    finally:
+        watcher.stop()

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+import mmtop.tui.cli as cli_entry
 from mmtop import store
 
 
@@ -120,6 +121,7 @@ def test_path_or_nothing_starts_the_app(
 
     fake.run_app = run_app  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "mmtop.tui.app", fake)
+    monkeypatch.setattr(cli_entry, "_is_terminal", lambda stream: True)  # as on a terminal
     assert cli(sample.root).code == 0
     assert cli().code == 0
     assert cli("--root", sample.root).code == 0

@@ -108,12 +108,32 @@ def _unknown(word: str, commands: dict[str, str]) -> str:
 
 def _run_app(root: str | None, path: str | None) -> int:
     target = path or root
+    # Without a terminal the app has no keys to read and no screen to draw on: Textual's
+    # input loop would spin on a closed or redirected stdin, at 100% CPU, forever.
+    missing = [
+        name
+        for name, stream in (("stdin", sys.stdin), ("stdout", sys.stdout))
+        if not _is_terminal(stream)
+    ]
+    if missing:
+        raise UsageError(
+            f"the terminal app needs a terminal, and {' and '.join(missing)} "
+            f"{'is' if len(missing) == 1 else 'are'} not one; "
+            "headless, use a command such as `mmtop ls`"
+        )
     try:
         from mmtop.tui.app import run_app
     except ImportError as exc:
         raise CliError(f"the terminal app is not available: {exc}") from exc
     result = run_app(target)
     return int(result or 0)
+
+
+def _is_terminal(stream: object) -> bool:
+    try:
+        return bool(stream is not None and stream.isatty())  # type: ignore[attr-defined]
+    except (AttributeError, ValueError, OSError):  # closed or replaced streams
+        return False
 
 
 def _version() -> str:
