@@ -170,6 +170,10 @@ def admit(
         meta.setdefault("resumed", []).append(now_iso())
         if launch.world_size is not None:
             meta["world_size"] = launch.world_size
+    elif launch.world_size is not None and size > 1 and not is_shared(meta):
+        # The run was started before the launcher said how many would write it (Lightning's
+        # rank 0 runs the script before it starts the other ranks): it becomes shared.
+        meta["world_size"] = size
     elif launch.world_size is not None and size != expected:
         raise ValueError(
             f"run {run_id} is shared by world_size={expected} writers; this writer was "
@@ -234,8 +238,10 @@ def _mtime(path: str) -> float:
 
 
 def beat_of(run: str | os.PathLike[str], writer: Any) -> float:
-    """The mtime of a writer's heartbeat file; 0.0 when it has none."""
-    return _mtime(os.path.join(run, paths.HEARTBEATS_DIR, str(writer)))
+    """The mtime of a writer's heartbeat file, else of the run's heartbeat: a writer that
+    started before the run became shared beats only the run's."""
+    own = _mtime(os.path.join(run, paths.HEARTBEATS_DIR, str(writer)))
+    return own or _mtime(os.path.join(run, paths.HEARTBEAT))
 
 
 def liveness(

@@ -33,6 +33,8 @@ class RunExtras:
     comments: list[Any] = field(default_factory=list)
     tables: list[TableRef] = field(default_factory=list)
     errors: dict[str, str] = field(default_factory=dict)
+    # The processes of a shared run (rank, host, status, last step); empty otherwise.
+    writers: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _read(info: Any, name: str, errors: dict[str, str], *args: Any) -> Any:
@@ -104,7 +106,15 @@ def gather(info: Any) -> RunExtras:
         comments=list(comments) if isinstance(comments, (list, tuple)) else [],
         tables=_table_refs(_read(info, "tables", errors)),
         errors=errors,
+        writers=_writers(info, errors),
     )
+
+
+def _writers(info: Any, errors: dict[str, str]) -> list[dict[str, Any]]:
+    if not getattr(info, "world_size", None):
+        return []
+    got = _read(info, "writers", errors)
+    return [w for w in got if isinstance(w, dict)] if isinstance(got, list) else []
 
 
 def read_table(info: Any, ref: TableRef) -> tuple[Any, str | None]:

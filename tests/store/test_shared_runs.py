@@ -24,7 +24,7 @@ from mmtop import store
 from mmtop.store import shared
 from mmtop.store.ids import hostname
 from mmtop.tui.cli.commands import show
-from mmtop.tui.run_extras import RunExtras
+from mmtop.tui.run_extras import gather
 from mmtop.tui.safe_text import clean
 from mmtop.tui.widgets.overview import OverviewPane
 
@@ -276,6 +276,20 @@ def test_a_conflicting_world_size_is_refused(root: Path) -> None:
     first.finish()
 
 
+def test_a_run_started_before_the_launcher_set_world_size_becomes_shared(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("WORLD_SIZE", "RANK", "LOCAL_RANK", "SLURM_STEP_ID"):
+        monkeypatch.delenv(name, raising=False)
+    first = _run(root)  # rank 0, before the launcher started the others
+    second = _run(root, world_size=2, rank=1)
+    first.finish()
+    st = store.open(root, cache=False)
+    assert (_meta(root)["world_size"], st.run(RUN_ID).status) == (2, "running")
+    second.finish()
+    assert st.run(RUN_ID).status == "finished"
+
+
 @pytest.mark.parametrize(
     ("kw", "message"),
     [
@@ -371,7 +385,7 @@ def test_show_lists_each_writer_with_host_text_made_inert(root: Path) -> None:
     shown = show.as_json(info, _no_extras(info))
     assert (shown["world_size"], [w["rank"] for w in shown["writers"]]) == (2, [0, 1])
     pane = Console(width=100, record=True, file=io.StringIO(), color_system=None)
-    pane.print(OverviewPane().describe(info, RunExtras()))
+    pane.print(OverviewPane().describe(info, gather(info)))
     drawn = pane.export_text()
     assert "writers (2 of world_size 2)" in drawn
     rows = [line.split() for line in drawn.splitlines() if "evil" in line or "▶" in line]

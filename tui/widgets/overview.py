@@ -174,7 +174,7 @@ class OverviewPane(VerticalScroll):
         parts: list[RenderableType] = [facts, Text()]
         world_size = getattr(info, "world_size", None)
         if world_size:
-            writers = info.writers
+            writers = extras.writers
             title = f"writers ({len(writers)} of world_size {world_size})"
             parts += [Text(title, style="bold underline"), writers_table(writers), Text()]
         summary = getattr(info, "summary", {}) or {}
