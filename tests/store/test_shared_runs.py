@@ -13,6 +13,7 @@ import random
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -399,3 +400,32 @@ def _no_extras(info: Any) -> Any:
     from mmtop.tui.cli.runfiles import read_extras
 
     return read_extras(info)
+
+
+def test_resume_after_a_crashed_rank_starts_a_new_attempt(root: Path, spawn: Any) -> None:
+    done = _run(root, world_size=2, rank=0)
+    done.finish()
+    # Rank 1 dies without ending: os._exit skips every exit hook, as kill -9 would.
+    code = (
+        "import os, sys\nfrom mmtop import store\n"
+        "store.Run(run_id=sys.argv[2], root=sys.argv[1], world_size=2, rank=1,\n"
+        "          capture_env=False, capture_code=False, capture_system=False)\n"
+        "os._exit(0)\n"
+    )
+    dead = spawn(code, str(root), RUN_ID)
+    assert dead.wait(timeout=60) == 0
+    folder = done.path
+    past = time.time() - 10  # past the grace a dead same-host process gets
+    for beat in [folder / "heartbeat", *(folder / "heartbeats").iterdir()]:
+        os.utime(beat, (past, past))
+    assert store.open(root, cache=False).run(RUN_ID).status == "crashed"
+    again = [_run(root, world_size=2, rank=r, resume=True) for r in range(2)]
+    meta = _meta(root)
+    assert (meta["status"], len(meta["resumed"])) == ("running", 1)
+    assert [w["attempt"] for w in meta["writers"]] == [0, 0, 1, 1]
+    assert store.open(root, cache=False).run(RUN_ID).status == "running"
+    for run in again:
+        run.finish()
+    info = store.open(root, cache=False).run(RUN_ID)
+    assert info.status == "finished"
+    assert [w["status"] for w in info.writers] == ["finished", "crashed", "finished", "finished"]
