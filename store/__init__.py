@@ -19,6 +19,13 @@ if TYPE_CHECKING:
     from .compaction import CompactReport, compact
     from .reader import Store, open
     from .records import Problem
+    from .registry import (
+        ModelIntegrityError,
+        ModelNotFoundError,
+        ModelVersion,
+        UntrustedModelError,
+        load_model,
+    )
     from .runinfo import RunInfo
     from .watcher import Watcher, watch
     from .writer import Run
@@ -35,6 +42,11 @@ _LAZY = {
     "Watcher": "watcher",
     "watch": "watcher",
     "Run": "writer",
+    "load_model": "registry",
+    "ModelVersion": "registry",
+    "ModelNotFoundError": "registry",
+    "ModelIntegrityError": "registry",
+    "UntrustedModelError": "registry",
 }
 
 
@@ -62,6 +74,11 @@ __all__ = [
     "Store",
     "StoreError",
     "compact",
+    "load_model",
+    "ModelIntegrityError",
+    "ModelNotFoundError",
+    "ModelVersion",
+    "UntrustedModelError",
     "open",
     "watch",
     "Watcher",

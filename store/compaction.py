@@ -31,6 +31,7 @@ class CompactReport:
     parts_before: int = 0
     parts_after: int = 0
     failed: list[str] = field(default_factory=list)
+    model_versions_removed: list[str] = field(default_factory=list)
 
 
 # Superseded parts stay this long after the part that replaces them was written: a reader
@@ -91,7 +92,19 @@ def compact(root: str | os.PathLike[str], grace: float = GRACE_SECONDS) -> Compa
             changed = changed or before != after
         report.runs_compacted += int(changed)
     retired.delete(grace)
+    report.model_versions_removed = [str(p) for p in remove_interrupted_versions(store.root)]
     return report
+
+
+def remove_interrupted_versions(root: Path) -> list[Path]:
+    """Model version folders whose registering process died before writing the manifest."""
+    from .registry import versions
+    from .registry.catalog import Catalog
+
+    removed: list[Path] = []
+    for name in Catalog(root).names():
+        removed.extend(versions.remove_stale(root, name))
+    return removed
 
 
 def compact_folder(folder: Path, retired: _Retired | None = None) -> tuple[int, int]:

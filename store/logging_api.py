@@ -4,16 +4,24 @@ predictions, artifacts, datasets and notes. Each writes whole files into the run
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import artifacts, notes, tables
 
+if TYPE_CHECKING:
+    from .registry import ModelVersion
+
 
 class ExplicitLogging:
-    """Mixed into `store.Run`; needs only `self.path`, the run folder."""
+    """Mixed into `store.Run`; needs `self.path` (the run folder), `self.root` and `flush`."""
 
     path: Path
+    root: Path
+
+    def flush(self) -> None:
+        raise NotImplementedError
 
     def log_table(self, name: str, data: Any, step: int | None = None) -> str:
         """Store a frame (polars, pyarrow, pandas) or dict of columns as tables/<name>.parquet."""
@@ -70,3 +78,34 @@ class ExplicitLogging:
     def note(self, text: str) -> None:
         """Append to the run's notes: issues met, how they were solved, evaluation."""
         notes.add_note(self.path, text)
+
+    def log_model(
+        self,
+        model: Any,
+        name: str,
+        input_example: Any = None,
+        aliases: Iterable[str] = (),
+        description: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        allow_pickle: bool = False,
+        init_kwargs: Mapping[str, Any] | None = None,
+    ) -> ModelVersion:
+        """Register `model` (an estimator, a torch module, or a path to saved files) as the
+        next version of `name`, with this run's params, metrics, data and code as lineage."""
+        from .registry.catalog import Catalog
+        from .registry.register import register
+
+        self.flush()  # the summary in the lineage is the one at registration
+        number = register(
+            self.root,
+            name,
+            model,
+            run=self.path,
+            input_example=input_example,
+            aliases=aliases,
+            description=description,
+            tags=tags,
+            allow_pickle=allow_pickle,
+            init_kwargs=init_kwargs,
+        )
+        return Catalog(self.root).version(name, number)

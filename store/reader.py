@@ -33,6 +33,7 @@ from .ids import hostname, pid_alive
 from .index import Signature, now_ns, stable
 from .notes import add_comment, change_tags
 from .records import Problem, read_record, signature
+from .registry.api import ModelRegistry
 from .runinfo import RunInfo
 from .schema import STORE_FORMAT, STORE_VERSION
 from .shared import DEAD_PID_GRACE, DEFAULT_STALE_AFTER, is_shared, liveness
@@ -40,8 +41,12 @@ from .shared import DEAD_PID_GRACE, DEFAULT_STALE_AFTER, is_shared, liveness
 BUILD_CHUNK = 5_000  # runs read and turned into frame rows at a time
 
 
-class Store:
-    """A store of runs under `root`. Cheap to create; `runs()` does the reading."""
+class Store(ModelRegistry):
+    """A store of runs under `root`. Cheap to create; `runs()` does the reading.
+
+    The model registry's methods (`models()`, `model()`, `register_model()`, ...) come
+    from `ModelRegistry`.
+    """
 
     def __init__(
         self,
@@ -273,8 +278,8 @@ class Store:
         return query.apply(self._frame(), where)
 
     def problems(self) -> list[Problem]:
-        """Files and folders skipped by the last listing or history read, and why."""
-        return list(self._problems)
+        """Files and folders skipped by the last listing, history read or `models()`, and why."""
+        return [*self._problems, *self.model_problems()]
 
     # ----------------------------------------------------------------- one run
     def _dir_of(self, run_id: str) -> Path:

@@ -135,6 +135,7 @@ class Run(ExplicitLogging):
         capture_console: bool = False,
         world_size: int | None = None,
         rank: int | None = None,
+        parent_model: str | None = None,
     ) -> None:
         self.root = paths.local_root(root) if root is not None else paths.default_root()
         self.writer_id = new_writer_id()
@@ -166,6 +167,8 @@ class Run(ExplicitLogging):
         if capture_system and not system_every > 0:
             raise ValueError(f"system_every must be > 0 seconds, got {system_every!r}")
         ensure_store(self.root)
+        # Pinned to a version now: the alias may move before this run registers its model.
+        parent = _pin_model(self.root, parent_model) if parent_model else None
 
         existing = find_run_dir(self.root, check_run_id(run_id)) if run_id is not None else None
         if existing is not None:
@@ -180,6 +183,10 @@ class Run(ExplicitLogging):
             self.path = paths.run_dir(self.root, exp, self.run_id)
             self._create(exp, name, tag_list, dict(params or {}))
 
+        if parent is not None:
+            self.meta = update_json(
+                self.path / paths.RUN_JSON, lambda m: m.update(parent_model=parent)
+            )
         self._metrics = PartWriter(self.path / paths.METRICS_DIR, self.writer_id)
         self._system = PartWriter(self.path / paths.SYSTEM_DIR, self.writer_id)
         self._sys_buffer = PointBuffer()
@@ -457,6 +464,14 @@ class Run(ExplicitLogging):
 
     def __repr__(self) -> str:
         return f"<store.Run {self.run_id} {self.path}>"
+
+
+def _pin_model(root: Path, ref: str) -> dict[str, Any]:
+    """{name, version} of the model version `ref` names now."""
+    from .registry.catalog import Catalog
+
+    found = Catalog(root).resolve(ref)
+    return {"name": found.name, "version": found.version}
 
 
 def _check_step(step: Any) -> int:

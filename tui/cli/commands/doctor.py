@@ -18,6 +18,7 @@ DEEP_BATCH = 64
 def run(ns: argparse.Namespace) -> int:
     st = open_store(ns)
     runs = st.runs()
+    st.models()  # interrupted registrations and unreadable registry files join problems()
     if ns.deep:
         _read_every_history(st, runs["run_id"].to_list())
     problems = [{"path": p.path, "reason": p.reason} for p in st.problems()]

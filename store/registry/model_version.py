@@ -1,0 +1,109 @@
+"""`ModelVersion`: one committed version of a model, its manifest, lineage and files."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from . import layout
+from .errors import ModelIntegrityError
+from .verify import VerifyReport, verify
+
+if TYPE_CHECKING:
+    from .catalog import Catalog
+
+
+@dataclass(frozen=True, eq=False)
+class ModelVersion:
+    name: str
+    version: int
+    path: Path
+    manifest: dict[str, Any] = field(repr=False)
+    aliases: tuple[str, ...] = ()
+    description: str = ""
+    tags: dict[str, str] = field(default_factory=dict, repr=False)
+    deprecated: str | None = field(default=None, repr=False)  # the reason, when deprecated
+    catalog: Catalog | None = field(default=None, repr=False)
+
+    def __repr__(self) -> str:
+        return f"ModelVersion(name={self.name!r}, version={self.version})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ModelVersion):
+            return NotImplemented
+        return (self.path, self.version) == (other.path, other.version)
+
+    def __hash__(self) -> int:
+        return hash((str(self.path), self.version))
+
+    @property
+    def ref(self) -> str:
+        return f"{self.name}/{self.version}"
+
+    @property
+    def flavour(self) -> str:
+        return str(self.manifest.get("flavour", ""))
+
+    @property
+    def created(self) -> dt.datetime | None:
+        try:
+            return dt.datetime.fromisoformat(str(self.manifest.get("created")))
+        except ValueError:
+            return None
+
+    @property
+    def files(self) -> list[dict[str, Any]]:
+        return [f for f in self.manifest.get("files", []) if isinstance(f, dict)]
+
+    @property
+    def run_id(self) -> str | None:
+        lineage = self.manifest.get("lineage") or {}
+        return lineage.get("run_id")
+
+    def lineage(self) -> dict[str, Any]:
+        """Run, params, metrics, datasets, code and parent at registration, and child versions."""
+        out = dict(self.manifest.get("lineage") or {})
+        out["children"] = self.catalog.children(self.name, self.version) if self.catalog else []
+        return out
+
+    def verify(self) -> VerifyReport:
+        """Check every file the manifest lists against its size and sha256."""
+        return verify(self.path, self.files)
+
+    def input_example(self) -> Any:
+        """The stored input example (numpy array or pyarrow Table), or None."""
+        name = self.manifest.get("input_example")
+        if not name:
+            return None
+        from .signature import read_example
+
+        return read_example(self.path / layout.INPUT_EXAMPLE)
+
+    def load(
+        self,
+        trusted: Iterable[str] | None = None,
+        allow_pickle: bool = False,
+        model: Any = None,
+        check: bool = True,
+    ) -> Any:
+        """The model, rebuilt by its serializer; files are verified first unless check=False.
+
+        `trusted`: types (scikit-learn via skops) or classes (PyTorch) the caller trusts beyond
+        the safe defaults; `allow_pickle`: needed for a pickled version; `model`: a PyTorch
+        module to load the weights into.
+        """
+        from .serializers import for_flavour
+        from .serializers.trust import Trust
+
+        if check:
+            report = self.verify()
+            if not report.ok:
+                raise ModelIntegrityError(f"{self.ref}: files do not match the manifest: {report}")
+        serializer = for_flavour(self.flavour)
+        info = dict(self.manifest.get("load") or {})
+        return serializer.load(
+            self.path / layout.MODEL_DIR, info, Trust.of(trusted, allow_pickle, model)
+        )
