@@ -7,7 +7,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..artifacts import sha256_file
+
+def sha256_file(path: Path) -> str:
+    # artifacts imports pyarrow, which a reader that only lists models does not need.
+    from ..artifacts import sha256_file as digest
+
+    return digest(path)
 
 
 def describe_files(folder: Path, under: str) -> list[dict[str, Any]]:
