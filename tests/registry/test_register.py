@@ -182,15 +182,26 @@ def test_retraining_run_records_its_parent_and_the_parent_its_child(
         store.Run("digits", root=root, parent_model="digits-clf@nope", **run_options)
 
 
-def test_read_only_store_refuses_registry_writes(root, tmp_path, run_options, chmod_protects):
-    if not chmod_protects:
-        pytest.skip("permission bits do not stop this user")
-    (tmp_path / "w.bin").write_bytes(b"w")
+READ_ONLY = """
+import json, sys
+from mmtop import store
+s = store.open(sys.argv[1])
+out = {"versions": s.models()["version"].to_list(), "read_only": s.read_only}
+try:
+    s.set_alias("m", "prod", 1)
+except store.ReadOnlyStoreError as exc:
+    out["error"] = str(exc)
+print(json.dumps(out))
+"""
+
+
+def test_read_only_store_lists_models_and_refuses_registry_writes(unprivileged, run_options):
+    root = unprivileged.dir / "mmruns"
+    (unprivileged.dir / "w.bin").write_bytes(b"w")
     with store.Run("digits", root=root, **run_options) as run:
-        run.log_model(tmp_path / "w.bin", "m")
+        run.log_model(unprivileged.dir / "w.bin", "m")
     root.chmod(0o555)
-    try:
-        with pytest.raises(store.ReadOnlyStoreError):
-            store.open(root).set_alias("m", "prod", 1)
-    finally:
-        root.chmod(0o755)
+    found = unprivileged.run(READ_ONLY, str(root))
+    assert found["versions"] == [1] and found["read_only"] is True
+    assert found["error"] == f"the store at {root} is read-only"
+    assert not (root / "_models" / "m" / "events" / "00000002.json").exists()
