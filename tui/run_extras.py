@@ -129,7 +129,16 @@ def read_table(info: Any, ref: TableRef) -> tuple[Any, str | None]:
 
 
 def console_tail(info: Any, lines: int = CONSOLE_TAIL) -> tuple[list[str], str | None]:
+    """The console's last lines; in a shared run each rank's log, under a `── rank N ──` line."""
     errors: dict[str, str] = {}
+    ranks = sorted({w["rank"] for w in _writers(info, errors) if isinstance(w.get("rank"), int)})
+    if len(ranks) > 1:
+        out: list[str] = []
+        for rank in ranks:
+            text = _read(info, "console_tail", errors, lines, rank)
+            if isinstance(text, str) and text:
+                out += [f"── rank {rank} ──", *text.splitlines()]
+        return out, errors.get("console_tail") if not out else None
     got = _read(info, "console_tail", errors, lines)
     if got is None:
         return [], errors.get("console_tail")

@@ -25,7 +25,7 @@ from mmtop import store
 from mmtop.store import shared
 from mmtop.store.ids import hostname
 from mmtop.tui.cli.commands import show
-from mmtop.tui.run_extras import gather
+from mmtop.tui.run_extras import console_tail, gather
 from mmtop.tui.safe_text import clean
 from mmtop.tui.widgets.overview import OverviewPane
 
@@ -363,6 +363,8 @@ def test_system_metrics_and_console_are_per_rank(root: Path, wait_until: Any) ->
     assert (one.path / "console.log").read_text() == "hello from both ranks\n"
     info = store.open(root, cache=False).run(RUN_ID)
     assert info.console_tail(rank=1) == "hello from both ranks"
+    hello = "hello from both ranks"
+    assert console_tail(info) == (["── rank 0 ──", hello, "── rank 1 ──", hello], None)
 
 
 def test_show_lists_each_writer_with_host_text_made_inert(root: Path) -> None:
