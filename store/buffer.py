@@ -65,6 +65,7 @@ class PointBuffer:
         self.keyset_ids: dict[tuple[str, ...], int] = {}
         self._keyset_list: list[tuple[str, ...]] = []
         self._lock = threading.RLock()
+        self._drain_lock = threading.Lock()  # one drain at a time: each deletes what it read
 
     def __len__(self) -> int:
         return len(self.calls)
@@ -82,22 +83,27 @@ class PointBuffer:
             return len(self._keyset_list) - 1
 
     def drain(self) -> Batch | None:
-        with self._lock:
-            # Slice then delete, never rebind: `Run.log` holds the bound append of this list.
-            n = len(self.calls)
-            if n == 0:
-                return None
-            calls = self.calls[:n]
+        """The buffered calls as one batch, taken out of the buffer only once converted: a
+        conversion that fails leaves every call in place."""
+        with self._drain_lock:
+            with self._lock:
+                n = len(self.calls)
+                if n == 0:
+                    return None
+                calls = self.calls[:n]
+                names = list(self._keyset_list)
+            # Column-wise with itemgetter: zip(*calls) on 1e5+ tuples is several times slower.
+            batch = _to_batch(
+                list(map(itemgetter(0), calls)),
+                list(map(itemgetter(1), calls)),
+                list(map(itemgetter(2), calls)),
+                list(map(itemgetter(3), calls)),
+                names,
+            )
+            # Delete the prefix, never rebind: `Run.log` holds the bound append of this list
+            # and may have appended meanwhile.
             del self.calls[:n]
-            names = list(self._keyset_list)
-        # Column-wise with itemgetter: zip(*calls) on 1e5+ tuples is several times slower.
-        return _to_batch(
-            list(map(itemgetter(0), calls)),
-            list(map(itemgetter(1), calls)),
-            list(map(itemgetter(2), calls)),
-            list(map(itemgetter(3), calls)),
-            names,
-        )
+        return batch
 
 
 def _to_batch(

@@ -50,3 +50,14 @@ class CorruptPartError(StoreError):
 
 class ReadOnlyStoreError(StoreError, PermissionError):
     """A write was attempted on a store that cannot be written."""
+
+
+class StoreWriteError(StoreError, OSError):
+    """Points (or a run's status) that could not be written, a full disk say; one line."""
+
+    def __init__(self, message: str, errno: int | None = None) -> None:
+        super().__init__(message)
+        self.errno = errno
+
+    def __str__(self) -> str:
+        return str(self.args[0])

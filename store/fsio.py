@@ -8,6 +8,7 @@ the same folder and `os.replace` it (atomic on POSIX). Read-modify-write of shar
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import os
@@ -25,11 +26,20 @@ def tmp_path_for(path: Path) -> Path:
     return path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}{TMP_SUFFIX}")
 
 
-def write_bytes_atomic(path: Path, data: bytes) -> None:
+def write_new_file(path: Path, data: bytes | memoryview) -> None:
+    """Create `path`, which must not exist, holding `data`.
+
+    Every file the writer creates (parts, JSON records) gets its bytes through here, so a
+    test can give the whole writer a full disk by replacing this one function.
+    """
+    with open(path, "xb") as f:
+        f.write(data)
+
+
+def write_bytes_atomic(path: Path, data: bytes | memoryview) -> None:
     tmp = tmp_path_for(path)
     try:
-        with open(tmp, "wb") as f:
-            f.write(data)
+        write_new_file(tmp, data)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -63,13 +73,13 @@ def create_json_exclusive(path: Path, obj: Any) -> bool:
     exactly one of several racing processes creates the file, and readers never see it partial.
     """
     tmp = tmp_path_for(path)
-    with open(tmp, "wb") as f:
-        f.write(dumps(obj))
     try:
-        os.link(tmp, path)
+        write_new_file(tmp, dumps(obj))
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return False
         return True
-    except FileExistsError:
-        return False
     finally:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
@@ -124,6 +134,32 @@ def update_json(path: Path, change: Any) -> Any:
         data = read_json(path)
         change(data)
         write_json_atomic(path, data)
+        return data
+
+
+def update_json_in_place(path: Path, change: Any) -> Any:
+    """`update_json` for a disk with no free space left: overwrite the file in its own
+    allocated blocks instead of writing a new file.
+
+    Not atomic (a reader may meet a torn file once and report it); only for recording a run's
+    end when no new file can be written. Refuses (ENOSPC) when the new text would need more
+    blocks than the file already has.
+    """
+    with locked(path.parent):
+        data = read_json(path)
+        change(data)
+        raw = json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=_json_default)
+        encoded = raw.encode("utf-8")
+        fd = os.open(path, os.O_WRONLY)
+        try:
+            if len(encoded) > os.fstat(fd).st_blocks * 512:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+            view = memoryview(encoded)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.ftruncate(fd, len(encoded))
+        finally:
+            os.close(fd)
         return data
 
 

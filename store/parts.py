@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from . import checksums
 from .errors import CorruptPartError, first_line
-from .fsio import tmp_path_for
+from .fsio import write_bytes_atomic
 from .paths import PART_RE, part_name
 
 if TYPE_CHECKING:
@@ -94,15 +94,7 @@ def write_part(path: Path, table: pa.Table) -> None:
     pq.write_table(table, sink, **PARQUET_OPTIONS)
     data = memoryview(sink.getvalue())
     checksums.record(path, checksums.digest(data))
-    tmp = tmp_path_for(path)
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    write_bytes_atomic(path, data)
 
 
 def read_part(path: Path, sha256: str | None = None) -> pa.Table:
@@ -134,23 +126,36 @@ class PartWriter:
         self._small: list[tuple[Part, int]] = []  # parts not yet compacted, with row counts
 
     def write(self, table: pa.Table) -> Part:
+        """Write `table` as the next part. A write that fails leaves nothing behind and takes
+        no part number, so the caller can retry it; compaction is only ever attempted after
+        the part is safely written, and its failure never fails the write."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        if table.num_rows >= SMALL_PART_ROWS:
+        big = table.num_rows >= SMALL_PART_ROWS
+        if big:
             # A compacted part must cover consecutive parts only: merge the pending small
             # ones now, before a big part breaks the run (its name would otherwise claim,
             # and hide from readers, the big part's number).
-            self.compact()
-            self._small = []
-        self._seq += 1
-        part = Part(
-            self.folder / part_name(self.writer, self._seq), self.writer, self._seq, self._seq
-        )
+            self.try_compact()
+        seq = self._seq + 1
+        part = Part(self.folder / part_name(self.writer, seq), self.writer, seq, seq)
         write_part(part.path, table)
-        if table.num_rows < SMALL_PART_ROWS:
+        self._seq = seq
+        if big:
+            self._small = []
+        else:
             self._small.append((part, table.num_rows))
-        if len(self._small) >= COMPACT_AFTER:
-            self.compact()
+            if len(self._small) >= COMPACT_AFTER:
+                self.try_compact()
         return part
+
+    def try_compact(self) -> OSError | None:
+        """`compact`, where failing to write (a full disk) just leaves the small parts as
+        they are, all valid; returns the error, if any."""
+        try:
+            self.compact()
+        except OSError as exc:
+            return exc
+        return None
 
     def compact(self) -> Part | None:
         """Merge this writer's pending small parts into one; safe while readers are open."""

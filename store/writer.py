@@ -23,9 +23,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from . import lifecycle, paths, shared
-from .buffer import KeyStats, PointBuffer, merge_stats
 from .capture import ConsoleCapture, SystemSampler, collect_code, collect_env, redact_argv
-from .errors import SchemaVersionError
+from .errors import SchemaVersionError, StoreError, StoreWriteError, first_line
+from .flushing import Flusher, record_end
 from .fsio import (
     create_json_exclusive,
     locked,
@@ -39,12 +39,13 @@ from .ids import hostname, new_run_id, new_writer_id, now_iso, username
 from .logging_api import ExplicitLogging
 from .names import check_key, check_path_component, check_run_id, check_text
 from .notes import touch_parent
-from .parts import PartWriter, list_parts
+from .parts import list_parts
 from .records import read_summaries
 from .schema import FINAL_STATUSES, RUN_SCHEMA_VERSION, STORE_FORMAT, STORE_VERSION
 
 HEARTBEAT_EVERY = 1.0
 MAX_BUFFERED_CALLS = 500_000
+MAX_STEP = 2**63 - 1  # steps are int64 on disk
 _now = time.time
 
 
@@ -141,17 +142,10 @@ class Run(ExplicitLogging):
         self.writer_id = new_writer_id()
         self.flush_every = float(flush_every)
         self.summary = Summary()
-        self._buffer = PointBuffer()
-        self._calls = self._buffer.calls
-        self._append = self._calls.append
-        self._keyset_of = self._buffer.keyset_ids.get
-        self._stats: dict[str, KeyStats] = {}
         self._next_step = 0
-        self._flush_lock = threading.RLock()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._finished = False
-        self._last_flush = time.monotonic()
         self._owner = True  # created or resumed the run (False: joined another's live run)
         # A single string is one tag, not one tag per character.
         given = [tags] if isinstance(tags, str) else (tags or [])
@@ -187,10 +181,15 @@ class Run(ExplicitLogging):
             self.meta = update_json(
                 self.path / paths.RUN_JSON, lambda m: m.update(parent_model=parent)
             )
-        self._metrics = PartWriter(self.path / paths.METRICS_DIR, self.writer_id)
-        self._system = PartWriter(self.path / paths.SYSTEM_DIR, self.writer_id)
-        self._sys_buffer = PointBuffer()
-        self._sys_stats: dict[str, KeyStats] = {}
+        self._flusher = Flusher(
+            self.run_id, self.path, self.writer_id, self.summary, self.flush_every
+        )
+        self._metrics = self._flusher.metrics.buffer
+        self._system = self._flusher.system.buffer
+        # Bound once: `log` is on the training loop's hot path.
+        self._calls = self._metrics.calls
+        self._append = self._calls.append
+        self._keyset_of = self._metrics.keyset_ids.get
         self._sys_step = -1  # system samples are numbered per writer
         self._sampler: SystemSampler | None = None
         self._console: ConsoleCapture | None = None
@@ -305,12 +304,12 @@ class Run(ExplicitLogging):
         if self._sys_prefix:
             values = {self._sys_prefix + k.removeprefix("sys/"): v for k, v in values.items()}
         keys = tuple(values)
-        keyset = self._sys_buffer.keyset_id(keys)
+        keyset = self._system.keyset_id(keys)
         if keyset is None:
-            keyset = self._sys_buffer.add_keyset(keys)
+            keyset = self._system.add_keyset(keys)
         self._sys_step += 1
         step = self._sys_step
-        self._sys_buffer.calls.append((step, when, keyset, array("d", values.values())))
+        self._system.calls.append((step, when, keyset, array("d", values.values())))
 
     # ----------------------------------------------------------------- logging
     @property
@@ -332,7 +331,7 @@ class Run(ExplicitLogging):
         if keyset is None:
             for key in keys:
                 check_key(key)
-            keyset = self._buffer.add_keyset(keys)
+            keyset = self._metrics.add_keyset(keys)
         try:
             # array('d') converts and type-checks every value in C: floats, ints, bools and
             # anything with __float__ (numpy/torch scalars, 0-d arrays); text is refused.
@@ -343,10 +342,12 @@ class Run(ExplicitLogging):
             raise
         if step is None:
             step = self._next_step
+            if step > MAX_STEP:
+                raise ValueError(_step_error(step, "the step after the last one"))
         elif type(step) is not int:
             step = _check_step(step)
-        elif step < 0:
-            raise ValueError(f"step must be >= 0, got {step}")
+        elif not 0 <= step <= MAX_STEP:
+            raise ValueError(_step_error(step))
         self._next_step = step + 1
         self._append((step, _now(), keyset, values))
         if len(self._calls) > MAX_BUFFERED_CALLS:
@@ -365,33 +366,15 @@ class Run(ExplicitLogging):
 
     # ----------------------------------------------------------------- flushing
     def flush(self) -> None:
-        """Write buffered points now (the background thread does this on its own)."""
-        with self._flush_lock:
-            batch = self._buffer.drain()
-            if batch is not None:
-                self._metrics.write(batch.table)
-                merge_stats(self._stats, batch.stats)
-            sys_batch = self._sys_buffer.drain()
-            if sys_batch is not None:
-                self._system.write(sys_batch.table)
-                merge_stats(self._sys_stats, sys_batch.stats)
-            if batch is not None or sys_batch is not None or self.summary:
-                self._write_summary()
-            self._last_flush = time.monotonic()
+        """Write buffered points now (the background thread does this on its own).
 
-    def _write_summary(self) -> None:
-        data = {
-            "writer": self.writer_id,
-            "updated": time.time(),
-            "metrics": {k: v.to_json() for k, v in self._stats.items()},
-            "values": dict(self.summary),
-            "system": {k: v.to_json() for k, v in self._sys_stats.items()},
-        }
-        folder = self.path / paths.SUMMARY_DIR
-        folder.mkdir(exist_ok=True)
-        write_json_atomic(paths.summary_file(self.path, self.writer_id), data)
+        When a write fails (a full disk) this raises, and every unwritten point stays in
+        memory for the next flush.
+        """
+        self._flusher.flush()
 
     def _background(self) -> None:
+        flusher = self._flusher
         last_beat = time.monotonic()
         tick = min(self.flush_every, HEARTBEAT_EVERY)
         while not self._stop.is_set():
@@ -400,26 +383,31 @@ class Run(ExplicitLogging):
             if self._stop.is_set():
                 break
             now = time.monotonic()
-            try:
-                if (
-                    now - self._last_flush >= self.flush_every
-                    or len(self._buffer) > MAX_BUFFERED_CALLS
-                ):
-                    self.flush()
-                if now - last_beat >= HEARTBEAT_EVERY:
+            if (
+                now - flusher.last_flush >= self.flush_every
+                or len(self._calls) > MAX_BUFFERED_CALLS
+            ):
+                flusher.background_flush(now)
+            if now - last_beat >= HEARTBEAT_EVERY:
+                try:
                     touch(self.path / paths.HEARTBEAT)
                     if self._shared:
                         self._beat_writer()
-                    last_beat = now
-            except Exception as exc:  # keep training alive; the points stay buffered
-                print(f"mmtop store: flush of run {self.run_id} failed: {exc}", file=sys.stderr)
+                except OSError as exc:
+                    print(f"mmtop store: heartbeat of run {self.run_id}: {exc}", file=sys.stderr)
+                last_beat = now
 
     # ----------------------------------------------------------------- ending
     def finish(self, status: str = "finished", error: dict[str, Any] | None = None) -> None:
-        """Flush everything and record the final status (finished, failed or killed)."""
+        """Flush everything and record the final status (finished, failed or killed).
+
+        When the points cannot be written (the disk stays full), a run that was to end
+        `finished` ends `failed` with that error, and this raises StoreWriteError once the
+        status is recorded.
+        """
         if status not in FINAL_STATUSES:
             raise ValueError(f"status must be one of {', '.join(FINAL_STATUSES)}: {status!r}")
-        with self._flush_lock:
+        with self._flusher.lock:
             if self._finished:
                 return
             self._finished = True
@@ -431,20 +419,30 @@ class Run(ExplicitLogging):
             self._console.stop()
         if self._thread is not threading.current_thread():
             self._thread.join(timeout=30)
+        failure: StoreWriteError | None = None
         try:
-            with self._flush_lock:
-                self.flush()
-                self._metrics.compact()
-                self._system.compact()
-                self._write_summary()
+            self._flusher.flush_final()
+        except Exception as exc:
+            failure = self._flusher.error(exc)
+            if status == "finished":
+                status, error = "failed", lifecycle.error_info(failure)
+
+        def close(meta: dict[str, Any]) -> None:
+            shared.close(meta, self.writer_id, status, error)
+
+        try:
+            self.meta = record_end(self.path / paths.RUN_JSON, close)
+        except OSError as exc:
+            if failure is None:
+                raise
+            raise StoreWriteError(
+                f"{failure}; its status could not be recorded either: {first_line(exc)}",
+                failure.errno,
+            ) from exc
         finally:
-            # The status is recorded even when the last flush failed (a full disk, say).
-
-            def close(meta: dict[str, Any]) -> None:
-                shared.close(meta, self.writer_id, status, error)
-
-            self.meta = update_json(self.path / paths.RUN_JSON, close)
             lifecycle.unregister(self)
+        if failure is not None:
+            raise failure
 
     def __enter__(self) -> Run:
         return self
@@ -457,10 +455,12 @@ class Run(ExplicitLogging):
     ) -> None:
         if exc is None:
             self.finish("finished")
-        elif isinstance(exc, KeyboardInterrupt):
-            self.finish("killed", lifecycle.error_info(exc))
-        else:
-            self.finish("failed", lifecycle.error_info(exc))
+            return
+        status = "killed" if isinstance(exc, KeyboardInterrupt) else "failed"
+        try:
+            self.finish(status, lifecycle.error_info(exc))
+        except StoreError as store_exc:  # the exception on its way out matters more
+            print(f"mmtop store: {store_exc}", file=sys.stderr)
 
     def __repr__(self) -> str:
         return f"<store.Run {self.run_id} {self.path}>"
@@ -474,6 +474,10 @@ def _pin_model(root: Path, ref: str) -> dict[str, Any]:
     return {"name": found.name, "version": found.version}
 
 
+def _step_error(step: int, what: str = "step") -> str:
+    return f"{what} must be an integer from 0 to 2**63-1 (int64), got {step}"
+
+
 def _check_step(step: Any) -> int:
     if isinstance(step, bool):
         raise TypeError("step must be an integer, got bool")
@@ -484,8 +488,8 @@ def _check_step(step: Any) -> int:
             value = int(step)
         else:
             raise TypeError(f"step must be an integer, got {step!r}") from None
-    if value < 0:
-        raise ValueError(f"step must be >= 0, got {value}")
+    if not 0 <= value <= MAX_STEP:
+        raise ValueError(_step_error(value))
     return value
 
 

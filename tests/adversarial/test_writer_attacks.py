@@ -1,0 +1,302 @@
+"""Attacks on the writer: steps past int64, a full disk (injected and real)."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import re
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from mmtop import store
+from mmtop.store import buffer, flushing, fsio, stream
+from mmtop.store.errors import StoreWriteError
+
+QUIET = {"capture_env": False, "capture_code": False, "capture_system": False}
+
+
+@pytest.fixture(autouse=True)
+def _cwd_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MMTOP_DIR", raising=False)
+
+
+def _run(root: Path, **kwargs: Any) -> store.Run:
+    return store.Run(root=root, **{**QUIET, "flush_every": 600.0, **kwargs})
+
+
+def _steps(root: Path, run_id: str, key: str = "x") -> list[int]:
+    history = store.open(root, cache=False).history(run_id)
+    return sorted(history.filter(key=key)["step"].to_list())
+
+
+def _meta(run: store.Run) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((run.path / "run.json").read_bytes())
+    return data
+
+
+def _summary(run: store.Run) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((run.path / "summary" / f"{run.writer_id}.json").read_bytes())
+    return data
+
+
+class Disk:
+    """A disk that refuses every new file while `full` (ENOSPC), counting refusals."""
+
+    def __init__(self) -> None:
+        self.full = False
+        self.refused = 0
+        self._real = fsio.write_new_file
+
+    def write_new_file(self, path: Path, data: bytes | memoryview) -> None:
+        if self.full:
+            self.refused += 1
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+        self._real(path, data)
+
+
+@pytest.fixture
+def disk(monkeypatch: pytest.MonkeyPatch) -> Disk:
+    fake = Disk()
+    monkeypatch.setattr(fsio, "write_new_file", fake.write_new_file)
+    monkeypatch.setattr(flushing, "FINISH_WAIT", 0.3)
+    return fake
+
+
+# ------------------------------------------------------------------ 1. steps past int64
+@pytest.mark.parametrize("step", [2**63, 2**70, np.uint64(2**63), 1e19])
+def test_a_step_past_int64_is_refused_by_log_and_logs_nothing(root: Path, step: Any) -> None:
+    run = _run(root, flush_every=0.05)
+    for i in range(9):
+        run.log({"x": float(i)}, step=i)
+    with pytest.raises(
+        ValueError, match=r"^step must be an integer from 0 to 2\*\*63-1 \(int64\), got \d+$"
+    ):
+        run.log({"x": 1.0}, step=step)
+    for i in range(9, 1009):
+        run.log({"x": float(i)}, step=i)
+    run.finish()
+    assert _steps(root, run.run_id) == list(range(1009))
+    assert _meta(run)["status"] == "finished"
+
+
+def test_the_largest_step_is_kept_and_no_step_follows_it(root: Path) -> None:
+    run = _run(root)
+    run.log({"x": 1.0}, step=2**63 - 1)
+    with pytest.raises(ValueError, match=r"^the step after the last one must be an integer "):
+        run.log({"x": 2.0})
+    run.finish()
+    assert _steps(root, run.run_id) == [2**63 - 1]
+
+
+def test_a_flush_whose_conversion_fails_keeps_the_whole_buffer(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run = _run(root)
+    for i in range(100):
+        run.log({"x": float(i), "y": -float(i)}, step=i)
+    real = buffer._to_batch
+    monkeypatch.setattr(buffer, "_to_batch", lambda *a: (_ for _ in ()).throw(MemoryError()))
+    with pytest.raises(MemoryError):
+        run.flush()
+    monkeypatch.setattr(buffer, "_to_batch", real)
+    run.finish()
+    assert _steps(root, run.run_id, "x") == list(range(100))
+    assert _steps(root, run.run_id, "y") == list(range(100))
+
+
+def test_a_flush_whose_write_fails_keeps_every_point(root: Path, disk: Disk) -> None:
+    run = _run(root)
+    for i in range(100):
+        run.log({"x": float(i)}, step=i)
+    disk.full = True
+    with pytest.raises(OSError) as info:
+        run.flush()
+    assert info.value.errno == errno.ENOSPC
+    assert not list(run.path.glob("metrics/*.parquet"))
+    disk.full = False
+    run.finish()
+    assert _steps(root, run.run_id) == list(range(100))
+    assert _summary(run)["metrics"]["x"]["count"] == 100
+
+
+# ------------------------------------------------------------------ 2. a full disk
+def test_points_logged_while_the_disk_is_full_are_written_once_it_has_room(
+    root: Path, disk: Disk, wait_until: Any, capfd: pytest.CaptureFixture[str]
+) -> None:
+    run = _run(root, flush_every=0.05)
+    for i in range(910):
+        run.log({"x": float(i)}, step=i)
+    run.flush()
+    disk.full = True
+    for i in range(910, 100_910):
+        run.log({"x": float(i)}, step=i)
+    # The background thread tries, fails and backs off; training never sees it.
+    wait_until(lambda: disk.refused >= 3, what="three refused background writes")
+    disk.full = False
+    run.finish()
+    assert _steps(root, run.run_id) == list(range(100_910))
+    assert _meta(run)["status"] == "finished"
+    assert _summary(run)["metrics"]["x"]["count"] == 100_910
+    assert "dropped" not in _summary(run)
+    err = capfd.readouterr().err
+    assert err.count(f"mmtop store: writing run {run.run_id} failed (") == 1
+    assert err.count(f"mmtop store: run {run.run_id}: writing works again") == 1
+
+
+def test_failed_writes_take_no_part_number(root: Path, disk: Disk) -> None:
+    run = _run(root)
+    step = 0
+
+    def log_and_flush() -> None:
+        nonlocal step
+        run.log({"x": float(step)}, step=step)
+        step += 1
+        run.flush()
+
+    log_and_flush()
+    disk.full = True
+    for _ in range(3):
+        with pytest.raises(OSError):
+            log_and_flush()
+    disk.full = False
+    for _ in range(16):  # enough parts for the writer to compact them
+        log_and_flush()
+    run.finish()  # raised "parts 1..19 ... are not consecutive" when failures took numbers
+    assert _steps(root, run.run_id) == list(range(20))
+    names = sorted(p.name for p in run.path.glob("metrics/*.parquet"))
+    assert names == [f"{run.writer_id}-000001-000020.parquet"]
+
+
+def test_a_disk_that_stays_full_ends_the_run_failed_with_a_clear_error(
+    root: Path, disk: Disk
+) -> None:
+    run = _run(root)
+    for i in range(10):
+        run.log({"x": float(i)}, step=i)
+    run.flush()
+    disk.full = True
+    for i in range(10, 510):
+        run.log({"x": float(i)}, step=i)
+    message = (
+        f"run {run.run_id}: 500 points could not be written to {run.path}: "
+        f"[Errno 28] No space left on device"
+    )
+    with pytest.raises(StoreWriteError, match=f"^{re.escape(message)}"):
+        run.finish()
+    meta = _meta(run)
+    assert meta["status"] == "failed"
+    assert meta["ended"] is not None
+    assert meta["error"]["type"] == "StoreWriteError"
+    assert meta["error"]["message"].startswith(message)
+    disk.full = False
+    info = store.open(root, cache=False).run(run.run_id)
+    assert info.status == "failed"
+    assert _steps(root, run.run_id) == list(range(10))
+
+
+def test_a_full_disk_on_leaving_a_failing_block_keeps_the_original_error(
+    root: Path, disk: Disk, capfd: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(RuntimeError, match="diverged"), _run(root) as run:
+        run.log({"x": 1.0}, step=0)
+        disk.full = True
+        raise RuntimeError("diverged")
+    meta = _meta(run)
+    assert (meta["status"], meta["error"]["message"]) == ("failed", "diverged")
+    assert f"mmtop store: run {run.run_id}: 1 point could not be written" in capfd.readouterr().err
+
+
+def test_memory_stays_bounded_while_the_disk_is_full(
+    root: Path, disk: Disk, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(stream, "MAX_PENDING_POINTS", 1000)
+    run = _run(root)
+    disk.full = True
+    for batch in range(10):  # ten flushes of 300 points each, all refused
+        for i in range(batch * 300, batch * 300 + 300):
+            run.log({"x": float(i)}, step=i)
+        with pytest.raises(OSError):
+            run.flush()
+    disk.full = False
+    run.finish()
+    # The oldest batches went first: the newest 900 points (three batches) are kept.
+    assert _steps(root, run.run_id) == list(range(2100, 3000))
+    assert _summary(run)["dropped"] == 2100
+    assert _summary(run)["metrics"]["x"]["count"] == 900
+    err = capfd.readouterr().err
+    assert err.count("points wait in memory; the oldest unwritten points are discarded") == 1
+
+
+# A real full disk: a 2 MB tmpfs (needs root, or CAP_SYS_ADMIN).
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)],
+        capture_output=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def _fill(disk: Path) -> Path:
+    filler = disk / "filler"
+    with open(filler, "wb") as f:
+        try:
+            while True:
+                f.write(b"\0" * 65536)
+                f.flush()
+        except OSError as exc:
+            assert exc.errno == errno.ENOSPC
+    return filler
+
+
+def test_a_real_full_disk_loses_no_point_once_space_returns(
+    small_disk: Path, wait_until: Any, capfd: pytest.CaptureFixture[str]
+) -> None:
+    root = small_disk / "store"
+    run = _run(root, flush_every=0.05)
+    for i in range(910):
+        run.log({"x": float(i)}, step=i)
+    run.flush()
+    filler = _fill(small_disk)
+    for i in range(910, 100_910):
+        run.log({"x": float(i)}, step=i)
+    wait_until(lambda: "failed ([Errno 28]" in capfd.readouterr().err, what="a refused write")
+    filler.unlink()
+    run.finish()
+    assert _steps(root, run.run_id) == list(range(100_910))
+    assert _meta(run)["status"] == "finished"
+
+
+def test_a_real_disk_that_stays_full_records_the_failure(
+    small_disk: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(flushing, "FINISH_WAIT", 0.3)
+    root = small_disk / "store"
+    run = _run(root)
+    for i in range(910):
+        run.log({"x": float(i)}, step=i)
+    run.flush()
+    filler = _fill(small_disk)
+    for i in range(910, 10_910):
+        run.log({"x": float(i)}, step=i)
+    with pytest.raises(StoreWriteError, match="10,000 points could not be written .* No space"):
+        run.finish()
+    assert _meta(run)["status"] == "failed"  # written in place: no room for a new file
+    filler.unlink()
+    assert store.open(root, cache=False).run(run.run_id).status == "failed"
+    assert _steps(root, run.run_id) == list(range(910))
