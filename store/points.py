@@ -48,10 +48,11 @@ Entry = tuple[Path, str | None]  # a part, and its recorded sha256 if any
 
 
 class Verified:
-    """Parts whose sha256 matched, by (inode, size, mtime). Parts are immutable: a store that
-    reads the same runs again (a live chart, the next export batch) stats them instead of
-    hashing them again. A part damaged later is caught by the next store opened (every
-    `mmtop` command and `doctor --deep` open a fresh one).
+    """Parts that checked out, by (inode, size, mtime): their sha256 matched, or (parts
+    without one) pyarrow read them whole, page checksums verified. Parts are immutable: a
+    store that reads the same runs again (a live chart, the next export batch) stats them
+    and scans them with polars instead of checking them again. A part damaged later is caught
+    by the next store opened (every `mmtop` command and `doctor --deep` open a fresh one).
     """
 
     LIMIT = 200_000
@@ -122,7 +123,9 @@ def _scan(
                     sums[part.writer] = checksums.recorded(part.path.parent, part.writer)
                 sha256 = sums[part.writer].get(part.path.name)
                 if sha256 is None:
+                    # Read whole by pyarrow once: well-formed, so polars may scan it from now on.
                     frames.append(_tagged(_points(read_part(part.path), keys), run_id))
+                    verified.add(part.path, sig)
                     continue
                 if checksums.file_digest(part.path) != sha256:
                     raise CorruptPartError(part.path, checksums.MISMATCH)

@@ -4,6 +4,7 @@ single-byte flips, and compaction running beside readers."""
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -94,8 +95,6 @@ def test_export_history_and_doctor_deep_with_glob_names(root: Path, capsysbinary
     code = main(["--root", str(root), "export", "--history", "--format", "jsonl", "-"])
     out = capsysbinary.readouterr().out.decode()
     assert code == 0
-    import json
-
     rows = [json.loads(line) for line in out.splitlines()]
     got = sorted((r["run_id"], r["key"], r["step"], r["value"]) for r in rows)
     assert got == sorted(row for run in runs for row in _want(run))
@@ -151,7 +150,9 @@ def _write_foreign_part(run: store.Run, table) -> Path:  # noqa: ANN001
     "change",
     ["value as text", "no key column", "step as float", "time as text"],
 )
-def test_a_part_with_the_wrong_schema_costs_only_its_own_points(root: Path, change: str) -> None:
+def test_a_part_with_the_wrong_schema_costs_only_its_own_points(
+    root: Path, change: str, capsysbinary
+) -> None:  # noqa: ANN001
     import pyarrow as pa
 
     good, bad = _log_run(root, "e"), _log_run(root, "e")
@@ -176,6 +177,12 @@ def test_a_part_with_the_wrong_schema_costs_only_its_own_points(root: Path, chan
     [problem] = st.problems()
     assert problem.path == str(foreign)
     assert problem.reason.startswith("unreadable Parquet part: ")
+    from mmtop.tui.cli import main
+
+    capsysbinary.readouterr()
+    assert main(["--root", str(root), "doctor", "--deep", "--format", "json"]) == 1
+    report = json.loads(capsysbinary.readouterr().out)
+    assert [p["path"] for p in report["problems"]] == [str(foreign)]
 
 
 def test_a_part_that_makes_polars_panic_is_one_problem(root: Path) -> None:
