@@ -56,8 +56,8 @@ def generate(root: Path, n: int) -> None:
     import polars as pl
 
     from mmtop.store import paths
+    from mmtop.store.folders import ensure_store
     from mmtop.store.schema import PARQUET_OPTIONS, RUN_SCHEMA_VERSION
-    from mmtop.store.writer import ensure_store
 
     ensure_store(root)
     steps = 200

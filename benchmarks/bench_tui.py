@@ -32,8 +32,8 @@ STATUSES = ["finished"] * 8 + ["failed", "killed"]
 def generate(root: Path, n: int) -> None:
     """Write N runs the way the writer leaves them (fast: no Parquet parts, no threads)."""
     from mmtop.store import paths
+    from mmtop.store.folders import ensure_store
     from mmtop.store.schema import RUN_SCHEMA_VERSION
-    from mmtop.store.writer import ensure_store
 
     ensure_store(root)
     keys = ["train/loss", "val/loss", "val/acc", "lr", "grad_norm"]

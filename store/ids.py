@@ -11,9 +11,13 @@ from functools import lru_cache
 
 
 def new_run_id(now: dt.datetime | None = None) -> str:
-    """Time-sortable and unique: 20261127T015823Z-3f9a1c."""
+    """Time-sortable, 48 random bits per second: 20261127T015823Z-3f9a1c07b2e4.
+
+    Unlikely to repeat but not unique by itself: the writer claims the run's folder and draws
+    again when it is taken (folders.claim_new_run_dir).
+    """
     now = now or dt.datetime.now(dt.UTC)
-    return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+    return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(6)}"
 
 
 def new_writer_id() -> str:

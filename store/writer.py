@@ -24,8 +24,9 @@ import pyarrow.parquet as pq
 
 from . import lifecycle, paths, shared
 from .capture import ConsoleCapture, SystemSampler, collect_code, collect_env, redact_argv
-from .errors import SchemaVersionError, StoreError, StoreWriteError, first_line
+from .errors import StoreError, StoreWriteError, first_line
 from .flushing import Flusher, record_end
+from .folders import claim_new_run_dir, ensure_store, find_run_dir
 from .fsio import (
     create_json_exclusive,
     locked,
@@ -35,13 +36,13 @@ from .fsio import (
     write_bytes_atomic,
     write_json_atomic,
 )
-from .ids import hostname, new_run_id, new_writer_id, now_iso, username
+from .ids import hostname, new_writer_id, now_iso, username
 from .logging_api import ExplicitLogging
 from .names import check_key, check_path_component, check_run_id, check_text
 from .notes import touch_parent
 from .parts import list_parts
 from .records import read_summaries
-from .schema import FINAL_STATUSES, RUN_SCHEMA_VERSION, STORE_FORMAT, STORE_VERSION
+from .schema import FINAL_STATUSES, RUN_SCHEMA_VERSION
 
 HEARTBEAT_EVERY = 1.0
 MAX_BUFFERED_CALLS = 500_000
@@ -51,35 +52,6 @@ _now = time.time
 
 def _float_array(values: list[Any]) -> array[float]:
     return array("d", values)
-
-
-def ensure_store(root: Path) -> None:
-    """Create the store marker if absent; refuse a store of a newer format."""
-    root.mkdir(parents=True, exist_ok=True)
-    marker = root / paths.STORE_MARKER
-    if not marker.exists():
-        create_json_exclusive(marker, {"format": STORE_FORMAT, "version": STORE_VERSION})
-        return
-    data = read_json(marker)
-    version = data.get("version") if isinstance(data, dict) else None
-    if not isinstance(version, int) or version > STORE_VERSION:
-        raise SchemaVersionError(
-            f"{marker}: store format version {version!r} is newer than this mmtop "
-            f"understands ({STORE_VERSION}); upgrade mmtop"
-        )
-
-
-def find_run_dir(root: Path, run_id: str) -> Path | None:
-    try:
-        entries = list(os.scandir(root))
-    except FileNotFoundError:
-        return None
-    for entry in entries:
-        if entry.is_dir() and not paths.is_hidden(entry.name):
-            candidate = Path(entry.path) / run_id
-            if (candidate / paths.RUN_JSON).exists():
-                return candidate
-    return None
 
 
 def to_float(key: str, value: Any) -> float:
@@ -173,8 +145,10 @@ class Run(ExplicitLogging):
             exp = check_path_component(
                 "default" if experiment is None else experiment, "experiment name"
             )
-            self.run_id = run_id or new_run_id()
-            self.path = paths.run_dir(self.root, exp, self.run_id)
+            if run_id is None:
+                self.run_id, self.path = claim_new_run_dir(self.root, exp)
+            else:
+                self.run_id, self.path = run_id, paths.run_dir(self.root, exp, run_id)
             self._create(exp, name, tag_list, dict(params or {}))
 
         if parent is not None:

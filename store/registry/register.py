@@ -104,7 +104,7 @@ def _output_of(serializer: Any, model: Any, example: Any) -> Any:
 
 
 def _ensure_store(root: Path) -> None:
-    from ..writer import ensure_store
+    from ..folders import ensure_store
 
     ensure_store(root)
 

@@ -1,4 +1,5 @@
-"""Attacks on the writer: steps past int64, a full disk (injected and real)."""
+"""Attacks on the writer: steps past int64, a full disk (injected and real), run ids that
+collide."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 import os
 import re
 import subprocess
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,9 +17,10 @@ import numpy as np
 import pytest
 
 from mmtop import store
-from mmtop.store import buffer, flushing, fsio, stream
+from mmtop.store import buffer, flushing, folders, fsio, stream
 from mmtop.store.errors import StoreWriteError
 
+REPO_ROOT = Path(__file__).resolve().parents[2]
 QUIET = {"capture_env": False, "capture_code": False, "capture_system": False}
 
 
@@ -300,3 +303,91 @@ def test_a_real_disk_that_stays_full_records_the_failure(
     filler.unlink()
     assert store.open(root, cache=False).run(run.run_id).status == "failed"
     assert _steps(root, run.run_id) == list(range(910))
+
+
+# ------------------------------------------------------------------ 4. colliding run ids
+def _ids(monkeypatch: pytest.MonkeyPatch, *ids: str) -> None:
+    drawn = iter(ids)
+    monkeypatch.setattr(folders, "new_run_id", lambda: next(drawn))
+
+
+def test_two_runs_that_draw_the_same_id_stay_apart(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    same, other = "20260101T000000Z-aaaaaaaaaaaa", "20260101T000000Z-bbbbbbbbbbbb"
+    _ids(monkeypatch, same, same, other)
+    first = _run(root, params={"lr": 0.1})
+    second = _run(root, params={"lr": 0.2})
+    first.log({"x": 1.0}, step=0)
+    second.log({"x": 2.0}, step=0)
+    first.finish()
+    second.finish()
+    assert (first.run_id, second.run_id) == (same, other)
+    s = store.open(root, cache=False)
+    assert s.run(same).params == {"lr": 0.1}
+    assert s.run(other).params == {"lr": 0.2}
+    assert _steps(root, same) == [0] and _steps(root, other) == [0]
+
+
+def test_concurrent_creators_that_draw_one_id_get_one_run_each(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    n = 8
+    lock = threading.Lock()
+    drawn: list[str] = []
+
+    def draw() -> str:
+        with lock:
+            # Every creator's first draw is the same id; the retries are all different.
+            rid = "20260101T000000Z-000000000000"
+            if drawn.count(rid) >= n:
+                rid = f"20260101T000000Z-{len(drawn):012x}"
+            drawn.append(rid)
+            return rid
+
+    monkeypatch.setattr(folders, "new_run_id", draw)
+    store.Run(root=root, **QUIET).finish()  # the store marker exists before the race
+    drawn.clear()
+    start = threading.Barrier(n)
+    runs: list[store.Run] = []
+
+    def create(i: int) -> None:
+        start.wait()
+        run = store.Run(root=root, params={"seed": i}, **QUIET)
+        with lock:
+            runs.append(run)
+
+    threads = [threading.Thread(target=create, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for run in runs:
+        run.finish()
+    ids = {run.run_id for run in runs}
+    assert len(ids) == n
+    s = store.open(root, cache=False)
+    assert sorted(s.run(run.run_id).params["seed"] for run in runs) == list(range(n))
+
+
+def test_an_explicit_run_id_still_joins_the_run(root: Path) -> None:
+    first = _run(root, run_id="shared", params={"a": 1})
+    second = _run(root, run_id="shared", params={"b": 2})
+    assert second.path == first.path
+    second.finish()
+    first.finish()
+    assert store.open(root, cache=False).run("shared").params == {"a": 1, "b": 2}
+
+
+def test_generated_ids_are_time_sortable_with_48_random_bits() -> None:
+    import datetime as dt
+
+    from mmtop.store.ids import new_run_id
+
+    times = [dt.datetime(2026, 1, 1, 0, 0, s, tzinfo=dt.UTC) for s in (0, 1, 2, 59)]
+    ids = [new_run_id(t) for t in times]
+    for rid in ids:
+        assert re.fullmatch(r"\d{8}T\d{6}Z-[0-9a-f]{12}", rid), rid
+    assert sorted(ids) == ids
+    assert ids[0].startswith("20260101T000000Z-")
+    assert "`YYYYMMDDTHHMMSSZ-xxxxxxxxxxxx`" in (REPO_ROOT / "docs" / "FORMAT.md").read_text()
