@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mmtop.tui import diffing
+from mmtop.tui.charting.order import interesting_first
 
 
 @dataclass
@@ -28,8 +29,13 @@ class CompareData:
 
     @property
     def metric_keys(self) -> list[str]:
-        """Keys with a history to chart (summary-only values have none)."""
-        return sorted(self.counts)
+        """Keys with a history to chart (summary-only values have none), those whose values
+        change first: a constant such as a fixed `lr` tells little in a chart."""
+        ranges = {
+            key: [(st[key].get("min"), st[key].get("max")) for st in self.stats if key in st]
+            for key in self.counts
+        }
+        return interesting_first(list(self.counts), ranges)
 
 
 def run_labels(ids: Sequence[str], names: Sequence[str]) -> list[str]:

@@ -124,7 +124,7 @@ async def test_metric_tab_of_a_run_in_a_glob_like_experiment(root: Path, wait_un
             await pilot.pause(0.02)
         await pilot.press("3")
         grid = screen.query_one("#metrics-pane", MetricGrid)
-        assert sorted(grid.charts) == ["a", "b"]
+        assert sorted(grid.keys) == ["a", "b"]
 
 
 # -- damaged and foreign parts ----------------------------------------------------------------

@@ -14,6 +14,7 @@ from textual.screen import Screen
 from mmtop import store
 from mmtop.tui.screens.compare import CompareScreen
 from mmtop.tui.screens.help import HelpScreen
+from mmtop.tui.widgets.chart_legend import ChartLegend
 from mmtop.tui.widgets.compare_charts import ChartsGrid
 
 SIZE = (120, 40)
@@ -159,3 +160,52 @@ async def test_store_changes_reach_the_tables_and_charts(
     finally:
         for run in runs:
             run.finish()
+
+
+async def test_legend_lists_every_run_with_its_value_at_the_cursor(
+    fifty: tuple[Path, list[str]], compare_app: Any, until_loaded: Loaded, until: Any
+) -> None:
+    root, ids = fifty
+    async with compare_app(root, ids).run_test(size=SIZE) as pilot:
+        screen = await until_loaded(pilot)
+        await pilot.press("3")
+        grid = screen.query_one("#metric-charts", ChartsGrid)
+        legend = grid.query_one(ChartLegend)
+        await until(pilot, lambda: "run-49" in legend.text)
+        lines = legend.text.splitlines()
+        assert lines[:2] == ["k00 · latest step 4", "━ run-00 4"]
+        assert lines[-1] == "━ run-49 53"
+        assert len(lines) == 51  # every run, no "+48"
+        # The charts name no run themselves: the legend does.
+        chart_text = [[t for t, _ in line] for line in grid.charts[0].frame().lines]
+        assert "run-" not in repr(chart_text)
+        await pilot.press(*["left"] * 15)  # the cursor moves: the legend follows it
+        where, first = legend.text.splitlines()[:2]
+        assert where.startswith("k00 · ▸ step ") and where != "k00 · ▸ step 4"
+        assert first == f"━ run-00 {where.removeprefix('k00 · ▸ step ')}"
+        await pilot.press("tab")  # to the next chart: the legend describes it
+        assert legend.text.splitlines()[0] == "k01 · latest step 4"
+        legend.focus()
+        await pilot.press("j", "j", "j")
+        assert legend.scroll_y == 3
+        await pilot.press("k")
+        assert legend.scroll_y == 2
+
+
+async def test_one_chart_a_page_at_80_columns(
+    fifty: tuple[Path, list[str]], compare_app: Any, until_loaded: Loaded
+) -> None:
+    root, ids = fifty
+    async with compare_app(root, ids).run_test(size=(80, 24)) as pilot:
+        screen = await until_loaded(pilot)
+        await pilot.press("3")
+        grid = screen.query_one("#metric-charts", ChartsGrid)
+        assert (grid.shape, grid.pages, grid.shown_keys) == ((1, 1), 10, ["k00"])
+        await pilot.press("right_square_bracket")
+        assert grid.shown_keys == ["k01"]
+        chart = grid.charts[0]
+        labels = [line for line in chart.frame().lines if len(line) > 1 and line[1][0] == "┤"]
+        assert len(labels) >= 3
+        await pilot.resize_terminal(120, 40)
+        await pilot.pause()
+        assert (grid.shape, grid.shown_keys) == ((2, 2), ["k00", "k01", "k02", "k03"])

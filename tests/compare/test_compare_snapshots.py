@@ -55,3 +55,17 @@ def test_compare_screen(
     assert snap_compare(
         compare_app(sample.root, sample.ids), terminal_size=SIZE, run_before=run_before
     )
+
+
+def test_compare_charts_80x24(
+    sample: Any, compare_app: Any, until_loaded: Any, snap_compare: Any
+) -> None:
+    """One chart a page, with round y labels and x labels; the legend under it."""
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await until_loaded(pilot)
+        await pilot.press("3")
+
+    assert snap_compare(
+        compare_app(sample.root, sample.ids), terminal_size=(80, 24), run_before=run_before
+    )

@@ -139,7 +139,7 @@ async def test_metric_charts_one_per_key_with_regex_filter(tmp_path: Path, h) ->
         screen = await open_detail(pilot, h)
         await pilot.press("3")
         grid = screen.query_one("#metrics-pane", MetricGrid)
-        assert sorted(grid.charts) == ["train/loss", "val/acc"]
+        assert grid.keys == ["train/loss", "val/acc"]
         assert grid.shown_keys == ["train/loss", "val/acc"]
         grid.query_one(Input).focus()
         await pilot.press(*"^val")
@@ -148,7 +148,7 @@ async def test_metric_charts_one_per_key_with_regex_filter(tmp_path: Path, h) ->
         assert "✗" in str(grid.query_one(".charts-error").render())
         assert grid.shown_keys == ["val/acc"]  # a bad regex keeps the previous filter
         system = screen.query_one("#system-pane", MetricGrid)
-        assert system.charts == {}
+        assert system.keys == []
         await pilot.press("escape")
 
 
@@ -242,3 +242,38 @@ def test_predictions_frame_columns_are_what_wrong_first_expects(tmp_path: Path, 
     frame = store.open(root).run(run_id).predictions("val")
     assert isinstance(frame, pl.DataFrame)
     assert frame.columns[:5] == ["id", "y_true", "pred", "confidence", "correct"]
+
+
+async def test_metrics_tab_pages_a_grid_changing_keys_first(tmp_path: Path, h) -> None:
+    root = tmp_path / "store"
+    spec = h.Spec("sweep")
+    with store.Run(
+        experiment=spec.experiment,
+        name=spec.name,
+        root=root,
+        run_id=h.run_id(0),
+        capture_env=False,
+        capture_code=False,
+        capture_system=False,
+    ) as run:
+        for step in range(10):
+            run.log(
+                {"a/lr": 0.1, "b/epoch_s": 3.0, "train/loss": 1 / (step + 1), "val/acc": step / 10},
+                step=step,
+            )
+    h.fix_meta(root, 0, spec.experiment)
+    app = h.make_app(root)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_detail(pilot, h)
+        await pilot.press("3")
+        pane = screen.query_one("#metrics-pane", MetricGrid)
+        assert pane.keys == ["train/loss", "val/acc", "a/lr", "b/epoch_s"]
+        grid = pane.grid
+        assert (grid.shape, grid.shown_keys) == ((1, 1), ["train/loss"])
+        grid.charts[0].focus()
+        await pilot.press("right_square_bracket")
+        assert grid.shown_keys == ["val/acc"]
+        assert grid.charts[0].title == "val/acc"
+        await pilot.resize_terminal(120, 40)
+        await pilot.pause()
+        assert (grid.shape, grid.shown_keys) == ((2, 2), pane.keys)

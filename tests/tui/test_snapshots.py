@@ -89,6 +89,11 @@ def test_detail_metrics(relative_store: Path, snap_compare: Any, h: Any) -> None
     assert snap_compare(app, terminal_size=(120, 40), run_before=_detail("3", h))
 
 
+def test_detail_metrics_80x24(relative_store: Path, snap_compare: Any, h: Any) -> None:
+    app = h.make_app(relative_store)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=_detail("3", h))
+
+
 def test_detail_params_80x24(relative_store: Path, snap_compare: Any, h: Any) -> None:
     app = h.make_app(relative_store)
     assert snap_compare(app, terminal_size=(80, 24), run_before=_detail("2", h))

@@ -20,7 +20,7 @@ from rich.cells import cell_len, set_cell_size
 
 from mmtop.tui.charting.canvas import BrailleCanvas, Kind
 from mmtop.tui.charting.downsample import minmax_indices
-from mmtop.tui.charting.model import ChartState, FloatArray
+from mmtop.tui.charting.model import ChartState, FloatArray, Readout
 from mmtop.tui.charting.ticks import (
     duration_ticks,
     format_duration,
@@ -49,11 +49,16 @@ class Frame:
     plot_height: int
 
 
-def build_frame(state: ChartState, width: int, height: int, title: str = "") -> Frame:
-    """Lay out `state` on `width` x `height` cells; smaller sizes drop title and legend."""
+def build_frame(
+    state: ChartState, width: int, height: int, title: str = "", *, legend: bool = True
+) -> Frame:
+    """Lay out `state` on `width` x `height` cells; smaller sizes drop title and legend.
+
+    Without `legend` (a legend drawn beside the chart lists the series) the chart has no
+    legend line and its read-out names only the cursor's x."""
     width, height = max(0, width), max(0, height)
     show_title = height >= 8
-    show_legend = height >= 7 and bool(state.series)
+    show_legend = legend and height >= 7 and bool(state.series)
     show_readout = height >= 5
     show_x_axis = height >= 4
     plot_h = height - show_title - show_legend - show_readout - 2 * show_x_axis
@@ -96,7 +101,7 @@ def build_frame(state: ChartState, width: int, height: int, title: str = "") -> 
     if show_legend:
         lines.append(_legend_line(state, width))
     if show_readout:
-        lines.append(_readout_line(state, width))
+        lines.append(_readout_line(state, width, names=legend))
     return Frame([_crop(line, width) for line in lines], plot_w, plot_h)
 
 
@@ -153,8 +158,21 @@ def _title_line(state: ChartState, title: str, width: int) -> Line:
 
 
 def _y_ticks(state: ChartState, lo: float, hi: float, plot_h: int) -> list[tuple[int, str]]:
-    """(row, label) for y ticks, at most one per row and one every other row or so."""
-    max_ticks = max(1, plot_h // 3)
+    """(row, label) for y ticks at round values, at most one per row: about one every third
+    row, but at least three (as many as there are rows when fewer), so every chart can be
+    read off its axis; finer round steps are tried until that many land on distinct rows."""
+    want = min(3, plot_h)
+    out: list[tuple[int, str]] = []
+    for max_ticks in range(max(1, plot_h // 3), 4 * plot_h + 1):
+        out = _y_ticks_at(state, lo, hi, plot_h, max_ticks)
+        if len(out) >= want:
+            break
+    return out
+
+
+def _y_ticks_at(
+    state: ChartState, lo: float, hi: float, plot_h: int, max_ticks: int
+) -> list[tuple[int, str]]:
     if state.log_y:
         exps = log_ticks(lo, hi, max_ticks)
         ticks, labels = exps, number_labels([10.0**e for e in exps])
@@ -277,23 +295,34 @@ def _format_x(state: ChartState, x: float) -> str:
     return format_timestamp(x)
 
 
-def _readout_line(state: ChartState, width: int) -> Line:
-    """The cursor read-out: "step 1200 │ name 0.2345 · name 0.31" (smoothed, then raw)."""
-    if not state.series:
-        return [("", None)]
+def cursor_label(state: ChartState) -> str:
+    """Where the read-out is taken: "latest step 1200", or "▸ time 2m05s" at the cursor."""
     readouts = state.readouts()
     # Name the x of a real point (the first series' nearest), not the cursor's in-between x.
     x = next((r.x for r in readouts if r.x is not None), state.cursor_x())
     where = "▸ " if state.cursor is not None else "latest "
-    lead: Line = [(f"{where}{X_TITLES[state.x_mode]} {_format_x(state, x)} │ ", "label")]
+    return f"{where}{X_TITLES[state.x_mode]} {_format_x(state, x)}"
+
+
+def readout_value(r: Readout) -> str:
+    """A series' value at the cursor: smoothed (raw), or raw, or – when it has no point."""
+    if r.value is None:
+        return "–"
+    if r.smoothed is not None and not math.isnan(r.smoothed):
+        return f"{format_number(r.smoothed, 4)} ({format_number(r.value, 4)})"
+    return format_number(r.value, 4)
+
+
+def _readout_line(state: ChartState, width: int, *, names: bool = True) -> Line:
+    """The cursor read-out: "step 1200 │ name 0.2345 · name 0.31" (smoothed, then raw)."""
+    if not state.series:
+        return [("", None)]
+    if not names:
+        return [(cursor_label(state), "label")]
+    lead: Line = [(f"{cursor_label(state)} │ ", "label")]
     parts: list[Line] = []
-    for r in readouts:
+    for r in state.readouts():
         name = _fit(clean(state.series[r.index].name, single_line=True), max(4, width // 3))
-        if r.value is None:
-            value = "–"
-        elif r.smoothed is not None and not math.isnan(r.smoothed):
-            value = f"{format_number(r.smoothed, 4)} ({format_number(r.value, 4)})"
-        else:
-            value = format_number(r.value, 4)
+        value = readout_value(r)
         parts.append([(name, ("name", r.index)), (" " + value, ("value", r.index))])
     return _series_runs(state, width, parts, lead)

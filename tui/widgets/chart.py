@@ -107,8 +107,10 @@ class MetricChart(Widget, can_focus=True):
         id: str | None = None,  # noqa: A002 - Textual's own parameter name
         classes: str | None = None,
         disabled: bool = False,
+        legend: bool = True,
     ) -> None:
         super().__init__(name=name, id=id, classes=classes, disabled=disabled)
+        self.legend = legend  # False: a `ChartLegend` beside the chart lists the series
         self.set_reactive(MetricChart.title, title)
         self.set_reactive(MetricChart.state, ChartState().with_series(series))
         self._frame_key: tuple[object, ...] | None = None
@@ -160,7 +162,9 @@ class MetricChart(Widget, can_focus=True):
 
     def frame(self) -> Frame:
         """The current layout (pure data), e.g. for tests and for the read-out text."""
-        return build_frame(self.state, self.size.width, self.size.height, self.title)
+        return build_frame(
+            self.state, self.size.width, self.size.height, self.title, legend=self.legend
+        )
 
     def _build(self) -> list[Strip]:
         key = (self.size, self.state, self.title, self.rich_style, self.app.theme)

@@ -1,7 +1,11 @@
-"""Charts of the compare screen: a page of overlaid `MetricChart`s, one per metric key.
+"""Pages of small charts, one per metric key, for the compare screen and the run detail tabs.
 
 Every run (or group, drawn as its mean with a ±1 std band) is one series, in the same
-colour on every chart. A regex narrows the keys; `]`/`[` (or page down/up) turn pages.
+colour on every chart. The grid fits its size: one chart a row below 90 columns, two up to
+125, three from 126; a row per 12 lines or so. Keys come most interesting first (see
+`charting.order`). A legend beside the charts (below them when narrow) lists every series of
+the focused chart with its value at the cursor. A regex narrows the keys; `]`/`[` (or page
+down/up) turn pages.
 Histories are read per page of keys, so a project with hundreds of keys opens as fast as
 one with four.
 Smoothing, x axis, log y and outlier settings changed on one chart apply to all of them,
@@ -15,20 +19,52 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
+import numpy as np
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Grid, Vertical
+from textual.containers import Container, Grid, Vertical
+from textual.events import DescendantFocus, Resize
 from textual.message import Message
 from textual.widgets import Static
 
 from mmtop.tui.charting import ChartState, Series
+from mmtop.tui.charting.order import interesting_first
 from mmtop.tui.compare_series import ChartSource, read_series
 from mmtop.tui.safe_text import safe
 from mmtop.tui.widgets.chart import MetricChart
+from mmtop.tui.widgets.chart_legend import ChartLegend
 
-PAGE_SIZE = 4  # a 2 x 2 grid: four charts stay readable on an 80 x 24 terminal
+MAX_COLUMNS = 3
+MAX_ROWS = 3
+COLUMN_WIDTH = 42  # cells a chart needs for its axis labels and a readable curve
+ROW_HEIGHT = 12  # lines: title, 6+ plot rows with 3+ labels, x axis, read-out
+LEGEND_WIDTH = 32
+LEGEND_BESIDE_FROM = 110  # narrower grids put the legend under the charts
+LEGEND_HEIGHT = 5
+HINT = "  ·  ] [ page  / filter  s smooth  x axis  l log  o outliers  ← → cursor"
+SHORT_HINT = "  ·  ] [ page  / filter  ? keys"  # one line at 80 columns
+
+
+def grid_shape(width: int, height: int) -> tuple[int, int]:
+    """(columns, rows) of charts that stay readable in `width` x `height` cells."""
+    cols = min(MAX_COLUMNS, max(1, width // COLUMN_WIDTH))
+    rows = min(MAX_ROWS, max(1, height // ROW_HEIGHT))
+    return cols, rows
+
+
+def key_ranges(series: Mapping[str, Sequence[Series]]) -> dict[str, list[tuple[float, float]]]:
+    """key -> (min, max) of each series' finite values, for `interesting_first`."""
+    out: dict[str, list[tuple[float, float]]] = {}
+    for key, items in series.items():
+        ranges = []
+        for s in items:
+            finite = s.values[np.isfinite(s.values)]
+            if len(finite):
+                ranges.append((float(finite.min()), float(finite.max())))
+        out[key] = ranges
+    return out
 
 
 def view_of(state: ChartState) -> dict[str, Any]:
@@ -62,10 +98,18 @@ class ChartsGrid(Vertical):
             id="compare.charts.previous",
         ),
     ]
-    DEFAULT_CSS = """
-    ChartsGrid > .charts-status { height: auto; padding: 0 1; color: $text-muted; }
-    ChartsGrid > Grid { grid-size: 2 2; grid-gutter: 0 1; height: 1fr; }
-    ChartsGrid MetricChart { height: 1fr; min-height: 6; }
+    DEFAULT_CSS = f"""
+    ChartsGrid > .charts-status {{ height: auto; padding: 0 1; color: $text-muted; }}
+    ChartsGrid > .charts-body {{ height: 1fr; layout: horizontal; }}
+    ChartsGrid > .charts-body.-below {{ layout: vertical; }}
+    ChartsGrid Grid {{ grid-size: 2 2; grid-gutter: 0 1; height: 1fr; width: 1fr; }}
+    ChartsGrid MetricChart {{ height: 1fr; min-height: 6; }}
+    ChartsGrid ChartLegend {{
+        width: {LEGEND_WIDTH}; height: 1fr; border-left: solid $panel-lighten-2;
+    }}
+    ChartsGrid .-below ChartLegend {{
+        width: 1fr; height: {LEGEND_HEIGHT}; border-left: none; border-top: solid $panel-lighten-2;
+    }}
     """
 
     class SeriesRead(Message):
@@ -84,9 +128,10 @@ class ChartsGrid(Vertical):
             self.series = series
             self.error = error
 
-    def __init__(self, empty: str, **kwargs: Any) -> None:
+    def __init__(self, empty: str, *, legend: bool = True, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.empty = empty
+        self.with_legend = legend  # False: each chart names its own (single) series
         self.all_keys: list[str] = []
         self.series: dict[str, list[Series]] = {}
         self.pattern: re.Pattern[str] | None = None
@@ -95,7 +140,9 @@ class ChartsGrid(Vertical):
         self.loaded = False
         self.source: ChartSource | None = None
         self.error: str | None = None
-        self._slots: list[str | None] = [None] * PAGE_SIZE  # the key each chart shows
+        self.shape = (2, 2)  # (columns, rows): set from the size before the first page
+        self._slots: list[str | None] = [None] * MAX_COLUMNS * MAX_ROWS  # key per chart
+        self._current: MetricChart | None = None  # the chart the legend describes
         self._generation = 0  # bumped by set_source: older reads are dropped
         self._fresh: set[str] = set()  # keys read from the current source
         self._inflight: set[str] = set()
@@ -103,13 +150,52 @@ class ChartsGrid(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static(Text("loading…", style="dim"), classes="charts-status")
-        with Grid():
-            for i in range(PAGE_SIZE):
-                yield MetricChart(classes="compare-chart", id=f"{self.id or 'charts'}-{i}")
+        with Container(classes="charts-body"):
+            with Grid():
+                for i in range(MAX_COLUMNS * MAX_ROWS):
+                    yield MetricChart(
+                        classes="compare-chart",
+                        id=f"{self.id or 'charts'}-{i}",
+                        legend=not self.with_legend,
+                    )
+            if self.with_legend:
+                yield ChartLegend()
+
+    def on_mount(self) -> None:
+        # A guess until the first Resize: the screen less a header, tabs and footer.
+        self._fit(self.app.size.width, self.app.size.height - 6)
+
+    @property
+    def page_size(self) -> int:
+        return self.shape[0] * self.shape[1]
 
     @property
     def charts(self) -> list[MetricChart]:
-        return list(self.query(MetricChart))
+        """The charts of a page (more are kept hidden for larger sizes)."""
+        return list(self.query(MetricChart))[: self.page_size]
+
+    def on_resize(self, event: Resize) -> None:
+        self._fit(event.size.width, event.size.height)
+
+    def _fit(self, width: int, height: int) -> None:
+        """Choose the grid's shape for this size; the first key on the page stays on it."""
+        below = width < LEGEND_BESIDE_FROM
+        if self.with_legend:
+            self.query_one(".charts-body").set_class(below, "-below")
+        chart_w = width - (0 if below or not self.with_legend else LEGEND_WIDTH)
+        chart_h = height - 1 - (LEGEND_HEIGHT if self.with_legend and below else 0)
+        shape = grid_shape(chart_w, chart_h)
+        if shape == self.shape:
+            keys = self.keys
+            start = self.page * self.page_size
+            self._status(keys, start, len(keys[start : start + self.page_size]))
+            return
+        first = self.page * self.page_size
+        self.shape = shape
+        self.page = first // self.page_size
+        grid = self.query_one(Grid)
+        grid.styles.grid_size_columns = shape[0]
+        self._render_page()
 
     @property
     def keys(self) -> list[str]:
@@ -118,12 +204,12 @@ class ChartsGrid(Vertical):
 
     @property
     def pages(self) -> int:
-        return max(1, -(-len(self.keys) // PAGE_SIZE))
+        return max(1, -(-len(self.keys) // self.page_size))
 
     @property
     def shown_keys(self) -> list[str]:
         """Keys on the current page, in the charts' order."""
-        return [k for k, c in zip(self._slots, self.charts, strict=True) if k and c.display]
+        return [k for k, c in zip(self._slots, self.charts, strict=False) if k and c.display]
 
     @property
     def ready(self) -> bool:
@@ -132,8 +218,8 @@ class ChartsGrid(Vertical):
             return False
         if self._whole:
             return not self._inflight
-        start = self.page * PAGE_SIZE
-        return all(k in self._fresh for k in self.keys[start : start + PAGE_SIZE])
+        start = self.page * self.page_size
+        return all(k in self._fresh for k in self.keys[start : start + self.page_size])
 
     def set_source(
         self, source: ChartSource, keys: Sequence[str] | None, *, clear: bool = False
@@ -189,15 +275,15 @@ class ChartsGrid(Vertical):
         self.add_series(message.series or {k: [] for k in message.keys})
 
     def set_keys(self, keys: Sequence[str]) -> None:
-        """The keys there are charts for (series may come later)."""
+        """The keys there are charts for, in the order shown (series may come later)."""
         self.all_keys = list(keys)
         self.loaded = True
         self._render_page()
 
     def set_data(self, series: dict[str, list[Series]]) -> None:
-        """All keys and all series at once."""
+        """All keys and all series at once; keys whose values change come first."""
         self.series = dict(series)
-        self.set_keys(sorted(series))
+        self.set_keys(interesting_first(list(series), key_ranges(series)))
 
     def add_series(self, series: Mapping[str, list[Series]]) -> None:
         """Series of some keys (an empty list: the key has no points in these runs)."""
@@ -218,10 +304,11 @@ class ChartsGrid(Vertical):
 
     def _render_page(self) -> None:
         keys = self.keys
+        size = self.page_size
         self.page = min(self.page, self.pages - 1)
-        start = self.page * PAGE_SIZE
-        page_keys = keys[start : start + PAGE_SIZE]
-        for i, chart in enumerate(self.charts):
+        start = self.page * size
+        page_keys = keys[start : start + size]
+        for i, chart in enumerate(self.query(MetricChart)):
             key = page_keys[i] if i < len(page_keys) else None
             chart.display = key is not None
             if key is None:
@@ -234,14 +321,31 @@ class ChartsGrid(Vertical):
             else:
                 self._slots[i] = key
                 chart.state = ChartState(**self.view).with_series(series or [])
-        # One row of charts when the page has two or fewer: they get the full height.
-        self.query_one(Grid).styles.grid_size_rows = 1 if len(page_keys) <= 2 else 2
+        # Fewer charts than the page holds get the whole height.
+        cols = self.shape[0]
+        self.query_one(Grid).styles.grid_size_rows = max(1, -(-len(page_keys) // cols))
         self._status(keys, start, len(page_keys))
+        self._show_legend()
         # This page's keys first; once they are in, the next page's, so turning it is quick.
         if all(k in self._fresh for k in page_keys):
-            self._want(keys[start + PAGE_SIZE : start + 2 * PAGE_SIZE])
+            self._want(keys[start + size : start + 2 * size])
         else:
             self._want(page_keys)
+
+    def _show_legend(self) -> None:
+        if not self.with_legend:
+            return
+        shown = [c for c in self.charts if c.display]
+        chart = self._current if self._current in shown else (shown[0] if shown else None)
+        key = None
+        if chart is not None:
+            key = self._slots[list(self.query(MetricChart)).index(chart)]
+        self.query_one(ChartLegend).show(chart, key)
+
+    def on_descendant_focus(self, event: DescendantFocus) -> None:
+        if isinstance(event.widget, MetricChart):
+            self._current = event.widget
+            self._show_legend()
 
     def _status(self, keys: list[str], start: int, count: int) -> None:
         status = self.query_one(".charts-status", Static)
@@ -262,15 +366,15 @@ class ChartsGrid(Vertical):
         text.append(f"{self.page + 1}/{self.pages}", style="bold")
         if self.pattern is not None:
             text.append_text(safe(f" · filter /{self.pattern.pattern}/", single_line=True))
-        text.append(
-            "  ·  ] [ page  / filter  s smooth  x axis  l log  o outliers  ← → cursor",
-            style="dim",
-        )
+        width = self.size.width or self.app.size.width
+        text.append(HINT if width >= 100 else SHORT_HINT, style="dim")
         status.update(text)
 
     @on(MetricChart.ViewChanged)
     def _sync(self, event: MetricChart.ViewChanged) -> None:
         """Apply one chart's shared settings to its siblings."""
+        self._current = event.chart
+        self._show_legend()
         view = view_of(event.state)
         if view == self.view:
             return

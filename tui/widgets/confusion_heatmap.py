@@ -13,19 +13,33 @@ from mmtop.tui.confusion import Confusion
 from mmtop.tui.formatting import fmt_number
 from mmtop.tui.safe_text import safe
 
-_LOW = (30, 34, 50)
-_HIGH = (47, 129, 247)
-_WRONG = (210, 80, 60)
+# Each ramp starts at a colour that is already plainly blue or red, so one mistake among a
+# thousand correct answers still reads as red; both ends stay red (blue) once a 256-colour
+# terminal rounds them to its palette.
+_CORRECT = ((20, 50, 135), (60, 130, 250))
+_MISTAKE = ((150, 0, 0), (240, 40, 40))
+_TEXT = Color.from_rgb(240, 240, 240)
 
 
 def _shade(value: int, peak: int, diagonal: bool) -> Style:
+    """A cell's colour: blue for correct answers, red for mistakes, brighter with the count
+    (relative to the largest count of its own kind, so that mistakes are not all faint)."""
     if peak <= 0 or value == 0:
         return Style(dim=True)
-    f = value / peak
-    top = _HIGH if diagonal else _WRONG
-    rgb = tuple(int(lo + (hi - lo) * f) for lo, hi in zip(_LOW, top, strict=True))
-    fg = Color.from_rgb(0, 0, 0) if f > 0.6 else Color.from_rgb(235, 235, 235)
-    return Style(bgcolor=Color.from_rgb(*rgb), color=fg, bold=diagonal)
+    f = min(1.0, value / peak)
+    lo, hi = _CORRECT if diagonal else _MISTAKE
+    rgb = tuple(int(a + (b - a) * f) for a, b in zip(lo, hi, strict=True))
+    return Style(bgcolor=Color.from_rgb(*rgb), color=_TEXT, bold=diagonal)
+
+
+def legend() -> Text:
+    """What the colours mean, each swatch drawn as the matrix's largest cell of its kind."""
+    text = Text()
+    text.append(" ■ ", style=_shade(1, 1, True))
+    text.append(" correct (diagonal)  ", style="dim")
+    text.append(" ■ ", style=_shade(1, 1, False))
+    text.append(" mistakes (off-diagonal)", style="dim")
+    return text
 
 
 def _pct(value: float | None) -> str:
@@ -40,21 +54,23 @@ def heatmap(cm: Confusion, title: str = "") -> RenderableType:
     grid.add_column(Text("precision", style="bold"), justify="right", min_width=9, no_wrap=True)
     grid.add_column(Text("recall", style="bold"), justify="right", min_width=6, no_wrap=True)
     grid.add_column(Text("n", style="dim"), justify="right", no_wrap=True)
-    peak = cm.peak
+    n = len(cm.labels)
+    right = max((cm.counts[i][i] for i in range(n)), default=0)
+    wrong = max((v for i in range(n) for j, v in enumerate(cm.counts[i]) if i != j), default=0)
     for i, label in enumerate(cm.labels):
         cells: list[Text] = [safe(label, "bold", single_line=True)]
         for j, value in enumerate(cm.counts[i]):
-            cells.append(Text(str(value), style=_shade(value, peak, i == j)))
+            diagonal = i == j
+            cells.append(
+                Text(str(value), style=_shade(value, right if diagonal else wrong, diagonal))
+            )
         cells.append(Text(_pct(cm.precision(i))))
         cells.append(Text(_pct(cm.recall(i))))
         cells.append(Text(str(sum(cm.counts[i])), style="dim"))
         grid.add_row(*cells)
     head = safe(title, "bold underline", single_line=True) if title else Text()
-    foot = Text(
-        f"accuracy {_pct(cm.accuracy())} of {fmt_number(cm.total)}"
-        "  · diagonal = correct (blue), off-diagonal = mistakes (red)",
-        style="dim",
-    )
+    foot = Text(f"accuracy {_pct(cm.accuracy())} of {fmt_number(cm.total)}  ", style="dim")
+    foot.append_text(legend())
     return Group(head, grid, foot)
 
 

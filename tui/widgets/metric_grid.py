@@ -1,4 +1,5 @@
-"""Metrics and system tabs: one chart per key, narrowed by a regex typed above them."""
+"""Metrics and system tabs: pages of small charts, one per key, narrowed by a regex typed
+above them; keys whose values change come before constants."""
 
 from __future__ import annotations
 
@@ -6,21 +7,15 @@ import re
 from typing import Any
 
 import polars as pl
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Vertical
 from textual.widgets import Input, Static
 
 from mmtop.tui.charting import Series
 from mmtop.tui.safe_text import safe
-from mmtop.tui.widgets.chart import MetricChart
-
-
-def chart_id(key: str, index: int) -> str:
-    """Widget ids allow only [A-Za-z0-9_-]; keys like `val/acc` do not qualify."""
-    return f"chart-{index}-" + re.sub(r"[^A-Za-z0-9_-]", "_", key)[:40]
+from mmtop.tui.widgets.compare_charts import ChartsGrid
 
 
 def series_by_key(frame: pl.DataFrame, run_name: str) -> dict[str, Series]:
@@ -42,63 +37,51 @@ def series_by_key(frame: pl.DataFrame, run_name: str) -> dict[str, Series]:
 class MetricGrid(Vertical):
     BINDINGS = [Binding("slash", "search", "Filter charts by regex", id="charts.search")]
     DEFAULT_CSS = """
-    MetricGrid #charts { height: 1fr; }
-    MetricGrid MetricChart { height: 12; min-height: 8; margin-bottom: 1; }
+    MetricGrid ChartsGrid { height: 1fr; }
     MetricGrid .charts-error { color: $error; height: auto; }
     """
 
     def __init__(self, empty: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.empty = empty
-        self.charts: dict[str, MetricChart] = {}
-        self.pattern: re.Pattern[str] | None = None
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="regex over metric keys, e.g. ^val/|loss", classes="search-input")
-        yield Static("", classes="charts-error")
-        with VerticalScroll(id="charts"):
-            yield Static(Text("loading…", style="dim"), classes="nothing")
+        error = Static("", classes="charts-error")
+        error.display = False
+        yield error
+        yield ChartsGrid(self.empty, legend=False, id=f"{self.id or 'metric'}-grid")
+
+    @property
+    def grid(self) -> ChartsGrid:
+        return self.query_one(ChartsGrid)
 
     def show(self, frame: pl.DataFrame, run_name: str) -> None:
         series = series_by_key(frame, run_name)
-        box = self.query_one("#charts", VerticalScroll)
-        placeholder = box.query(".nothing")
-        if not series:
-            if placeholder:
-                placeholder.first(Static).update(Text(self.empty, style="dim"))
-            return
-        placeholder.remove()
-        new: list[MetricChart] = []
-        for key, s in series.items():
-            chart = self.charts.get(key)
-            if chart is None:
-                chart = MetricChart([s], title=key, id=chart_id(key, len(self.charts)))
-                self.charts[key] = chart
-                new.append(chart)
-            else:
-                chart.set_series([s])
-        if new:
-            box.mount_all(new)
-        self._apply_filter()
-
-    def _apply_filter(self) -> None:
-        for key, chart in self.charts.items():
-            chart.display = self.pattern is None or bool(self.pattern.search(key))
+        self.grid.set_data({key: [s] for key, s in series.items()})
 
     @on(Input.Changed)
     def _filter(self, event: Input.Changed) -> None:
         error = self.query_one(".charts-error", Static)
         try:
-            self.pattern = re.compile(event.value, re.IGNORECASE) if event.value else None
+            pattern = re.compile(event.value, re.IGNORECASE) if event.value else None
         except re.error as exc:
             error.update(safe(f"✗ {exc}"))
+            error.display = True
             return
         error.update("")
-        self._apply_filter()
+        error.display = False
+        self.grid.set_filter(pattern)
 
     def action_search(self) -> None:
         self.query_one(Input).focus()
 
     @property
+    def keys(self) -> list[str]:
+        """Every key with a chart, in the order shown (the filter aside)."""
+        return list(self.grid.all_keys)
+
+    @property
     def shown_keys(self) -> list[str]:
-        return [k for k, c in self.charts.items() if c.display]
+        """Keys passing the filter, on every page."""
+        return self.grid.keys
