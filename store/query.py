@@ -1,6 +1,8 @@
 """The filter language: SQL boolean expressions over the runs frame, parsed by polars.
 
-Never Python `eval`. Errors from polars (syntax, unknown column or field, type mismatch)
+Never Python `eval`. Every filter is checked first (`filter_check`): no subqueries, no
+table functions, only allow-listed functions, so a filter reads nothing but the frame.
+Errors from polars (syntax, unknown column or field, type mismatch)
 become one `QueryError` whose message fits on one line.
 """
 
@@ -9,6 +11,7 @@ from __future__ import annotations
 import polars as pl
 
 from .errors import QueryError, first_line
+from .filter_check import checked_sql
 
 
 def _one_line(text: str) -> str:
@@ -18,8 +21,9 @@ def _one_line(text: str) -> str:
 def parse(where: str) -> pl.Expr:
     if not isinstance(where, str) or not where.strip():
         raise QueryError("empty filter expression")
+    sql = checked_sql(where)
     try:
-        return pl.sql_expr(where)
+        return pl.sql_expr(sql)
     except Exception as exc:
         raise QueryError(f"invalid filter {where!r}: {_one_line(str(exc))}") from None
 

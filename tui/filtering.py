@@ -1,8 +1,9 @@
 """The filter bar's language: SQL expressions (DESIGN.md section 4) or plain-word search.
 
-Pure polars, no Textual. An expression is parsed by `pl.sql_expr`, never evaluated as
-Python. Plain words with no operator search name, experiment and tags instead, because
-typing `resnet` should just work.
+Pure polars, no Textual. An expression goes through `store.query.parse`, the same check
+and parser as `runs(where=)` and `--where`; it is never evaluated as Python. Plain words
+with no operator search name, experiment and tags instead, because typing `resnet` should
+just work.
 """
 
 from __future__ import annotations
@@ -77,8 +78,16 @@ def mask(raw: pl.DataFrame, search: pl.Series | None, flt: Filter) -> pl.Series 
         for word in flt.words:
             result = result & search.str.contains(word, literal=True)
         return result
+    from mmtop.store import query
+    from mmtop.store.errors import QueryError
+
     try:
-        expr = pl.sql_expr(flt.text)
+        expr = query.parse(flt.text)
+    except QueryError as exc:
+        # The store's message quotes the whole filter; the bar shows it already.
+        reason = str(exc).removeprefix(f"invalid filter {flt.text!r}: ")
+        raise FilterError(one_line(ValueError(reason))) from None
+    try:
         out = raw.select(expr.alias("__mask")).to_series()
     except pl.exceptions.StructFieldNotFoundError as exc:
         raise FilterError(f"no field {one_line(exc)!r}") from None

@@ -18,7 +18,34 @@ _ANSI_RE = re.compile(
     r"|\x1b[PX^_][^\x1b]*(?:\x1b\\)?"  # DCS/SOS/PM/APC ... ST
     r"|\x1b[@-Z\\-_]?"  # other two-byte escapes, or a lone ESC
 )
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+# Characters a terminal obeys or that reorder what is shown, as (first, last) code points:
+# C0 but tab and newline, DEL and C1, line/paragraph separators, and the bidi controls
+# (marks U+200E/U+200F/U+061C, embeddings and overrides U+202A-U+202E, isolates
+# U+2066-U+2069) that can make `evil.exe\u202Etxt.sh` read as something else.
+CONTROL_RANGES = (
+    (0x00, 0x08),
+    (0x0B, 0x1F),
+    (0x7F, 0x9F),
+    (0x061C, 0x061C),
+    (0x200E, 0x200F),
+    (0x2028, 0x2029),
+    (0x202A, 0x202E),
+    (0x2066, 0x2069),
+)
+
+
+def _char_class(fmt: str) -> str:
+    parts = (
+        fmt.format(a) if a == b else fmt.format(a) + "-" + fmt.format(b) for a, b in CONTROL_RANGES
+    )
+    return "[" + "".join(parts) + "]"
+
+
+# The same class for Python's re and for polars (Rust regex), so a vectorised check and
+# `clean` agree on which text needs cleaning.
+CONTROL_PATTERN = _char_class("\\u{:04x}")
+CONTROL_PATTERN_PL = _char_class("\\x{{{:x}}}")
+_CONTROL_RE = re.compile(CONTROL_PATTERN)
 
 
 def _visible(match: re.Match[str]) -> str:
@@ -28,7 +55,8 @@ def _visible(match: re.Match[str]) -> str:
         return chr(0x2400 + code)  # U+2400 block: ␀ ␁ ... shows what was there
     if code == 0x7F:
         return "\u2421"
-    return "\ufffd"
+    # No symbol exists for these: spell the code point, so a reader sees what was hidden.
+    return f"<U+{code:04X}>"
 
 
 def clean(text: object, *, single_line: bool = False) -> str:

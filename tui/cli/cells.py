@@ -16,7 +16,7 @@ from typing import Any
 
 import polars as pl
 
-from mmtop.tui.safe_text import clean
+from mmtop.tui.safe_text import CONTROL_PATTERN_PL, clean
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # Text that a spreadsheet reads as a plain number is harmless and stays as it is.
@@ -122,7 +122,7 @@ def md_cell(value: Any, column: str = "", digits: int = 6) -> str:
 
 
 # Characters `clean` would change: text without them is shown as it is, unchanged.
-_NEEDS_CLEAN_PL = r"[\x00-\x1f\x7f-\x9f\x{2028}\x{2029}\x{202a}-\x{202e}\x{2066}-\x{2069}]"
+_NEEDS_CLEAN_PL = r"[\t\n]|" + CONTROL_PATTERN_PL
 
 
 def column_text(series: pl.Series, digits: int = 6, *, markdown: bool = False) -> list[str]:
