@@ -6,6 +6,8 @@ process (the store, the watcher, the clock) and the command palette's list of ac
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
@@ -127,4 +129,18 @@ def run_app(path: str | None) -> int:
     """Entry point for `mmtop [PATH]`; returns the process exit code."""
     app = MmtopApp(resolve(path))
     app.run()
-    return int(app.return_code or 0)
+    code = int(app.return_code or 0)
+    if _busy_threads():
+        # A store read in a thread worker cannot be interrupted, and Python waits for such
+        # threads before it exits: after `q` during a long load the terminal would hang
+        # until the read ends. Nothing is lost by not waiting: the reader only writes its
+        # cache, under a temporary name renamed when whole.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
+
+
+def _busy_threads() -> list[threading.Thread]:
+    main = threading.main_thread()
+    return [t for t in threading.enumerate() if t is not main and not t.daemon and t.is_alive()]

@@ -11,7 +11,7 @@ before `a.b`; the first keeps the name (`params.a.b`), the next get `#2`, `#3`, 
 (`params.a.b#2`), skipping any name a real key already has.
 
 Linear in the number of leaves: names come from one walk of the schema, and the frame is
-unnested level by level (a few polars calls per level, whatever the width).
+unnested a whole level at a time (one polars call per level, whatever the width).
 """
 
 from __future__ import annotations
@@ -78,10 +78,42 @@ def column_names(leaves: list[Path]) -> dict[Path, str]:
 def flatten(runs: pl.DataFrame) -> Flat:
     """One column per leaf of every struct column; other columns unchanged, in place."""
     schema = runs.schema
-    names = column_names(_leaf_paths(schema))
-    paths = {name: path for path, name in names.items()}
-    # Level by level: each struct column's fields renamed to their final names (an inner
-    # object gets a name no flat column can have), then all of that level unnested at once.
+    leaves = _leaf_paths(schema)
+    names = column_names(leaves)
+    try:
+        frame = _unnest(runs, schema)
+    except pl.exceptions.DuplicateError:  # a key holding the separator: rename as we go
+        frame = _unnest_renamed(runs, schema, names)
+    else:
+        frame.columns = [names[path] for path in leaves]
+    return Flat(frame, {names[path]: path for path in leaves})
+
+
+# Joins path parts while unnesting; names are replaced by the flat ones at the end. A key
+# holding it could collide: then the slower renaming unnest below is used.
+_SEP = "\x00"
+
+
+def _unnest(runs: pl.DataFrame, schema: pl.Schema) -> pl.DataFrame:
+    """Every struct unnested, level by level: leaf columns in schema order (paths joined by
+    _SEP). Whole levels at a time, with polars naming the columns: a few calls, any width."""
+    levels: list[list[str]] = []
+    stack: list[tuple[str, pl.DataType, int]] = [(n, t, 0) for n, t in schema.items()]
+    while stack:
+        name, dtype, depth = stack.pop()
+        if isinstance(dtype, pl.Struct):
+            if len(levels) <= depth:
+                levels.append([])
+            levels[depth].append(name)
+            stack.extend((f"{name}{_SEP}{f.name}", f.dtype, depth + 1) for f in dtype.fields)
+    frame = runs
+    for level in levels:
+        frame = frame.unnest(level, separator=_SEP)
+    return frame
+
+
+def _unnest_renamed(runs: pl.DataFrame, schema: pl.Schema, names: dict[Path, str]) -> pl.DataFrame:
+    """As _unnest, renaming each struct's fields to their final names before unnesting."""
     level = [(name, (name,), dtype) for name, dtype in schema.items()]
     frame = runs
     inner = 0
@@ -100,7 +132,7 @@ def flatten(runs: pl.DataFrame) -> Flat:
             for f in dtype.fields:
                 sub = (*path, f.name)
                 if isinstance(f.dtype, pl.Struct):
-                    name, inner = f"\x00{inner}", inner + 1
+                    name, inner = f"{_SEP}{inner}", inner + 1
                     below.append((name, sub, f.dtype))
                 else:
                     name = names[sub]
@@ -108,9 +140,8 @@ def flatten(runs: pl.DataFrame) -> Flat:
             renames.append(pl.col(column).struct.rename_fields(fields))
             unnest.append(column)
         if not (unnest or empty):
-            break
+            return frame
         frame = frame.drop(empty)
         if unnest:
             frame = frame.with_columns(renames).unnest(unnest)
         level = below
-    return Flat(frame, {c: paths[c] for c in frame.columns})

@@ -20,6 +20,7 @@ from mmtop import store
 from mmtop.tui.app import MmtopApp
 from mmtop.tui.flat import flatten
 from mmtop.tui.launch import Launch
+from mmtop.tui.widgets.runs_table import RunsTable
 
 NO_CAPTURE = {"capture_env": False, "capture_code": False, "capture_system": False}
 
@@ -73,6 +74,17 @@ def test_flatten_names_colliding_paths_in_key_order() -> None:
     assert flat.paths["params.a.c.d#2"] == ("params", "a.c.d")
 
 
+def test_flatten_copes_with_keys_holding_any_character() -> None:
+    runs = pl.DataFrame({"params": [{"a\x00b": 1, "a": {"b": 2, "c": {}}, "a.b": 3}]})
+    flat = flatten(runs)
+    assert flat.frame.row(0, named=True) == {
+        "params.a.b": 2,
+        "params.a.b#2": 3,
+        "params.a\x00b": 1,
+    }
+    assert flat.paths["params.a\x00b"] == ("params", "a\x00b")
+
+
 def test_flatten_keeps_plain_columns_and_drops_fieldless_structs() -> None:
     runs = pl.DataFrame({"run_id": ["r"], "params": [{"lr": 0.1}]}).with_columns(
         pl.lit(None, dtype=pl.Struct([])).alias("datasets")
@@ -107,6 +119,74 @@ def test_clashing_params_open_in_the_app_and_list_the_same_in_ls(tmp_path: Path)
     ]
     where = _mmtop("ls", "--root", str(root), "-q", "--where", 'params."a.b" = 1')
     assert where.stdout.decode().split() == [run_id]
+
+
+# -- the app with a very wide run ------------------------------------------------------
+
+
+def _wide_run(root: Path, keys: int) -> str:
+    with store.Run(experiment="wide", name="wide", root=root, **NO_CAPTURE) as run:
+        run.log({f"m{i:06d}": float(i) for i in range(keys)}, step=0)
+    return run.run_id
+
+
+def test_a_repaint_draws_only_the_columns_on_screen(tmp_path: Path) -> None:
+    root = tmp_path / "mmruns"
+    _wide_run(root, 5000)
+
+    async def scenario() -> None:
+        app = MmtopApp(Launch(root, "path"), watch=False)
+        async with app.run_test(size=(120, 30)) as pilot:
+            await _until(lambda: getattr(app.screen, "loads", 0) >= 1, "the first load")
+            await pilot.pause()
+            table = app.screen.query_one("#runs-table", RunsTable)
+            assert len(table.columns) > 5000
+            fetched: list[int] = []  # how many columns each repaint asks the model for
+            rows = table.model.rows
+
+            def counted(view: Any, start: int, stop: int, keys: list[str]) -> Any:
+                fetched.append(len(keys))
+                return rows(view, start, stop, keys)
+
+            table.model.rows = counted  # type: ignore[method-assign]
+            table.invalidate()
+            header, row = table.render_line(0), table.render_line(1)
+            # Was: every one of the 5k columns fetched and formatted for every line drawn.
+            assert fetched and max(fetched) < 100
+            assert len(list(header)) < 150 and len(list(row)) < 150
+            assert "m000000" in header.text and "m004999" not in header.text
+            table.scroll_to(x=table.virtual_size.width, animate=False, immediate=True)
+            await pilot.pause()
+            header, row = table.render_line(0), table.render_line(1)
+            assert len(list(header)) < 150
+            assert "m004999" in header.text and "m000000" not in header.text
+            assert row.text.rstrip().endswith("4999")
+            assert header.cell_length == row.cell_length == table.scrollable_content_region.width
+            await pilot.press("q")
+        assert app.return_code == 0
+
+    asyncio.run(scenario())
+
+
+def test_q_quits_while_a_huge_store_is_still_loading(tmp_path: Path) -> None:
+    root = tmp_path / "mmruns"
+    _wide_run(root, 10_000)
+
+    async def scenario() -> None:
+        app = MmtopApp(Launch(root, "path"), watch=False)
+        async with app.run_test(size=(120, 30)) as pilot:
+            screen = app.screen
+
+            def loading() -> bool:
+                return any(w.group == "runs-load" and w.is_running for w in app.workers)
+
+            await _until(loading, "the load to start")
+            await pilot.press("q")
+            await _until(lambda: not app.is_running, "the app to quit")
+            assert screen.loads == 0  # type: ignore[attr-defined]  (the load never landed)
+        assert app.return_code == 0
+
+    asyncio.run(scenario())
 
 
 # -- no terminal, and a root folder that goes away ---------------------------------------

@@ -64,16 +64,18 @@ def sort_limit(flat: Flat, keys: list[str], limit: int | None) -> Flat:
     """Sort by KEY / -KEY (nulls last either way, NaN counted as largest), then head(limit)."""
     frame = flat.frame
     if keys:
+        names = frame.columns
         columns: list[str] = []
         descending: list[bool] = []
         for raw in keys:
             desc = raw.startswith("-")
-            name = sort_column(raw[1:] if desc or raw.startswith("+") else raw, frame.columns)
-            if isinstance(frame.schema[name], (pl.List, pl.Struct, pl.Array)):
+            name = sort_column(raw[1:] if desc or raw.startswith("+") else raw, names)
+            if isinstance(frame.get_column(name).dtype, (pl.List, pl.Struct, pl.Array)):
                 raise UsageError(f"--sort: cannot sort by {name!r}, it holds lists")
             columns.append(name)
             descending.append(desc)
-        frame = frame.sort(columns, descending=descending, nulls_last=True, maintain_order=True)
+        if frame.height > 1:  # a wide frame pays per column even to sort one row
+            frame = frame.sort(columns, descending=descending, nulls_last=True, maintain_order=True)
     if limit is not None:
         frame = frame.head(limit)
     return flat.with_frame(frame)

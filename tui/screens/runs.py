@@ -7,6 +7,8 @@ The user's choices (`ViewState`), the marks and the cursor's run survive every r
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -19,6 +21,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
+from textual.worker import get_current_worker
 
 from mmtop.tui.coalesce import Coalescer
 from mmtop.tui.columns import ColumnChoice, label
@@ -136,7 +139,14 @@ class RunsScreen(Screen[None]):
         except Exception as exc:  # no store yet, unreadable root: say so, keep running
             self.post_message(LoadFailed(str(exc)))
             return
+        if get_current_worker().is_cancelled:  # the app is quitting: skip the rest
+            return
         model = RunsModel(frame)
+        # The view (filter mask, columns, their widths) is worked out here, off the UI
+        # thread: for a run with 100k metric keys that is seconds of work, and the UI thread
+        # then only looks it up. A copy of the state: the user may change it meanwhile.
+        with contextlib.suppress(ValueError):  # a filter the new data lacks: apply() says so
+            model.compute(dataclasses.replace(self.state))
         self.post_message(RunsLoaded(frame, problems, time.perf_counter() - start, model))
 
     def on_runs_loaded(self, message: RunsLoaded) -> None:

@@ -3,11 +3,14 @@
 Textual's DataTable builds every row up front, which takes seconds at 100k runs. Here the
 rows live in a polars frame (`RunsModel`); each repaint asks the model for the visible
 slice, formats it, and caches the formatted cells until the view or the data changes.
-The left block (mark, status, name) stays put while the other columns scroll sideways.
+The left block (mark, status, name) stays put while the other columns scroll sideways, and
+only the columns in the window are formatted and drawn: a run with 100k metric columns
+costs a repaint what a screenful of columns costs.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import NamedTuple
@@ -76,7 +79,8 @@ def _pad(text: str, width: int, right: bool) -> str:
 
 
 class _Row(NamedTuple):
-    """One row's formatted cells, kept until the view or the data changes."""
+    """One row's formatted cells (the scrolled part: only the window's columns), kept until
+    the view, the data or the window changes."""
 
     run_id: str
     status: str
@@ -154,7 +158,15 @@ class RunsTable(ScrollView, can_focus=True):
         self._now = now or (lambda: datetime.now(UTC))
         self._fixed: list[Column] = []
         self._rest: list[Column] = []
+        self._columns: list[Column] = []
+        # Geometry of the scrolled columns, set once per view: width of each, x where each
+        # starts (gaps included), and the totals.
+        self._rest_widths: list[int] = []
+        self._rest_starts: list[int] = []
+        self._rest_total = 0
+        self._fixed_total = 2
         self._cache: dict[int, _Row] = {}
+        self._cache_window = (0, 0)
         self._styles: dict[str, Style] | None = None
         self._last_highlight: str | None = None
 
@@ -176,6 +188,15 @@ class RunsTable(ScrollView, can_focus=True):
         self.descending = descending
         self._fixed = [c for c in view.columns if c.key in FIXED_KEYS]
         self._rest = [c for c in view.columns if c.key not in FIXED_KEYS]
+        self._columns = self._fixed + self._rest
+        self._fixed_total = 2 + sum(self._width(c) + GAP for c in self._fixed)
+        self._rest_widths = [self._width(c) for c in self._rest]
+        self._rest_starts = []
+        x = 0
+        for w in self._rest_widths:
+            self._rest_starts.append(x)
+            x += w + GAP
+        self._rest_total = x
         self._cache.clear()
         width = self._fixed_width() + self._rest_width()
         self.virtual_size = Size(width, len(view) + 1)
@@ -191,7 +212,7 @@ class RunsTable(ScrollView, can_focus=True):
 
     @property
     def columns(self) -> list[Column]:
-        return self._fixed + self._rest
+        return self._columns
 
     @property
     def current_run_id(self) -> str | None:
@@ -222,10 +243,23 @@ class RunsTable(ScrollView, can_focus=True):
         return max(column.width, cell_len(column.label) + extra)
 
     def _fixed_width(self) -> int:
-        return 2 + sum(self._width(c) + GAP for c in self._fixed)
+        return self._fixed_total
 
     def _rest_width(self) -> int:
-        return sum(self._width(c) + GAP for c in self._rest)
+        return self._rest_total
+
+    def _window(self, scroll_x: int, room: int) -> tuple[int, int]:
+        """Indices (start, stop) into the scrolled columns that overlap [scroll_x, +room)."""
+        starts = self._rest_starts
+        if room <= 0 or not starts:
+            return (0, 0)
+        first = max(0, bisect_right(starts, scroll_x) - 1)
+        return (first, max(first, bisect_left(starts, scroll_x + room)))
+
+    def _current_window(self) -> tuple[int, int]:
+        width = self.scrollable_content_region.width
+        room = width - min(self._fixed_width(), width)
+        return self._window(round(self.scroll_offset.x), room)
 
     def _body_height(self) -> int:
         return max(1, self.scrollable_content_region.height - 1)
@@ -239,11 +273,10 @@ class RunsTable(ScrollView, can_focus=True):
         elif self.cursor_row >= top + height:
             y = self.cursor_row - height + 1
         x = round(self.scroll_offset.x)
-        col = self.current_column
-        if col is not None and col in self._rest:
-            i = self._rest.index(col)
-            left = sum(self._width(c) + GAP for c in self._rest[:i])
-            right = left + self._width(col)
+        i = self.cursor_col - len(self._fixed)
+        if 0 <= i < len(self._rest):
+            left = self._rest_starts[i]
+            right = left + self._rest_widths[i]
             room = self.scrollable_content_region.width - self._fixed_width()
             if left < x:
                 x = left
@@ -253,14 +286,17 @@ class RunsTable(ScrollView, can_focus=True):
 
     # -- rendering ----------------------------------------------------------------------
 
-    def _row_cells(self, row: int) -> _Row | None:
+    def _row_cells(self, row: int, window: tuple[int, int]) -> _Row | None:
+        if window != self._cache_window:
+            self._cache.clear()
+            self._cache_window = window
         if row not in self._cache:
             if len(self._cache) > 4000:
                 self._cache.clear()
             height = self._body_height()
             start = max(0, row - 2)
             stop = min(len(self.view), row + height + 2)
-            cols = self.columns
+            cols = self._fixed + self._rest[window[0] : window[1]]
             keys = [c.key for c in cols] + ["run_id", "status"]
             now = self._now()
             n_fixed = len(self._fixed)
@@ -305,7 +341,8 @@ class RunsTable(ScrollView, can_focus=True):
         row = round(scroll_y) + y - 1
         if row >= len(self.view):
             return Strip.blank(width, base)
-        got = self._row_cells(row)
+        window = self._current_window()
+        got = self._row_cells(row, window)
         if got is None:
             return Strip.blank(width, base)
         marked = got.run_id in self.marks
@@ -325,7 +362,7 @@ class RunsTable(ScrollView, can_focus=True):
             if i == cell_cursor:
                 cstyle = cstyle + self._style("cell")
             fixed += [Segment(text, cstyle), Segment(GAP_TEXT, style)]
-        k = cell_cursor - len(self._fixed)
+        k = cell_cursor - len(self._fixed) - window[0]
         if 0 <= k < len(got.rest):
             before = "".join(c + GAP_TEXT for c in got.rest[:k])
             after = GAP_TEXT + GAP_TEXT.join(got.rest[k + 1 :])
@@ -336,33 +373,49 @@ class RunsTable(ScrollView, can_focus=True):
             ]
         else:
             rest = [Segment(got.rest_text, style)]
-        return self._join_line(fixed, rest, width, round(scroll_x), style)
+        return self._join_line(fixed, rest, width, round(scroll_x), style, window)
 
     def _header(self, width: int, scroll_x: int) -> Strip:
         head = self._style("header")
         cursor = self._style("header-cursor")
         fixed: list[Segment] = [Segment("  ", head)]
         rest: list[Segment] = []
-        for i, column in enumerate(self.columns):
+        window = self._current_window()
+        n_fixed = len(self._fixed)
+        shown = [*range(n_fixed), *range(n_fixed + window[0], n_fixed + window[1])]
+        for i in shown:
+            column = self._columns[i]
             text = column.label
             if column.key == self.sort_key:
                 text += "▼" if self.descending else "▲"
             text = _pad(clean(text, single_line=True), self._width(column), column.right)
-            target = fixed if i < len(self._fixed) else rest
+            target = fixed if i < n_fixed else rest
             target.append(Segment(text, cursor if i == self.cursor_col else head))
             target.append(Segment(GAP_TEXT, head))
-        return self._join_line(fixed, rest, width, scroll_x, head)
+        return self._join_line(fixed, rest, width, scroll_x, head, window)
 
     def _join_line(
-        self, fixed: list[Segment], rest: list[Segment], width: int, scroll_x: int, style: Style
+        self,
+        fixed: list[Segment],
+        rest: list[Segment],
+        width: int,
+        scroll_x: int,
+        style: Style,
+        window: tuple[int, int],
     ) -> Strip:
         """The fixed block, then the sideways-scrolled rest, cut or padded to `width`.
 
+        `rest` holds the columns of `window` only, so it starts where the first of them does.
         Built as one Strip: intermediate Strips (crop, join, extend) each set up caches,
         which costs more than the rendering itself on a full-table repaint."""
         left_width = min(self._fixed_width(), width)
         room = width - left_width
-        rest_width = self._rest_width()
+        first, stop = window
+        origin = rest_width = 0
+        if first < stop:
+            origin = self._rest_starts[first]
+            rest_width = self._rest_starts[stop - 1] + self._rest_widths[stop - 1] + GAP - origin
+        scroll_x -= origin
         segments = fixed
         if room > 0:
             if scroll_x or rest_width > room:
@@ -447,11 +500,9 @@ class RunsTable(ScrollView, can_focus=True):
         if x < pos:
             return None
         rx = x - pos + round(self.scroll_offset.x)
-        acc = 0
-        for i, column in enumerate(self._rest):
-            if acc <= rx < acc + self._width(column) + GAP:
-                return len(self._fixed) + i
-            acc += self._width(column) + GAP
+        i = bisect_right(self._rest_starts, rx) - 1
+        if 0 <= i < len(self._rest) and rx < self._rest_starts[i] + self._rest_widths[i] + GAP:
+            return len(self._fixed) + i
         return None
 
     def on_click(self, event: events.Click) -> None:
