@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "export": "export the runs table or full metric histories",
     "doctor": "check the store; list unreadable files and crashed runs",
     "compact": "merge metric parts of finished runs into fewer files",
+    "models": "the model registry: list, show, promote, export and verify versions",
     "completion": "print a shell completion script (bash or zsh)",
 }
 
@@ -243,6 +244,8 @@ def build_parser() -> argparse.ArgumentParser:
         "-f", "--format", choices=("text", "json"), default="text", help="report format"
     )
 
+    _models(add("models", MODELS_EPILOG), common)
+
     completion = add(
         "completion",
         "install:\n"
@@ -251,6 +254,89 @@ def build_parser() -> argparse.ArgumentParser:
     )
     completion.add_argument("shell", choices=("bash", "zsh"))
     return top
+
+
+MODELS_EPILOG = """\
+a model reference (REF) is NAME (the newest version), NAME/3 or NAME@ALIAS.
+
+examples:
+  mmtop models ls --format csv
+  mmtop models show digits-clf@champion
+  mmtop models alias digits-clf champion 3
+  mmtop models history digits-clf
+  mmtop models diff digits-clf/2 digits-clf/3
+  mmtop models export digits-clf@champion -o ./digits-clf
+  mmtop models verify digits-clf/3      # exit 1 when a file changed
+"""
+
+MODELS_ACTIONS: dict[str, str] = {
+    "ls": "list model versions with aliases and metrics at registration",
+    "show": "one version: manifest, signature, metrics, params, files",
+    "history": "every alias move, registration, tag, description and deprecation, in order",
+    "diff": "compare two versions: lineage, params, metrics, data, files",
+    "lineage": "datasets -> run -> version -> child versions",
+    "alias": "point ALIAS at VERSION (recorded as an event)",
+    "unalias": "remove ALIAS (recorded as an event)",
+    "export": "write a self-contained folder: model files, manifest, requirements, card",
+    "verify": "check every file's sha256 against the manifest (exit 1 on a mismatch)",
+}
+
+
+def _models(models: argparse.ArgumentParser, common: Parser) -> None:
+    sub = models.add_subparsers(dest="action", metavar="ACTION", parser_class=Parser, required=True)
+
+    def act(name: str) -> argparse.ArgumentParser:
+        return sub.add_parser(
+            name, help=MODELS_ACTIONS[name], description=MODELS_ACTIONS[name], parents=[common]
+        )
+
+    ls = act("ls")
+    ls.add_argument("name", metavar="NAME", nargs="?", help="only this model")
+    ls.add_argument("-f", "--format", choices=LS_FORMATS, default="table", help="(default: table)")
+    ls.add_argument("-q", "--quiet", action="store_true", help="print NAME/VERSION only")
+    _output(ls, None)
+    for name in ("show", "lineage"):
+        p = act(name)
+        p.add_argument("ref", metavar="REF")
+        p.add_argument(
+            "-f", "--format", choices=("text", "json"), default="text", help="(default: text)"
+        )
+        _output(p, None)
+    history = act("history")
+    history.add_argument("name", metavar="NAME")
+    history.add_argument(
+        "-f", "--format", choices=LS_FORMATS, default="table", help="(default: table)"
+    )
+    _output(history, None)
+    diff = act("diff")
+    diff.add_argument("refs", metavar="REF", nargs=2)
+    diff.add_argument("--all", action="store_true", help="show fields that are equal too")
+    diff.add_argument(
+        "-f", "--format", choices=DIFF_FORMATS, default="table", help="(default: table)"
+    )
+    _output(diff, None)
+    alias = act("alias")
+    alias.add_argument("name", metavar="NAME")
+    alias.add_argument("alias", metavar="ALIAS")
+    alias.add_argument("number", metavar="VERSION", type=_positive)
+    unalias = act("unalias")
+    unalias.add_argument("name", metavar="NAME")
+    unalias.add_argument("alias", metavar="ALIAS")
+    export = act("export")
+    export.add_argument("ref", metavar="REF")
+    export.add_argument("-o", "--output", metavar="DIR", required=True, help="new or empty folder")
+    verify = act("verify")
+    verify.add_argument("ref", metavar="REF")
+    verify.add_argument(
+        "-f", "--format", choices=("text", "json"), default="text", help="(default: text)"
+    )
+
+
+def _positive(text: str) -> int:
+    value = _non_negative(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1: {text!r}")
+    return value
 
 
 def normalise(argv: list[str]) -> list[str]:

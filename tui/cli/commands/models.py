@@ -1,0 +1,129 @@
+"""`mmtop models ...`: list, show, compare, promote, export and verify model versions."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from mmtop.tui.cli import cells, frames
+from mmtop.tui.cli.commands.ls import write
+from mmtop.tui.cli.common import open_store, output
+from mmtop.tui.cli.errors import EXIT_ERROR, EXIT_OK, UsageError
+
+if TYPE_CHECKING:
+    from mmtop import store
+
+# Shown in a table when the format is for people; files get every column.
+TABLE_COLUMNS = ("name", "version", "aliases", "created", "flavour", "size", "run_id")
+# The module of each action that is not in this one.
+ELSEWHERE = {
+    "show": "models_show",
+    "lineage": "models_show",
+    "diff": "models_show",
+    "export": "models_export",
+}
+
+
+def run(ns: argparse.Namespace) -> int:
+    module = ELSEWHERE.get(ns.action)
+    if module is not None:
+        result: int = importlib.import_module(f"mmtop.tui.cli.commands.{module}").run(ns)
+        return result
+    return int(globals()[f"_{ns.action}"](ns))
+
+
+@contextmanager
+def refs() -> Iterator[None]:
+    """A malformed model reference or name is a usage error (exit 2)."""
+    try:
+        yield
+    except ValueError as exc:
+        if isinstance(exc, KeyError):  # store errors that are also lookups: exit 1
+            raise
+        raise UsageError(str(exc)) from None
+
+
+def version_of(st: store.Store, ref: str) -> Any:
+    with refs():
+        return st.model(ref)
+
+
+def _ls(ns: argparse.Namespace) -> int:
+    st = open_store(ns)
+    with refs():
+        df = st.models(ns.name)
+    flat = frames.flatten(df)
+    if ns.format in ("table", "md"):
+        keep = [c for c in flat.frame.columns if c in TABLE_COLUMNS or c.startswith("metrics.")]
+        flat = flat.select(keep)
+    if ns.quiet:
+        refs_ = [f"{n}/{v}" for n, v in df.select("name", "version").iter_rows()]
+        with output(ns.output) as out:
+            out.writelines(f"{r}\n".encode() for r in refs_)
+        return EXIT_OK
+    write(flat, ns.format, ns.output)
+    return EXIT_OK
+
+
+def _history(ns: argparse.Namespace) -> int:
+    st = open_store(ns)
+    with refs():
+        df = st.model_history(ns.name)
+    if not df.height and not st.models(ns.name).height:
+        from mmtop.store import ModelNotFoundError
+
+        raise ModelNotFoundError(f"no model named {ns.name!r} in {st.root}")
+    if ns.format in ("table", "md") and df.height:
+        df = df.drop([c for c in df.columns if df[c].null_count() == df.height])
+    write(frames.flatten(df), ns.format, ns.output)
+    return EXIT_OK
+
+
+def _alias(ns: argparse.Namespace) -> int:
+    st = open_store(ns)
+    with refs():
+        event = st.set_alias(ns.name, ns.alias, ns.number)
+    _say(f"{ns.name}@{ns.alias}", event, f"already version {ns.number}")
+    return EXIT_OK
+
+
+def _unalias(ns: argparse.Namespace) -> int:
+    st = open_store(ns)
+    with refs():
+        event = st.remove_alias(ns.name, ns.alias)
+    _say(f"{ns.name}@{ns.alias}", event, "was not set")
+    return EXIT_OK
+
+
+def _say(what: str, event: dict[str, Any] | None, unchanged: str) -> None:
+    if event is None:
+        text = f"{what}: {unchanged} (nothing recorded)\n"
+    else:
+        old = "(none)" if event["from"] is None else event["from"]
+        new = "(removed)" if event["to"] is None else event["to"]
+        text = f"{what}: {old} -> {new} (event {event['seq']})\n"
+    with output(None) as out:
+        out.write(cells.human(text.rstrip("\n")).encode() + b"\n")
+
+
+def _verify(ns: argparse.Namespace) -> int:
+    st = open_store(ns)
+    version = version_of(st, ns.ref)
+    report = version.verify()
+    result = {
+        "ref": version.ref,
+        "ok": report.ok,
+        "checked": report.checked,
+        "mismatched": report.mismatched,
+        "missing": report.missing,
+    }
+    with output(None) as out:
+        if ns.format == "json":
+            out.write((cells.json_dumps(result) + "\n").encode())
+        else:
+            state = "ok" if report.ok else "FAILED"
+            out.write(f"{version.ref}: {state}: {cells.human(str(report))}\n".encode())
+    return EXIT_OK if report.ok else EXIT_ERROR
