@@ -62,7 +62,24 @@ class Watcher:
             pass
         for run in self._live:
             folders += [run, run / paths.SUMMARY_DIR]
-        return folders
+        return folders + self._registry_folders()
+
+    def _registry_folders(self) -> list[Path]:
+        """`_models/`, each model folder and its events: every visible registry change (a
+        committed version, an alias move) ends with a new file in an events folder."""
+        from .registry.layout import EVENTS_DIR
+
+        registry = self.root / paths.MODELS_DIR
+        try:
+            with os.scandir(registry) as it:
+                models = [Path(e.path) for e in it if e.is_dir(follow_symlinks=False)]
+        except OSError:
+            return []
+        out = [registry]
+        for model in models:
+            if not model.name.startswith("."):
+                out += [model, model / EVENTS_DIR]
+        return out
 
     def watch_runs(self, run_folders: Iterable[str | os.PathLike[str]]) -> None:
         """Watch these run folders closely (the live ones); others are seen via listings."""
@@ -72,11 +89,12 @@ class Watcher:
             self._sync_watches()
 
     def _ignored(self, path: str | bytes) -> bool:
-        """Caches, locks and temporary files (any dot-name), and the registry: not runs."""
+        """Caches, locks and temporary files (any dot-name): not news."""
         text = os.fsdecode(path)
         rel = os.path.relpath(text, self.root)
         parts = rel.split(os.sep)
-        return paths.is_hidden(parts[0]) or any(p.startswith(".") for p in parts)
+        hidden = paths.is_hidden(parts[0]) and parts[0] != paths.MODELS_DIR
+        return hidden or any(p.startswith(".") for p in parts)
 
     # ----------------------------------------------------------------- events
     def _start_events(self) -> None:

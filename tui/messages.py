@@ -78,3 +78,16 @@ class TableRead(Message):
     ref: Any
     data: Any
     error: str | None = None
+
+
+@dataclass
+class ModelsLoaded(Message):
+    frame: pl.DataFrame
+    problems: list[Any] = field(default_factory=list)
+
+
+@dataclass
+class ModelDetailLoaded(Message):
+    ref: str
+    version: Any
+    history: pl.DataFrame

@@ -73,6 +73,7 @@ class RunsScreen(Screen[None]):
         Binding("ctrl+r,f5", "refresh", "Refresh", show=False, id="runs.refresh"),
         Binding("tab", "app.focus_next", "Next pane", show=False, id="runs.focus_next"),
         Binding("A", "mark_all", "Mark all shown", show=False, id="runs.mark_all"),
+        Binding("M", "show_models", "Models", show=False, id="runs.models"),
     ]
 
     def __init__(self) -> None:
@@ -416,6 +417,11 @@ class RunsScreen(Screen[None]):
             return
         self.app.push_screen(CompareScreen(self.app.get_store(), run_ids))  # type: ignore[attr-defined]
 
+    def action_show_models(self) -> None:
+        from mmtop.tui.screens.models import ModelsScreen
+
+        self.app.push_screen(ModelsScreen())
+
     def action_pick_columns(self) -> None:
         from mmtop.tui.screens.columns import ColumnPicker
 
@@ -496,6 +502,7 @@ class RunsScreen(Screen[None]):
         yield ("runs: clear filter", "Show every run", self.action_clear_filter)
         yield ("runs: open", "Open the highlighted run", self.action_open_run)
         yield ("runs: compare", "Compare marked runs, else every shown run", self.action_compare)
+        yield ("models: open registry", "Model versions, aliases, lineage", self.action_show_models)
         yield ("runs: mark", "Mark or unmark the highlighted run", self.action_toggle_mark)
         yield ("runs: mark all shown", "Mark every shown run", self.action_mark_all)
         yield ("runs: unmark all", "Clear every mark", self.action_clear_marks)

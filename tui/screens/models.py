@@ -1,0 +1,180 @@
+"""The Models screen: every registered version with its aliases, and the highlighted
+version's manifest, lineage, metrics, alias history and files. Live: reloads on store
+changes (the watcher follows the registry's folders)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from mmtop.tui import models_view
+from mmtop.tui.messages import LoadFailed, ModelDetailLoaded, ModelsLoaded, StoreChanged
+from mmtop.tui.safe_text import clean
+
+Command = tuple[str, str, Callable[[], Any]]
+
+
+class ModelsScreen(Screen[None]):
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back", id="models.back"),
+        Binding("o", "open_run", "Open source run", id="models.open_run"),
+        Binding("ctrl+r,f5", "refresh", "Refresh", show=False, id="models.refresh"),
+        Binding("j", "cursor_down", "Down", show=False, id="models.down"),
+        Binding("k", "cursor_up", "Up", show=False, id="models.up"),
+    ]
+    DEFAULT_CSS = """
+    ModelsScreen #models-table { height: auto; max-height: 40%; }
+    ModelsScreen #models-detail { height: 1fr; border-top: solid $primary; padding: 0 1; }
+    ModelsScreen #models-top { height: 1; padding: 0 1; background: $boost; }
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.loads = 0
+        self.detail_loads = 0
+        self.refs: list[str] = []
+        self.run_ids: dict[str, str] = {}
+        self.shown_ref: str | None = None
+        self.detail_text = ""
+
+    def compose(self) -> ComposeResult:
+        yield Static("models", id="models-top")
+        yield DataTable(id="models-table", cursor_type="row", zebra_stripes=True)
+        with VerticalScroll(id="models-detail"):
+            yield Static("", id="models-detail-text")
+        yield Footer(compact=True, show_command_palette=False)
+
+    @property
+    def table(self) -> DataTable[str]:
+        return self.query_one("#models-table", DataTable)
+
+    def on_mount(self) -> None:
+        self.table.focus()
+        self.load_models()
+
+    # -- loading (workers post messages; only handlers touch widgets) -------------------
+
+    @work(thread=True, exclusive=True, group="models")
+    def load_models(self) -> None:
+        try:
+            st = self.app.get_store()  # type: ignore[attr-defined]
+            frame = st.models()
+            problems = st.model_problems()
+        except Exception as exc:  # an unreadable store: say so, do not crash
+            self.post_message(LoadFailed(str(exc)))
+            return
+        self.post_message(ModelsLoaded(frame, problems))
+
+    @work(thread=True, exclusive=True, group="model-detail")
+    def load_detail(self, ref: str) -> None:
+        try:
+            st = self.app.get_store()  # type: ignore[attr-defined]
+            version = st.model(ref)
+            version.lineage()  # children: read here, not on the UI thread
+            history = st.model_history(version.name)
+        except Exception as exc:
+            self.post_message(LoadFailed(str(exc)))
+            return
+        self.post_message(ModelDetailLoaded(ref, version, history))
+
+    def on_models_loaded(self, message: ModelsLoaded) -> None:
+        frame = message.frame
+        table = self.table
+        current = (
+            self.refs[table.cursor_row] if self.refs and table.cursor_row < len(self.refs) else None
+        )
+        keys = models_view.metric_keys(frame)
+        table.clear(columns=True)
+        table.add_columns(*models_view.COLUMNS, *[clean(k, single_line=True) for k in keys])
+        rows = models_view.rows(frame)
+        self.refs = [ref for ref, _ in rows]
+        self.run_ids = {
+            f"{n}/{v}": r for n, v, r in frame.select("name", "version", "run_id").iter_rows() if r
+        }
+        for ref, cells in rows:
+            table.add_row(*cells, key=ref)
+        if current in self.refs:
+            table.move_cursor(row=self.refs.index(current))
+        models = frame["name"].n_unique() if frame.height else 0
+        skipped = f", {len(message.problems)} skipped files" if message.problems else ""
+        self.query_one("#models-top", Static).update(
+            f"models: {models} models, {frame.height} versions{skipped}"
+        )
+        self.loads += 1
+        if not rows:
+            self.query_one("#models-detail-text", Static).update(
+                "no registered models: run.log_model(model, name) in a training script"
+            )
+        elif self.shown_ref not in self.refs or current is None:
+            self._show(self.refs[table.cursor_row])
+        else:
+            self._show(self.shown_ref or self.refs[0])
+
+    def on_data_table_row_highlighted(self, message: DataTable.RowHighlighted) -> None:
+        key = message.row_key.value if message.row_key is not None else None
+        if key and key != self.shown_ref:
+            self._show(key)
+
+    def _show(self, ref: str) -> None:
+        self.shown_ref = ref
+        self.load_detail(ref)
+
+    def on_model_detail_loaded(self, message: ModelDetailLoaded) -> None:
+        if message.ref != self.shown_ref:
+            return
+        text = models_view.detail(message.version, message.history)
+        self.query_one("#models-detail-text", Static).update(text)
+        self.detail_text = text.plain
+        self.detail_loads += 1
+
+    def on_load_failed(self, message: LoadFailed) -> None:
+        self.notify(f"models: {message.error}", severity="error", markup=False)
+
+    def on_store_changed(self, message: StoreChanged) -> None:
+        self.load_models()
+
+    # -- actions ----------------------------------------------------------------------------
+
+    def action_cursor_down(self) -> None:
+        self.table.action_cursor_down()
+
+    def action_cursor_up(self) -> None:
+        self.table.action_cursor_up()
+
+    def action_refresh(self) -> None:
+        self.load_models()
+
+    def action_open_run(self) -> None:
+        run_id = self.run_ids.get(self.shown_ref or "")
+        if not run_id:
+            self.notify("this version was registered without a run", severity="warning")
+            return
+        from mmtop.tui.screens.detail import RunDetailScreen
+
+        self.app.push_screen(RunDetailScreen(run_id))
+
+    def action_show_help(self) -> None:
+        from mmtop.tui.screens.help import HelpScreen, section
+
+        self.app.push_screen(
+            HelpScreen(
+                "models",
+                [
+                    section("models", self.BINDINGS),
+                    section("everywhere", self.app.BINDINGS),
+                    ("", [("ctrl+p", "Command palette: every action by name")]),
+                ],
+            )
+        )
+
+    def palette_commands(self) -> Iterator[Command]:
+        yield ("models: back to runs", "Close the Models screen", self.app.pop_screen)
+        yield ("models: open source run", "The run that made this version", self.action_open_run)
+        yield ("models: refresh", "Read the registry again", self.action_refresh)
