@@ -78,6 +78,15 @@ def test_history_of_runs_whose_experiment_looks_like_a_glob(root: Path, experime
     assert st.problems() == []
 
 
+def test_tables_of_a_run_in_a_glob_like_experiment(root: Path) -> None:
+    with store.Run(experiment="resnet[v2]", root=root, **NO_CAPTURE) as run:  # type: ignore[arg-type]
+        run.log_table("samples", {"x": [1, 2, 3]})
+        run.log_predictions([[0.9, 0.1], [0.2, 0.8]], y_true=[0, 1], class_names=["a", "b"])
+    info = store.open(root).run(run.run_id)
+    assert info.table("samples")["x"].to_list() == [1, 2, 3]
+    assert info.predictions()["pred"].to_list() == ["a", "b"]
+
+
 def test_runs_cache_is_reused_under_a_root_that_looks_like_a_glob(tmp_path: Path) -> None:
     root = tmp_path / "runs[1]"
     run = _log_run(root)
