@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..fsio import read_json
 from ..records import Problem
@@ -18,6 +18,9 @@ from .errors import ModelNotFoundError
 from .events import EventLog, State
 from .model_version import ModelVersion
 
+if TYPE_CHECKING:
+    import polars as pl
+
 
 class Catalog:
     def __init__(self, root: Path) -> None:
@@ -25,6 +28,9 @@ class Catalog:
         self._manifests: dict[tuple[str, int], dict[str, Any]] = {}
         self._logs: dict[str, EventLog] = {}
         self._problems: list[Problem] = []
+        self.frames: dict[
+            Any, pl.DataFrame
+        ] = {}  # the last models() frame, by what it was built from
 
     # ----------------------------------------------------------------- listing
     def names(self) -> list[str]:
@@ -43,32 +49,45 @@ class Catalog:
                     self._problems.append(Problem(str(where), "not a valid model name"))
         return out
 
-    def scan(self) -> list[tuple[str, list[int], State]]:
-        """(name, committed versions, derived state) of every model; refreshes problems()."""
+    def scan(self) -> list[tuple[str, list[int], State, int]]:
+        """(name, committed versions, derived state, last event seq) of every model;
+        refreshes problems()."""
         self._problems = []
         out = []
         for name in self.names():
-            numbers = self.versions(name)
-            out.append((name, numbers, self.log(name).state()))
-            self._problems.extend(self.log(name).problems)
-            for item in versions.uncommitted(self.root, name):
+            numbers, pending = self._list_versions(name)
+            log = self.log(name)
+            events = log.read()
+            out.append((name, numbers, log.state(), events[-1]["seq"] if events else 0))
+            self._problems.extend(log.problems)
+            for folder in pending:
+                item = versions.judge(Path(folder))
                 if item.stale:
                     self._problems.append(Problem(str(item.path), item.reason))
         return out
 
     def versions(self, name: str) -> list[int]:
         """Committed versions whose manifests can be read."""
-        folder = layout.versions_dir(self.root, name)
+        return self._list_versions(name)[0]
+
+    def _list_versions(self, name: str) -> tuple[list[int], list[str]]:
+        """(committed versions, ascending; folders without a manifest)."""
+        folder = str(layout.versions_dir(self.root, name))
         try:
             with os.scandir(folder) as it:
-                numbers = [layout.version_number(e.name) for e in it]
+                found = [(layout.version_number(e.name), e.path) for e in it]
         except FileNotFoundError:
-            return []
-        out = []
-        for number in sorted(n for n in numbers if n is not None):
-            if (name, number) in self._manifests or self._load(name, number) is not None:
-                out.append(number)
-        return out
+            return [], []
+        numbers: list[int] = []
+        pending: list[str] = []
+        for number, path in sorted((n, p) for n, p in found if n is not None):
+            if (name, number) in self._manifests:
+                numbers.append(number)
+            elif not os.path.exists(f"{path}/{layout.MANIFEST}"):
+                pending.append(path)
+            elif self._load(name, number) is not None:
+                numbers.append(number)
+        return numbers, pending
 
     def _load(self, name: str, number: int) -> dict[str, Any] | None:
         where = layout.version_dir(self.root, name, number) / layout.MANIFEST

@@ -51,6 +51,7 @@ class EventLog:
         self._events: dict[int, dict[str, Any]] = {}
         self._bad: dict[str, Problem] = {}
         self._mtime = -1
+        self._state: tuple[tuple[int, int], State] | None = None
 
     def read(self) -> list[dict[str, Any]]:
         """Every readable event, in sequence order (unreadable ones are in `problems`)."""
@@ -86,7 +87,13 @@ class EventLog:
             self._events[seq] = event
 
     def state(self, at: dt.datetime | None = None) -> State:
-        return replay(self.read(), at)
+        events = self.read()
+        if at is not None:
+            return replay(events, at)
+        key = (len(events), events[-1]["seq"] if events else 0)
+        if self._state is None or self._state[0] != key:
+            self._state = (key, replay(events))
+        return self._state[1]
 
     def append(self, make: Callable[[State], dict[str, Any] | None]) -> dict[str, Any] | None:
         """Append the event `make(current state)` returns (None: nothing to record).

@@ -28,11 +28,16 @@ SCHEMA: dict[str, Any] = {
 
 def models_frame(catalog: Catalog, name: str | None = None) -> pl.DataFrame:
     """Columns as SCHEMA, then `metrics` (a struct of the run's metrics at registration)."""
+    scanned = [item for item in catalog.scan() if name is None or item[0] == name]
+    # Manifests never change and events only add up: the same versions and last events
+    # give the same frame.
+    key = (name, tuple((m, tuple(numbers), seq) for m, numbers, _, seq in scanned))
+    cached = catalog.frames.get(key)
+    if cached is not None:
+        return cached
     rows: dict[str, list[Any]] = {col: [] for col in SCHEMA}
     metrics: list[dict[str, float] | None] = []
-    for model, numbers, state in catalog.scan():
-        if name is not None and model != name:
-            continue
+    for model, numbers, state, _ in scanned:
         for number in numbers:
             m = catalog.manifest(model, number)
             lineage = m.get("lineage") or {}
@@ -59,6 +64,8 @@ def models_frame(catalog: Catalog, name: str | None = None) -> pl.DataFrame:
     if keys:
         struct = pl.Struct({k: pl.Float64 for k in keys})
         frame = frame.with_columns(pl.Series("metrics", metrics, dtype=struct))
+    catalog.frames.clear()  # only the newest is ever asked for again
+    catalog.frames[key] = frame
     return frame
 
 

@@ -91,11 +91,12 @@ def uncommitted(root: Path, name: str) -> list[Uncommitted]:
     out = []
     for _, folder in sorted(_numbered(layout.versions_dir(root, name))):
         if not (folder / layout.MANIFEST).exists():
-            out.append(_judge(folder))
+            out.append(judge(folder))
     return out
 
 
-def _judge(folder: Path) -> Uncommitted:
+def judge(folder: Path) -> Uncommitted:
+    """Whether the claimer of a folder without manifest is still at work, and why not."""
     now = time.time()
     try:
         info = read_json(folder / layout.CLAIM)

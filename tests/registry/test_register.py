@@ -92,7 +92,8 @@ def test_models_frame_lists_every_version_with_aliases_and_metrics(
     _train_and_log(root, pipeline, digits, run_options, aliases=["candidate"])
     _train_and_log(root, pipeline, digits, run_options)
     s = store.open(root)
-    s.set_alias("digits-clf", "champion", 1)
+    assert s.models()["aliases"].to_list() == [["candidate"], []]
+    s.set_alias("digits-clf", "champion", 1)  # the same store object sees the move
     df = s.models()
     assert df.select("name", "version", "aliases", "flavour").rows() == [
         ("digits-clf", 1, ["candidate", "champion"], "sklearn"),
