@@ -54,7 +54,7 @@ def open_regular(path: Path) -> BinaryIO:
 
 def record(part: Path, sha256: str) -> None:
     """Append the part's line to its writer's file (one write, so lines never interleave)."""
-    m = paths.PART_RE.match(part.name)
+    m = paths.PART_RE.fullmatch(part.name)
     if m is None:
         raise ValueError(f"not a part name: {part.name!r}")
     line = f"{sha256}  {part.name}\n".encode()

@@ -8,13 +8,19 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
+from typing import Any
 
 MAX_KEY_LEN = 256
 MAX_NAME_LEN = 200
 # File systems limit one path component to 255 bytes; leave room for temporary suffixes.
 MAX_COMPONENT_BYTES = 200
 
-_RUN_ID_RE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._-]{0,127}$")
+# Params nested deeper than this are refused: readers parse them recursively.
+MAX_PARAM_DEPTH = 64
+
+# Matched with fullmatch: `$` also accepts a trailing newline.
+_RUN_ID_RE = re.compile(r"[0-9A-Za-z][0-9A-Za-z._-]{0,127}")
 
 
 def _has_control(text: str) -> bool:
@@ -51,21 +57,62 @@ def check_path_component(value: object, what: str) -> str:
 
 
 def check_run_id(value: object) -> str:
-    if not isinstance(value, str) or not _RUN_ID_RE.match(value):
+    if not isinstance(value, str) or not _RUN_ID_RE.fullmatch(value):
         raise ValueError(
             f"run_id must be 1-128 letters, digits, '.', '_' or '-' (not first): {value!r}"
         )
     return value
 
 
-def check_key(key: object) -> str:
-    """A metric key: non-empty str, at most 256 characters, no control characters."""
+def check_key(key: object, what: str = "metric key") -> str:
+    """A metric (or param) key: non-empty str, at most 256 characters, no control characters."""
     if not isinstance(key, str):
-        raise TypeError(f"metric key must be a string, got {type(key).__name__}: {key!r}")
+        raise TypeError(f"{what} must be a string, got {type(key).__name__}: {key!r}")
     if not key:
-        raise ValueError("metric key must not be empty")
+        raise ValueError(f"{what} must not be empty")
     if len(key) > MAX_KEY_LEN:
-        raise ValueError(f"metric key is longer than {MAX_KEY_LEN} characters: {key[:40]!r}...")
+        raise ValueError(f"{what} is longer than {MAX_KEY_LEN} characters: {key[:40]!r}...")
     if _has_control(key):
-        raise ValueError(f"metric key contains a control character: {key!r}")
+        raise ValueError(f"{what} contains a control character: {key!r}")
     return key
+
+
+def check_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Params as given, once every key at every level passes `check_key` and no object or
+    list is nested more than MAX_PARAM_DEPTH deep (a cycle is refused as too deep)."""
+    if not isinstance(params, Mapping):
+        raise TypeError(f"params must be a mapping, got {type(params).__name__}")
+    _check_param_value(params, "", 1)
+    return dict(params)
+
+
+_CONTAINERS = (Mapping, list, tuple, set, frozenset)
+
+
+def _check_param_value(value: Any, where: str, depth: int) -> None:
+    if isinstance(value, Mapping):
+        children = []
+        for key, child in value.items():
+            check_key(key, f"param key in {where[:80]!r}" if where else "param key")
+            children.append((child, f"{where}.{key}" if where else key))
+    elif isinstance(value, _CONTAINERS):
+        children = [(c, f"{where}[{i}]") for i, c in enumerate(value) if _is_nested(c)]
+    else:
+        # Arrays are written as nested lists, one level per dimension.
+        ndim = getattr(value, "ndim", 0)
+        if isinstance(ndim, int) and depth - 1 + ndim > MAX_PARAM_DEPTH:
+            raise ValueError(_too_deep(where))
+        return
+    if depth > MAX_PARAM_DEPTH:
+        raise ValueError(_too_deep(where))
+    for child, child_where in children:
+        _check_param_value(child, child_where, depth + 1)
+
+
+def _is_nested(value: Any) -> bool:
+    ndim = getattr(value, "ndim", 0)
+    return isinstance(value, _CONTAINERS) or (isinstance(ndim, int) and ndim > 0)
+
+
+def _too_deep(where: str) -> str:
+    return f"params are nested more than {MAX_PARAM_DEPTH} levels deep at {where[:80]!r}"

@@ -41,7 +41,7 @@ class Part:
 
 
 def parse_part(path: Path) -> Part | None:
-    m = PART_RE.match(path.name)
+    m = PART_RE.fullmatch(path.name)
     if m is None:
         return None
     first = int(m["first"])

@@ -44,7 +44,11 @@ PART_SUMS_SUFFIX = ".sha256"
 
 # <writer>-<seq>.parquet, or <writer>-<first>-<last>.parquet for a compacted part that
 # supersedes the single parts first..last of that writer.
-PART_RE = re.compile(r"^(?P<writer>[0-9a-z]+)-(?P<first>\d{6,})(?:-(?P<last>\d{6,}))?\.parquet$")
+# Matched with fullmatch (`$` also accepts a trailing newline); [0-9], as \d takes any
+# Unicode digit.
+PART_RE = re.compile(
+    r"(?P<writer>[0-9a-z]+)-(?P<first>[0-9]{6,})(?:-(?P<last>[0-9]{6,}))?\.parquet"
+)
 
 
 # scheme://... (s3://, gs://, file://, http://): never a local folder name.

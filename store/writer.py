@@ -38,7 +38,7 @@ from .fsio import (
 )
 from .ids import hostname, new_writer_id, now_iso, username
 from .logging_api import ExplicitLogging
-from .names import check_key, check_path_component, check_run_id, check_text
+from .names import check_key, check_params, check_path_component, check_run_id, check_text
 from .notes import touch_parent
 from .parts import list_parts
 from .records import read_summaries
@@ -132,13 +132,14 @@ class Run(ExplicitLogging):
             raise ValueError(f"flush_every must be > 0 seconds, got {flush_every!r}")
         if capture_system and not system_every > 0:
             raise ValueError(f"system_every must be > 0 seconds, got {system_every!r}")
+        param_dict = check_params(params or {})
         ensure_store(self.root)
         # Pinned to a version now: the alias may move before this run registers its model.
         parent = _pin_model(self.root, parent_model) if parent_model else None
 
         existing = find_run_dir(self.root, check_run_id(run_id)) if run_id is not None else None
         if existing is not None:
-            self._join(existing, resume, dict(params or {}), tag_list)
+            self._join(existing, resume, param_dict, tag_list)
         elif resume:
             raise ValueError(f"cannot resume run {run_id!r}: no such run under {self.root}")
         else:
@@ -149,7 +150,7 @@ class Run(ExplicitLogging):
                 self.run_id, self.path = claim_new_run_dir(self.root, exp)
             else:
                 self.run_id, self.path = run_id, paths.run_dir(self.root, exp, run_id)
-            self._create(exp, name, tag_list, dict(params or {}))
+            self._create(exp, name, tag_list, param_dict)
 
         if parent is not None:
             self.meta = update_json(
@@ -329,7 +330,7 @@ class Run(ExplicitLogging):
 
     def log_params(self, params: Mapping[str, Any]) -> None:
         """Merge `params` (nested dicts merge key by key) into params.json, atomically."""
-        new = dict(params)
+        new = check_params(params)
         target = self.path / paths.PARAMS_JSON
         with locked(self.path):
             try:

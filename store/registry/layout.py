@@ -28,14 +28,15 @@ MANIFEST_VERSION = 1
 EVENT_VERSION = 1
 
 # A ref is `name`, `name/3` or `name@alias`: names and aliases stay clear of `/` and `@`.
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
-_ALIAS_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$")
-_EVENT_RE = re.compile(r"^(\d{8,})\.json$")
+# Matched with fullmatch: `$` also accepts a trailing newline.
+_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+_ALIAS_RE = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,63}")
+_EVENT_RE = re.compile(r"([0-9]{8,})\.json")
 RESERVED_ALIASES = ("latest",)
 
 
 def check_model_name(name: object) -> str:
-    if not isinstance(name, str) or not _NAME_RE.match(name):
+    if not isinstance(name, str) or not _NAME_RE.fullmatch(name):
         raise ValueError(
             "model name must be 1-128 letters, digits, '.', '_' or '-' "
             f"(starting with a letter or digit): {name!r}"
@@ -44,7 +45,7 @@ def check_model_name(name: object) -> str:
 
 
 def check_alias(alias: object) -> str:
-    if not isinstance(alias, str) or not _ALIAS_RE.match(alias):
+    if not isinstance(alias, str) or not _ALIAS_RE.fullmatch(alias):
         raise ValueError(
             "alias must be 1-64 letters, digits, '.', '_' or '-', starting with a letter: "
             f"{alias!r}"
@@ -86,7 +87,7 @@ def event_name(seq: int) -> str:
 
 def event_seq(file_name: str) -> int | None:
     """The sequence number of an event file name; None for anything else (temporary files)."""
-    match = _EVENT_RE.match(file_name)
+    match = _EVENT_RE.fullmatch(file_name)
     return int(match.group(1)) if match else None
 
 

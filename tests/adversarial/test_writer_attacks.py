@@ -1,5 +1,5 @@
 """Attacks on the writer: steps past int64, a full disk (injected and real), run ids that
-collide."""
+collide or end in a newline, params with control characters in keys or absurd nesting."""
 
 from __future__ import annotations
 
@@ -19,6 +19,9 @@ import pytest
 from mmtop import store
 from mmtop.store import buffer, flushing, folders, fsio, stream
 from mmtop.store.errors import StoreWriteError
+from mmtop.store.names import MAX_PARAM_DEPTH
+from mmtop.store.parts import parse_part
+from mmtop.store.registry import layout
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 QUIET = {"capture_env": False, "capture_code": False, "capture_system": False}
@@ -391,3 +394,110 @@ def test_generated_ids_are_time_sortable_with_48_random_bits() -> None:
     assert sorted(ids) == ids
     assert ids[0].startswith("20260101T000000Z-")
     assert "`YYYYMMDDTHHMMSSZ-xxxxxxxxxxxx`" in (REPO_ROOT / "docs" / "FORMAT.md").read_text()
+
+
+# ------------------------------------------------------------------ 5. names with newlines
+@pytest.mark.parametrize("run_id", ["abc\n", "abc\r", "\nabc", "ab\nc", "abc\x00", "abc\u2028"])
+def test_a_run_id_with_a_line_break_or_control_is_refused(root: Path, run_id: str) -> None:
+    with pytest.raises(ValueError, match=r"^run_id must be 1-128 letters"):
+        _run(root, run_id=run_id)
+    assert not root.exists() or not [p for p in root.rglob("*") if "abc" in p.name]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "abcd1234-000001.parquet\n",
+        "abcd1234-000001-000002.parquet\n",
+        "abcd1234-\u0660\u0660\u0660\u0660\u0660\u0661.parquet",  # Arabic-Indic digits
+    ],
+)
+def test_part_names_match_whole_and_in_ascii_digits(name: str) -> None:
+    assert parse_part(Path(name)) is None
+    assert parse_part(Path(name.strip().replace("\u0660", "0").replace("\u0661", "1")))
+
+
+def test_registry_names_aliases_and_events_match_whole() -> None:
+    with pytest.raises(ValueError, match="^model name must be"):
+        layout.check_model_name("resnet\n")
+    with pytest.raises(ValueError, match="^alias must be"):
+        layout.check_alias("prod\n")
+    assert layout.event_seq("00000001.json\n") is None
+    assert layout.event_seq("\u0660\u0660\u0660\u0660\u0660\u0660\u0660\u0661.json") is None
+    assert layout.event_seq("00000001.json") == 1
+
+
+# ------------------------------------------------------------------ 12. param keys
+@pytest.mark.parametrize(
+    ("params", "error", "message"),
+    [
+        (
+            {"opt\x1b]52;c;cHduZWQ=\x07\x1b[2J": "sgd"},
+            ValueError,
+            r"param key contains a control character: 'opt\x1b]52;c;cHduZWQ=\x07\x1b[2J'",
+        ),
+        (
+            {"model": {"opt": {"bad\nkey": 1}}},
+            ValueError,
+            r"param key in 'model.opt' contains a control character: 'bad\nkey'",
+        ),
+        ({"layers": [{"": 1}]}, ValueError, "param key in 'layers[0]' must not be empty"),
+        ({"x" * 257: 1}, ValueError, "param key is longer than 256 characters: 'xxxxx"),
+        ({1: "a"}, TypeError, "param key must be a string, got int: 1"),
+        ({"a\u202eb": 1}, ValueError, r"param key contains a control character: 'a\u202eb'"),
+    ],
+)
+def test_params_with_bad_keys_are_refused_before_anything_is_written(
+    root: Path, params: dict[Any, Any], error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error) as info:
+        _run(root, params=params)
+    assert str(info.value).startswith(message)
+    assert not root.exists()
+    run = _run(root, params={"ok": 1})
+    with pytest.raises(error) as info:
+        run.log_params(params)
+    assert str(info.value).startswith(message)
+    run.finish()
+    assert store.open(root, cache=False).run(run.run_id).params == {"ok": 1}
+
+
+# ------------------------------------------------------------------ 7. nesting depth
+def _nested(depth: int) -> dict[str, Any]:
+    value: dict[str, Any] = {"leaf": 1}
+    for _ in range(depth - 1):
+        value = {"a": value}
+    return value
+
+
+def test_params_nested_as_deep_as_allowed_round_trip(root: Path) -> None:
+    params = _nested(MAX_PARAM_DEPTH)
+    run = _run(root, params=params)
+    run.finish()
+    assert store.open(root, cache=False).run(run.run_id).params == params
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        _nested(MAX_PARAM_DEPTH + 1),
+        _nested(360),
+        {"a": [_nested(MAX_PARAM_DEPTH - 1)]},
+        {"grid": np.zeros((1,) * MAX_PARAM_DEPTH)},
+    ],
+    ids=["65-objects", "360-objects", "lists-count", "64-dim-array"],
+)
+def test_params_nested_too_deep_are_refused(root: Path, params: dict[str, Any]) -> None:
+    with pytest.raises(ValueError, match=r"^params are nested more than 64 levels deep at '"):
+        _run(root, params=params)
+    assert not root.exists()
+
+
+def test_params_that_contain_themselves_are_refused(root: Path) -> None:
+    looped: dict[str, Any] = {"lr": 0.1}
+    looped["self"] = looped
+    lists: list[Any] = []
+    lists.append(lists)
+    for params in (looped, {"l": lists}):
+        with pytest.raises(ValueError, match="nested more than 64 levels deep"):
+            _run(root, params=params)
