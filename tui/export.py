@@ -1,15 +1,18 @@
 """`e`: the visible runs table (its columns, filter and sort) as CSV.
 
-Raw values, not their on-screen formatting: a CSV is read by programs, so numbers keep
-their precision and times are ISO 8601. Lists become `;`-joined text.
+Raw values, not their on-screen formatting, written by the CLI's own CSV writer
+(`tui/csv_out.py`) through the CLI's atomic output: `mmtop ls -f csv` with the same columns
+and order gives the same bytes, formulas defused and control characters made visible.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import polars as pl
 
+from mmtop.tui import csv_out
 from mmtop.tui.columns import Column
 from mmtop.tui.runs_view import RunsModel, View
 
@@ -22,24 +25,15 @@ def export_frame(
     frame = model.flat.select([pl.col(k).gather(view.order) for k in dict.fromkeys(keys)])
     if only:
         frame = frame.filter(pl.col("run_id").is_in(list(only)))
-    fixes: list[pl.Expr] = []
-    for name, dtype in frame.schema.items():
-        if isinstance(dtype, pl.List):
-            inner = pl.col(name).list.eval(pl.element().cast(pl.String, strict=False))
-            fixes.append(inner.list.join(";").alias(name))
-        elif isinstance(dtype, (pl.Struct, pl.Array, pl.Object)):
-            fixes.append(pl.col(name).cast(pl.String, strict=False).alias(name))
-    if fixes:
-        frame = frame.with_columns(fixes)
     return frame
 
 
 def write_csv(frame: pl.DataFrame, path: str | Path) -> int:
-    """Write atomically (temp file, then rename) so a half-written CSV never appears."""
-    target = Path(path).expanduser()
-    if target.is_dir():
-        raise IsADirectoryError(f"{target} is a folder; give a file name")
-    tmp = target.with_name(f".{target.name}.tmp")
-    frame.write_csv(tmp)
-    tmp.replace(target)
+    """Write atomically (temp file, then rename; the temp file goes on failure)."""
+    from mmtop.tui.cli.common import output
+
+    # Absolute, so that a file named `-` is a file, not stdout.
+    target = os.path.abspath(Path(path).expanduser())
+    with output(target) as out:
+        csv_out.write_csv(frame, out)
     return frame.height

@@ -73,3 +73,16 @@ def clean(text: object, *, single_line: bool = False) -> str:
 def safe(text: object, style: str = "", *, single_line: bool = False) -> Text:
     """A Rich Text that shows `text` literally: markup inert, escapes neutralised."""
     return Text(clean(text, single_line=single_line), style=style, no_wrap=single_line)
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group(0)):04x}"
+
+
+def json_inert(text: str) -> str:
+    """JSON text with every control and bidi character written as a \\uXXXX escape.
+
+    JSON's structure is ASCII, so such characters can only sit inside strings, where the
+    escape means the same character: the data stays exact, the bytes cannot act.
+    """
+    return _CONTROL_RE.sub(_json_escape, text)

@@ -5,7 +5,11 @@ or bidi characters, nor a spreadsheet as a formula, in any command, format or ap
 
 from __future__ import annotations
 
+import csv
+import errno
+import io
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -18,8 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.parquet as pq
+import polars as pl
 import pytest
 
 from mmtop import store
@@ -55,16 +58,6 @@ def _runs(root: Path) -> list[store.Run]:
     return made
 
 
-def _rewrite_parts(folder: Path, old: str, new: str) -> None:
-    for part in (folder / "metrics").glob("*.parquet"):
-        table = pq.read_table(part)
-        keys = [new if k == old else k for k in table.column("key").to_pylist()]
-        index = table.schema.get_field_index("key")
-        field = table.schema.field(index)
-        table = table.set_column(index, field, pa.array(keys, pa.string()).cast(field.type))
-        pq.write_table(table, part)
-
-
 def build_hostile(root: Path) -> dict[str, str]:
     """Two runs, then files edited the way another tool (or a crafted rsync) could write them:
     escapes and bidi controls in every name the CLI prints. Returns run ids by role."""
@@ -78,14 +71,15 @@ def build_hostile(root: Path) -> dict[str, str]:
         params["bidi" + "".join(BIDI)] = "txt\u202egnp.exe"
         (folder / "params.json").write_text(json.dumps(params))
         meta = json.loads((folder / "run.json").read_text())
-        meta["name"] = f"{run.name}\x1b[2J\u202e"
+        # beta's name is also a spreadsheet formula
+        prefix = "" if run is alpha else FORMULA
+        meta["name"] = f"{prefix}{run.name}\x1b[2J\u202e"
         meta["tags"] = ["t\x1b[31m", FORMULA]
         (folder / "run.json").write_text(json.dumps(meta))
         for summary in (folder / "summary").glob("*.json"):
             doc = json.loads(summary.read_text())
-            doc["metrics"] = {evil_key: doc["metrics"]["val/acc"]}
+            doc["metrics"][evil_key] = doc["metrics"]["val/acc"]
             summary.write_text(json.dumps(doc))
-        _rewrite_parts(folder, "val/acc", evil_key)
         env = {"env_vars": {"K\x1b]0;t\x07": "v\u202e"}, "hostname": "h\x1b[2J"}
         (folder / "env.json").write_text(json.dumps(env))
         inputs = [{"name": "data\x1b]8;;http://x\x07", "uri": "u\u202e", "fingerprint": "f"}]
@@ -323,6 +317,156 @@ def test_a_comment_cannot_smuggle_a_call_past_the_check(
     frame = store.open(plain_root).runs(where=sneaky)
     assert frame["name"].to_list() == ["alpha"]
     assert hits == []
+
+
+# ----------------------------------------------------------------------------- output
+# Every command and text format; Parquet is the one exact-bytes format (checked apart).
+def _commands(ids: dict[str, str]) -> list[list[str]]:
+    a, b, crashed = ids["alpha"], ids["beta"], ids["crashed"]
+    runs = [a, b, crashed]
+    listing = [["ls", "-f", f] for f in ("table", "csv", "json", "jsonl", "md")]
+    listing += [["ls", "-q"], ["ls", "-c", "run_id,name,tags,params\\."]]
+    exports = [["export", "-f", f] for f in ("csv", "json", "jsonl")]
+    exports += [["export", "--history", "-f", f] for f in ("csv", "json", "jsonl")]
+    exports += [["export", "--history", "--wide", "-f", f] for f in ("csv", "json", "jsonl")]
+    shows = [["show", r, "-f", f] for r in (a, crashed) for f in ("text", "json")]
+    diffs = [["diff", *runs, "--all", "-f", f] for f in ("table", "csv", "json", "md")]
+    doctor = [["doctor", "-f", f] for f in ("text", "json")] + [["doctor", "--deep"]]
+    return listing + exports + shows + diffs + doctor
+
+
+def test_every_command_and_format_writes_inert_text_to_pipes(
+    hostile: tuple[Path, dict[str, str]], capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    root, ids = hostile
+    live: list[str] = []
+    for args in _commands(ids):
+        code, out, err = cli(capsysbinary, *args, "--root", root)
+        assert code in (0, 1), (args, err)
+        text = out.decode("utf-8")
+        assert text.strip(), args
+        found = sorted({f"U+{ord(c):04X}" for c in LIVE.findall(text + err)})
+        if found:
+            live.append(f"{' '.join(args[:3])}: {', '.join(found)}")
+    assert live == []
+
+
+def test_files_written_with_output_flag_are_inert_too(
+    hostile: tuple[Path, dict[str, str]],
+    tmp_path: Path,
+    capsysbinary: pytest.CaptureFixture[bytes],
+) -> None:
+    root, ids = hostile
+    for i, args in enumerate([["ls", "-f", "csv"], ["diff", ids["alpha"], ids["beta"]]]):
+        target = tmp_path / f"out{i}.txt"
+        code, _, err = cli(capsysbinary, *args, "--root", root, "-o", target)
+        assert code == 0, err
+        assert not LIVE.search(target.read_text(encoding="utf-8")), args
+
+
+def test_json_keeps_hostile_text_exact_as_escapes(
+    hostile: tuple[Path, dict[str, str]], capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    root, ids = hostile
+    code, out, _ = cli(capsysbinary, "ls", "-f", "json", "--root", root)
+    assert code == 0
+    assert not LIVE.search(out.decode())
+    rows = {r["run_id"]: r for r in json.loads(out)}
+    assert set(rows) == set(ids.values())  # the crashed folder name, exact
+    assert rows[ids["alpha"]]["params"][OSC52] == "sgd"
+    assert rows[ids["alpha"]]["name"] == "alpha\x1b[2J\u202e"
+    assert "\\u001b" in out.decode() and "\\u202e" in out.decode()
+
+
+def test_parquet_is_the_exact_bytes_format(
+    hostile: tuple[Path, dict[str, str]],
+    tmp_path: Path,
+    capsysbinary: pytest.CaptureFixture[bytes],
+) -> None:
+    root, ids = hostile
+    target = tmp_path / "runs.parquet"
+    code, _, err = cli(capsysbinary, "ls", "-f", "parquet", "-o", target, "--root", root)
+    assert code == 0, err
+    frame = pl.read_parquet(target)
+    assert OSC52 in "".join(frame.columns)
+    assert set(frame["run_id"]) == set(ids.values())
+
+
+def test_csv_cells_show_escapes_and_defuse_formulas(
+    hostile: tuple[Path, dict[str, str]], capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    root, ids = hostile
+    code, out, _ = cli(capsysbinary, "ls", "-f", "csv", "--root", root, "-s", "run_id")
+    assert code == 0
+    rows = list(csv.DictReader(io.StringIO(out.decode())))
+    assert rows[0]["name"] == "alpha<U+202E>"  # the clear-screen sequence is dropped
+    assert rows[0]["params.formula"] == "'" + FORMULA
+    assert f"params.{clean(OSC52)}" in rows[0]
+
+
+# ----------------------------------------------------------------------------- app CSV
+async def _export(app: Any, pilot: Any, target: Path) -> None:
+    from textual.widgets import Input
+
+    from mmtop.tui.screens.prompt import PromptScreen
+
+    await pilot.press("e")
+    await _until(pilot, lambda: isinstance(app.screen, PromptScreen))
+    app.screen.query_one(Input).value = str(target)
+    await pilot.press("enter")
+
+
+async def test_app_export_is_the_cli_csv_byte_for_byte(
+    hostile: tuple[Path, dict[str, str]],
+    tmp_path: Path,
+    capsysbinary: pytest.CaptureFixture[bytes],
+) -> None:
+    from mmtop.tui.widgets.runs_table import RunsTable
+
+    root, _ = hostile
+    target = tmp_path / "app.csv"
+    app = _app(root)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await _until(pilot, lambda: getattr(app.screen, "loads", 0) >= 1)
+        app.screen.sort_by("run_id", descending=False)
+        await pilot.pause()
+        keys = [c.key for c in app.screen.query_one(RunsTable).columns]
+        await _export(app, pilot, target)
+        await _until(pilot, target.exists)
+    columns = ",".join(dict.fromkeys(["run_id", *keys]))
+    code, out, err = cli(
+        capsysbinary, "ls", "--root", root, "-f", "csv", "-s", "run_id", "-c", columns
+    )
+    assert code == 0, err
+    assert len(keys) >= 4
+    written = target.read_bytes()
+    assert written == out
+    assert b"'" + FORMULA.encode() in written
+    assert not LIVE.search(written.decode())
+
+
+async def test_app_export_failure_leaves_no_temp_file(
+    plain_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def disk_full(self: pl.DataFrame, file: Any = None, **_: Any) -> None:
+        # Part of the file is written, then the disk fills up.
+        if isinstance(file, (str, Path)):
+            Path(file).write_bytes(b"run_id\n")
+        else:
+            file.write(b"run_id\n")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    folder = tmp_path / "out"
+    folder.mkdir()
+    app = _app(plain_root)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await _until(pilot, lambda: getattr(app.screen, "loads", 0) >= 1)
+        monkeypatch.setattr(pl.DataFrame, "write_csv", disk_full)
+        await _export(app, pilot, folder / "runs.csv")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.is_running  # the failure is a notification, not a crash
+    assert os.listdir(folder) == []
 
 
 # ----------------------------------------------------------------------------- bidi

@@ -80,7 +80,7 @@ def test_terminal_table_keeps_hostile_text_inert(
 
 
 @pytest.mark.parametrize("fmt", ["csv", "jsonl"])
-def test_data_formats_on_a_terminal_show_escapes_instead_of_running_them(
+def test_data_formats_write_the_same_inert_bytes_to_a_terminal_and_a_pipe(
     sample: Any, child_env: Callable[..., Any], cli: Callable[..., Any], fmt: str
 ) -> None:
     env = child_env(TERM="xterm-256color", COLUMNS="250")
@@ -88,12 +88,14 @@ def test_data_formats_on_a_terminal_show_escapes_instead_of_running_them(
     code, drawn = on_terminal(args, env)
     assert code == 0
     assert "\x1b" not in drawn and "\x07" not in drawn
-    if fmt == "csv":
-        assert "\u241b[31mred" in drawn  # ESC shown as the visible ␛
-    piped = cli(*args)  # not a terminal: the exact bytes, for files and pipes
+    piped = cli(*args)
     assert piped.code == 0
+    assert b"\x1b" not in piped.out and b"\x07" not in piped.out
+    assert drawn.replace("\r\n", "\n") == piped.text.replace("\r\n", "\n")
     if fmt == "csv":
-        assert b"\x1b[31mred" in piped.out
+        assert "red\u2407" in drawn  # the colour codes dropped, the bell shown as ␇
+    else:
+        assert "\\u001b[31mred" in drawn  # JSON keeps the text exact, as escapes
 
 
 def test_parquet_refuses_a_terminal(sample: Any, child_env: Callable[..., Any]) -> None:

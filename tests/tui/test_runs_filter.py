@@ -127,7 +127,7 @@ async def test_export_writes_visible_table_to_csv(store_root: Path, tmp_path: Pa
     assert [r["name"] for r in rows] == ["sgd-lr0.01", "sgd-lr0.1"]
     assert [r["params.lr"] for r in rows] == ["0.01", "0.1"]
     assert rows[0]["run_id"] == h.run_id(1)
-    assert rows[0]["tags"] == "sweep"
+    assert rows[0]["tags"] == '["sweep"]'  # lists as JSON text, as `mmtop ls -f csv` writes
     assert list(rows[0])[:3] == ["run_id", "status", "name"]
 
 

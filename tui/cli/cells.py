@@ -16,7 +16,7 @@ from typing import Any
 
 import polars as pl
 
-from mmtop.tui.safe_text import CONTROL_PATTERN_PL, clean
+from mmtop.tui.safe_text import CONTROL_PATTERN_PL, clean, json_inert
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # Text that a spreadsheet reads as a plain number is harmless and stays as it is.
@@ -26,6 +26,11 @@ FORMULA_START_PL = r"^[=+\-@\t\r]"
 NUMBER_PL = r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$"
 # Inline Markdown syntax (CommonMark + GitHub: tables, math, strikethrough, HTML, entities).
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~&$])")
+
+
+def csv_text(text: str) -> str:
+    """One CSV text cell, the rule of `csv_out` for a single value: inert, formula defused."""
+    return defuse_formula(clean(text))
 
 
 def defuse_formula(text: str) -> str:
@@ -59,7 +64,8 @@ def json_value(value: Any) -> Any:
 
 def json_dumps(value: Any) -> str:
     # NaN/Infinity are written as Python's json does (and reads back): metrics keep them.
-    return json.dumps(json_value(value), ensure_ascii=False, allow_nan=True)
+    # Control and bidi characters become \uXXXX escapes: the same string, inert bytes.
+    return json_inert(json.dumps(json_value(value), ensure_ascii=False, allow_nan=True))
 
 
 def fmt_float(value: float, digits: int = 6) -> str:

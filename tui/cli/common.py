@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import io
 import os
-import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -90,36 +88,6 @@ def is_stdout(path: str | None) -> bool:
     return path in (None, "-")
 
 
-# C0 controls but tab and newline, DEL, and C1 controls (UTF-8 encoded).
-_CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0b-\x1f\x7f]|\xc2[\x80-\x9f]")
-
-
-class TerminalSafe(io.RawIOBase):
-    """A byte stream to a terminal that shows control characters instead of obeying them."""
-
-    def __init__(self, raw: IO[bytes]) -> None:
-        super().__init__()
-        self._raw = raw
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, data: Any) -> int:
-        chunk = bytes(data)
-        self._raw.write(_CONTROL_BYTES.sub(_visible, chunk))
-        return len(chunk)
-
-    def flush(self) -> None:
-        self._raw.flush()
-
-
-def _visible(match: re.Match[bytes]) -> bytes:
-    code = match.group(0)[-1]
-    if code < 0x20:
-        return chr(0x2400 + code).encode()  # the U+2400 block: \x1b shows as ␛
-    return "\ufffd".encode()
-
-
 @contextmanager
 def output(path: str | None, *, binary_format: str | None = None) -> Iterator[IO[bytes]]:
     """stdout for None or '-', else FILE, which appears whole (written aside, then renamed).
@@ -130,12 +98,9 @@ def output(path: str | None, *, binary_format: str | None = None) -> Iterator[IO
         if binary_format and is_tty(sys.stdout):
             raise UsageError(f"{binary_format} is binary: write it with -o FILE or to a pipe")
         sys.stdout.flush()
-        if is_tty(sys.stdout):
-            # Data as typed (CSV, JSON) may hold escape sequences from a run's params: on a
-            # terminal they are made visible instead of executed. Files and pipes get it exact.
-            yield TerminalSafe(sys.stdout.buffer)
-        else:
-            yield sys.stdout.buffer
+        # Every text format is inert at the source (safe_text): a terminal, a pipe and a
+        # file get the same bytes.
+        yield sys.stdout.buffer
         sys.stdout.buffer.flush()
         return
     assert path is not None

@@ -105,7 +105,7 @@ def _tables(report: Report, out: IO[bytes], *, rich: bool) -> None:
         if section == "metrics":
             head = ["metric", "stat", *header]
             body = [
-                [_metric_key(r), r.stat]
+                [cells.human(_metric_key(r)), r.stat]
                 + [_metric_text(c, i in r.best) for i, c in enumerate(r.cells)]
                 for r in report.metrics
             ]
@@ -121,7 +121,7 @@ def _tables(report: Report, out: IO[bytes], *, rich: bool) -> None:
         else:
             rows = report.rows.get(section, [])
             head = ["key", *header]
-            body = [[r.key] + [_value_text(v) for v in r.values] for r in rows]
+            body = [[cells.human(r.key)] + [_value_text(v) for v in r.values] for r in rows]
             styles = [
                 [""]
                 + [
@@ -194,8 +194,8 @@ def _csv_value(value: Any) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, str):
-        return cells.defuse_formula(value)
-    return cells.json_dumps(value)
+        return cells.csv_text(value)
+    return cells.csv_text(cells.json_dumps(value))
 
 
 def as_csv(report: Report) -> str:
@@ -206,7 +206,7 @@ def as_csv(report: Report) -> str:
     head = ["section", "key", "stat", *report.labels]
     head += [f"delta:{report.labels[i]}" for i in others]
     head += [f"pct:{report.labels[i]}" for i in others]
-    writer.writerow([cells.defuse_formula(h) for h in head])
+    writer.writerow([cells.csv_text(h) for h in head])
     blanks = [""] * (2 * len(others))
     for section in report.sections:
         if section == "metrics":

@@ -1,7 +1,9 @@
 """Writers for a flat runs frame: table, CSV, JSON, JSON lines, Markdown, Parquet.
 
-CSV and Parquet are written by polars (fast at 10k+ rows; its float text is the shortest
-round-trip form). JSON goes through Python's json so NaN/inf survive and params nest again.
+CSV (`tui/csv_out.py`, shared with the app) and Parquet are written by polars (fast at 10k+
+rows; its float text is the shortest round-trip form). Parquet is the exact-bytes format:
+text in it is what the store holds. JSON goes through Python's json so NaN/inf survive and
+params nest again; control and bidi characters in it are \\uXXXX escapes (`json_inert`).
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ import polars as pl
 from mmtop.tui.cli import cells
 from mmtop.tui.cli.common import colour_enabled, is_tty
 from mmtop.tui.cli.frames import Flat
+from mmtop.tui.csv_out import ISO_FORMAT
+from mmtop.tui.safe_text import json_inert
 
-ISO_FORMAT = "%Y-%m-%dT%H:%M:%S%.6f%:z"
 JSON_SLICE = 20_000  # rows per polars JSON call: bounds the text held at once
 STATUS_STYLES = {
     "running": "green",
@@ -26,38 +29,6 @@ STATUS_STYLES = {
     "killed": "yellow",
     "crashed": "magenta",
 }
-
-
-def csv_ready(frame: pl.DataFrame) -> pl.DataFrame:
-    """Columns polars can write as CSV, with formulas defused and lists as JSON text."""
-    exprs: list[pl.Expr] = []
-    for name, dtype in frame.schema.items():
-        col = pl.col(name)
-        if isinstance(dtype, (pl.List, pl.Array, pl.Struct)):
-            encoded = pl.struct(col.alias("v")).struct.json_encode()
-            # {"v":[...]} -> [...]: polars encodes JSON only for structs.
-            text = encoded.str.strip_prefix('{"v":').str.strip_suffix("}")
-            exprs.append(pl.when(col.is_null()).then(None).otherwise(text).alias(name))
-        elif dtype == pl.String or isinstance(dtype, (pl.Categorical, pl.Enum)):
-            exprs.append(defuse_expr(col.cast(pl.String)).alias(name))
-        elif isinstance(dtype, pl.Datetime):
-            exprs.append(col.dt.to_string(ISO_FORMAT).alias(name))
-        else:
-            exprs.append(col)
-    return frame.select(exprs)
-
-
-def defuse_expr(col: pl.Expr) -> pl.Expr:
-    risky = col.str.contains(cells.FORMULA_START_PL) & ~col.str.contains(cells.NUMBER_PL)
-    return pl.when(risky).then(pl.lit("'") + col).otherwise(col)
-
-
-def write_csv(frame: pl.DataFrame, out: IO[bytes], *, header: bool = True) -> None:
-    ready = csv_ready(frame)
-    if header:
-        names = [cells.defuse_formula(c) for c in ready.columns]
-        ready = ready.rename(dict(zip(ready.columns, names, strict=True)))
-    ready.write_csv(out, include_header=header, quote_style="necessary")
 
 
 def write_parquet(frame: pl.DataFrame, out: IO[bytes]) -> None:
@@ -109,12 +80,12 @@ def json_lines(flat: Flat) -> Iterable[str]:
     if _all_finite(flat.frame):
         nested = nested_frame(flat)
         for start in range(0, nested.height, JSON_SLICE):
-            text = nested.slice(start, JSON_SLICE).write_ndjson()
+            text = json_inert(nested.slice(start, JSON_SLICE).write_ndjson())
             yield from (line for line in text.split("\n") if line)
         return
     # The rows hold only JSON types, so the C encoder runs without a default hook.
     encode = json.JSONEncoder(ensure_ascii=False, allow_nan=True, separators=(",", ":")).encode
-    yield from (encode(obj) for obj in nested_rows(flat))
+    yield from (json_inert(encode(obj)) for obj in nested_rows(flat))
 
 
 def write_json(flat: Flat, out: IO[bytes], *, lines: bool) -> None:

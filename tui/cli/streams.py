@@ -14,7 +14,8 @@ from typing import IO, Protocol
 
 import polars as pl
 
-from mmtop.tui.cli import formats
+from mmtop.tui import csv_out
+from mmtop.tui.safe_text import json_inert
 
 # Rows formatted at once: bounds the text buffer polars or json builds per write.
 SLICE_ROWS = 65_536
@@ -50,12 +51,12 @@ class CsvChunks:
 
     def write(self, chunk: pl.DataFrame) -> None:
         for part in _slices(chunk):
-            formats.write_csv(part, self.out, header=not self.started)
+            csv_out.write_csv(part, self.out, with_header=not self.started)
             self.started = True
 
     def close(self) -> None:
         if not self.started:
-            formats.write_csv(self.template, self.out)
+            csv_out.write_csv(self.template, self.out)
             self.started = True
 
 
@@ -75,7 +76,7 @@ class JsonChunks:
         for start in range(0, chunk.height, JSON_SLICE_ROWS):
             part = chunk.slice(start, JSON_SLICE_ROWS)
             if self.times:
-                part = part.with_columns(pl.col(self.times).dt.to_string(formats.ISO_FORMAT))
+                part = part.with_columns(pl.col(self.times).dt.to_string(csv_out.ISO_FORMAT))
             self._emit(self._fast(part) if self._finite(part) else self._exact(part), part.height)
 
     def _finite(self, part: pl.DataFrame) -> bool:
@@ -88,12 +89,12 @@ class JsonChunks:
         # polars writes floats in shortest round-trip form, but NaN/inf as null: finite only.
         buf = io.BytesIO()
         part.write_ndjson(buf)
-        return buf.getvalue()
+        return json_inert(buf.getvalue().decode()).encode()
 
     def _exact(self, part: pl.DataFrame) -> bytes:
         names = part.columns
         rows = (_ENCODE(dict(zip(names, row, strict=True))) + "\n" for row in part.iter_rows())
-        return "".join(rows).encode()
+        return json_inert("".join(rows)).encode()
 
     def _emit(self, data: bytes, rows: int) -> None:
         """`data` holds `rows` JSON texts, one a line (JSON strings never hold a raw newline)."""

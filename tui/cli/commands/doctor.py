@@ -60,7 +60,7 @@ def as_text(report: dict[str, Any], *, deep: bool) -> str:
     if report["crashed"]:
         lines.append(f"\ncrashed runs ({len(report['crashed'])}):")
         lines.extend(
-            f"  {r['run_id']}  {cells.human(r['experiment'])}/{cells.human(r['name'])}"
+            f"  {cells.human(r['run_id'])}  {cells.human(r['experiment'])}/{cells.human(r['name'])}"
             f"  created {cells.human(r['created'])}"
             for r in report["crashed"]
         )

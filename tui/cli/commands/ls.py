@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 
+from mmtop.tui import csv_out
 from mmtop.tui.cli import formats, frames
 from mmtop.tui.cli.common import is_stdout, open_store, output
 from mmtop.tui.cli.errors import EXIT_OK
+from mmtop.tui.safe_text import clean
 
 
 def selected(ns: argparse.Namespace, *, default_sort: tuple[str, ...] = ()) -> frames.Flat:
@@ -22,7 +24,7 @@ def write(flat: frames.Flat, fmt: str, path: str | None) -> None:
     """Write a flat runs frame in `fmt` to FILE or stdout."""
     with output(path, binary_format="Parquet" if fmt == "parquet" else None) as out:
         if fmt == "csv":
-            formats.write_csv(flat.frame, out)
+            csv_out.write_csv(flat.frame, out)
         elif fmt == "parquet":
             formats.write_parquet(flat.frame, out)
         elif fmt in ("json", "jsonl"):
@@ -40,7 +42,8 @@ def run(ns: argparse.Namespace) -> int:
     flat = selected(ns, default_sort=("-created",))
     if ns.quiet:
         with output(ns.output) as out:
-            out.writelines(f"{run_id}\n".encode() for run_id in flat.frame["run_id"])
+            ids = flat.frame["run_id"]
+            out.writelines(f"{clean(run_id, single_line=True)}\n".encode() for run_id in ids)
         return EXIT_OK
     write(flat, ns.format, ns.output)
     return EXIT_OK
