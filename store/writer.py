@@ -317,11 +317,11 @@ class Run(ExplicitLogging):
             raise
         if step is None:
             step = self._next_step
-            if step > MAX_STEP:
+            if step >> 63:  # past int64: the step after 2**63-1
                 raise ValueError(_step_error(step, "the step after the last one"))
         elif type(step) is not int:
             step = _check_step(step)
-        elif not 0 <= step <= MAX_STEP:
+        elif step >> 63:  # 0 for exactly 0 <= step <= 2**63-1, one cheap C operation
             raise ValueError(_step_error(step))
         self._next_step = step + 1
         self._append((step, _now(), keyset, values))
