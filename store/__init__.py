@@ -13,6 +13,7 @@ from .errors import (
     RunNotFoundError,
     SchemaVersionError,
     StoreError,
+    StoreWriteError,
 )
 
 if TYPE_CHECKING:
@@ -73,6 +74,7 @@ __all__ = [
     "SchemaVersionError",
     "Store",
     "StoreError",
+    "StoreWriteError",
     "compact",
     "load_model",
     "ModelIntegrityError",

@@ -194,8 +194,9 @@ def test_a_disk_that_stays_full_ends_the_run_failed_with_a_clear_error(
         f"run {run.run_id}: 500 points could not be written to {run.path}: "
         f"[Errno 28] No space left on device"
     )
-    with pytest.raises(StoreWriteError, match=f"^{re.escape(message)}"):
+    with pytest.raises(store.StoreWriteError, match=f"^{re.escape(message)}") as info:
         run.finish()
+    assert isinstance(info.value, OSError) and info.value.errno == errno.ENOSPC
     meta = _meta(run)
     assert meta["status"] == "failed"
     assert meta["ended"] is not None
