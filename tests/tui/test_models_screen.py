@@ -118,3 +118,28 @@ def test_models_screen_snapshot(
 
     app = h.make_app(registry_store)
     assert snap_compare(app, terminal_size=size, run_before=ready)
+
+
+async def test_alias_moves_after_confirmation_and_compare_opens(registry_store: Path, h: Any):
+    app = h.make_app(registry_store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await _models_ready(pilot, h)
+        assert screen.shown_ref == "digits-clf/1"
+        await pilot.press("a")
+        await pilot.pause()
+        await pilot.press("escape")  # cancelled: nothing recorded
+        await pilot.pause()
+        assert store.open(registry_store).model("digits-clf@champion").version == 2
+        await pilot.press("a", *["backspace"] * 8, *"prod", "enter")
+        await h.wait_for(pilot, lambda: "prod" in h.screen_text(app))
+        assert store.open(registry_store).model("digits-clf@prod").version == 1
+        last = store.open(registry_store).model_history("digits-clf").row(-1, named=True)
+        assert (last["action"], last["alias"], last["from"], last["to"]) == (
+            "alias",
+            "prod",
+            None,
+            "1",
+        )
+        await pilot.press("c")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "CompareScreen"

@@ -25,6 +25,8 @@ class ModelsScreen(Screen[None]):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="models.back"),
         Binding("o", "open_run", "Open source run", id="models.open_run"),
+        Binding("a", "move_alias", "Move alias here", id="models.alias"),
+        Binding("c", "compare", "Compare runs", id="models.compare"),
         Binding("ctrl+r,f5", "refresh", "Refresh", show=False, id="models.refresh"),
         Binding("j", "cursor_down", "Down", show=False, id="models.down"),
         Binding("k", "cursor_up", "Up", show=False, id="models.up"),
@@ -160,6 +162,55 @@ class ModelsScreen(Screen[None]):
 
         self.app.push_screen(RunDetailScreen(run_id))
 
+    def action_move_alias(self) -> None:
+        """Point an alias at the highlighted version, after the user confirms by typing it."""
+        from mmtop.tui.screens.prompt import PromptScreen
+
+        ref = self.shown_ref
+        if not ref:
+            return
+        if getattr(self.app, "read_only", False):
+            self.notify("the store is read-only", severity="warning")
+            return
+        name, _, number = ref.partition("/")
+
+        def chosen(alias: str | None) -> None:
+            if alias and alias.strip():
+                self.set_alias(name, alias.strip(), int(number))
+
+        hint = "the move is recorded in the model's history (enter confirms, esc cancels)"
+        self.app.push_screen(PromptScreen(f"point an alias at {ref}", "champion", hint), chosen)
+
+    @work(thread=True, group="model-alias")
+    def set_alias(self, name: str, alias: str, number: int) -> None:
+        try:
+            event = self.app.get_store().set_alias(name, alias, number)  # type: ignore[attr-defined]
+        except Exception as exc:  # a bad alias name, a read-only store: say so
+            self.post_message(LoadFailed(str(exc)))
+            return
+        self.app.call_from_thread(self._alias_moved, name, alias, number, event)
+
+    def _alias_moved(self, name: str, alias: str, number: int, event: Any) -> None:
+        if event is None:
+            self.notify(f"{name}@{alias} already points at {number}", markup=False)
+        else:
+            old = event["from"] if event["from"] is not None else "(none)"
+            self.notify(f"{name}@{alias}: {old} → {number}", markup=False)
+        self.load_models()
+
+    def action_compare(self) -> None:
+        """Compare the runs that made the versions of the highlighted model."""
+        from mmtop.tui.screens.compare import CompareScreen
+
+        name = (self.shown_ref or "").partition("/")[0]
+        runs = list(
+            dict.fromkeys(run for ref, run in self.run_ids.items() if ref.partition("/")[0] == name)
+        )
+        if len(runs) < 2:
+            self.notify("fewer than two versions of this model came from runs", severity="warning")
+            return
+        self.app.push_screen(CompareScreen(self.app.get_store(), runs))  # type: ignore[attr-defined]
+
     def action_show_help(self) -> None:
         from mmtop.tui.screens.help import HelpScreen, section
 
@@ -177,4 +228,6 @@ class ModelsScreen(Screen[None]):
     def palette_commands(self) -> Iterator[Command]:
         yield ("models: back to runs", "Close the Models screen", self.app.pop_screen)
         yield ("models: open source run", "The run that made this version", self.action_open_run)
+        yield ("models: move alias", "Point an alias at this version", self.action_move_alias)
+        yield ("models: compare runs", "The runs of this model's versions", self.action_compare)
         yield ("models: refresh", "Read the registry again", self.action_refresh)
