@@ -107,11 +107,13 @@ def test_models_frame_lists_every_version_with_aliases_and_metrics(
 
 def test_bad_names_and_objects_are_refused_before_anything_is_written(root, run_options):
     with store.Run("digits", root=root, **run_options) as run:
-        for bad in ("", "a/b", "a@b", "../x", ".hidden", "x" * 129):
+        for bad in ("", "a/b", "a@b", "../x", ".hidden", "x" * 129, "m\n"):
             with pytest.raises(ValueError, match="model name"):
                 run.log_model(Path("x"), bad)
         with pytest.raises(ValueError, match="alias"):
             run.log_model(Path("x"), "ok", aliases=["9lives"])
+        with pytest.raises(ValueError, match="alias"):
+            run.log_model(Path("x"), "ok", aliases=["prod\n"])
         with pytest.raises(ValueError, match="reserved"):
             run.log_model(Path("x"), "ok", aliases=["latest"])
         with pytest.raises(TypeError, match="no pickle-free serializer for builtins.dict"):
