@@ -39,9 +39,11 @@ def find_run_dir(root: Path, run_id: str) -> Path | None:
     except FileNotFoundError:
         return None
     for entry in entries:
-        if entry.is_dir() and not paths.is_hidden(entry.name):
+        # Linked folders are not the store's (readers do not list them either): resuming
+        # through one would write wherever it points.
+        if entry.is_dir(follow_symlinks=False) and not paths.is_hidden(entry.name):
             candidate = Path(entry.path) / run_id
-            if (candidate / paths.RUN_JSON).exists():
+            if not candidate.is_symlink() and (candidate / paths.RUN_JSON).exists():
                 return candidate
     return None
 

@@ -9,12 +9,13 @@ run and a nested object in another becomes one String column holding JSON text.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections.abc import Iterable
 from typing import Any
 
 import polars as pl
+
+from .records import parse_time
 
 Path_ = tuple[str, ...]
 _TAG_SEP = "\x1f"
@@ -35,16 +36,6 @@ RUN_COLUMNS: dict[str, pl.DataType] = {
     "tags": pl.List(pl.String()),
     "path": pl.String(),
 }
-
-
-def parse_time(value: Any) -> dt.datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        t = dt.datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return t if t.tzinfo else t.replace(tzinfo=dt.UTC)
 
 
 def _flatten(obj: dict[str, Any], prefix: Path_, out: dict[Path_, Any], opaque: set[Path_]) -> None:

@@ -12,12 +12,14 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 import polars as pl
 
 from . import paths
 from .fsio import tmp_path_for
+from .safe_files import MAX_DEPTH
 
 FRAME_NAME = "runs-frame-v1.parquet"
 SIG_COL = "_sig"
@@ -25,6 +27,26 @@ READ_COL = "_read_ns"
 PARAMS_COL = "_params"  # the run's params as JSON text: lets the params column be rebuilt
 _EMPTY_KEY = "mmtop.empty_structs"
 _ORDER_KEY = "mmtop.columns"
+
+
+# Polars crashes the process (not an exception) reading a Parquet struct nested some hundreds
+# deep. Records are at most MAX_DEPTH deep (store/safe_files.py); the frame adds one level.
+MAX_FRAME_DEPTH = MAX_DEPTH + 1
+
+
+def too_deep(dtypes: Iterable[pl.DataType], limit: int = MAX_FRAME_DEPTH) -> bool:
+    """True if any column nests structs or lists deeper than `limit` (no recursion: the
+    schema of a damaged cache may be as deep as it likes)."""
+    stack = [(dtype, 1) for dtype in dtypes]
+    while stack:
+        dtype, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(dtype, pl.Struct):
+            stack.extend((f.dtype, depth + 1) for f in dtype.fields)  # type: ignore[misc]
+        elif isinstance(dtype, pl.List | pl.Array):
+            stack.append((dtype.inner, depth + 1))  # type: ignore[arg-type]
+    return False
 
 
 class FrameCache:
@@ -35,6 +57,8 @@ class FrameCache:
         # polars only (no pyarrow import): `mmtop ls` pays for what it uses.
         try:
             meta = pl.read_parquet_metadata(self.file)
+            if too_deep(pl.read_parquet_schema(self.file).values()):
+                return None  # written before records were bounded: rebuild rather than crash
             frame = pl.read_parquet(self.file, glob=False)
             empty = json.loads(meta.get(_EMPTY_KEY, "[]"))
             order = json.loads(meta.get(_ORDER_KEY, "[]"))
@@ -50,6 +74,8 @@ class FrameCache:
     def save(self, frame: pl.DataFrame) -> None:
         # Parquet cannot hold a struct without fields (no params at all, say): leave those
         # columns out and name them in the metadata instead.
+        if too_deep(frame.schema.values()):
+            return  # cannot happen with checked records; never leave a cache that crashes
         empty = [n for n, t in frame.schema.items() if t == pl.Struct([])]
         tmp = tmp_path_for(self.file)
         try:

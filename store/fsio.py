@@ -13,11 +13,13 @@ import fcntl
 import json
 import os
 import secrets
+import stat
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from . import safe_files
 from .paths import LOCK_FILE, TMP_SUFFIX
 
 
@@ -85,9 +87,10 @@ def create_json_exclusive(path: Path, obj: Any) -> bool:
             os.unlink(tmp)
 
 
-def read_json(path: str | Path) -> Any:
-    with open(path, "rb") as f:
-        return json.loads(f.read())
+def read_json(path: str | Path, cap: int | None = None) -> Any:
+    """A store's JSON file, read as untrusted input (store/safe_files.py): a link, a FIFO, a
+    file over its cap or absurd nesting is an OSError or ValueError naming what is wrong."""
+    return safe_files.read_json(path, cap or safe_files.json_cap(os.path.basename(path)))
 
 
 # Held locks, per folder, for this process: flock belongs to an open file, so a second
@@ -150,7 +153,7 @@ def update_json_in_place(path: Path, change: Any) -> Any:
         change(data)
         raw = json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=_json_default)
         encoded = raw.encode("utf-8")
-        fd = os.open(path, os.O_WRONLY)
+        fd = os.open(path, os.O_WRONLY | os.O_NOFOLLOW)
         try:
             if len(encoded) > os.fstat(fd).st_blocks * 512:
                 raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
@@ -163,12 +166,26 @@ def update_json_in_place(path: Path, change: Any) -> Any:
         return data
 
 
+# O_NONBLOCK: opening a FIFO planted under the name fails at once instead of waiting.
+_APPEND_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK
+
+
 def append_text(path: Path, text: str) -> None:
-    """Append `text` with a single O_APPEND write under the folder lock."""
+    """Append `text` with a single O_APPEND write under the folder lock; never through a
+    link (a planted `notes.md -> ~/.bashrc` must not be written)."""
     data = text.encode("utf-8")
     with locked(path.parent):
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
+            fd = os.open(path, _APPEND_FLAGS, 0o644)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise safe_files.RefusedFile(
+                    f"{path.name} is a symbolic link: not written through it"
+                ) from None
+            raise
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise safe_files.RefusedFile(f"{path.name} is not a regular file")
             os.write(fd, data)
         finally:
             os.close(fd)

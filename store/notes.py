@@ -19,6 +19,7 @@ from .errors import ReadOnlyStoreError, RunNotFoundError
 from .fsio import append_text, update_json
 from .ids import hostname, username
 from .names import check_text
+from .safe_files import loads
 
 MAX_NOTE = 1_000_000
 
@@ -59,23 +60,12 @@ def add_comment(run: Path, text: str, author: str | None = None) -> dict[str, An
     return entry
 
 
-def read_notes(run: Path) -> str:
-    try:
-        return (run / paths.NOTES_MD).read_text(encoding="utf-8", errors="replace")
-    except FileNotFoundError:
-        return ""
-
-
-def read_comments(run: Path) -> list[dict[str, Any]]:
+def parse_comments(raw: str) -> list[dict[str, Any]]:
     """Comments in order; a torn or invalid line (a writer killed mid-way) is skipped."""
-    try:
-        raw = (run / paths.COMMENTS_JSONL).read_text(encoding="utf-8", errors="replace")
-    except FileNotFoundError:
-        return []
     out = []
     for line in raw.splitlines():
         try:
-            entry = json.loads(line)
+            entry = loads(line)
         except ValueError:
             continue
         if isinstance(entry, dict) and isinstance(entry.get("text"), str):

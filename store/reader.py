@@ -180,7 +180,7 @@ class Store(ModelRegistry):
             beat = os.stat(os.path.join(run, paths.HEARTBEAT)).st_mtime
         except FileNotFoundError:
             beat = 0.0
-        seen = dt.datetime.fromtimestamp(beat, dt.UTC) if beat else None
+        seen = _beat_time(beat)
         if meta is None and os.path.isdir(os.path.join(run, paths.HEARTBEATS_DIR)):
             try:
                 meta = read_json(os.path.join(run, paths.RUN_JSON))
@@ -289,7 +289,12 @@ class Store(ModelRegistry):
         if run_id not in self._dirs:
             for exp in _subdirs(str(self.root), []):
                 folder = Path(exp) / run_id
-                if not paths.is_hidden(folder.parent.name) and (folder / paths.RUN_JSON).exists():
+                # A linked run folder is not listed either: it may lead out of the store.
+                if (
+                    not paths.is_hidden(folder.parent.name)
+                    and not folder.is_symlink()
+                    and (folder / paths.RUN_JSON).exists()
+                ):
                     self._dirs[run_id] = str(folder)
                     break
             else:
@@ -337,7 +342,9 @@ class Store(ModelRegistry):
             raise StoreError(f"run {run_id} cannot be read: {reason}")
         rec["path"] = str(folder)
         rec = self._with_status(rec, folder, time.time())
-        return RunInfo.from_record(rec, folder, self)
+        info = RunInfo.from_record(rec, folder, self)
+        info.problems.extend(problems)
+        return info
 
     # ----------------------------------------------------------------- annotations
     def comment(self, ref: str, text: str, author: str | None = None) -> dict[str, Any]:
@@ -393,6 +400,16 @@ def open(  # noqa: A001
     return Store(
         root if root is not None else paths.default_root(), stale_after=stale_after, cache=cache
     )
+
+
+def _beat_time(mtime: float) -> dt.datetime | None:
+    """A heartbeat's mtime as a time; None when absent or beyond what datetime holds."""
+    if not mtime:
+        return None
+    try:
+        return dt.datetime.fromtimestamp(mtime, dt.UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 def _tag_list(tags: Iterable[str]) -> list[str]:

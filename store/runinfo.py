@@ -6,17 +6,27 @@ import datetime as dt
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import polars as pl
 
 from . import paths
 from .capture.console import read_console
-from .frame import parse_time
-from .fsio import read_json
 from .names import check_path_component
-from .notes import read_comments, read_notes
-from .records import Problem
+from .notes import parse_comments
+from .records import Problem, parse_time
+from .safe_files import (
+    CAP_TEXT,
+    RefusedFile,
+    TooDeep,
+    inside,
+    json_cap,
+    open_binary,
+    read_head,
+    read_json,
+    read_tail,
+    store_root_of,
+)
 from .shared import DEFAULT_STALE_AFTER, is_shared, writer_rows
 
 if TYPE_CHECKING:
@@ -25,23 +35,66 @@ if TYPE_CHECKING:
 
 
 class RunFiles:
-    """Readers of a run's logged files; mixed into RunInfo. Missing files read as empty."""
+    """Readers of a run's logged files; mixed into RunInfo. Missing files read as empty.
+
+    Every file is read as untrusted input (store/safe_files.py): regular files only, capped,
+    links followed only inside the store. What cannot be read is a Problem, never an error.
+    """
 
     path: Path
     problems: list[Problem]
+
+    @property
+    def _root(self) -> str:
+        return store_root_of(self.path)
+
+    def _problem(self, where: Path, exc: BaseException) -> None:
+        plain = isinstance(exc, RefusedFile | TooDeep)
+        reason = f"unreadable: {exc}" if plain else f"unreadable ({type(exc).__name__})"
+        problem = Problem(str(where), reason)
+        if problem not in self.problems:
+            self.problems.append(problem)
 
     def _json(self, name: str) -> Any:
         """A JSON file of the run; None when absent, or unreadable (then in `problems`)."""
         where = self.path / name
         try:
-            return read_json(where)
+            self._folder_of(name)
+            return read_json(where, json_cap(where.name), self._root)
         except FileNotFoundError:
             return None
         except (OSError, ValueError) as exc:
-            problem = Problem(str(where), f"unreadable ({type(exc).__name__})")
-            if problem not in self.problems:
-                self.problems.append(problem)
+            self._problem(where, exc)
             return None
+
+    def _text(self, name: str, tail: bool = False) -> str | None:
+        """A text file of the run, at most CAP_TEXT bytes of it (its start, or its end)."""
+        where = self.path / name
+        try:
+            data, cut = (read_tail if tail else read_head)(where, CAP_TEXT, self._root)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            self._problem(where, exc)
+            return None
+        if cut:
+            self.problems.append(
+                Problem(str(where), f"larger than the {CAP_TEXT >> 20} MiB cap: shown cut")
+            )
+            if tail:  # the first line is a partial one
+                data = data[data.find(b"\n") + 1 :]
+        return data.decode("utf-8", errors="replace")
+
+    def _folder_of(self, name: str) -> None:
+        """Refuse a file under a subfolder (tables/) that is a link leading out of the store."""
+        sub = self.path / name.partition("/")[0]
+        if "/" in name and sub.is_symlink() and not inside(sub, self._root):
+            raise RefusedFile(f"{sub.name}/ is a symbolic link out of the store")
+
+    def _parquet(self, name: str) -> BinaryIO:
+        """An open Parquet file of the run (a table), checked like every other file."""
+        self._folder_of(name)
+        return open_binary(self.path / name, self._root)
 
     @property
     def env(self) -> dict[str, Any] | None:
@@ -58,10 +111,7 @@ class RunFiles:
     @property
     def patch(self) -> str | None:
         """code.patch: the uncommitted diff when the run started, if any."""
-        try:
-            return (self.path / paths.CODE_PATCH).read_text(encoding="utf-8", errors="replace")
-        except FileNotFoundError:
-            return None
+        return self._text(paths.CODE_PATCH)
 
     @property
     def artifacts(self) -> list[dict[str, Any]]:
@@ -76,24 +126,32 @@ class RunFiles:
 
     @property
     def notes(self) -> str:
-        return read_notes(self.path)
+        return self._text(paths.NOTES_MD) or ""
 
     @property
     def comments(self) -> list[dict[str, Any]]:
-        return read_comments(self.path)
+        """Comments in order (the newest CAP_TEXT bytes of them); a torn or invalid line (a
+        writer killed mid-way) is skipped."""
+        return parse_comments(self._text(paths.COMMENTS_JSONL, tail=True) or "")
 
     def console_tail(self, lines: int = 200, rank: int | None = None) -> str:
         """The last `lines` lines of console.log (of `rank`'s log in a shared run), `\\r`
-        progress bars rendered as a terminal would; empty when none was captured."""
-        return "\n".join(read_console(paths.console_log(self.path, rank), lines))
+        progress bars rendered as a terminal would; empty when none was captured. Reads at
+        most CAP_CONSOLE_TAIL bytes."""
+        log = paths.console_log(self.path, rank)
+        return "\n".join(read_console(log, lines, root=self._root))
 
     def tables(self) -> list[dict[str, Any]]:
         """Every logged table's description: name, kind, step, rows, labels."""
         out = []
         folder = self.path / paths.TABLES_DIR
         try:
+            self._folder_of(f"{paths.TABLES_DIR}/")
             names = sorted(p.name for p in folder.iterdir() if p.suffix == ".json")
         except FileNotFoundError:
+            return []
+        except OSError as exc:
+            self._problem(folder, exc)
             return []
         for name in names:
             meta = self._json(f"{paths.TABLES_DIR}/{name}")
@@ -104,7 +162,8 @@ class RunFiles:
     def table(self, name: str) -> pl.DataFrame:
         """A logged table by its full name (as `tables()` lists it)."""
         check_path_component(name, "table name")
-        return pl.read_parquet(paths.table_file(self.path, name), glob=False)
+        with self._parquet(f"{paths.TABLES_DIR}/{name}.parquet") as f:
+            return pl.read_parquet(f)
 
     def _latest(self, kind: str, name: str, step: int | None) -> str:
         from . import tables  # numpy and pyarrow: only for runs that have tables
@@ -124,19 +183,21 @@ class RunFiles:
         """The confusion matrix `name` at `step` (default: the latest step logged)."""
         from .tables import read_confusion
 
-        return read_confusion(self.path, self._latest("confusion_matrix", name, step))
+        full = self._latest("confusion_matrix", name, step)
+        meta = self._json(f"{paths.TABLES_DIR}/{full}.json")
+        if not isinstance(meta, dict):
+            raise ValueError(f"tables/{full}.json cannot be read")
+        with self._parquet(f"{paths.TABLES_DIR}/{full}.parquet") as f:
+            return read_confusion(meta, f)
 
     def predictions(self, name: str = "val", step: int | None = None) -> pl.DataFrame:
         """id, y_true, pred, confidence, correct, p:<class>... (latest step by default)."""
         full = self._latest("predictions", name, step)
-        return pl.read_parquet(paths.table_file(self.path, full), glob=False).with_columns(
-            pl.col(c).cast(pl.String) for c in ("y_true", "pred") if c in self._columns(full)
+        with self._parquet(f"{paths.TABLES_DIR}/{full}.parquet") as f:
+            frame = pl.read_parquet(f)
+        return frame.with_columns(
+            pl.col(c).cast(pl.String) for c in ("y_true", "pred") if c in frame.columns
         )
-
-    def _columns(self, full: str) -> list[str]:
-        import pyarrow.parquet as pq
-
-        return list(pq.read_schema(paths.table_file(self.path, full)).names)
 
 
 @dataclass

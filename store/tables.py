@@ -13,14 +13,14 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from . import paths
-from .fsio import read_json, tmp_path_for, write_json_atomic
+from .fsio import tmp_path_for, write_json_atomic
 from .names import check_path_component
 
 CONFUSION_PREFIX = "confusion."
@@ -152,10 +152,10 @@ class ConfusionMatrix:
         return float(np.trace(m) / total) if total else float("nan")
 
 
-def read_confusion(run: Path, name: str) -> ConfusionMatrix:
-    meta = read_json(paths.table_meta_file(run, name))
+def read_confusion(meta: dict[str, Any], source: BinaryIO) -> ConfusionMatrix:
+    """A confusion matrix from its sidecar (already read) and its open Parquet file."""
     labels = [str(x) for x in meta["labels"]]
-    table = pq.read_table(paths.table_file(run, name))
+    table = pq.read_table(source)
     index = {lab: i for i, lab in enumerate(labels)}
     k = len(labels)
     matrix = [[0] * k for _ in range(k)]

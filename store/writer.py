@@ -42,6 +42,7 @@ from .names import check_key, check_params, check_path_component, check_run_id, 
 from .notes import touch_parent
 from .parts import list_parts
 from .records import read_summaries
+from .safe_files import inside
 from .schema import FINAL_STATUSES, RUN_SCHEMA_VERSION
 
 HEARTBEAT_EVERY = 1.0
@@ -146,6 +147,11 @@ class Run(ExplicitLogging):
             exp = check_path_component(
                 "default" if experiment is None else experiment, "experiment name"
             )
+            if not inside(self.root / exp, self.root):
+                raise ValueError(
+                    f"experiment folder {self.root / exp} is a link out of the store: "
+                    "mmtop does not write through it"
+                )
             if run_id is None:
                 self.run_id, self.path = claim_new_run_dir(self.root, exp)
             else:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime
+from typing import Any
 
 from rich.cells import cell_len, set_cell_size
 
@@ -110,6 +111,19 @@ def fmt_time(when: datetime | None) -> str:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+INVALID_TIME = "invalid"
+
+
+def run_time(info: Any, field: str) -> datetime | str | None:
+    """`info.created`/`info.ended`, or INVALID_TIME when run.json holds a value there that is
+    not a time in range (the reader reports it in problems)."""
+    when = getattr(info, field, None)
+    meta = getattr(info, "meta", None)
+    if when is None and isinstance(meta, dict) and meta.get(field) is not None:
+        return INVALID_TIME
+    return when if isinstance(when, datetime) else None
 
 
 def fmt_bytes(size: int | None) -> str:

@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import sys
 import threading
 import weakref
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO, cast
+
+from mmtop.store.safe_files import CAP_CONSOLE_TAIL, RefusedFile, open_regular
 
 _READ_BLOCK = 1 << 16
 # CSI (colours, cursor moves), OSC (titles, links) and other two-byte escapes: no width on screen.
@@ -99,7 +102,7 @@ class _RotatingLog:
         with self._lock:
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                self._file = self.path.open("ab")
+                self._file = open(self.path, "ab", opener=_no_follow)
                 self._size = self._file.tell()
             except OSError as exc:
                 self._fail(exc)
@@ -156,7 +159,7 @@ class _RotatingLog:
                 if older.exists():
                     os.replace(older, _backup(self.path, index + 1))
             os.replace(self.path, _backup(self.path, 1))
-        self._file = self.path.open("ab")
+        self._file = open(self.path, "ab", opener=_no_follow)
         self._size = 0
 
     def _fail(self, exc: BaseException) -> None:
@@ -248,6 +251,15 @@ class _Tee:
         return getattr(self.original, name)
 
 
+def _no_follow(path: str, flags: int) -> int:
+    # A console.log planted as a link (to ~/.bashrc, say) or a FIFO is not written through.
+    fd = os.open(path, flags | os.O_NOFOLLOW | os.O_NONBLOCK, 0o644)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(f"{path} is not a regular file")
+    return fd
+
+
 def _backup(path: Path, index: int) -> Path:
     return path.with_name(f"{path.name}.{index}")
 
@@ -261,11 +273,21 @@ def _utf8_cut(data: bytes, limit: int) -> int:
 
 
 def read_console(
-    path: str | os.PathLike[str], tail_lines: int | None = None, include_rotated: bool = True
+    path: str | os.PathLike[str],
+    tail_lines: int | None = None,
+    include_rotated: bool = True,
+    root: str | os.PathLike[str] | None = None,
+    max_bytes: int = CAP_CONSOLE_TAIL,
 ) -> list[str]:
     """The log's lines as a terminal would show them: `\\r` and backspace rewrites applied,
     colour and other escape sequences removed. The last `tail_lines` lines, or all of them.
-    With include_rotated, older lines come from console.log.1, .2, ... when needed."""
+    With include_rotated, older lines come from console.log.1, .2, ... when needed.
+
+    At most `max_bytes` are read, from the end: a log of `\\r` progress updates with no
+    newline costs that much, however large it is. Lines older than that are left out, and a
+    first line says so. Only regular files are read; links only when their target is inside
+    `root` (the store), and never without it.
+    """
     if tail_lines is not None and tail_lines <= 0:
         return []
     files = [Path(path)]
@@ -274,36 +296,62 @@ def read_console(
         while _backup(files[0], index).exists():
             files.append(_backup(files[0], index))
             index += 1
-    raw = _read_tail(files, None if tail_lines is None else tail_lines + 1)
+    raw, cut = _read_tail(files, None if tail_lines is None else tail_lines + 1, max_bytes, root)
     text = raw.decode("utf-8", errors="replace")
+    if cut:
+        # The window starts inside a line: up to its first \r or \n is a fragment whose
+        # column is unknown. Past it, every segment starts at column 0.
+        ends = [i for i in (text.find("\n"), text.find("\r")) if i >= 0]
+        if ends:
+            text = text[min(ends) + 1 :]
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()  # the text ended with a newline: no line after it
     if tail_lines is not None:
         lines = lines[-tail_lines:]
-    return [render_line(line) for line in lines]
+    shown = [render_line(line) for line in lines]
+    if cut and len(lines) < (tail_lines or len(lines) + 1):
+        shown.insert(0, f"[earlier output not shown: only the last {max_bytes >> 20} MiB are read]")
+    return shown
 
 
-def _read_tail(newest_first: list[Path], newlines: int | None) -> bytes:
-    """Bytes from the end of the newest file backwards until `newlines` newlines are held."""
+def _read_tail(
+    newest_first: list[Path],
+    newlines: int | None,
+    max_bytes: int,
+    root: str | os.PathLike[str] | None,
+) -> tuple[bytes, bool]:
+    """Bytes from the end of the newest file backwards until `newlines` newlines are held or
+    `max_bytes` are read; and whether older bytes were left unread."""
     blocks: list[bytes] = []
-    held = 0
-    for path in newest_first:
+    held = total = 0
+    for number, path in enumerate(newest_first):
         try:
-            with path.open("rb") as f:
-                position = f.seek(0, os.SEEK_END)
-                while position > 0:
-                    step = min(_READ_BLOCK, position) if newlines is not None else position
-                    position -= step
-                    f.seek(position)
-                    block = f.read(step)
-                    blocks.append(block)
-                    held += block.count(b"\n")
-                    if newlines is not None and held >= newlines:
-                        return b"".join(reversed(blocks))
+            fd, size = open_regular(path, root)
+        except RefusedFile:
+            if number == 0:
+                raise  # say why the log is not shown (a link out of the store, a FIFO)
+            continue
         except OSError:
             continue  # rotated away between listing and reading, or unreadable: skip it
-    return b"".join(reversed(blocks))
+        try:
+            position = size
+            while position > 0:
+                if total >= max_bytes:
+                    return b"".join(reversed(blocks)), True
+                step = min(_READ_BLOCK, position, max_bytes - total)
+                position -= step
+                block = os.pread(fd, step, position)
+                blocks.append(block)
+                total += len(block)
+                held += block.count(b"\n")
+                if newlines is not None and held >= newlines:
+                    return b"".join(reversed(blocks)), False
+        finally:
+            os.close(fd)
+        if total >= max_bytes and number + 1 < len(newest_first):
+            return b"".join(reversed(blocks)), True
+    return b"".join(reversed(blocks)), False
 
 
 def render_line(line: str) -> str:

@@ -7,12 +7,13 @@ Each is read on its own and skipped with a reason when it is missing or unreadab
 from __future__ import annotations
 
 import hashlib
-import json
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mmtop.store import paths
+from mmtop.store.safe_files import RefusedFile, inside, open_binary
 
 if TYPE_CHECKING:
     from mmtop.store import RunInfo
@@ -56,10 +57,10 @@ def read_extras(info: RunInfo) -> Extras:
     ex = Extras()
     ex.env = info.env
     ex.code = info.code
-    ex.patch_bytes, ex.patch_sha256 = _digest(run / paths.CODE_PATCH)
+    ex.patch_bytes, ex.patch_sha256 = _digest(run / paths.CODE_PATCH, ex)
     ex.inputs = info.inputs
     ex.artifacts = info.artifacts
-    ex.tables = _tables(run / paths.TABLES_DIR, ex)
+    ex.tables = _tables(info, ex)
     notes = info.notes
     if notes:
         cut = len(notes) > MAX_NOTES_CHARS
@@ -70,54 +71,54 @@ def read_extras(info: RunInfo) -> Extras:
     return ex
 
 
-def _tables(folder: Path, ex: Extras) -> list[dict[str, Any]]:
-    if not folder.is_dir():
+def _tables(info: RunInfo, ex: Extras) -> list[dict[str, Any]]:
+    folder = info.path / paths.TABLES_DIR
+    if not folder.is_dir() or (folder.is_symlink() and not inside(folder, info.path.parent.parent)):
         return []
     out: list[dict[str, Any]] = []
     for part in sorted(folder.glob("*.parquet")):
         entry: dict[str, Any] = {"name": part.stem}
-        meta = _meta(part.with_suffix(".json"), ex)
+        meta = info._json(f"{paths.TABLES_DIR}/{part.stem}.json")
         if isinstance(meta, dict):
             entry["meta"] = meta
         try:
             import pyarrow.parquet as pq
 
-            info = pq.ParquetFile(part).metadata
-            entry["rows"] = info.num_rows
-            entry["columns"] = info.num_columns
+            with open_binary(part, info.path.parent.parent) as handle:
+                shape = pq.ParquetFile(handle).metadata
+            entry["rows"] = shape.num_rows
+            entry["columns"] = shape.num_columns
         except Exception as exc:  # noqa: BLE001 - a corrupt table is reported, not fatal
-            ex.problems.append(f"tables/{part.name}: unreadable ({type(exc).__name__})")
+            ex.problems.append(f"tables/{part.name}: unreadable ({_why(exc)})")
         out.append(entry)
     return out
 
 
-def _meta(path: Path, ex: Extras) -> Any:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError) as exc:
-        ex.problems.append(f"{path.name}: unreadable ({type(exc).__name__})")
-        return None
+def _why(exc: BaseException) -> str:
+    return str(exc) if isinstance(exc, RefusedFile) else type(exc).__name__
 
 
-def _digest(path: Path) -> tuple[int | None, str | None]:
+def _digest(path: Path, ex: Extras) -> tuple[int | None, str | None]:
     """Size and sha256 of a file, so two runs' uncommitted changes can be told apart."""
     digest = hashlib.sha256()
     size = 0
     try:
-        with open(path, "rb") as handle:
+        with open_binary(path, path.parent.parent.parent) as handle:
             while chunk := handle.read(1 << 20):
                 digest.update(chunk)
                 size += len(chunk)
+    except RefusedFile as exc:
+        ex.problems.append(f"{path.name}: unreadable: {exc}")
+        return None, None
     except OSError:
         return None, None
     return size, digest.hexdigest()
 
 
 def _size(path: Path) -> int | None:
+    """A regular file's size; None for anything else (a link's target is not the run's)."""
     try:
-        return path.stat().st_size
+        st = path.lstat()
     except OSError:
         return None
+    return st.st_size if stat.S_ISREG(st.st_mode) else None

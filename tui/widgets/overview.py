@@ -20,6 +20,7 @@ from mmtop.tui.formatting import (
     fmt_duration,
     fmt_number,
     fmt_time,
+    run_time,
     status_glyph,
 )
 from mmtop.tui.run_extras import RunExtras
@@ -149,10 +150,16 @@ class OverviewPane(VerticalScroll):
             "status",
             Text.assemble((f"{status_glyph(status)} {status}", STATUS_STYLES.get(status, ""))),
         )
-        created = getattr(info, "created", None)
-        facts.add_row("created", f"{fmt_time(created)}  ({fmt_age(created, self._now())} ago)")
-        ended = getattr(info, "ended", None)
-        facts.add_row("ended", fmt_time(ended) if ended else Text("still running", style="dim"))
+        created = run_time(info, "created")
+        if isinstance(created, datetime):
+            facts.add_row("created", f"{fmt_time(created)}  ({fmt_age(created, self._now())} ago)")
+        else:
+            facts.add_row("created", created or "")
+        ended = run_time(info, "ended")
+        if isinstance(ended, datetime):
+            facts.add_row("ended", fmt_time(ended))
+        else:
+            facts.add_row("ended", ended or Text("still running", style="dim"))
         facts.add_row("duration", fmt_duration(getattr(info, "duration_s", None)))
         host = Text()
         host.append_text(safe(info.host or "?", single_line=True))

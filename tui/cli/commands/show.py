@@ -10,6 +10,7 @@ from mmtop.tui.cli import cells
 from mmtop.tui.cli.common import open_store, output, resolve
 from mmtop.tui.cli.errors import EXIT_OK
 from mmtop.tui.cli.runfiles import Extras, read_extras
+from mmtop.tui.formatting import run_time
 from mmtop.tui.safe_text import clean
 
 
@@ -60,8 +61,8 @@ def as_text(info: Any, extras: Extras) -> str:
             ("experiment", info.experiment),
             ("name", info.name),
             ("status", info.status),
-            ("created", info.created),
-            ("ended", info.ended),
+            ("created", run_time(info, "created")),
+            ("ended", run_time(info, "ended")),
             ("duration", cells.fmt_duration(info.duration_s) if info.duration_s else None),
             ("last step", info.last_step),
             ("host", info.host),
