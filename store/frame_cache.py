@@ -57,7 +57,9 @@ class FrameCache:
         # polars only (no pyarrow import): `mmtop ls` pays for what it uses.
         try:
             meta = pl.read_parquet_metadata(self.file)
-            if too_deep(pl.read_parquet_schema(self.file).values()):
+            with open(self.file, "rb") as f:  # a file, not a path: no globbing of the root
+                schema = pl.read_parquet_schema(f)
+            if too_deep(schema.values()):
                 return None  # written before records were bounded: rebuild rather than crash
             frame = pl.read_parquet(self.file, glob=False)
             empty = json.loads(meta.get(_EMPTY_KEY, "[]"))
