@@ -77,23 +77,26 @@ def check_key(key: object, what: str = "metric key") -> str:
     return key
 
 
-def check_params(params: Mapping[str, Any]) -> dict[str, Any]:
-    """Params as given, once every key at every level passes `check_key` and no object or
-    list is nested more than MAX_PARAM_DEPTH deep (a cycle is refused as too deep)."""
+def check_params(
+    params: Mapping[str, Any], what: str = "params", key: str = "param key"
+) -> dict[str, Any]:
+    """Params (or other nested JSON a user hands the writer) as given, once every `key` at
+    every level passes `check_key` and no object or list is nested more than MAX_PARAM_DEPTH
+    deep (a cycle is refused as too deep)."""
     if not isinstance(params, Mapping):
-        raise TypeError(f"params must be a mapping, got {type(params).__name__}")
-    _check_param_value(params, "", 1)
+        raise TypeError(f"{what} must be a mapping, got {type(params).__name__}")
+    _check_param_value(params, "", 1, what, key)
     return dict(params)
 
 
 _CONTAINERS = (Mapping, list, tuple, set, frozenset)
 
 
-def _check_param_value(value: Any, where: str, depth: int) -> None:
+def _check_param_value(value: Any, where: str, depth: int, what: str, key_what: str) -> None:
     if isinstance(value, Mapping):
         children = []
         for key, child in value.items():
-            check_key(key, f"param key in {where[:80]!r}" if where else "param key")
+            check_key(key, f"{key_what} in {where[:80]!r}" if where else key_what)
             children.append((child, f"{where}.{key}" if where else key))
     elif isinstance(value, _CONTAINERS):
         children = [(c, f"{where}[{i}]") for i, c in enumerate(value) if _is_nested(c)]
@@ -101,12 +104,12 @@ def _check_param_value(value: Any, where: str, depth: int) -> None:
         # Arrays are written as nested lists, one level per dimension.
         ndim = getattr(value, "ndim", 0)
         if isinstance(ndim, int) and depth - 1 + ndim > MAX_PARAM_DEPTH:
-            raise ValueError(_too_deep(where))
+            raise ValueError(_too_deep(what, where))
         return
     if depth > MAX_PARAM_DEPTH:
-        raise ValueError(_too_deep(where))
+        raise ValueError(_too_deep(what, where))
     for child, child_where in children:
-        _check_param_value(child, child_where, depth + 1)
+        _check_param_value(child, child_where, depth + 1, what, key_what)
 
 
 def _is_nested(value: Any) -> bool:
@@ -114,5 +117,5 @@ def _is_nested(value: Any) -> bool:
     return isinstance(value, _CONTAINERS) or (isinstance(ndim, int) and ndim > 0)
 
 
-def _too_deep(where: str) -> str:
-    return f"params are nested more than {MAX_PARAM_DEPTH} levels deep at {where[:80]!r}"
+def _too_deep(what: str, where: str) -> str:
+    return f"{what} are nested more than {MAX_PARAM_DEPTH} levels deep at {where[:80]!r}"

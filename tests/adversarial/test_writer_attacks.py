@@ -502,3 +502,15 @@ def test_params_that_contain_themselves_are_refused(root: Path) -> None:
     for params in (looped, {"l": lists}):
         with pytest.raises(ValueError, match="nested more than 64 levels deep"):
             _run(root, params=params)
+
+
+def test_dataset_fields_nested_too_deep_or_with_bad_keys_are_refused(root: Path) -> None:
+    run = _run(root)
+    with pytest.raises(ValueError, match=r"^dataset fields are nested more than 64 levels deep"):
+        run.log_dataset({"x": [1, 2]}, "train", split=_nested(MAX_PARAM_DEPTH))
+    with pytest.raises(ValueError, match=r"^dataset field in 'meta' contains a control character"):
+        run.log_dataset({"x": [1, 2]}, "train", meta={"a\x1b[2J": 1})
+    run.log_dataset({"x": [1, 2]}, "train", split={"kind": "holdout"})
+    run.finish()
+    inputs = json.loads((run.path / "inputs.json").read_bytes())
+    assert [(i["name"], i["split"]) for i in inputs] == [("train", {"kind": "holdout"})]
