@@ -20,6 +20,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 import polars as pl
+import polars.selectors as cs
 
 Path = tuple[str, ...]
 
@@ -32,6 +33,8 @@ class Flat:
     paths: dict[str, Path]
 
     def select(self, columns: list[str]) -> Flat:
+        if columns == self.frame.columns:  # a wide frame pays per column even to copy it
+            return self
         return Flat(self.frame.select(columns), {c: self.paths[c] for c in columns})
 
     def with_frame(self, frame: pl.DataFrame) -> Flat:
@@ -51,65 +54,62 @@ def _leaf_paths(schema: pl.Schema) -> list[Path]:
     return out
 
 
-def column_names(leaves: list[Path]) -> dict[Path, str]:
+def column_names(leaves: list[Path]) -> list[str]:
     """The flat column name of each leaf path, colliding dotted names told apart (see above)."""
-    groups: defaultdict[str, list[Path]] = defaultdict(list)
-    for path in leaves:
-        groups[".".join(path)].append(path)
-    names: dict[Path, str] = {}
-    clashes: list[tuple[str, list[Path]]] = []
+    names = [".".join(path) for path in leaves]
+    taken = set(names)
+    if len(taken) == len(names):
+        return names
+    groups: defaultdict[str, list[int]] = defaultdict(list)
+    for i, name in enumerate(names):
+        groups[name].append(i)
     for base, group in groups.items():
         if len(group) == 1:
-            names[group[0]] = base
-        else:
-            clashes.append((base, sorted(group)))
-    taken = set(groups)
-    for base, group in clashes:
-        names[group[0]] = base
+            continue
+        ranked = sorted(group, key=lambda i: leaves[i])
         n = 2
-        for path in group[1:]:
+        for i in ranked[1:]:
             while f"{base}#{n}" in taken:
                 n += 1
-            names[path] = f"{base}#{n}"
-            taken.add(names[path])
+            names[i] = f"{base}#{n}"
+            taken.add(names[i])
     return names
 
 
 def flatten(runs: pl.DataFrame) -> Flat:
     """One column per leaf of every struct column; other columns unchanged, in place."""
-    schema = runs.schema
-    leaves = _leaf_paths(schema)
-    names = column_names(leaves)
     try:
-        frame = _unnest(runs, schema)
+        frame, leaves = _unnest(runs)
+        names = column_names(leaves)
+        frame.columns = names
     except pl.exceptions.DuplicateError:  # a key holding the separator: rename as we go
-        frame = _unnest_renamed(runs, schema, names)
-    else:
-        frame.columns = [names[path] for path in leaves]
-    return Flat(frame, {names[path]: path for path in leaves})
+        leaves = _leaf_paths(runs.schema)
+        names = column_names(leaves)
+        frame = _unnest_renamed(runs, runs.schema, dict(zip(leaves, names, strict=True)))
+    return Flat(frame, dict(zip(names, leaves, strict=True)))
 
 
-# Joins path parts while unnesting; names are replaced by the flat ones at the end. A key
-# holding it could collide: then the slower renaming unnest below is used.
+# Joins path parts while unnesting; names are replaced by the flat ones at the end. Keys
+# holding it can collide (polars then refuses): the slower renaming unnest below is used.
 _SEP = "\x00"
 
 
-def _unnest(runs: pl.DataFrame, schema: pl.Schema) -> pl.DataFrame:
-    """Every struct unnested, level by level: leaf columns in schema order (paths joined by
-    _SEP). Whole levels at a time, with polars naming the columns: a few calls, any width."""
-    levels: list[list[str]] = []
-    stack: list[tuple[str, pl.DataType, int]] = [(n, t, 0) for n, t in schema.items()]
-    while stack:
-        name, dtype, depth = stack.pop()
-        if isinstance(dtype, pl.Struct):
-            if len(levels) <= depth:
-                levels.append([])
-            levels[depth].append(name)
-            stack.extend((f"{name}{_SEP}{f.name}", f.dtype, depth + 1) for f in dtype.fields)
+def _unnest(runs: pl.DataFrame) -> tuple[pl.DataFrame, list[Path]]:
+    """Every struct unnested, a whole level per polars call, and the path of each column.
+
+    Never asks for the frame's schema: turning 300k struct fields into Python types costs
+    more than all the rest. Field names and struct-ness come from polars directly."""
+    path_of: dict[str, Path] = {name: (name,) for name in runs.columns}
     frame = runs
-    for level in levels:
+    level = runs.select(cs.struct()).columns
+    while level:
+        for column in level:
+            parent = path_of[column]
+            for name in frame.get_column(column).struct.fields:
+                path_of[f"{column}{_SEP}{name}"] = (*parent, name)
         frame = frame.unnest(level, separator=_SEP)
-    return frame
+        level = frame.select(cs.struct()).columns
+    return frame, [path_of[c] for c in frame.columns]
 
 
 def _unnest_renamed(runs: pl.DataFrame, schema: pl.Schema, names: dict[Path, str]) -> pl.DataFrame:
