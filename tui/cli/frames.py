@@ -17,7 +17,17 @@ TABLE_PREFIXES = ("metrics.",)
 # Prefixes tried, in order, for a bare sort key such as `val/acc` or `lr`.
 SORT_FALLBACKS = ("metrics.", "params.")
 
-__all__ = ["Flat", "choose_columns", "flatten", "sort_column", "sort_limit"]
+__all__ = ["Flat", "choose_columns", "flatten", "sort_column", "sort_limit", "table_sources"]
+
+
+def table_sources(columns: list[str], sort: list[str]) -> list[str]:
+    """The runs frame's columns that the default table (and --sort) can need: flattening
+    only those spares a run with 100k metric keys its min and max columns."""
+    wanted = set(TABLE_COLUMNS) | {p.rstrip(".") for p in TABLE_PREFIXES} | {"created"}
+    for key in sort:
+        wanted.add(key.lstrip("+-").split(".", 1)[0])
+        wanted.update(p.rstrip(".") for p in SORT_FALLBACKS)
+    return [c for c in columns if c in wanted]
 
 
 def choose_columns(flat: Flat, spec: str | None, *, default_table: bool) -> list[str]:

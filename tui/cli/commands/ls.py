@@ -14,9 +14,12 @@ from mmtop.tui.safe_text import clean
 def selected(ns: argparse.Namespace, *, default_sort: tuple[str, ...] = ()) -> frames.Flat:
     """The runs that --where picks, flattened, sorted, limited, with the --columns asked for."""
     st = open_store(ns)
-    flat = frames.flatten(st.runs(where=ns.where))
-    flat = frames.sort_limit(flat, ns.sort or list(default_sort), ns.limit)
     table = getattr(ns, "format", None) in ("table", "md")
+    runs = st.runs(where=ns.where)
+    if table and not ns.columns:
+        runs = runs.select(frames.table_sources(runs.columns, ns.sort or []))
+    flat = frames.flatten(runs)
+    flat = frames.sort_limit(flat, ns.sort or list(default_sort), ns.limit)
     return flat.select(frames.choose_columns(flat, ns.columns, default_table=table))
 
 
