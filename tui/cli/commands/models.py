@@ -62,7 +62,7 @@ def _ls(ns: argparse.Namespace) -> int:
     if ns.quiet:
         refs_ = [f"{n}/{v}" for n, v in df.select("name", "version").iter_rows()]
         with output(ns.output) as out:
-            out.writelines(f"{r}\n".encode() for r in refs_)
+            out.writelines(f"{cells.human(r)}\n".encode() for r in refs_)
         return EXIT_OK
     write(flat, ns.format, ns.output)
     return EXIT_OK
@@ -125,5 +125,6 @@ def _verify(ns: argparse.Namespace) -> int:
             out.write((cells.json_dumps(result) + "\n").encode())
         else:
             state = "ok" if report.ok else "FAILED"
-            out.write(f"{version.ref}: {state}: {cells.human(str(report))}\n".encode())
+            ref = cells.human(version.ref)
+            out.write(f"{ref}: {state}: {cells.human(str(report))}\n".encode())
     return EXIT_OK if report.ok else EXIT_ERROR
