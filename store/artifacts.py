@@ -14,7 +14,7 @@ import pyarrow as pa
 from . import paths
 from .capture.code import strip_url_credentials
 from .fsio import locked, read_json, write_json_atomic
-from .names import check_params, check_path_component
+from .names import MAX_PARAM_DEPTH, check_params, check_path_component
 
 CHUNK = 1 << 20
 
@@ -174,7 +174,9 @@ def log_dataset(
     run: Path, source: Any, name: str, uri: str | None, extra: dict[str, Any]
 ) -> dict[str, Any]:
     check_path_component(name, "dataset name")
-    extra = check_params(extra, "dataset fields", "dataset field")
+    # inputs.json is a list of entries holding the fields: two levels above them, and the
+    # whole file must stay within the depth readers accept.
+    extra = check_params(extra, "dataset fields", "dataset field", MAX_PARAM_DEPTH - 1)
     entry = {"name": name, **fingerprint(source), **extra, "logged": time.time()}
     if uri is not None:
         # inputs.json is shared like env.json: a token in a presigned or basic-auth URL stays out.

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 MAX_KEY_LEN = 256
@@ -78,38 +79,48 @@ def check_key(key: object, what: str = "metric key") -> str:
 
 
 def check_params(
-    params: Mapping[str, Any], what: str = "params", key: str = "param key"
+    params: Mapping[str, Any],
+    what: str = "params",
+    key: str = "param key",
+    max_depth: int = MAX_PARAM_DEPTH,
 ) -> dict[str, Any]:
     """Params (or other nested JSON a user hands the writer) as given, once every `key` at
-    every level passes `check_key` and no object or list is nested more than MAX_PARAM_DEPTH
-    deep (a cycle is refused as too deep)."""
+    every level passes `check_key` and no object or list is nested more than `max_depth`
+    deep, `params` itself being level 1 (a cycle is refused as too deep)."""
     if not isinstance(params, Mapping):
         raise TypeError(f"{what} must be a mapping, got {type(params).__name__}")
-    _check_param_value(params, "", 1, what, key)
+    _check_param_value(params, "", 1, _Rule(what, key, max_depth))
     return dict(params)
+
+
+@dataclass(frozen=True)
+class _Rule:
+    what: str
+    key: str
+    max_depth: int
 
 
 _CONTAINERS = (Mapping, list, tuple, set, frozenset)
 
 
-def _check_param_value(value: Any, where: str, depth: int, what: str, key_what: str) -> None:
+def _check_param_value(value: Any, where: str, depth: int, rule: _Rule) -> None:
     if isinstance(value, Mapping):
         children = []
         for key, child in value.items():
-            check_key(key, f"{key_what} in {where[:80]!r}" if where else key_what)
+            check_key(key, f"{rule.key} in {where[:80]!r}" if where else rule.key)
             children.append((child, f"{where}.{key}" if where else key))
     elif isinstance(value, _CONTAINERS):
         children = [(c, f"{where}[{i}]") for i, c in enumerate(value) if _is_nested(c)]
     else:
         # Arrays are written as nested lists, one level per dimension.
         ndim = getattr(value, "ndim", 0)
-        if isinstance(ndim, int) and depth - 1 + ndim > MAX_PARAM_DEPTH:
-            raise ValueError(_too_deep(what, where))
+        if isinstance(ndim, int) and depth - 1 + ndim > rule.max_depth:
+            raise ValueError(_too_deep(rule, where))
         return
-    if depth > MAX_PARAM_DEPTH:
-        raise ValueError(_too_deep(what, where))
+    if depth > rule.max_depth:
+        raise ValueError(_too_deep(rule, where))
     for child, child_where in children:
-        _check_param_value(child, child_where, depth + 1, what, key_what)
+        _check_param_value(child, child_where, depth + 1, rule)
 
 
 def _is_nested(value: Any) -> bool:
@@ -117,5 +128,5 @@ def _is_nested(value: Any) -> bool:
     return isinstance(value, _CONTAINERS) or (isinstance(ndim, int) and ndim > 0)
 
 
-def _too_deep(what: str, where: str) -> str:
-    return f"{what} are nested more than {MAX_PARAM_DEPTH} levels deep at {where[:80]!r}"
+def _too_deep(rule: _Rule, where: str) -> str:
+    return f"{rule.what} are nested more than {rule.max_depth} levels deep at {where[:80]!r}"

@@ -506,11 +506,17 @@ def test_params_that_contain_themselves_are_refused(root: Path) -> None:
 
 def test_dataset_fields_nested_too_deep_or_with_bad_keys_are_refused(root: Path) -> None:
     run = _run(root)
-    with pytest.raises(ValueError, match=r"^dataset fields are nested more than 64 levels deep"):
-        run.log_dataset({"x": [1, 2]}, "train", split=_nested(MAX_PARAM_DEPTH))
+    with pytest.raises(ValueError, match=r"^dataset fields are nested more than 63 levels deep"):
+        run.log_dataset({"x": [1, 2]}, "train", split=_nested(MAX_PARAM_DEPTH - 1))
     with pytest.raises(ValueError, match=r"^dataset field in 'meta' contains a control character"):
         run.log_dataset({"x": [1, 2]}, "train", meta={"a\x1b[2J": 1})
     run.log_dataset({"x": [1, 2]}, "train", split={"kind": "holdout"})
+    deepest = _nested(MAX_PARAM_DEPTH - 2)  # the list, the entry, then 62 levels: 64 in all
+    run.log_dataset({"x": [1, 2]}, "val", split=deepest)
     run.finish()
-    inputs = json.loads((run.path / "inputs.json").read_bytes())
-    assert [(i["name"], i["split"]) for i in inputs] == [("train", {"kind": "holdout"})]
+    info = store.open(root, cache=False).run(run.run_id)
+    assert info.problems == []
+    assert [(i["name"], i["split"]) for i in info.inputs] == [
+        ("train", {"kind": "holdout"}),
+        ("val", deepest),
+    ]
