@@ -23,6 +23,7 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 from textual.worker import get_current_worker
 
+from mmtop.store import filter_check
 from mmtop.tui.coalesce import Coalescer
 from mmtop.tui.columns import ColumnChoice, label
 from mmtop.tui.export import export_frame, write_csv
@@ -149,6 +150,7 @@ class RunsScreen(Screen[None]):
         with contextlib.suppress(ValueError):  # a filter the new data lacks: apply() says so
             model.compute(dataclasses.replace(self.state))
         self.post_message(RunsLoaded(frame, problems, time.perf_counter() - start, model))
+        filter_check.preload()  # after the table is on its way: the filter bar's parser
 
     def on_runs_loaded(self, message: RunsLoaded) -> None:
         self._last_load = time.monotonic()
