@@ -74,10 +74,17 @@ def fmt_value(value: object) -> str:
 
 
 def fmt_duration(seconds: float | None) -> str:
-    """12s, 4m05s, 3h07m, 2d04h: short enough for a narrow column."""
-    if seconds is None or (isinstance(seconds, float) and math.isnan(seconds)):
+    """12s, 4m05s, 3h07m, 2d04h: short enough for a narrow column; the app and the CLI both.
+
+    Under a second keeps two digits (0.25s), so a quick run is not shown as 0s; whole
+    seconds are cut, never rounded up (59.7 is 59s, not 60s). Nothing is shown for a
+    duration that is unknown, infinite or negative (a clock stepped back).
+    """
+    if seconds is None or not math.isfinite(seconds) or seconds < 0:
         return ""
-    s = max(0, int(seconds))
+    if seconds < 1:
+        return f"{seconds:.2g}s" if seconds >= 0.01 else "0s"
+    s = int(seconds)
     if s < 60:
         return f"{s}s"
     if s < 3600:
@@ -127,6 +134,7 @@ def run_time(info: Any, field: str) -> datetime | str | None:
 
 
 def fmt_bytes(size: int | None) -> str:
+    """A file size in binary units (1.5 KiB, 2.0 MiB), in the app and the CLI alike."""
     if size is None:
         return ""
     value = float(size)

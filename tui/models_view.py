@@ -9,6 +9,7 @@ from typing import Any
 import polars as pl
 from rich.text import Text
 
+from mmtop.tui.formatting import fmt_bytes
 from mmtop.tui.safe_text import clean, safe
 
 COLUMNS = ("model", "ver", "aliases", "created", "flavour", "run")
@@ -55,14 +56,7 @@ def _num(value: Any) -> str:
 
 
 def _size(n: Any) -> str:
-    if not isinstance(n, int):
-        return "?"
-    value = float(n)
-    for unit in ("B", "kB", "MB", "GB"):
-        if value < 1000 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    return "?"
+    return fmt_bytes(n) if isinstance(n, int) else "?"
 
 
 def _sig(sig: Any) -> str:

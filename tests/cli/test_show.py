@@ -127,7 +127,7 @@ def test_logged_extras_through_the_store_api(cli: Callable[..., Any], tmp_path: 
     text = cli("show", "--root", root, run.run_id).text
     assert re.search(r"^data\n  train  kind=frame  fingerprint=blake2b:\w+  rows=3$", text, re.M)
     assert re.search(
-        r"^artifacts\n  model\.bin  kind=file  path=artifacts/model\.bin  size=2\.0 kB", text, re.M
+        r"^artifacts\n  model\.bin  kind=file  path=artifacts/model\.bin  size=2\.0 KiB", text, re.M
     )
     assert re.search(r"^tables\n  preds  2 rows x 2 columns$", text, re.M)
     assert re.search(

@@ -16,6 +16,7 @@ from typing import Any
 
 import polars as pl
 
+from mmtop.tui.formatting import fmt_duration
 from mmtop.tui.safe_text import CONTROL_PATTERN_PL, clean, json_inert
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -74,20 +75,6 @@ def fmt_float(value: float, digits: int = 6) -> str:
     if math.isinf(value):
         return "inf" if value > 0 else "-inf"
     return f"{value:.{digits}g}"
-
-
-def fmt_duration(seconds: float) -> str:
-    """12s, 4m05s, 3h07m, 2d04h."""
-    if math.isnan(seconds) or seconds < 0:
-        return ""
-    s = int(seconds)
-    if s < 60:
-        return f"{seconds:.0f}s" if seconds >= 1 else f"{seconds:.2g}s"
-    if s < 3600:
-        return f"{s // 60}m{s % 60:02d}s"
-    if s < 86400:
-        return f"{s // 3600}h{s % 3600 // 60:02d}m"
-    return f"{s // 86400}d{s % 86400 // 3600:02d}h"
 
 
 def human(value: Any, column: str = "", digits: int = 6) -> str:

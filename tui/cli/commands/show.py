@@ -10,7 +10,7 @@ from mmtop.tui.cli import cells
 from mmtop.tui.cli.common import open_store, output, resolve
 from mmtop.tui.cli.errors import EXIT_OK
 from mmtop.tui.cli.runfiles import Extras, read_extras
-from mmtop.tui.formatting import run_time
+from mmtop.tui.formatting import fmt_bytes, fmt_duration, run_time
 from mmtop.tui.safe_text import clean
 
 
@@ -63,7 +63,7 @@ def as_text(info: Any, extras: Extras) -> str:
             ("status", info.status),
             ("created", run_time(info, "created")),
             ("ended", run_time(info, "ended")),
-            ("duration", cells.fmt_duration(info.duration_s) if info.duration_s else None),
+            ("duration", fmt_duration(info.duration_s) if info.duration_s else None),
             ("last step", info.last_step),
             ("host", info.host),
             ("user", info.user),
@@ -100,7 +100,7 @@ def as_text(info: Any, extras: Extras) -> str:
             lines,
             [
                 ("comments", extras.comments or None),
-                ("console.log", _bytes(extras.console_bytes)),
+                ("console.log", fmt_bytes(extras.console_bytes) or None),
             ],
             indent=2,
         )
@@ -191,7 +191,7 @@ def _env(lines: list[str], env: dict[str, Any] | None) -> None:
             ("platform", " ".join(str(v) for v in plat.values() if v)),
             ("host", env.get("hostname")),
             ("cpu", _cpu(cpu)),
-            ("memory", _bytes(memory if isinstance(memory, int) else None)),
+            ("memory", fmt_bytes(memory if isinstance(memory, int) else None) or None),
             ("gpus", ", ".join(str(g.get("name", "?")) for g in gpus if isinstance(g, dict))),
             ("packages", f"{len(packages)} recorded" if isinstance(packages, dict) else None),
             (
@@ -226,7 +226,7 @@ def _code(lines: list[str], extras: Extras) -> None:
         dirty = f"{len(dirty)} changed files" if dirty else "clean"
     patch = None
     if extras.patch_bytes:
-        patch = f"code.patch, {_bytes(extras.patch_bytes)}, sha256 {extras.patch_sha256}"
+        patch = f"code.patch, {fmt_bytes(extras.patch_bytes)}, sha256 {extras.patch_sha256}"
     _pairs(
         lines,
         [
@@ -249,12 +249,12 @@ def _listing(
         return
     _section(lines, title)
     for item in items:
-        extra = "  ".join(
-            f"{k}={_bytes(item[k]) if k == 'size' and isinstance(item[k], int) else _text(item[k])}"
-            for k in keys
-            if item.get(k) is not None
-        )
+        extra = "  ".join(f"{k}={_value(k, item[k])}" for k in keys if item.get(k) is not None)
         lines.append(f"  {_text(item.get(name_key, '?'))}  {extra}".rstrip())
+
+
+def _value(key: str, value: Any) -> str:
+    return fmt_bytes(value) if key == "size" and isinstance(value, int) else _text(value)
 
 
 def _tables(lines: list[str], tables: list[dict[str, Any]]) -> None:
@@ -264,14 +264,3 @@ def _tables(lines: list[str], tables: list[dict[str, Any]]) -> None:
     for t in tables:
         shape = f"{t['rows']} rows x {t['columns']} columns" if "rows" in t else "unreadable"
         lines.append(f"  {_text(t['name'])}  {shape}")
-
-
-def _bytes(size: int | None) -> str | None:
-    if size is None:
-        return None
-    value = float(size)
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if value < 1000 or unit == "TB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    return None
