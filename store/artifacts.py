@@ -13,7 +13,7 @@ import pyarrow as pa
 
 from . import paths
 from .capture.code import strip_url_credentials
-from .fsio import locked, read_json, write_json_atomic
+from .fsio import locked, read_json, write_atomic, write_json_atomic
 from .names import MAX_PARAM_DEPTH, check_params, check_path_component
 
 CHUNK = 1 << 20
@@ -81,9 +81,7 @@ def log_artifact(run: Path, source: Path, name: str | None) -> dict[str, Any]:
             "".join(f"{f['path']}\0{f['sha256']}\n" for f in files).encode()
         ).hexdigest()
     else:
-        staging = folder / f".{artifact}.{os.getpid()}.tmp"
-        shutil.copyfile(source, staging)
-        os.replace(staging, target)
+        write_atomic(target, lambda tmp: shutil.copyfile(source, tmp))
         size = target.stat().st_size
         digest = sha256_file(target)
     entry = {

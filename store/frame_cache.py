@@ -9,7 +9,6 @@ updating costs one run's files. Liveness (running vs crashed) is never cached.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 from collections.abc import Iterable
@@ -18,7 +17,7 @@ from pathlib import Path
 import polars as pl
 
 from . import paths
-from .fsio import tmp_path_for
+from .fsio import write_atomic
 from .safe_files import MAX_DEPTH
 
 FRAME_NAME = "runs-frame-v1.parquet"
@@ -79,17 +78,18 @@ class FrameCache:
         if too_deep(frame.schema.values()):
             return  # cannot happen with checked records; never leave a cache that crashes
         empty = [n for n, t in frame.schema.items() if t == pl.Struct([])]
-        tmp = tmp_path_for(self.file)
         try:
             os.makedirs(self.file.parent, exist_ok=True)
-            frame.drop(empty).write_parquet(
-                tmp,
-                compression="lz4",
-                metadata={_EMPTY_KEY: json.dumps(empty), _ORDER_KEY: json.dumps(frame.columns)},
+            write_atomic(
+                self.file,
+                lambda tmp: frame.drop(empty).write_parquet(
+                    tmp,
+                    compression="lz4",
+                    metadata={
+                        _EMPTY_KEY: json.dumps(empty),
+                        _ORDER_KEY: json.dumps(frame.columns),
+                    },
+                ),
             )
-            os.replace(tmp, self.file)
         except (OSError, pl.exceptions.PolarsError):
             pass  # read-only store, full disk: the cache is optional
-        finally:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)

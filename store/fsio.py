@@ -15,7 +15,7 @@ import os
 import secrets
 import stat
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,15 +38,25 @@ def write_new_file(path: Path, data: bytes | memoryview) -> None:
         f.write(data)
 
 
-def write_bytes_atomic(path: Path, data: bytes | memoryview) -> None:
+def write_atomic(path: Path, fill: Callable[[Path], object]) -> None:
+    """Make `path` hold what `fill` writes to the temporary path it is given, whole or not at
+    all: on any failure the temporary file goes and `path` keeps what it had.
+
+    Every write-then-rename in the store goes through here, whatever writes the bytes
+    (Parquet writers, a file copy), so none can leave a `.tmp` behind or half a file.
+    """
     tmp = tmp_path_for(path)
     try:
-        write_new_file(tmp, data)
+        fill(tmp)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def write_bytes_atomic(path: Path, data: bytes | memoryview) -> None:
+    write_atomic(path, lambda tmp: write_new_file(tmp, data))
 
 
 def dumps(obj: Any) -> bytes:

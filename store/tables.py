@@ -8,8 +8,6 @@ can use them; `ConfusionMatrix` turns them back into a matrix.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from . import paths
-from .fsio import tmp_path_for, write_json_atomic
+from .fsio import write_atomic, write_json_atomic
 from .names import check_path_component
 
 CONFUSION_PREFIX = "confusion."
@@ -65,14 +63,7 @@ def write_table(run: Path, name: str, table: pa.Table, meta: dict[str, Any]) -> 
     folder = run / paths.TABLES_DIR
     folder.mkdir(exist_ok=True)
     target = paths.table_file(run, name)
-    tmp = tmp_path_for(target)
-    try:
-        pq.write_table(table, tmp, compression="zstd")
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    write_atomic(target, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
     full = {"name": name, "rows": table.num_rows, "logged": time.time(), **meta}
     write_json_atomic(paths.table_meta_file(run, name), full)
 

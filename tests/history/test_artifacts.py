@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +95,25 @@ def test_folder_digest_follows_content(new_run: Any, root: Path, model_folder: P
     assert first["sha256"] == same["sha256"]
     assert changed["sha256"] != first["sha256"]
     assert [a["name"] for a in store.open(root).run(run.run_id).artifacts] == ["a", "b", "c"]
+
+
+def test_a_failed_copy_keeps_the_logged_file_and_leaves_no_staging_file(
+    new_run: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = tmp_path / "model.pt"
+    source.write_bytes(b"first")
+    with new_run() as run:
+        run.log_artifact(source)
+        source.write_bytes(b"second, longer")
+
+        def disk_full(src: Any, dst: Any) -> None:
+            Path(dst).write_bytes(b"sec")  # part of the file made it before the disk filled
+            raise OSError(28, "No space left on device")
+
+        monkeypatch.setattr(shutil, "copyfile", disk_full)
+        with pytest.raises(OSError, match="No space left"):
+            run.log_artifact(source)
+    assert every_file(run.path / "artifacts") == {"model.pt": b"first"}
 
 
 def test_relogging_a_name_replaces_the_artifact(
