@@ -2,49 +2,28 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
+
+if TYPE_CHECKING:
+    from mmtop.store.tables import ConfusionMatrix
 
 TRUE_NAMES = ("label", "y_true", "true", "target", "actual", "truth", "gold")
 PRED_NAMES = ("prediction", "pred", "y_pred", "predicted", "predicted_label")
 CONF_NAMES = ("confidence", "probability", "prob", "score", "p", "proba")
 
 
-@dataclass(frozen=True)
-class Confusion:
-    labels: list[str]
-    counts: list[list[int]]  # counts[true][pred]
-
-    @property
-    def total(self) -> int:
-        return sum(sum(row) for row in self.counts)
-
-    def precision(self, i: int) -> float | None:
-        col = sum(row[i] for row in self.counts)
-        return self.counts[i][i] / col if col else None
-
-    def recall(self, i: int) -> float | None:
-        row = sum(self.counts[i])
-        return self.counts[i][i] / row if row else None
-
-    def accuracy(self) -> float | None:
-        total = self.total
-        return sum(self.counts[i][i] for i in range(len(self.labels))) / total if total else None
-
-    @property
-    def peak(self) -> int:
-        return max((max(row) for row in self.counts if row), default=0)
-
-
-def to_confusion(data: Any) -> Confusion | None:
-    """Accepts what a store may hand back: a Confusion-like object, a dict with labels and
-    matrix, a square wide frame (first column = true label), or a long frame
+def to_confusion(data: Any) -> ConfusionMatrix | None:
+    """The store's `ConfusionMatrix` from what a run may hand back: one already, a dict with
+    labels and matrix, a square wide frame (first column = true label), or a long frame
     (true, pred, count)."""
+    # numpy and pyarrow: loaded when a run's tables are shown, not when the app starts.
+    from mmtop.store.tables import ConfusionMatrix
+
     if data is None:
         return None
-    if isinstance(data, Confusion):
+    if isinstance(data, ConfusionMatrix):
         return data
     if isinstance(data, dict):
         matrix = data.get("matrix") or data.get("counts")
@@ -52,11 +31,11 @@ def to_confusion(data: Any) -> Confusion | None:
         if matrix is None:
             return None
         labels = [str(x) for x in (labels or range(len(matrix)))]
-        return Confusion(labels, [[int(v) for v in row] for row in matrix])
+        return ConfusionMatrix(labels, [[int(v) for v in row] for row in matrix])
     labels = getattr(data, "labels", None)
     matrix = getattr(data, "matrix", None)
     if labels is not None and matrix is not None:
-        return Confusion([str(x) for x in labels], [[int(v) for v in row] for row in matrix])
+        return ConfusionMatrix([str(x) for x in labels], [[int(v) for v in row] for row in matrix])
     if isinstance(data, pl.DataFrame):
         return _from_frame(data)
     return None
@@ -70,7 +49,9 @@ def _find(columns: list[str], names: tuple[str, ...]) -> str | None:
     return None
 
 
-def _from_frame(df: pl.DataFrame) -> Confusion | None:
+def _from_frame(df: pl.DataFrame) -> ConfusionMatrix | None:
+    from mmtop.store.tables import ConfusionMatrix
+
     true_col = _find(df.columns, TRUE_NAMES)
     pred_col = _find(df.columns, PRED_NAMES)
     count_col = _find(df.columns, ("count", "n", "value"))
@@ -87,14 +68,16 @@ def _from_frame(df: pl.DataFrame) -> Confusion | None:
         counts = [[0] * len(labels) for _ in labels]
         for t, p, n in agg.iter_rows():
             counts[index[str(t)]][index[str(p)]] += int(n or 0)
-        return Confusion(labels, counts)
+        return ConfusionMatrix(labels, counts)
     # Wide: first column names the true class, one numeric column per predicted class.
     if df.width >= 2 and df.height == df.width - 1:
         labels = [str(x) for x in df.get_column(df.columns[0]).to_list()]
         counts = [[int(v or 0) for v in row[1:]] for row in df.iter_rows()]
-        return Confusion(labels, counts)
+        return ConfusionMatrix(labels, counts)
     if df.width == df.height and all(dt.is_numeric() for dt in df.dtypes):
-        return Confusion(list(df.columns), [[int(v or 0) for v in row] for row in df.iter_rows()])
+        return ConfusionMatrix(
+            list(df.columns), [[int(v or 0) for v in row] for row in df.iter_rows()]
+        )
     return None
 
 

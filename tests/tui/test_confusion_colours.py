@@ -3,20 +3,24 @@ them), correct answers blue, and the legend's swatches are the colours drawn."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from rich.color import Color, ColorSystem
 from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 
-from mmtop.tui.confusion import Confusion
+from mmtop import store
+from mmtop.store.tables import ConfusionMatrix
+from mmtop.tui.confusion import to_confusion
 from mmtop.tui.widgets.confusion_heatmap import heatmap
 
 # 1000 right answers a class and a few mistakes: relative to the diagonal they are tiny.
-CM = Confusion(["a", "b", "c"], [[1000, 1, 0], [3, 990, 12], [0, 2, 1005]])
+CM = ConfusionMatrix(["a", "b", "c"], [[1000, 1, 0], [3, 990, 12], [0, 2, 1005]])
 
 
-def cell_styles(cm: Confusion) -> dict[tuple[int, int], Style]:
+def cell_styles(cm: ConfusionMatrix) -> dict[tuple[int, int], Style]:
     grid = heatmap(cm).renderables[1]  # type: ignore[attr-defined]
     assert isinstance(grid, Table)
     out = {}
@@ -40,7 +44,7 @@ def rgb(color: Color | None, system: ColorSystem) -> tuple[int, int, int]:
 def test_mistakes_red_correct_blue(system: ColorSystem) -> None:
     styles = cell_styles(CM)
     for (i, j), style in styles.items():
-        if CM.counts[i][j] == 0:
+        if CM.matrix[i][j] == 0:
             continue
         r, g, b = rgb(style.bgcolor, system)
         if i == j:
@@ -58,3 +62,17 @@ def test_legend_swatches_are_the_drawn_colours() -> None:
         styles[(1, 2)],  # the largest mistake
     ]
     assert "correct" in foot.plain and "mistakes" in foot.plain
+
+
+def test_the_heatmap_shows_the_stores_precision_and_recall(tmp_path: Path) -> None:
+    root = tmp_path / "mmruns"
+    with store.Run(experiment="e", root=root) as run:
+        # "c" is never predicted and never true: its precision and recall are unknown.
+        run.log_confusion_matrix(["a", "a", "b", "b"], ["a", "b", "b", "b"], labels=["a", "b", "c"])
+    cm = store.open(root).run(run.run_id).confusion_matrix()
+    assert to_confusion(cm) is cm
+    grid = heatmap(cm).renderables[1]  # type: ignore[attr-defined]
+    precision, recall = ([str(c) for c in col.cells] for col in grid.columns[-3:-1])
+    assert precision == ["100.0%", "66.7%", ""] and recall == ["50.0%", "100.0%", ""]
+    foot = heatmap(cm).renderables[2]  # type: ignore[attr-defined]
+    assert foot.plain.startswith("accuracy 75.0% of 4 ")

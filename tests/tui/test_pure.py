@@ -116,8 +116,8 @@ def test_columns_show_differing_params_and_present_metrics() -> None:
 def test_confusion_and_predictions() -> None:
     long = pl.DataFrame({"true": ["a", "a", "b"], "pred": ["a", "b", "b"], "count": [3, 1, 4]})
     cm = to_confusion(long)
-    assert cm is not None and cm.labels == ["a", "b"] and cm.counts == [[3, 1], [0, 4]]
-    assert (cm.precision(0), cm.recall(0), cm.precision(1)) == (1.0, 0.75, 0.8)
+    assert cm is not None and cm.labels == ["a", "b"] and cm.matrix == [[3, 1], [0, 4]]
+    assert (cm.precision(), cm.recall()) == ({"a": 1.0, "b": 0.8}, {"a": 0.75, "b": 1.0})
     preds = pl.DataFrame(
         {"id": [1, 2, 3], "y_true": ["a", "b", "a"], "pred": ["a", "a", "b"],
          "confidence": [0.99, 0.6, 0.9]}

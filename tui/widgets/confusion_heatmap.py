@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+from typing import TYPE_CHECKING
+
 from rich.color import Color
 from rich.console import Group, RenderableType
 from rich.style import Style
@@ -9,9 +12,11 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
-from mmtop.tui.confusion import Confusion
 from mmtop.tui.formatting import fmt_number
 from mmtop.tui.safe_text import safe
+
+if TYPE_CHECKING:
+    from mmtop.store.tables import ConfusionMatrix
 
 # Each ramp starts at a colour that is already plainly blue or red, so one mistake among a
 # thousand correct answers still reads as red; both ends stay red (blue) once a 256-colour
@@ -42,11 +47,12 @@ def legend() -> Text:
     return text
 
 
-def _pct(value: float | None) -> str:
-    return "" if value is None else f"{value * 100:.1f}%"
+def _pct(value: float) -> str:
+    """NaN (a class never predicted, never true, or an empty matrix) shows as nothing."""
+    return "" if math.isnan(value) else f"{value * 100:.1f}%"
 
 
-def heatmap(cm: Confusion, title: str = "") -> RenderableType:
+def heatmap(cm: ConfusionMatrix, title: str = "") -> RenderableType:
     grid = Table(box=None, pad_edge=False, padding=(0, 1), show_edge=False)
     grid.add_column(Text("true \\ pred", style="dim"), no_wrap=True)
     for label in cm.labels:
@@ -55,21 +61,24 @@ def heatmap(cm: Confusion, title: str = "") -> RenderableType:
     grid.add_column(Text("recall", style="bold"), justify="right", min_width=6, no_wrap=True)
     grid.add_column(Text("n", style="dim"), justify="right", no_wrap=True)
     n = len(cm.labels)
-    right = max((cm.counts[i][i] for i in range(n)), default=0)
-    wrong = max((v for i in range(n) for j, v in enumerate(cm.counts[i]) if i != j), default=0)
+    right = max((cm.matrix[i][i] for i in range(n)), default=0)
+    wrong = max((v for i in range(n) for j, v in enumerate(cm.matrix[i]) if i != j), default=0)
+    precision, recall = cm.precision(), cm.recall()
     for i, label in enumerate(cm.labels):
         cells: list[Text] = [safe(label, "bold", single_line=True)]
-        for j, value in enumerate(cm.counts[i]):
+        for j, value in enumerate(cm.matrix[i]):
             diagonal = i == j
             cells.append(
                 Text(str(value), style=_shade(value, right if diagonal else wrong, diagonal))
             )
-        cells.append(Text(_pct(cm.precision(i))))
-        cells.append(Text(_pct(cm.recall(i))))
-        cells.append(Text(str(sum(cm.counts[i])), style="dim"))
+        cells.append(Text(_pct(precision[label])))
+        cells.append(Text(_pct(recall[label])))
+        cells.append(Text(str(sum(cm.matrix[i])), style="dim"))
         grid.add_row(*cells)
     head = safe(title, "bold underline", single_line=True) if title else Text()
-    foot = Text(f"accuracy {_pct(cm.accuracy())} of {fmt_number(cm.total)}  ", style="dim")
+    foot = Text(
+        f"accuracy {_pct(cm.accuracy())} of {fmt_number(sum(map(sum, cm.matrix)))}  ", style="dim"
+    )
     foot.append_text(legend())
     return Group(head, grid, foot)
 
@@ -77,5 +86,5 @@ def heatmap(cm: Confusion, title: str = "") -> RenderableType:
 class ConfusionHeatmap(Static):
     DEFAULT_CSS = "ConfusionHeatmap { height: auto; padding: 0 1; }"
 
-    def show(self, cm: Confusion, title: str = "") -> None:
+    def show(self, cm: ConfusionMatrix, title: str = "") -> None:
         self.update(heatmap(cm, title))
