@@ -20,6 +20,7 @@ class TableRef:
     kind: str  # "confusion" | "predictions" | "table"
     of: str | None = None  # the logical name typed readers take (`confusion_matrix(of, step)`)
     step: int | None = None
+    meta: dict[str, Any] = field(default_factory=dict)  # the table's sidecar, as logged
 
 
 @dataclass
@@ -87,12 +88,15 @@ def _table_refs(listing: Any) -> list[TableRef]:
                 table_kind(name, meta),
                 str(of) if of is not None else None,
                 step if isinstance(step, int) else None,
+                meta if isinstance(meta, dict) else {},
             )
         )
     return refs
 
 
 def gather(info: Any) -> RunExtras:
+    """Everything a run logged besides metrics: the one reader behind the detail screen and
+    `mmtop show`/`mmtop diff`, so both list the same tables, notes and files."""
     errors: dict[str, str] = {}
     got = {name: _read(info, name, errors) for name in _ATTRS}
     comments = got["comments"]

@@ -11,6 +11,7 @@ from typing import Any
 
 from mmtop import store
 from mmtop.store import paths
+from mmtop.tui.run_extras import gather
 
 ANSI = re.compile(r"\x1b")
 
@@ -137,3 +138,21 @@ def test_logged_extras_through_the_store_api(cli: Callable[..., Any], tmp_path: 
     assert doc["inputs"][0]["rows"] == 3
     assert doc["artifacts"][0]["size"] == 2048
     assert doc["tables"][0]["rows"] == 2
+
+
+def test_show_lists_the_tables_the_app_lists(cli: Callable[..., Any], tmp_path: Path) -> None:
+    root = tmp_path / "mmruns"
+    with store.Run(experiment="e", root=root) as run:
+        run.log_table("preds", {"id": [1, 2], "p": [0.1, 0.9]})
+        run.log_confusion_matrix([0, 1, 1], [0, 1, 0])
+        run.log_table("broken", {"x": [1]})
+    tables = run.path / paths.TABLES_DIR
+    (tables / "orphan.parquet").write_bytes((tables / "preds.parquet").read_bytes())  # no sidecar
+    (tables / "broken.parquet").write_bytes(b"PAR1 not parquet")
+    app = gather(store.open(root).run(run.run_id))
+    doc = json.loads(cli("show", "--root", root, run.run_id, "-f", "json").text)
+    assert [t["name"] for t in doc["tables"]] == [ref.name for ref in app.tables]
+    assert [t["name"] for t in doc["tables"]] == ["broken", "confusion.val", "preds"]
+    assert [t["meta"] for t in doc["tables"]] == [ref.meta for ref in app.tables]
+    assert [t.get("rows") for t in doc["tables"]] == [None, 4, 2]
+    assert doc["problems"] == ["tables/broken.parquet: unreadable (ArrowInvalid)"]

@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mmtop.store import paths
-from mmtop.store.safe_files import RefusedFile, inside, open_binary
+from mmtop.store.names import check_path_component
+from mmtop.store.safe_files import RefusedFile, open_binary
+from mmtop.tui.run_extras import TableRef, gather
 
 if TYPE_CHECKING:
     from mmtop.store import RunInfo
@@ -52,46 +54,44 @@ class Extras:
 
 
 def read_extras(info: RunInfo) -> Extras:
-    """What the run logged, through the store's readers; unreadable files become problems."""
+    """What the run logged, read by the app's reader (`run_extras.gather`), plus the sizes
+    and digests the commands print; unreadable files become problems."""
+    got = gather(info)
     run = info.path
     ex = Extras()
-    ex.env = info.env
-    ex.code = info.code
+    ex.env = got.env if isinstance(got.env, dict) else None
+    ex.code = got.code if isinstance(got.code, dict) else None
     ex.patch_bytes, ex.patch_sha256 = _digest(run / paths.CODE_PATCH, ex)
-    ex.inputs = info.inputs
-    ex.artifacts = info.artifacts
-    ex.tables = _tables(info, ex)
-    notes = info.notes
-    if notes:
-        cut = len(notes) > MAX_NOTES_CHARS
-        ex.notes = notes[:MAX_NOTES_CHARS] + ("\n[... truncated]" if cut else "")
-    ex.comments = len(info.comments)
+    ex.inputs = list(got.inputs or [])
+    ex.artifacts = list(got.artifacts or [])
+    ex.tables = [_table(info, ref, ex) for ref in got.tables]
+    if got.notes:
+        cut = len(got.notes) > MAX_NOTES_CHARS
+        ex.notes = got.notes[:MAX_NOTES_CHARS] + ("\n[... truncated]" if cut else "")
+    ex.comments = len(got.comments)
     ex.console_bytes = _size(run / paths.CONSOLE_LOG)
-    ex.problems = [f"{Path(p.path).name}: {p.reason}" for p in info.problems] + ex.problems
+    read_errors = [f"{name}: {error}" for name, error in got.errors.items()]
+    ex.problems = (
+        [f"{Path(p.path).name}: {p.reason}" for p in info.problems] + read_errors + ex.problems
+    )
     return ex
 
 
-def _tables(info: RunInfo, ex: Extras) -> list[dict[str, Any]]:
-    folder = info.path / paths.TABLES_DIR
-    if not folder.is_dir() or (folder.is_symlink() and not inside(folder, info.path.parent.parent)):
-        return []
-    out: list[dict[str, Any]] = []
-    for part in sorted(folder.glob("*.parquet")):
-        entry: dict[str, Any] = {"name": part.stem}
-        meta = info._json(f"{paths.TABLES_DIR}/{part.stem}.json")
-        if isinstance(meta, dict):
-            entry["meta"] = meta
-        try:
-            import pyarrow.parquet as pq
+def _table(info: RunInfo, ref: TableRef, ex: Extras) -> dict[str, Any]:
+    """A logged table's name and sidecar, and its shape from the Parquet footer."""
+    entry: dict[str, Any] = {"name": ref.name, "meta": ref.meta}
+    try:
+        import pyarrow.parquet as pq
 
-            with open_binary(part, info.path.parent.parent) as handle:
-                shape = pq.ParquetFile(handle).metadata
-            entry["rows"] = shape.num_rows
-            entry["columns"] = shape.num_columns
-        except Exception as exc:  # noqa: BLE001 - a corrupt table is reported, not fatal
-            ex.problems.append(f"tables/{part.name}: unreadable ({_why(exc)})")
-        out.append(entry)
-    return out
+        # The name comes from the sidecar's text: never a path out of tables/.
+        part = paths.table_file(info.path, check_path_component(ref.name, "table name"))
+        with open_binary(part, info.path.parent.parent) as handle:
+            shape = pq.ParquetFile(handle).metadata
+        entry["rows"] = shape.num_rows
+        entry["columns"] = shape.num_columns
+    except Exception as exc:  # noqa: BLE001 - a corrupt table is reported, not fatal
+        ex.problems.append(f"tables/{ref.name}.parquet: unreadable ({_why(exc)})")
+    return entry
 
 
 def _why(exc: BaseException) -> str:
