@@ -144,6 +144,8 @@ def checked_sql(where: str) -> str:
     try:
         # Postgres reads what polars' SQL reads: `~` regex operators, `::` casts, $$text$$.
         trees = sqlglot.parse(where, read="postgres")
+    except RecursionError:
+        raise QueryError(f"invalid filter {_short(where)}: nested too deeply") from None
     except sqlglot.errors.ParseError as exc:
         raise QueryError(f"invalid filter {where!r}: {_parse_error(exc)}") from None
     except sqlglot.errors.TokenError:
@@ -164,8 +166,11 @@ def checked_sql(where: str) -> str:
         if isinstance(node, (exp.RegexpLike, exp.RegexpILike)):
             continue
         raise QueryError(f"invalid filter {where!r}: not allowed in a filter: {_what(node, exp)}")
-    tree = tree.transform(lambda n: _polars_spelling(n, exp))
-    return str(tree.sql(comments=False))
+    try:
+        tree = tree.transform(lambda n: _polars_spelling(n, exp))
+        return str(tree.sql(comments=False))
+    except RecursionError:
+        raise QueryError(f"invalid filter {_short(where)}: nested too deeply") from None
 
 
 def preload() -> None:
@@ -199,6 +204,10 @@ def _parse_error(exc: Any) -> str:
     if description.startswith("Expecting "):
         return f"expected {description.removeprefix('Expecting ')} after {near!r} {where}"
     return f"{description.split(' <class', 1)[0]} near {near!r} {where}"
+
+
+def _short(where: str) -> str:
+    return repr(where if len(where) <= 80 else where[:77] + "...")
 
 
 def _first(exc: BaseException) -> str:

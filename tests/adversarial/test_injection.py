@@ -309,6 +309,12 @@ def test_documented_filters_still_work(plain_root: Path, where: str, expected: l
     assert sorted(frame["name"].to_list()) == expected
 
 
+@pytest.mark.parametrize("where", ["(" * 3000 + "true" + ")" * 3000, "not " * 3000 + "true"])
+def test_a_deeply_nested_filter_is_a_clear_error(plain_root: Path, where: str) -> None:
+    with pytest.raises(store.QueryError, match="nested too deeply"):
+        store.open(plain_root).runs(where=where)
+
+
 def test_a_comment_cannot_smuggle_a_call_past_the_check(
     plain_root: Path, http_server: tuple[str, list[str]]
 ) -> None:
