@@ -67,7 +67,7 @@ class Flusher:
                 if now < self._retry_at:
                     return
                 self._write_pending()
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - retried with backoff; training goes on
                 self._backoff = min(max(2 * self._backoff, self.every), MAX_BACKOFF)
                 self._retry_at = time.monotonic() + self._backoff
                 if not self._failing:

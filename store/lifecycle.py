@@ -52,7 +52,7 @@ def _finish_all(status: str, error: dict[str, Any] | None = None) -> None:
     for run in list(_active):
         try:
             run.finish(status, error)
-        except Exception as exc:  # an ending must not hide the original failure
+        except Exception as exc:  # noqa: BLE001 - an ending must not hide the original failure
             print(f"mmtop store: could not finish a run: {exc}", file=sys.stderr)
 
 

@@ -89,7 +89,7 @@ def read_histories(
     try:
         listed = {run_id: list_parts(folder) for run_id, folder in folders.items()}
         return _scan(listed, keys, verified)
-    except (Exception, _PANIC):
+    except (Exception, _PANIC):  # noqa: BLE001 - damaged, foreign or compacted part
         pass  # a damaged or foreign part, or one compacted away meanwhile: go folder by folder
     frames = []
     for run_id, folder in folders.items():
@@ -159,7 +159,7 @@ def _read_folder(
         parts = list_parts(folder)
         try:
             return _scan({run_id: parts}, keys, verified), []
-        except (Exception, _PANIC):
+        except (Exception, _PANIC):  # noqa: BLE001 - damaged part: retried folder by folder
             if not all(p.path.exists() for p in parts):
                 continue
         found: list[Problem] = []
@@ -187,7 +187,7 @@ def _read_one(
     except CorruptPartError as exc:
         problems.append(Problem(str(path), f"corrupt Parquet part: {exc.reason}"))
         return None
-    except Exception as exc:  # noqa: BLE001 - whatever is wrong with it, it is this part's
+    except Exception as exc:
         if not path.exists():
             raise FileNotFoundError(path) from exc
         problems.append(Problem(str(path), f"unreadable Parquet part: {first_line(exc)}"))

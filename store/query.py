@@ -24,7 +24,7 @@ def parse(where: str) -> pl.Expr:
     sql = checked_sql(where)
     try:
         return pl.sql_expr(sql)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - polars raises many types for bad SQL
         raise QueryError(f"invalid filter {where!r}: {_one_line(str(exc))}") from None
 
 
@@ -39,5 +39,5 @@ def apply(frame: pl.DataFrame, where: str | None) -> pl.DataFrame:
         raise QueryError(f"invalid filter {where!r}: no field {_one_line(str(exc))!r}") from None
     except pl.exceptions.ColumnNotFoundError as exc:
         raise QueryError(f"invalid filter {where!r}: no column {first_line(exc)}") from None
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - polars raises many types for bad SQL
         raise QueryError(f"invalid filter {where!r}: {first_line(exc)}") from None

@@ -386,7 +386,7 @@ class Store(ModelRegistry):
         return df.sort("run_id", "key", "step", maintain_order=True)
 
 
-def open(  # noqa: A001
+def open(
     root: str | os.PathLike[str] | None = None,
     stale_after: float = DEFAULT_STALE_AFTER,
     cache: bool = True,

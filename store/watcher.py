@@ -159,7 +159,7 @@ class Watcher:
         if self._observer is not None:
             try:
                 self._observer.stop()
-            except Exception:  # noqa: S110 - already failing over to polling
+            except Exception:  # noqa: BLE001 - already failing over to polling
                 pass
         self._observer = None
         self._watches = {}
@@ -200,7 +200,7 @@ class Watcher:
         if not self._stopped.is_set():
             try:
                 self._on_change()
-            except Exception:  # noqa: S110 - a failing callback must not kill the watcher
+            except Exception:  # noqa: BLE001 - a bad callback must not kill the watcher
                 pass
 
     def stop(self) -> None:
@@ -210,7 +210,7 @@ class Watcher:
             try:
                 self._observer.stop()
                 self._observer.join(timeout=2)
-            except Exception:  # noqa: S110
+            except Exception:  # noqa: BLE001 - a broken observer must not block exit
                 pass
         self._thread.join(timeout=2)
 

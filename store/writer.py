@@ -403,7 +403,7 @@ class Run(ExplicitLogging):
         failure: StoreWriteError | None = None
         try:
             self._flusher.flush_final()
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - reported by finish, not lost
             failure = self._flusher.error(exc)
             if status == "finished":
                 status, error = "failed", lifecycle.error_info(failure)

@@ -91,7 +91,7 @@ def mask(raw: pl.DataFrame, search: pl.Series | None, flt: Filter) -> pl.Series 
         out = raw.select(expr.alias("__mask")).to_series()
     except pl.exceptions.StructFieldNotFoundError as exc:
         raise FilterError(f"no field {one_line(exc)!r}") from None
-    except Exception as exc:  # polars raises several unrelated types for bad SQL
+    except Exception as exc:  # noqa: BLE001 - polars raises many types for bad SQL
         raise FilterError(one_line(exc)) from None
     if out.dtype != pl.Boolean:
         raise FilterError(f"filter is not a true/false expression (it gives {out.dtype})")

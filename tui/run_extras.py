@@ -43,7 +43,7 @@ def _read(info: Any, name: str, errors: dict[str, str], *args: Any) -> Any:
     if callable(value):
         try:
             return value(*args)
-        except Exception as exc:  # a corrupt file must cost one tab, not the screen
+        except Exception as exc:  # noqa: BLE001 - a corrupt file costs one tab, not the screen
             errors[name] = f"{type(exc).__name__}: {exc}"
             return None
     return value

@@ -127,7 +127,7 @@ class _RotatingLog:
                     data = data[len(chunk) :]
                 if "\n" in text or "\r" in text:
                     self._file.flush()
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - never break the program's own output
             self._fail(exc)
 
     def flush(self) -> None:
@@ -135,7 +135,7 @@ class _RotatingLog:
             with self._lock:
                 if self._file is not None:
                     self._file.flush()
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - never break the program's own output
             self._fail(exc)
 
     def close(self) -> None:
@@ -144,7 +144,7 @@ class _RotatingLog:
             if handle is not None:
                 try:
                     handle.close()
-                except Exception as exc:
+                except Exception as exc:  # noqa: BLE001 - at exit: recorded, not raised
                     self.error = self.error or f"{type(exc).__name__}: {exc}"
 
     def _rotate(self) -> None:
@@ -169,7 +169,7 @@ class _RotatingLog:
         if handle is not None:
             try:
                 handle.close()
-            except Exception:
+            except Exception:  # noqa: BLE001 - at exit: nothing left to report to
                 pass
 
 
@@ -184,7 +184,7 @@ def _before_fork() -> None:
         try:
             if log._file is not None:
                 log._file.flush()
-        except Exception:
+        except Exception:  # noqa: BLE001 - at exit: no traceback on a clean exit
             pass
 
 

@@ -169,7 +169,7 @@ def gpu_info() -> tuple[list[dict[str, Any]], str | None]:
         return [], None
     try:
         pynvml.nvmlInit()
-    except Exception as exc:  # no driver, no device: not an error for a CPU box
+    except Exception as exc:  # noqa: BLE001 - no driver, no device: not an error for a CPU box
         return [], f"NVML unavailable: {exc}"
     try:
         driver = _text(pynvml.nvmlSystemGetDriverVersion())
@@ -187,19 +187,19 @@ def gpu_info() -> tuple[list[dict[str, Any]], str | None]:
                 }
             )
         return gpus, None
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - NVML's own errors cost the GPU list
         return [], f"NVML error: {exc}"
     finally:
         try:
             pynvml.nvmlShutdown()
-        except Exception:
+        except Exception:  # noqa: BLE001 - NVML shutdown: nothing left to do
             pass
 
 
 def _cuda_version(pynvml: Any) -> str | None:
     try:
         raw = int(pynvml.nvmlSystemGetCudaDriverVersion())
-    except Exception:
+    except Exception:  # noqa: BLE001 - old driver: the version is optional
         return None
     # NVML encodes 12.2 as 12020.
     return f"{raw // 1000}.{(raw % 1000) // 10}"
@@ -230,7 +230,7 @@ def installed_packages() -> dict[str, str]:
         if name_version is None:
             try:
                 name_version = (dist.metadata["Name"], dist.version)
-            except Exception:
+            except Exception:  # noqa: BLE001 - a broken package costs its line only
                 continue
         name, version = name_version
         if not name or not version:

@@ -106,7 +106,7 @@ class SystemSampler:
                 values = self.sample()
                 self._emit(values, time.time())
                 self.samples += 1
-            except Exception as exc:  # a failed sample must not end sampling, nor the run
+            except Exception as exc:  # noqa: BLE001 - a failed sample must not end the run
                 self.errors += 1
                 self.last_error = f"{type(exc).__name__}: {exc}"
             if self._stop.wait(self._every):
@@ -122,7 +122,7 @@ class SystemSampler:
             count = int(pynvml.nvmlDeviceGetCount())
             self._gpus = [pynvml.nvmlDeviceGetHandleByIndex(i) for i in range(count)]
             self._nvml = pynvml
-        except Exception:
+        except Exception:  # noqa: BLE001 - no driver or device: no GPUs
             self._gpus = []  # no driver or no device: sample without GPUs
 
     def _close_nvml(self) -> None:
@@ -132,7 +132,7 @@ class SystemSampler:
             return  # the thread did not stop in time; leave NVML to it
         try:
             self._nvml.nvmlShutdown()
-        except Exception:
+        except Exception:  # noqa: BLE001 - NVML shutdown: nothing left to do
             pass
         self._nvml = None
         self._gpus = []
@@ -144,22 +144,22 @@ def _gpu_sample(nvml: Any, index: int, handle: Any) -> dict[str, float]:
     # Each query may be unsupported on a given device; keep what answers.
     try:
         out[prefix + "util_pct"] = float(nvml.nvmlDeviceGetUtilizationRates(handle).gpu)
-    except Exception:
+    except Exception:  # noqa: BLE001 - NVML errors: the value is optional
         pass
     try:
         memory = nvml.nvmlDeviceGetMemoryInfo(handle)
         out[prefix + "mem_mb"] = memory.used / _MB
         if memory.total:
             out[prefix + "mem_pct"] = 100.0 * memory.used / memory.total
-    except Exception:
+    except Exception:  # noqa: BLE001 - NVML errors: the value is optional
         pass
     try:
         out[prefix + "temp_c"] = float(nvml.nvmlDeviceGetTemperature(handle, 0))  # 0: GPU die
-    except Exception:
+    except Exception:  # noqa: BLE001 - NVML errors: the value is optional
         pass
     try:
         out[prefix + "power_w"] = nvml.nvmlDeviceGetPowerUsage(handle) / 1000.0  # milliwatts
-    except Exception:
+    except Exception:  # noqa: BLE001 - NVML errors: the value is optional
         pass
     return out
 

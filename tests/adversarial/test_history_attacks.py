@@ -64,7 +64,7 @@ def _want(run: store.Run, steps: int = 50) -> list[tuple[str, str, int, float]]:
     return sorted(rows)
 
 
-def _got(df) -> list[tuple[str, str, int, float]]:  # noqa: ANN001
+def _got(df) -> list[tuple[str, str, int, float]]:
     return sorted(df.select("run_id", "key", "step", "value").iter_rows())
 
 
@@ -97,7 +97,7 @@ def test_runs_cache_is_reused_under_a_root_that_looks_like_a_glob(tmp_path: Path
     assert cached is not None and cached["run_id"].to_list() == [run.run_id]
 
 
-def test_export_history_and_doctor_deep_with_glob_names(root: Path, capsysbinary) -> None:  # noqa: ANN001
+def test_export_history_and_doctor_deep_with_glob_names(root: Path, capsysbinary) -> None:
     from mmtop.tui.cli import main
 
     runs = [_log_run(root, name) for name in GLOB_NAMES]
@@ -115,7 +115,7 @@ def test_export_history_and_doctor_deep_with_glob_names(root: Path, capsysbinary
     assert [p["path"] for p in report["problems"]] == [str(_parts(runs[0])[0])]
 
 
-async def test_metric_tab_of_a_run_in_a_glob_like_experiment(root: Path, wait_until) -> None:  # noqa: ANN001
+async def test_metric_tab_of_a_run_in_a_glob_like_experiment(root: Path, wait_until) -> None:
     from mmtop.tui.app import MmtopApp
     from mmtop.tui.launch import Launch
     from mmtop.tui.screens.detail import RunDetailScreen
@@ -145,7 +145,7 @@ def _damage(part: Path, offset: int | None = None) -> None:
     part.write_bytes(bytes(data))
 
 
-def _write_foreign_part(run: store.Run, table) -> Path:  # noqa: ANN001
+def _write_foreign_part(run: store.Run, table) -> Path:
     # A part of a second (dead) writer of the run, with its sha256 recorded as a writer would.
     from mmtop.store import checksums
 
@@ -161,7 +161,7 @@ def _write_foreign_part(run: store.Run, table) -> Path:  # noqa: ANN001
 )
 def test_a_part_with_the_wrong_schema_costs_only_its_own_points(
     root: Path, change: str, capsysbinary
-) -> None:  # noqa: ANN001
+) -> None:
     import pyarrow as pa
 
     good, bad = _log_run(root, "e"), _log_run(root, "e")
@@ -213,7 +213,7 @@ def test_a_part_that_makes_polars_panic_is_one_problem(root: Path) -> None:
             pl.read_parquet(io.BytesIO(bytes(data)))
         except pl.exceptions.PanicException:
             break
-        except Exception:  # noqa: BLE001, S112 - an ordinary error is not what this test wants
+        except Exception:  # noqa: BLE001 - an ordinary error is not what this test wants
             continue
     else:
         pytest.skip("no single-bit flip panics this polars")
@@ -293,7 +293,7 @@ def _dead_writer_parts(root: Path, runs: int, parts: int, points: int = 50) -> l
     return ids
 
 
-def test_history_reads_beside_a_compaction_process_all_succeed(root: Path, spawn) -> None:  # noqa: ANN001
+def test_history_reads_beside_a_compaction_process_all_succeed(root: Path, spawn) -> None:
     runs, parts, points = 40, 8, 50
     ids = _dead_writer_parts(root, runs, parts, points)
     want = sorted((run_id, s) for run_id in ids for s in range(parts * points))

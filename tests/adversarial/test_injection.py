@@ -119,7 +119,7 @@ def cli(capsys: pytest.CaptureFixture[bytes], *args: str | Path) -> tuple[int, b
 class _Counter(BaseHTTPRequestHandler):
     hits: list[str]
 
-    def do_GET(self) -> None:  # noqa: N802 - the http.server hook name
+    def do_GET(self) -> None:  # the http.server hook name
         self.hits.append(self.path)
         body = b"column_1\nroot:x:0:0\n"
         self.send_response(200)
@@ -127,7 +127,7 @@ class _Counter(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    do_HEAD = do_GET  # noqa: N815
+    do_HEAD = do_GET
 
     def log_message(self, *args: Any) -> None:
         pass

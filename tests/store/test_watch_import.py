@@ -68,7 +68,7 @@ def test_stopped_watcher_stays_quiet(root: Path) -> None:
     assert len(calls) == seen == 0
 
 
-def _prints_ok(spawn, code: str) -> None:  # noqa: ANN001
+def _prints_ok(spawn, code: str) -> None:
     proc = spawn(code)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err

@@ -20,7 +20,7 @@ from mmtop.tui.widgets.metric_grid import MetricGrid
 from mmtop.tui.widgets.tables_view import TablesView
 
 
-def rich_run(root: Path, h) -> str:  # noqa: ANN001
+def rich_run(root: Path, h) -> str:
     """A run with nested params, curves, a confusion matrix, predictions and a console."""
     spec = h.Spec(
         "cnn",
@@ -55,7 +55,7 @@ def rich_run(root: Path, h) -> str:  # noqa: ANN001
     return run.run_id
 
 
-async def open_detail(pilot, h) -> RunDetailScreen:  # noqa: ANN001
+async def open_detail(pilot, h) -> RunDetailScreen:
     await h.loaded(pilot)
     await pilot.press("enter")
     screen = pilot.app.screen
@@ -114,7 +114,7 @@ async def test_params_tree_search_keeps_matching_paths(tmp_path: Path, h) -> Non
         def labels() -> list[str]:
             out: list[str] = []
 
-            def walk(node) -> None:  # noqa: ANN001
+            def walk(node) -> None:
                 for child in node.children:
                     out.append(str(child.label))
                     walk(child)

@@ -9,7 +9,7 @@ from mmtop import store
 from mmtop.tui.widgets.runs_table import RunsTable
 
 
-def row(app, name: str) -> dict[str, object]:  # noqa: ANN001
+def row(app, name: str) -> dict[str, object]:
     model = app.screen.query_one(RunsTable).model
     hits = model.raw.filter(model.raw["name"] == name)
     assert hits.height == 1

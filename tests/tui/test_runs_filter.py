@@ -17,7 +17,7 @@ from mmtop.tui.widgets.status_bar import StatusBar
 NEWEST_FIRST = ["resnet-b", "resnet-a", "mlp-lr0.001", "mlp-lr0.01", "sgd-lr0.01", "sgd-lr0.1"]
 
 
-def table(app) -> RunsTable:  # noqa: ANN001
+def table(app) -> RunsTable:
     return app.screen.query_one(RunsTable)
 
 

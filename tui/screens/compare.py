@@ -142,7 +142,7 @@ class CompareScreen(Screen[None]):
         try:
             data = read_compare(self.store, self.requested)
             env = env_diff(data.envs, data.codes, data.inputs)
-        except Exception as exc:  # unreadable store: say why and stay usable
+        except Exception as exc:  # noqa: BLE001 - unreadable store: say why and stay usable
             self.post_message(CompareFailed(f"{type(exc).__name__}: {exc}"))
             return
         self.post_message(CompareRunsLoaded(data, env))

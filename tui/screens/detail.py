@@ -130,7 +130,7 @@ class RunDetailScreen(Screen[None]):
             system = store.history([self.run_id], max_points=MAX_CHART_POINTS, system=True)
             lines, error = console_tail(info)
         # A Rust panic in polars is a BaseException: caught too, or "loading…" stays forever.
-        except (Exception, pl.exceptions.PanicException) as exc:  # run deleted, unreadable
+        except (Exception, pl.exceptions.PanicException) as exc:  # noqa: BLE001 - say why
             self.post_message(LoadFailed(f"{type(exc).__name__}: {exc}"))
             return
         self.post_message(RunDetailLoaded(self.run_id, info, {"extras": extras}))
@@ -270,7 +270,7 @@ class RunDetailScreen(Screen[None]):
                 store.add_tags(self.run_id, added)
             if removed:
                 store.remove_tags(self.run_id, removed)
-        except Exception as exc:  # read-only, bad tag text, API missing: say so
+        except Exception as exc:  # noqa: BLE001 - read-only, bad tag text, API missing: say so
             self.post_message(StoreWritten("tags", f"cannot edit tags: {exc}"))
             return
         self.post_message(StoreWritten("tags"))
@@ -295,7 +295,7 @@ class RunDetailScreen(Screen[None]):
     def write_comment(self, text: str) -> None:
         try:
             self.app.get_store().comment(self.run_id, text)  # type: ignore[attr-defined]
-        except Exception as exc:  # read-only, API missing: say so
+        except Exception as exc:  # noqa: BLE001 - read-only, API missing: say so
             self.post_message(StoreWritten("comment", f"cannot add a comment: {exc}"))
             return
         self.post_message(StoreWritten("comment"))

@@ -69,7 +69,7 @@ class ModelsScreen(Screen[None]):
             st = self.app.get_store()  # type: ignore[attr-defined]
             frame = st.models()
             problems = st.model_problems()
-        except Exception as exc:  # an unreadable store: say so, do not crash
+        except Exception as exc:  # noqa: BLE001 - an unreadable store: say so, do not crash
             self.post_message(LoadFailed(str(exc)))
             return
         self.post_message(ModelsLoaded(frame, problems))
@@ -81,7 +81,7 @@ class ModelsScreen(Screen[None]):
             version = st.model(ref)
             version.lineage()  # children: read here, not on the UI thread
             history = st.model_history(version.name)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - an unreadable registry: say so, do not crash
             self.post_message(LoadFailed(str(exc)))
             return
         self.post_message(ModelDetailLoaded(ref, version, history))
@@ -185,7 +185,7 @@ class ModelsScreen(Screen[None]):
     def set_alias(self, name: str, alias: str, number: int) -> None:
         try:
             event = self.app.get_store().set_alias(name, alias, number)  # type: ignore[attr-defined]
-        except Exception as exc:  # a bad alias name, a read-only store: say so
+        except Exception as exc:  # noqa: BLE001 - bad alias, read-only store: say so
             self.post_message(LoadFailed(str(exc)))
             return
         self.app.call_from_thread(self._alias_moved, name, alias, number, event)

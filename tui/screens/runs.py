@@ -138,7 +138,7 @@ class RunsScreen(Screen[None]):
             store = self.app.get_store()  # type: ignore[attr-defined]
             frame = store.runs()
             problems = store.problems()
-        except Exception as exc:  # no store yet, unreadable root: say so, keep running
+        except Exception as exc:  # noqa: BLE001 - no store, unreadable root: say so
             self.post_message(LoadFailed(str(exc)))
             return
         if get_current_worker().is_cancelled:  # the app is quitting: skip the rest
@@ -385,7 +385,7 @@ class RunsScreen(Screen[None]):
     def load_preview(self, run_id: str, keys: list[str]) -> None:
         try:
             frame = self.app.get_store().history([run_id], keys=keys, max_points=120)  # type: ignore[attr-defined]
-        except (Exception, pl.exceptions.PanicException):  # no sparkline, no crash
+        except (Exception, pl.exceptions.PanicException):  # noqa: BLE001 - a sparkline is optional
             return
         self.post_message(HistoryLoaded(run_id, frame))
 
@@ -472,7 +472,7 @@ class RunsScreen(Screen[None]):
         try:
             frame = export_frame(self.model, table.view, table.columns, self._marked_shown())
             rows = write_csv(frame, path)
-        except Exception as exc:  # disk full, no permission, a folder: report, do not crash
+        except Exception as exc:  # noqa: BLE001 - disk full, no permission: report it
             self.post_message(ExportFinished(path, 0, str(exc)))
             return
         self.post_message(ExportFinished(path, rows))

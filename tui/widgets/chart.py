@@ -104,7 +104,7 @@ class MetricChart(Widget, can_focus=True):
         *,
         title: str = "",
         name: str | None = None,
-        id: str | None = None,  # noqa: A002 - Textual's own parameter name
+        id: str | None = None,  # Textual's own parameter name
         classes: str | None = None,
         disabled: bool = False,
         legend: bool = True,

@@ -254,7 +254,7 @@ class ChartsGrid(Vertical):
     def _read(self, generation: int, source: ChartSource, keys: list[str] | None) -> None:
         try:
             series = read_series(source, keys)
-        except Exception as exc:  # an unreadable part costs its charts, not the screen
+        except Exception as exc:  # noqa: BLE001 - a bad part costs its charts only
             error = f"{type(exc).__name__}: {exc}"
             self.post_message(self.SeriesRead(generation, keys, {}, error))
             return

@@ -38,7 +38,7 @@ class ExperimentsSidebar(OptionList):
         want = ALL if current is None else f"e:{current}"
         try:
             self.highlighted = self.get_option_index(want)
-        except Exception:  # the experiment vanished: fall back to where the cursor was
+        except Exception:  # noqa: BLE001 - experiment vanished: keep the cursor
             self.highlighted = highlighted if highlighted is not None else 0
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:

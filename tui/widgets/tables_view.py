@@ -108,5 +108,5 @@ class TablesView(Horizontal):
 def _as_frame(data: Any) -> pl.DataFrame | None:
     try:
         return pl.DataFrame(data)
-    except Exception:  # not tabular at all
+    except Exception:  # noqa: BLE001 - not tabular: polars raises many types
         return None
