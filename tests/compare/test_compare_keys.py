@@ -186,3 +186,32 @@ async def wait_banded(pilot: Pilot[Any], grid: ChartsGrid) -> None:
     while not grid.charts[0].state.series or grid.charts[0].state.series[0].band is None:
         assert monotonic() < deadline, "group curves never arrived"
         await pilot.pause(0.02)
+
+
+async def test_focus_bar_j_k_and_letters_in_the_filter(
+    sample: Any, compare_app: Any, until_loaded: Any
+) -> None:
+    async with compare_app(sample.root, sample.ids).run_test(size=SIZE) as pilot:
+        screen = await until_loaded(pilot)
+        seen = set()
+        for key in "12345":
+            await pilot.press(key)
+            await pilot.pause()
+            pane = screen.query_one(TabbedContent).active_pane
+            chain = [w for w in screen.focus_chain if pane in w.ancestors]
+            for widget in chain:
+                widget.focus()
+                await pilot.pause()
+                assert widget.styles.border_left[0] == "thick", widget
+                assert all(w.styles.border_left[0] == "blank" for w in chain if w is not widget)
+                seen.add(type(widget).__name__)
+        assert {"CompareTable", "MetricChart", "ChartLegend"} <= seen
+        await pilot.press("1")
+        table = screen.query_one("#params-pane CompareTable")
+        table.focus()
+        row = table.cursor_coordinate.row
+        await pilot.press("j")
+        assert table.cursor_coordinate.row == row + 1
+        await pilot.press("slash", *"bad G")  # b, a, d and G are screen keys elsewhere
+        assert screen.query_one("#compare-filter", Input).value == "bad G"
+        assert (screen.baseline, screen.show_all) == (0, False)

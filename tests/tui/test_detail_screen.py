@@ -1,4 +1,7 @@
-"""The run detail screen: tabs, params search, charts, tables, tags and comments."""
+"""The run detail screen: tabs, params search, charts, tables, tags and comments; and a
+keyboard that never surprises: a visible focus bar on every focusable widget, `/` and
+`1`-`9` from anywhere, `j`/`k` in every list, table and text, letters typed into inputs stay
+text, help shows keys as people write them."""
 
 from __future__ import annotations
 
@@ -6,11 +9,12 @@ import json
 from pathlib import Path
 
 import polars as pl
-from textual.widgets import Input, TabbedContent, Tree
+from textual.widgets import Input, OptionList, TabbedContent, Tree
 
 from mmtop import store
 from mmtop.tui.launch import Launch
 from mmtop.tui.screens.detail import RunDetailScreen, split_tags
+from mmtop.tui.screens.help import HelpScreen
 from mmtop.tui.screens.prompt import PromptScreen
 from mmtop.tui.screens.runs import RunsScreen
 from mmtop.tui.widgets.confusion_heatmap import ConfusionHeatmap
@@ -277,3 +281,113 @@ async def test_metrics_tab_pages_a_grid_changing_keys_first(tmp_path: Path, h) -
         await pilot.resize_terminal(120, 40)
         await pilot.pause()
         assert (grid.shape, grid.shown_keys) == ((2, 2), pane.keys)
+
+
+async def test_every_focusable_widget_shows_a_focus_bar(tmp_path: Path, h) -> None:
+    rich_run(tmp_path / "store", h)
+    app = h.make_app(tmp_path / "store")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_detail(pilot, h)
+        seen = set()
+        for tab in ("overview", "params", "metrics", "system", "tables", "artifacts", "env",
+                    "code", "console"):  # fmt: skip
+            screen.action_tab(tab)
+            await pilot.pause()
+            pane = screen.query_one(TabbedContent).active_pane
+            assert pane is not None
+            chain = [w for w in screen.focus_chain if pane in w.ancestors]
+            for widget in chain:
+                widget.focus()
+                await pilot.pause()
+                assert widget.styles.border_left[0] == "thick", widget
+                others = [w for w in chain if w is not widget]
+                assert all(w.styles.border_left[0] == "blank" for w in others), widget
+                seen.add(type(widget).__name__)
+        assert {"Input", "Tree", "MetricChart", "OptionList", "ConsoleView"} <= seen
+
+
+async def test_slash_and_digits_work_wherever_focus_is(tmp_path: Path, h) -> None:
+    rich_run(tmp_path / "store", h)
+    app = h.make_app(tmp_path / "store")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_detail(pilot, h)
+        tabs = screen.query_one(TabbedContent)
+        assert tabs.active == "overview"
+        await pilot.press("slash")  # from the overview: the Metrics filter
+        metrics_filter = screen.query_one("#metrics-pane Input", Input)
+        assert (tabs.active, metrics_filter.has_focus) == ("metrics", True)
+        await pilot.press(*"train/loss", "1", "2")  # letters and digits are text here
+        assert metrics_filter.value == "train/loss12"
+        assert not isinstance(app.screen, PromptScreen)  # `t` did not open the tag editor
+        assert tabs.active == "metrics"
+        await pilot.press("ctrl+a", "ctrl+k", "tab")  # on to a chart
+        assert app.focused is not None and app.focused is not metrics_filter
+        await pilot.press("2")
+        assert tabs.active == "params"
+        await pilot.press("slash")
+        params_search = screen.query_one("#params-search", Input)
+        assert params_search.has_focus
+        await pilot.press(*"nt")
+        assert params_search.value == "nt"
+        assert not isinstance(app.screen, PromptScreen)
+        await pilot.press("tab", "7", "slash")  # from the tree, to the packages search
+        assert tabs.active == "env"
+        assert screen.query_one("#env-pane Input", Input).has_focus
+
+
+async def test_j_and_k_move_in_lists_trees_and_text(tmp_path: Path, h) -> None:
+    rich_run(tmp_path / "store", h)
+    app = h.make_app(tmp_path / "store")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_detail(pilot, h)
+        await pilot.press("2")
+        tree = screen.query_one("#params-tree", Tree)
+        tree.focus()
+        start = tree.cursor_line
+        await pilot.press("j", "j")
+        assert tree.cursor_line == start + 2
+        await pilot.press("k")
+        assert tree.cursor_line == start + 1
+        await pilot.press("5")
+        options = screen.query_one("#tables-list", OptionList)
+        options.focus()
+        options.highlighted = 0
+        await pilot.press("j")
+        assert options.highlighted == 1
+        await pilot.press("9")
+        console = screen.query_one(ConsoleView)
+        console.write_lines([f"line {i}" for i in range(200)])
+        console.focus()
+        await pilot.pause()
+        console.scroll_home(animate=False)
+        await pilot.press("j", "j", "j")
+        assert console.scroll_y == 3
+
+
+async def test_help_names_keys_as_people_write_them(tmp_path: Path, h) -> None:
+    rich_run(tmp_path / "store", h)
+    app = h.make_app(tmp_path / "store")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_detail(pilot, h)
+        screen.action_show_help()
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        text = h.screen_text(app)
+        assert "+ =" in text and "Zoom in" in text
+        assert "< shift+←" in text
+        for raw in ("plus", "equals_sign", "less_than_sign", "shift+left"):
+            assert raw not in text
+
+
+async def test_tab_bar_keeps_console_at_80_columns(tmp_path: Path, h) -> None:
+    rich_run(tmp_path / "store", h)
+    app = h.make_app(tmp_path / "store")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_detail(pilot, h)
+        tabs = screen.query_one(TabbedContent)
+        console = tabs.get_tab("console")
+        assert console.region.right <= 80 and str(console.label) == "9 Console"
+        assert "9 Console" in h.screen_text(app).splitlines()[1]
+        await pilot.resize_terminal(120, 40)
+        await pilot.pause()
+        assert str(tabs.get_tab("artifacts").label) == "6 Artifacts"

@@ -32,6 +32,7 @@ from mmtop.tui.compare_series import ChartSource
 from mmtop.tui.formatting import fit
 from mmtop.tui.messages import StoreChanged
 from mmtop.tui.safe_text import safe
+from mmtop.tui.screens.keys import MOVE_BINDINGS, move_focused
 from mmtop.tui.screens.visibility import in_view
 from mmtop.tui.widgets.compare_charts import ChartsGrid
 from mmtop.tui.widgets.compare_env import EnvDiff, EnvDiffPane, env_diff
@@ -81,6 +82,7 @@ class CompareScreen(Screen[None]):
             Binding(str(i + 1), f"tab('{tab}')", label, show=False, id=f"compare.tab_{tab}")
             for i, (tab, label) in enumerate(TABS)
         ],
+        *MOVE_BINDINGS,
     ]
 
     def __init__(self, store: Any, run_ids: list[str]) -> None:
@@ -298,6 +300,9 @@ class CompareScreen(Screen[None]):
     def action_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
         self._focus_tab(tab)
+
+    def action_move(self, direction: int) -> None:
+        move_focused(self, direction)
 
     def _focus_tab(self, tab: str) -> None:
         pane = self.query_one(f"TabPane#{tab}")

@@ -16,7 +16,9 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Static, TabbedContent, TabPane
+from textual.widget import Widget
+from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
+from textual.widgets.tabbed_content import ContentTabs
 
 from mmtop.tui.coalesce import Coalescer
 from mmtop.tui.formatting import STATUS_STYLES, fmt_duration, status_glyph
@@ -31,6 +33,7 @@ from mmtop.tui.messages import (
 )
 from mmtop.tui.run_extras import RunExtras, TableRef, console_tail, gather, read_table
 from mmtop.tui.safe_text import safe
+from mmtop.tui.screens.keys import MOVE_BINDINGS, move_focused
 from mmtop.tui.screens.visibility import in_view
 from mmtop.tui.widgets.artifacts_view import ArtifactsView
 from mmtop.tui.widgets.code_view import CodeView
@@ -57,6 +60,16 @@ LIVE_RELOAD_EVERY = 2.0
 Command = tuple[str, str, Any]
 
 
+def _shown(widget: Widget, top: Widget) -> bool:
+    """`widget` and its ancestors up to `top` are displayed."""
+    node: Any = widget
+    while node is not None and node is not top:
+        if not node.display:
+            return False
+        node = node.parent
+    return True
+
+
 def split_tags(text: str) -> list[str]:
     """`a, b c` -> ["a", "b", "c"]: commas or spaces separate tags; duplicates dropped."""
     seen: dict[str, None] = {}
@@ -71,11 +84,16 @@ class RunDetailScreen(Screen[None]):
         Binding("t", "edit_tags", "Tags", id="detail.tags"),
         Binding("n", "add_comment", "Comment", id="detail.comment"),
         Binding("ctrl+r,f5", "refresh", "Refresh", show=False, id="detail.refresh"),
+        Binding("slash", "search", "Search", show=False, id="detail.search"),
         *[
             Binding(str(i + 1), f"tab('{tab}')", label, show=False, id=f"detail.tab_{tab}")
             for i, (tab, label) in enumerate(TABS)
         ],
+        *MOVE_BINDINGS,
     ]
+    # Below this width the tab bar drops its right padding and says Files for Artifacts,
+    # so that `9 Console` stays on screen at 80 columns.
+    NARROW_TABS = 92
 
     def __init__(self, run_id: str) -> None:
         super().__init__()
@@ -227,7 +245,36 @@ class RunDetailScreen(Screen[None]):
         self.app.pop_screen()
 
     def action_tab(self, tab: str) -> None:
+        """Show `tab` and focus what it holds (its chart, tree, list or text; never its search
+        box, where letters would become text). Focus left in the old tab would pull the
+        tab bar back to it."""
         self.query_one(TabbedContent).active = tab
+        pane = self.query_one(f"TabPane#{tab}")
+        for widget in pane.query("*"):
+            if widget.can_focus and not isinstance(widget, Input) and _shown(widget, pane):
+                widget.focus()
+                return
+        self.query_one(ContentTabs).focus()
+
+    def action_search(self) -> None:
+        """`/` from anywhere: the search of the tab shown (params, packages, chart keys), or
+        the Metrics filter from a tab without one."""
+        tab = str(self.query_one(TabbedContent).active)
+        panes = {"params": "#params-pane", "system": "#system-pane", "env": "#env-pane"}
+        if tab not in panes:
+            self.action_tab("metrics")
+        pane: Any = self.query_one(panes.get(tab, "#metrics-pane"))
+        pane.action_search()
+
+    def action_move(self, direction: int) -> None:
+        move_focused(self, direction)
+
+    def on_resize(self) -> None:
+        narrow = self.size.width < self.NARROW_TABS
+        if narrow != self.has_class("-narrow-tabs"):
+            self.set_class(narrow, "-narrow-tabs")
+            tab = self.query_one(TabbedContent).get_tab("artifacts")
+            tab.label = "6 Files" if narrow else "6 Artifacts"
 
     def action_refresh(self) -> None:
         self._detail.request()

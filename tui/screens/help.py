@@ -9,6 +9,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
+from textual.keys import format_key
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
@@ -25,11 +26,23 @@ _KEY_NAMES = {
     "slash": "/",
     "left_square_bracket": "[",
     "exclamation_mark": "!",
+    "enter": "enter",
+    "pagedown": "pagedown",
+    "pageup": "pageup",
 }
 
 
+def key_name(key: str) -> str:
+    """One key as people write it: `+`, `=`, `<`, `shift+←`, `ctrl+r` (not `plus`,
+    `equals_sign`, `less_than_sign`, `shift+left`)."""
+    *modifiers, last = key.split("+") if key != "+" else ["+"]
+    name = _KEY_NAMES.get(last) or format_key(last)
+    return "+".join([*modifiers, name])
+
+
 def key_label(keys: str) -> str:
-    return " ".join(_KEY_NAMES.get(k, k) for k in keys.split(","))
+    """The keys of one binding (comma separated), each as people write it."""
+    return " ".join(key_name(k.strip()) for k in keys.split(","))
 
 
 def section(title: str, bindings: Iterable[BindingType]) -> Section:
