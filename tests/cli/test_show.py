@@ -64,6 +64,34 @@ def test_unique_prefix_and_experiment_name(cli: Callable[..., Any], sample: Any)
     assert json.loads(by_name.text)["run_id"] == sample.ids["sgd-0.1"]
 
 
+def test_a_unique_run_name_resolves_and_a_miss_suggests(
+    cli: Callable[..., Any], sample: Any, tmp_path: Path
+) -> None:
+    by_name = cli("show", "--root", sample.root, "sgd-0.01", "-f", "json")
+    assert by_name.code == 0, by_name.err
+    assert json.loads(by_name.text)["run_id"] == sample.ids["sgd-0.01"]
+    miss = cli("show", "--root", sample.root, "sgd-0.011")
+    assert miss.code == 1
+    assert miss.err.count("\n") == 1
+    assert miss.err.startswith("mmtop: error: no run matches 'sgd-0.011'")
+    assert miss.err.rstrip().endswith("did you mean 'sgd-0.01' or 'sgd-0.001' or 'sgd-0.1'?")
+    far = cli("show", "--root", sample.root, "zzz")
+    assert far.err.rstrip().endswith("in " + str(sample.root))  # nothing close: no guess
+    miss_full = cli("show", "--root", sample.root, "digits/sgd-0.2")
+    assert "did you mean 'digits/sgd-0.1'" in miss_full.err
+    # Two runs with one name: ambiguous, listed with their experiments.
+    root = tmp_path / "twins"
+    ids = []
+    for experiment in ("a", "b"):
+        with store.Run(experiment=experiment, name="twin", root=root, capture_env=False,
+                       capture_code=False, capture_system=False) as run:  # fmt: skip
+            ids.append(run.run_id)
+    twins = cli("show", "--root", root, "twin")
+    assert twins.code == 1
+    assert "'twin' is ambiguous, it matches 2 runs" in twins.err
+    assert f"{ids[0]} (a/twin)" in twins.err and f"{ids[1]} (b/twin)" in twins.err
+
+
 def test_ambiguous_prefix_lists_candidates(cli: Callable[..., Any], sample: Any) -> None:
     prefix = sample.ids["sgd-0.1"][:4]  # every run id starts with the year
     result = cli("show", "--root", sample.root, prefix)

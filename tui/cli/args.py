@@ -161,7 +161,9 @@ def build_parser() -> argparse.ArgumentParser:
     show = add(
         "show", "examples:\n  mmtop show 20261127T0158\n  mmtop show digits/sgd --format json"
     )
-    show.add_argument("run", metavar="RUN", help="run id, unique id prefix, or experiment/name")
+    show.add_argument(
+        "run", metavar="RUN", help="run id, unique id prefix, experiment/name, or a unique name"
+    )
     show.add_argument(
         "-f", "--format", choices=("text", "json"), default="text", help="(default: text)"
     )

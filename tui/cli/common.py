@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from mmtop.tui.cli.errors import CliError, UsageError
+from mmtop.tui.safe_text import clean
 
 if TYPE_CHECKING:
     from mmtop import store
@@ -37,19 +38,43 @@ def open_store(ns: argparse.Namespace) -> store.Store:
 
 
 def resolve(st: store.Store, ref: str) -> str:
-    """A run id from RUN; ambiguity lists the candidates with their experiment/name."""
+    """A run id from RUN: an id, a unique id prefix, `experiment/name`, or a run name that
+    only one run has. Ambiguity lists the candidates with their experiment/name; a miss
+    suggests the closest names."""
     from mmtop import store
 
     try:
         return st.resolve(ref)
     except store.AmbiguousRunError as exc:
-        found = list(exc.candidates)
-        names = _names(st, found[:10])
-        shown = ", ".join(f"{c} ({names[c]})" if c in names else c for c in found[:10])
-        more = f" and {len(found) - 10} more" if len(found) > 10 else ""
-        raise CliError(
-            f"{ref!r} is ambiguous, it matches {len(found)} runs: {shown}{more}"
-        ) from None
+        _ambiguous(st, ref, list(exc.candidates))
+    except store.RunNotFoundError as exc:
+        runs = st.runs().select("run_id", "experiment", "name")
+        found = runs.filter(runs["name"] == ref.strip())["run_id"].to_list()
+        if len(found) == 1:
+            return str(found[0])
+        if found:
+            _ambiguous(st, ref, found)
+        hint = _close_matches(ref.strip(), runs)
+        raise CliError(f"{exc}" + (f"; did you mean {hint}?" if hint else "")) from None
+    raise AssertionError("unreachable")  # _ambiguous raises
+
+
+def _ambiguous(st: store.Store, ref: str, found: list[str]) -> None:
+    names = _names(st, found[:10])
+    shown = ", ".join(f"{c} ({names[c]})" if c in names else c for c in found[:10])
+    more = f" and {len(found) - 10} more" if len(found) > 10 else ""
+    raise CliError(f"{ref!r} is ambiguous, it matches {len(found)} runs: {shown}{more}")
+
+
+def _close_matches(ref: str, runs: Any) -> str:
+    """Up to three run names (or experiment/name) that look like `ref`, quoted, or ""."""
+    import difflib
+
+    names = sorted({str(n) for n in runs["name"].to_list() if n})
+    full = sorted({f"{e}/{n}" for e, n in zip(runs["experiment"], runs["name"], strict=True) if n})
+    pool = full if "/" in ref else names
+    hits = difflib.get_close_matches(ref, pool, n=3, cutoff=0.6)
+    return " or ".join(repr(clean(h, single_line=True)) for h in hits)
 
 
 def _names(st: store.Store, ids: list[str]) -> dict[str, str]:
