@@ -117,6 +117,7 @@ def test_extras_env_code_data_notes(
             "platform": {"system": "Linux", "release": "6.1", "machine": "x86_64"},
             "packages": {"numpy": "1.26.4", "polars": "2.1.0"},
             "gpus": [{"name": "A100"}],
+            "memory_total_bytes": 16 * 1024**3,
         },
     )
     write_json(
@@ -132,6 +133,7 @@ def test_extras_env_code_data_notes(
     assert re.search(r"^  python\s+3\.11\.7 CPython$", text, re.M)
     assert re.search(r"^  packages\s+2 recorded$", text, re.M)
     assert re.search(r"^  gpus\s+A100$", text, re.M)
+    assert re.search(r"^  memory\s+16\.0 GiB$", text, re.M)  # as the app's Env tab says
     assert re.search(r"^  commit\s+abc123$", text, re.M)
     assert re.search(r"^  dirty\s+clean$", text, re.M)
     assert re.search(r"^  train\s+uri=s3://b/t\s+fingerprint=f1$", text, re.M)

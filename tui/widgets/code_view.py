@@ -15,7 +15,7 @@ from textual.widgets import Static
 from mmtop.tui.safe_text import clean, safe
 
 
-def code_summary(code: Any) -> RenderableType:
+def code_summary(code: Any, patch: str | None = None) -> RenderableType:
     if not isinstance(code, dict) or not code:
         return Text("nothing logged: no code information for this run", style="dim")
     grid = Table.grid(padding=(0, 2))
@@ -32,13 +32,13 @@ def code_summary(code: Any) -> RenderableType:
         grid.add_row("branch", safe(git.get("branch") or "(detached)"))
         if git.get("remote_url"):
             grid.add_row("remote", safe(git["remote_url"]))
-        dirty = git.get("dirty")
-        grid.add_row(
-            "state",
-            Text("dirty: uncommitted changes below", style="bold yellow")
-            if dirty
-            else Text("clean", style="green"),
-        )
+        if not git.get("dirty"):
+            state = Text("clean", style="green")
+        elif patch:
+            state = Text("dirty: uncommitted changes below", style="bold yellow")
+        else:
+            state = Text("dirty: uncommitted changes (diff not captured)", style="bold yellow")
+        grid.add_row("state", state)
         untracked = git.get("untracked") or []
         if untracked:
             grid.add_row("untracked", safe(", ".join(str(u) for u in untracked[:20])))
@@ -49,9 +49,27 @@ def code_summary(code: Any) -> RenderableType:
     return grid
 
 
-def diff_view(patch: str | None) -> RenderableType:
+def missing_diff(code: Any) -> str:
+    """Why a run shows no diff: it had none, or it had one that was not kept."""
+    git = code.get("git") if isinstance(code, dict) else None
+    if not isinstance(git, dict):
+        return "no diff: the run did not record a git checkout"
+    if not git.get("dirty"):
+        return "no uncommitted changes: the checkout was clean"
+    notes = [str(n) for n in code.get("notes") or []]
+    if notes:
+        return "the diff was not captured: " + "; ".join(notes)
+    if git.get("patch_bytes"):
+        return (
+            f"the diff was not captured: git reported {git['patch_bytes']} bytes of changes, "
+            "but code.patch is missing from the run folder"
+        )
+    return "the diff was not captured: the run recorded no code.patch (logged without it)"
+
+
+def diff_view(patch: str | None, code: Any = None) -> RenderableType:
     if not patch:
-        return Text("no uncommitted changes logged", style="dim")
+        return safe(missing_diff(code), "dim")
     # Syntax never interprets markup; clean() removes escape sequences the diff may carry.
     return Syntax(clean(patch), "diff", theme="ansi_dark", word_wrap=False, line_numbers=False)
 
@@ -65,6 +83,9 @@ class CodeView(VerticalScroll):
     def show(self, code: Any, patch: str | None) -> None:
         self.query_one("#code-body", Static).update(
             Group(
-                code_summary(code), Text(), Text("diff", style="bold underline"), diff_view(patch)
+                code_summary(code, patch),
+                Text(),
+                Text("diff", style="bold underline"),
+                diff_view(patch, code),
             )
         )
