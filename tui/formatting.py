@@ -7,6 +7,7 @@ all ask here so that one value reads the same everywhere.
 from __future__ import annotations
 
 import math
+import shlex
 from datetime import UTC, datetime
 from typing import Any
 
@@ -131,6 +132,19 @@ def run_time(info: Any, field: str) -> datetime | str | None:
     if when is None and isinstance(meta, dict) and meta.get(field) is not None:
         return INVALID_TIME
     return when if isinstance(when, datetime) else None
+
+
+def shell_command(command: object) -> str:
+    """A logged command as a shell would take it (`train.py --lr 0.1`, `'a b'` quoted with
+    shlex); escape sequences removed and control characters, newlines and tabs included,
+    made visible, so one line shows exactly what ran."""
+    if command is None:
+        return ""
+    args = [str(a) for a in command] if isinstance(command, (list, tuple)) else [str(command)]
+    joined = shlex.join(args) if isinstance(command, (list, tuple)) else args[0]
+    for ch in "\n\t":
+        joined = joined.replace(ch, chr(0x2400 + ord(ch)))  # ␊ ␉, as clean() shows the rest
+    return clean(joined)
 
 
 def fmt_bytes(size: int | None) -> str:

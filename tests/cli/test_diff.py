@@ -151,3 +151,28 @@ def test_datasets_logged_through_the_store_api(cli: Callable[..., Any], tmp_path
     other = json.loads(cli("diff", "--root", root, ids[0], ids[2], "-f", "json").text)
     assert other["different_data"] == ["train"]
     assert [r["key"] for r in other["data"]] == ["train.fingerprint"]
+
+
+def test_commands_read_as_the_shell_would_take_them(
+    cli: Callable[..., Any], fresh: Any, write_json: Callable[[Path, Any], None]
+) -> None:
+    st = store.open(fresh.root)
+    a, b = (st.run(fresh.ids[n]) for n in ("sgd-0.1", "sgd-0.01"))
+    commands = (
+        ["train.py", "--lr", "0.1"],
+        ["train.py", "--name", "my run", "it's", "x\ny", "\x1b[2Jz", "a;rm -rf /"],
+    )
+    for info, command in zip((a, b), commands, strict=True):
+        write_json(Path(info.path) / paths.CODE_JSON, {"command": command})
+    text = cli("diff", "--root", fresh.root, a.run_id, b.run_id, "--sections", "code").text
+    line = next(li for li in text.splitlines() if li.startswith("command"))
+    assert "train.py --lr 0.1 " in line
+    assert line.rstrip().endswith("train.py --name 'my run' 'it'\"'\"'s' 'x␊y' 'z' 'a;rm -rf /'")
+    md = cli("diff", "--root", fresh.root, a.run_id, b.run_id, "--sections", "code", "-f", "md")
+    assert "| command | train.py --lr 0.1 | train.py --name 'my run'" in md.text
+    doc = json.loads(
+        cli(
+            "diff", "--root", fresh.root, a.run_id, b.run_id, "--sections", "code", "-f", "json"
+        ).text
+    )
+    assert doc["code"][0]["values"] == [commands[0], commands[1]]  # JSON keeps the argv

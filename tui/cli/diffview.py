@@ -12,6 +12,7 @@ from typing import IO, Any
 from mmtop.tui import diffing
 from mmtop.tui.cli import cells, formats
 from mmtop.tui.cli.common import is_tty
+from mmtop.tui.formatting import shell_command
 
 # On a narrow terminal keys stay readable and values keep their leading digits.
 KEY_FLOOR = 32
@@ -50,11 +51,13 @@ def render(report: Report, fmt: str, out: IO[bytes], *, to_terminal: bool) -> No
 
 
 # ----------------------------------------------------------------------------- cells
-def _value_text(value: Any) -> str:
+def _value_text(value: Any, key: str = "") -> str:
     if value is diffing.MISSING:
         return "—"
     if value is None:
         return "null"
+    if key == "command":
+        return shell_command(value)  # as the shell would take it, not "a, b, c"
     return cells.human(value)
 
 
@@ -121,7 +124,7 @@ def _tables(report: Report, out: IO[bytes], *, rich: bool) -> None:
         else:
             rows = report.rows.get(section, [])
             head = ["key", *header]
-            body = [[cells.human(r.key)] + [_value_text(v) for v in r.values] for r in rows]
+            body = [[cells.human(r.key)] + [_value_text(v, r.key) for v in r.values] for r in rows]
             styles = [
                 [""]
                 + [
@@ -177,7 +180,7 @@ def as_markdown(report: Report) -> str:
             lines.append("| " + " | ".join(cells.md_cell(h) for h in head) + " |")
             lines.append("|---|" + "---|" * len(header))
             for entry in rows:
-                values = [cells.md_cell(_value_text(v)) for v in entry.values]
+                values = [cells.md_cell(_value_text(v, entry.key)) for v in entry.values]
                 lines.append("| " + " | ".join([cells.md_cell(entry.key), *values]) + " |")
         lines.append("")
     return "\n".join(lines) + "\n"

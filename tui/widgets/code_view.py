@@ -12,6 +12,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from mmtop.tui.formatting import shell_command
 from mmtop.tui.safe_text import clean, safe
 
 
@@ -21,10 +22,7 @@ def code_summary(code: Any, patch: str | None = None) -> RenderableType:
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold cyan", no_wrap=True)
     grid.add_column()
-    command = code.get("command")
-    if isinstance(command, list):
-        command = " ".join(str(c) for c in command)
-    grid.add_row("command", safe(command or ""))
+    grid.add_row("command", Text(shell_command(code.get("command"))))
     grid.add_row("cwd", safe(code.get("cwd") or ""))
     git = code.get("git")
     if isinstance(git, dict):

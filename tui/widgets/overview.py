@@ -21,6 +21,7 @@ from mmtop.tui.formatting import (
     fmt_number,
     fmt_time,
     run_time,
+    shell_command,
     status_glyph,
 )
 from mmtop.tui.run_extras import RunExtras
@@ -167,8 +168,7 @@ class OverviewPane(VerticalScroll):
         host.append_text(safe(info.user or "?", single_line=True))
         host.append(f"  pid {info.pid}" if info.pid else "")
         facts.add_row("host", host)
-        command = info.command if isinstance(info.command, list) else [str(info.command or "")]
-        facts.add_row("command", safe(" ".join(str(c) for c in command)))
+        facts.add_row("command", Text(shell_command(info.command)))
         facts.add_row("git", _git_line(extras.code))
         tags = Text(", ").join(safe(t, "magenta", single_line=True) for t in info.tags)
         facts.add_row("tags", tags if info.tags else Text("none (t adds)", style="dim"))

@@ -10,7 +10,7 @@ from mmtop.tui.cli import cells
 from mmtop.tui.cli.common import open_store, output, resolve
 from mmtop.tui.cli.errors import EXIT_OK
 from mmtop.tui.cli.runfiles import Extras, read_extras
-from mmtop.tui.formatting import fmt_bytes, fmt_duration, run_time
+from mmtop.tui.formatting import fmt_bytes, fmt_duration, run_time, shell_command
 from mmtop.tui.safe_text import clean
 
 
@@ -68,7 +68,7 @@ def as_text(info: Any, extras: Extras) -> str:
             ("host", info.host),
             ("user", info.user),
             ("pid", info.pid),
-            ("command", " ".join(info.command) if info.command else None),
+            ("command", shell_command(info.command) if info.command else None),
             ("tags", ", ".join(info.tags) if info.tags else None),
             ("path", str(info.path)),
         ],
