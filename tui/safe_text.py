@@ -8,8 +8,12 @@ module replaces with visible, harmless stand-ins.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from rich.text import Text
+
+if TYPE_CHECKING:
+    from rich.markdown import Markdown
 
 # ESC-introduced sequences (CSI, OSC, DCS, ...) and lone C0/C1 controls, except tab/newline.
 _ANSI_RE = re.compile(
@@ -86,3 +90,13 @@ def json_inert(text: str) -> str:
     escape means the same character: the data stays exact, the bytes cannot act.
     """
     return _CONTROL_RE.sub(_json_escape, text)
+
+
+def safe_markdown(text: object) -> Markdown:
+    """Untrusted Markdown (run notes) rendered inert: escape sequences removed and control
+    characters made visible before parsing, links shown as `text (url)` instead of terminal
+    hyperlinks (nothing to click or follow), raw HTML dropped by the parser, and Rich markup
+    such as `[red]x[/red]` shown as typed (Markdown text is never read as markup)."""
+    from rich.markdown import Markdown  # markdown-it: only the app's Overview needs it
+
+    return Markdown(clean(text), hyperlinks=False)

@@ -391,3 +391,25 @@ async def test_tab_bar_keeps_console_at_80_columns(tmp_path: Path, h) -> None:
         await pilot.resize_terminal(120, 40)
         await pilot.pause()
         assert str(tabs.get_tab("artifacts").label) == "6 Artifacts"
+
+
+async def test_notes_render_as_markdown_and_stay_inert(tmp_path: Path, h) -> None:
+    root = tmp_path / "store"
+    run_id = rich_run(root, h)
+    folder = store.open(root).run(run_id).path
+    (folder / "notes.md").write_text(
+        "# Second try\n\n- lr **0.1** [red]boom[/red]\n- see [docs](https://evil.example/x)\n"
+        "\n<script>alert(1)</script>\n\nend \x1b]8;;http://evil\x07here\x1b]8;;\x07 \x1b[2Jok\n",
+        encoding="utf-8",
+    )
+    app = h.make_app(root)
+    async with app.run_test(size=(120, 60)) as pilot:
+        await open_detail(pilot, h)
+        text = h.screen_text(app)
+        assert "Second try" in text and "# Second try" not in text  # a heading, not a hash
+        assert "• lr 0.1 [red]boom[/red]" in text  # a list; markup shown as typed
+        assert "• see docs (https://evil.example/x)" in text  # the link spelled out
+        assert "script" not in text and "alert" not in text
+        assert "end here ok" in text
+        strips = app.screen._compositor.render_strips()
+        assert not any(seg.style and seg.style.link for strip in strips for seg in strip)

@@ -25,7 +25,7 @@ from mmtop.tui.formatting import (
     status_glyph,
 )
 from mmtop.tui.run_extras import RunExtras
-from mmtop.tui.safe_text import safe
+from mmtop.tui.safe_text import safe, safe_markdown
 
 
 def _git_line(code: Any) -> Text:
@@ -191,7 +191,9 @@ class OverviewPane(VerticalScroll):
         else:
             parts.append(Text("no metrics logged", style="dim"))
         parts += [Text(), Text("notes", style="bold underline")]
-        parts.append(safe(extras.notes) if extras.notes else Text("nothing logged", style="dim"))
+        parts.append(
+            safe_markdown(extras.notes) if extras.notes else Text("nothing logged", style="dim")
+        )
         parts += [Text(), Text("comments (n adds one)", style="bold underline")]
         if extras.comments:
             parts += [_comment_line(c) for c in extras.comments]
