@@ -62,9 +62,9 @@ def test_without_legend_the_readout_names_only_the_x() -> None:
 
 def test_changing_metrics_before_constants() -> None:
     ranges = {
-        "lr": [(0.1, 0.1), (0.1, 0.1)],
+        "lr": [(0.1, 0.1), (0.01, 0.01)],  # a sweep: flat in each run, though runs differ
         "val/acc": [(0.5, 0.9), (0.6, 0.95)],
-        "epoch_time": [(3.0, 3.0), (4.0, 4.0)],  # constant in each run, not across runs
+        "epoch_time": [(3.0, 3.0), (3.0, 4.0)],  # moves in one run
         "seed": [],
         "train/loss": [(0.1, 2.0)],
     }
@@ -75,7 +75,8 @@ def test_changing_metrics_before_constants() -> None:
         "lr",
         "seed",
     ]
-    assert is_constant([(None, None), (1.0, 1.0)])
+    assert is_constant([(None, None), (1.0, 1.0), (2.0, 2.0)])
+    assert not is_constant([(1.0, 1.0), (1.0, 2.0)])
 
 
 @pytest.mark.parametrize(
@@ -84,3 +85,18 @@ def test_changing_metrics_before_constants() -> None:
 )
 def test_grid_shape_fits_the_terminal(size: tuple[int, int], shape: tuple[int, int]) -> None:
     assert grid_shape(*size) == shape
+
+
+def test_compare_keys_put_a_swept_lr_last() -> None:
+    from mmtop.tui.compare_data import CompareData
+
+    stats = [
+        {"lr": {"last": 5.0, "min": 5.0, "max": 5.0}, "loss": {"last": 1, "min": 1, "max": 3}},
+        {"lr": {"last": 0.1, "min": 0.1, "max": 0.1}, "loss": {"last": 2, "min": 2, "max": 2}},
+    ]
+    data = CompareData(
+        run_ids=["a", "b"], labels=["a", "b"], params=[{}, {}], stats=stats,
+        envs=[None, None], codes=[None, None], inputs=[[], []],
+        counts={"lr": 10, "loss": 10, "acc": 5},
+    )  # fmt: skip
+    assert data.metric_keys == ["loss", "acc", "lr"]

@@ -1,7 +1,8 @@
 """Which charts come first: metrics that move before constants such as a fixed `lr`.
 
-A key is constant when every value seen, across every run, is the same (or there are none);
-keys keep their name order within each of the two groups, so pages stay predictable.
+A key is constant when it draws a flat line in every run (each run logged one value for it,
+however runs differ: a sweep's `lr` is flat in each run); keys keep their name order within
+each of the two groups, so pages stay predictable.
 """
 
 from __future__ import annotations
@@ -11,13 +12,11 @@ from collections.abc import Iterable, Mapping, Sequence
 
 
 def is_constant(ranges: Iterable[tuple[float | None, float | None]]) -> bool:
-    """True when the (min, max) ranges of a key's values, one per run, all hold one value."""
-    seen: set[float] = set()
+    """True when every (min, max) range of a key's values, one per run, holds one value."""
     for lo, hi in ranges:
-        for v in (lo, hi):
-            if v is not None and not (isinstance(v, float) and math.isnan(v)):
-                seen.add(float(v))
-        if len(seen) > 1:
+        if lo is None or hi is None:
+            continue
+        if not (isinstance(lo, float) and math.isnan(lo)) and lo != hi:
             return False
     return True
 
