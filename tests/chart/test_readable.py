@@ -100,3 +100,13 @@ def test_compare_keys_put_a_swept_lr_last() -> None:
         counts={"lr": 10, "loss": 10, "acc": 5},
     )  # fmt: skip
     assert data.metric_keys == ["loss", "acc", "lr"]
+
+
+def test_legend_names_keep_both_ends() -> None:
+    from rich.cells import cell_len
+
+    from mmtop.tui.widgets.chart_legend import middle_cut
+
+    assert middle_cut("sgd-a0.001-adaptive-lr0.05-s2", 20) == "sgd-a0.001…lr0.05-s2"
+    assert middle_cut("short", 20) == "short"
+    assert all(cell_len(middle_cut("x" * 50, w)) == w for w in range(4, 30))
