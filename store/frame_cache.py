@@ -18,7 +18,7 @@ import polars as pl
 
 from . import paths
 from .fsio import write_atomic
-from .safe_files import MAX_DEPTH
+from .safe_files import MAX_DEPTH, open_binary
 
 FRAME_NAME = "runs-frame-v1.parquet"
 SIG_COL = "_sig"
@@ -55,9 +55,11 @@ class FrameCache:
     def load(self) -> pl.DataFrame | None:
         # polars only (no pyarrow import): `mmtop ls` pays for what it uses.
         try:
-            meta = pl.read_parquet_metadata(self.file)
-            with open(self.file, "rb") as f:  # a file, not a path: no globbing of the root
+            # A regular file, not a link or a FIFO (a copied store brings its .mmtop/ along);
+            # read through the file object, so a root that looks like a glob is not expanded.
+            with open_binary(self.file) as f:
                 schema = pl.read_parquet_schema(f)
+            meta = pl.read_parquet_metadata(self.file)
             if too_deep(schema.values()):
                 return None  # written before records were bounded: rebuild rather than crash
             frame = pl.read_parquet(self.file, glob=False)

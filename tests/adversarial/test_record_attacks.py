@@ -169,6 +169,15 @@ def test_a_cache_nested_too_deep_is_rebuilt_not_read(root: Path) -> None:
     assert sorted(done.stdout.split()) == sorted([good.run_id, victim.run_id])
 
 
+def test_a_fifo_in_place_of_the_cache_is_ignored(root: Path) -> None:
+    good, victim = _runs(root)
+    (root / ".mmtop").mkdir(exist_ok=True)
+    os.mkfifo(root / ".mmtop" / FRAME_NAME)
+    done = _mmtop("ls", "--root", root, "-q", timeout=30)
+    assert done.returncode == 0, done.stderr
+    assert sorted(done.stdout.split()) == sorted([good.run_id, victim.run_id])
+
+
 @pytest.mark.parametrize(
     ("field", "value", "reason"),
     [
