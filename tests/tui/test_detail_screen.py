@@ -375,6 +375,8 @@ async def test_help_names_keys_as_people_write_them(tmp_path: Path, h) -> None:
         text = h.screen_text(app)
         assert "+ =" in text and "Zoom in" in text
         assert "< shift+←" in text
+        moves = dict(app.screen.sections)["move"]
+        assert [keys for keys, _ in moves] == ["j k"]
         for raw in ("plus", "equals_sign", "less_than_sign", "shift+left"):
             assert raw not in text
 

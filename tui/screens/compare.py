@@ -32,7 +32,7 @@ from mmtop.tui.compare_series import ChartSource
 from mmtop.tui.formatting import fit
 from mmtop.tui.messages import StoreChanged
 from mmtop.tui.safe_text import safe
-from mmtop.tui.screens.keys import MOVE_BINDINGS, move_focused
+from mmtop.tui.screens.keys import MOVE_BINDINGS, MOVE_HELP, move_focused
 from mmtop.tui.screens.visibility import in_view
 from mmtop.tui.widgets.compare_charts import ChartsGrid
 from mmtop.tui.widgets.compare_env import EnvDiff, EnvDiffPane, env_diff
@@ -427,6 +427,7 @@ class CompareScreen(Screen[None]):
                         [("d", "Cycle the better direction of the metric under the cursor")],
                     ),
                     section("charts", [*ChartsGrid.BINDINGS, *MetricChart.BINDINGS]),
+                    MOVE_HELP,
                     section("everywhere", self.app.BINDINGS),
                 ],
             )

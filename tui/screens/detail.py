@@ -33,7 +33,7 @@ from mmtop.tui.messages import (
 )
 from mmtop.tui.run_extras import RunExtras, TableRef, console_tail, gather, read_table
 from mmtop.tui.safe_text import safe
-from mmtop.tui.screens.keys import MOVE_BINDINGS, move_focused
+from mmtop.tui.screens.keys import MOVE_BINDINGS, MOVE_HELP, move_focused
 from mmtop.tui.screens.visibility import in_view
 from mmtop.tui.widgets.artifacts_view import ArtifactsView
 from mmtop.tui.widgets.code_view import CodeView
@@ -360,7 +360,16 @@ class RunDetailScreen(Screen[None]):
                     ("tabs", [(str(i + 1), label) for i, (_, label) in enumerate(TABS)]),
                     section("charts (metrics, system)", MetricChart.BINDINGS),
                     section("tables and packages", FrameTable.BINDINGS),
-                    ("search", [("/", "Search params, packages or chart keys in this tab")]),
+                    (
+                        "search",
+                        [
+                            (
+                                "/",
+                                "Search params, packages or chart keys (elsewhere: Metrics filter)",
+                            )
+                        ],
+                    ),
+                    MOVE_HELP,
                     section("everywhere", self.app.BINDINGS),
                 ],
             )

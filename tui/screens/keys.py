@@ -22,3 +22,6 @@ def move_focused(screen: Screen[object], direction: int) -> None:
     action = getattr(widget, cursor, None) or getattr(widget, scroll, None)
     if action is not None:
         action()
+
+
+MOVE_HELP = ("move", [("j k", "Down / up in the focused list, table, tree, legend or text")])
