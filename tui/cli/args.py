@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "export": "export the runs table or full metric histories",
     "doctor": "check the store; list unreadable files and crashed runs",
     "compact": "merge metric parts of finished runs into fewer files",
+    "import": "import runs from MLflow (file or SQLite store), once each",
     "models": "the model registry: list, show, promote, export and verify versions",
     "completion": "print a shell completion script (bash or zsh)",
 }
@@ -246,6 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
         "-f", "--format", choices=("text", "json"), default="text", help="report format"
     )
 
+    _import(add("import", IMPORT_EPILOG))
     _models(add("models", MODELS_EPILOG), common)
 
     completion = add(
@@ -256,6 +258,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     completion.add_argument("shell", choices=("bash", "zsh"))
     return top
+
+
+IMPORT_EPILOG = """\
+importing again adds only runs not imported before; exit code 1 when a source file could
+not be read (its run is skipped, the others are imported).
+
+examples:
+  mmtop import mlflow ./mlruns
+  mmtop import mlflow sqlite:///mlflow.db --experiment legacy
+"""
+
+
+def _import(p: argparse.ArgumentParser) -> None:
+    p.add_argument("source", choices=("mlflow",), help="the tool that logged the runs")
+    p.add_argument("path", help="an mlruns folder, or sqlite:///FILE.db")
+    p.add_argument("--experiment", metavar="NAME", help="put every run in this experiment")
+    p.add_argument("-f", "--format", choices=("text", "json"), default="text", help="report format")
 
 
 MODELS_EPILOG = """\

@@ -43,6 +43,7 @@ def as_json(info: Any, extras: Extras) -> dict[str, Any]:
         "tags": info.tags,
         "path": str(info.path),
         "error": info.error,
+        "imported": info.meta.get("imported"),
         "world_size": info.world_size,
         "writers": info.writers,
         "params": info.params,
@@ -71,6 +72,7 @@ def as_text(info: Any, extras: Extras) -> str:
             ("command", shell_command(info.command) if info.command else None),
             ("tags", ", ".join(info.tags) if info.tags else None),
             ("path", str(info.path)),
+            ("imported from", _imported(info.meta.get("imported"))),
         ],
     )
     if info.error:
@@ -108,6 +110,13 @@ def as_text(info: Any, extras: Extras) -> str:
         _section(lines, "skipped files")
         lines.extend("  " + cells.human(p) for p in extras.problems)
     return "\n".join(lines) + "\n"
+
+
+def _imported(imported: Any) -> str | None:
+    """`mlflow run 47a6...` for a run brought in by `mmtop import`: the source's own id."""
+    if not isinstance(imported, dict):
+        return None
+    return f"{imported.get('source')} run {imported.get('id')}"
 
 
 def _writers(lines: list[str], world_size: int, writers: list[dict[str, Any]]) -> None:

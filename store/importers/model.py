@@ -1,0 +1,86 @@
+"""What an importer hands over: one run of another tool, in mmtop's terms."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..errors import StoreError
+
+
+class ImportError_(StoreError):  # noqa: N801 - `ImportError` is a builtin
+    """A source that cannot be imported at all (missing, unknown schema): nothing is written."""
+
+
+@dataclass
+class Points:
+    """One metric's history, in the order the source keeps it."""
+
+    step: np.ndarray[Any, np.dtype[np.int64]]
+    time_us: np.ndarray[Any, np.dtype[np.int64]]
+    value: np.ndarray[Any, np.dtype[np.float64]]
+
+
+@dataclass
+class SourceRun:
+    """A run read from a source, ready to be written as an mmtop run."""
+
+    source: str
+    source_id: str
+    experiment: str
+    name: str
+    status: str  # finished, failed or killed
+    created: float  # seconds since the epoch
+    ended: float | None = None
+    user: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    tags: list[str] = field(default_factory=list)
+    source_tags: dict[str, str] = field(default_factory=dict)
+    notes: str | None = None
+    code: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None
+    parent_id: str | None = None  # the source's id of the parent run (nested runs)
+    metrics: dict[str, Points] = field(default_factory=dict)
+    uri: str = ""
+
+
+@dataclass
+class Pending:
+    """A run found in a source, not read yet: enough to tell whether it was imported."""
+
+    source_id: str
+    created: float
+    where: str  # shown when reading it fails
+    load: Callable[[], SourceRun]
+
+
+@dataclass
+class ImportReport:
+    source: str
+    found: int = 0
+    imported: list[str] = field(default_factory=list)  # mmtop run ids
+    skipped: list[str] = field(default_factory=list)  # imported before
+    points: int = 0
+    problems: list[dict[str, str]] = field(default_factory=list)
+
+
+Scan = Iterator[Pending]
+
+
+def run_id_for(source: str, source_id: str, created: float) -> str:
+    """The mmtop run id of an imported run: time-sortable like a native one, and the same on
+    every import of the same source run, which is what makes importing again add nothing."""
+    when = dt.datetime.fromtimestamp(max(created, 0.0), dt.UTC)
+    digest = hashlib.sha256(f"{source}\0{source_id}".encode()).hexdigest()[:12]
+    return f"{when:%Y%m%dT%H%M%SZ}-{digest}"
+
+
+def iso(seconds: float | None) -> str | None:
+    if seconds is None:
+        return None
+    return dt.datetime.fromtimestamp(seconds, dt.UTC).isoformat(timespec="microseconds")

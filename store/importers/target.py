@@ -1,0 +1,240 @@
+"""Writing imported runs: the same files a `store.Run` writes, in bulk.
+
+A run is built whole in a staging folder under the store's `.mmtop/` and renamed into its
+experiment in one step, so readers never see half an imported run, and an interrupted import
+leaves nothing that a later one would mistake for done. Points go straight into Parquet parts
+(many thousands of points a part) instead of through `Run.log`, one call per step, which
+would cost more than reading the source.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import secrets
+import shutil
+import time
+import unicodedata
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import paths
+from ..buffer import _from_numpy, _stats, _strings
+from ..errors import first_line
+from ..folders import ensure_store, find_run_dir
+from ..fsio import write_bytes_atomic, write_json_atomic
+from ..ids import new_writer_id, now_iso
+from ..names import MAX_NAME_LEN, check_key
+from ..parts import PartWriter
+from ..schema import RUN_SCHEMA_VERSION
+from .model import ImportReport, Pending, SourceRun, iso, run_id_for
+
+PART_ROWS = 2_000_000
+STAGING = "importing"
+Progress = Callable[[int, int, int], None]  # runs done, runs in all, points so far
+
+
+def import_runs(
+    source: str,
+    location: str,
+    root: str | os.PathLike[str],
+    experiment: str | None = None,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Import every run of `location` not imported before; raises ImportError_ when the
+    source cannot be read at all, reports (and skips) runs that cannot be read."""
+    report = ImportReport(source)
+    found = _scan(source, location, report)
+    store_root = paths.local_root(root)
+    ensure_store(store_root)
+    staging = paths.cache_dir(store_root) / STAGING
+    report.found = len(found)
+    created = {p.source_id: p.created for p in found}
+    for i, pending in enumerate(found):
+        run_id = run_id_for(source, pending.source_id, pending.created)
+        if find_run_dir(store_root, run_id) is not None:
+            report.skipped.append(run_id)
+        else:
+            try:
+                run = pending.load()
+            except Exception as exc:  # a corrupt source file costs its run, not the import
+                report.problems.append({"path": pending.where, "reason": first_line(exc)})
+                run = None
+            if run is not None:
+                if experiment is not None:
+                    run.experiment = experiment
+                parent = None
+                if run.parent_id is not None and run.parent_id in created:
+                    parent = run_id_for(source, run.parent_id, created[run.parent_id])
+                points = write_run(store_root, staging, run_id, run, parent, report)
+                if points is None:
+                    report.skipped.append(run_id)
+                else:
+                    report.imported.append(run_id)
+                    report.points += points
+        if progress is not None:
+            progress(i + 1, len(found), report.points)
+    return report
+
+
+def _scan(source: str, location: str, report: ImportReport) -> list[Pending]:
+    from .model import ImportError_
+
+    if source == "mlflow":
+        if location.startswith("sqlite:"):
+            from . import mlflow_sqlite
+
+            return mlflow_sqlite.scan(location, report.problems)
+        from . import mlflow_files
+
+        return mlflow_files.scan(location, report.problems)
+    raise ImportError_(f"unknown source {source!r} (known: mlflow)")
+
+
+def write_run(
+    root: Path,
+    staging: Path,
+    run_id: str,
+    run: SourceRun,
+    parent: str | None,
+    report: ImportReport,
+) -> int | None:
+    """Write `run` as `run_id`; the number of points written, None when it exists already."""
+    experiment = folder_name(run.experiment)
+    folder = staging / f"{run_id}.{secrets.token_hex(4)}"
+    folder.mkdir(parents=True)
+    try:
+        points = _fill(folder, run_id, experiment, run, parent, report)
+        (root / experiment).mkdir(exist_ok=True)
+        try:
+            os.rename(folder, paths.run_dir(root, experiment, run_id))
+        except OSError as exc:
+            if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY):
+                raise
+            return None  # another import of the same source got there first
+        return points
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _fill(
+    folder: Path,
+    run_id: str,
+    experiment: str,
+    run: SourceRun,
+    parent: str | None,
+    report: ImportReport,
+) -> int:
+    writer = new_writer_id()
+    if run.params:
+        write_json_atomic(folder / paths.PARAMS_JSON, run.params)
+    points = _write_points(folder, writer, run, report)
+    if run.code is not None:
+        write_json_atomic(folder / paths.CODE_JSON, run.code)
+    if run.notes:
+        write_bytes_atomic(folder / paths.NOTES_MD, run.notes.encode("utf-8"))
+    imported: dict[str, Any] = {
+        "source": run.source,
+        "id": run.source_id,
+        "uri": run.uri,
+        "at": now_iso(),
+    }
+    if run.parent_id is not None:
+        imported["parent_id"] = run.parent_id
+        imported["parent_run_id"] = parent
+    if run.source_tags:
+        imported["tags"] = run.source_tags
+    meta: dict[str, Any] = {
+        "schema_version": RUN_SCHEMA_VERSION,
+        "run_id": run_id,
+        "experiment": experiment,
+        "name": text_value(run.name) or f"run-{run_id[-6:]}",
+        "status": run.status,
+        "created": iso(run.created),
+        "ended": iso(run.ended if run.ended is not None else run.created),
+        "host": None,
+        "user": run.user,
+        "pid": None,
+        "command": [],
+        "tags": [t for t in (text_value(t) for t in run.tags) if t],
+        "error": run.error,
+        "imported": imported,
+    }
+    write_json_atomic(folder / paths.RUN_JSON, meta)
+    return points
+
+
+def _write_points(folder: Path, writer: str, run: SourceRun, report: ImportReport) -> int:
+    names: list[str] = []
+    chunks = []
+    for key, pts in run.metrics.items():
+        try:
+            check_key(key)
+        except (TypeError, ValueError) as exc:
+            report.problems.append({"path": run.uri, "reason": f"metric skipped: {exc}"})
+            continue
+        if len(pts.step) == 0:
+            continue
+        order = np.lexsort((pts.time_us, pts.step))  # stable: repeated steps keep their order
+        chunks.append((len(names), pts.step[order], pts.time_us[order], pts.value[order]))
+        names.append(key)
+    if not chunks:
+        return 0
+    key_idx = np.concatenate([np.full(len(c[1]), c[0], dtype=np.int32) for c in chunks])
+    steps = np.concatenate([c[1] for c in chunks]).astype(np.int64, copy=False)
+    times = np.concatenate([c[2] for c in chunks]).astype(np.int64, copy=False)
+    values = np.concatenate([c[3] for c in chunks]).astype(np.float64, copy=False)
+    import pyarrow as pa
+
+    from ..schema import POINT_SCHEMA
+
+    parts = PartWriter(folder / paths.METRICS_DIR, writer)
+    dictionary = _strings(names)
+    for start in range(0, len(values), PART_ROWS):
+        cut = slice(start, start + PART_ROWS)
+        parts.write(
+            pa.Table.from_arrays(
+                [
+                    _from_numpy(steps[cut], np.int64, pa.int64()),
+                    _from_numpy(times[cut], np.int64, pa.timestamp("us", tz="UTC")),
+                    pa.DictionaryArray.from_arrays(
+                        _from_numpy(key_idx[cut], np.int32, pa.int32()), dictionary
+                    ),
+                    _from_numpy(values[cut], np.float64, pa.float64()),
+                ],
+                schema=POINT_SCHEMA,
+            )
+        )
+    parts.try_compact()
+    stats = _stats(key_idx, steps, times, values, names)
+    summary = {
+        "writer": writer,
+        "updated": time.time(),
+        "metrics": {k: v.to_json() for k, v in stats.items()},
+        "values": {},
+        "system": {},
+    }
+    (folder / paths.SUMMARY_DIR).mkdir()
+    write_json_atomic(paths.summary_file(folder, writer), summary)
+    return len(values)
+
+
+def text_value(text: str | None, limit: int = MAX_NAME_LEN) -> str | None:
+    """`text` as a name mmtop accepts: control characters dropped, cut at `limit`."""
+    if text is None:
+        return None
+    kept = "".join(
+        ch for ch in text if unicodedata.category(ch) not in ("Cc", "Cf", "Zl", "Zp")
+    ).strip()
+    return kept[:limit] or None
+
+
+def folder_name(experiment: str) -> str:
+    """An experiment name from another tool as a folder name mmtop accepts: separators become
+    `-`, leading dots and underscores go (MLflow names like `/Users/me/exp` are common)."""
+    name = text_value(experiment.replace("/", "-").replace("\\", "-")) or ""
+    name = name.lstrip("._-").strip()
+    return name if name not in ("", ".", "..") else "default"
