@@ -91,7 +91,11 @@ def _scan(source: str, location: str, report: ImportReport) -> list[Pending]:
         from . import mlflow_files
 
         return mlflow_files.scan(location, report.problems)
-    raise ImportError_(f"unknown source {source!r} (known: mlflow)")
+    if source == "tensorboard":
+        from . import tensorboard
+
+        return tensorboard.scan(location, report.problems)
+    raise ImportError_(f"unknown source {source!r} (known: mlflow, tensorboard)")
 
 
 def write_run(

@@ -26,7 +26,7 @@ COMMANDS: dict[str, str] = {
     "export": "export the runs table or full metric histories",
     "doctor": "check the store; list unreadable files and crashed runs",
     "compact": "merge metric parts of finished runs into fewer files",
-    "import": "import runs from MLflow (file or SQLite store), once each",
+    "import": "import runs from MLflow (file or SQLite store) or TensorBoard, once each",
     "models": "the model registry: list, show, promote, export and verify versions",
     "completion": "print a shell completion script (bash or zsh)",
 }
@@ -267,12 +267,13 @@ not be read (its run is skipped, the others are imported).
 examples:
   mmtop import mlflow ./mlruns
   mmtop import mlflow sqlite:///mlflow.db --experiment legacy
+  mmtop import tensorboard ./runs
 """
 
 
 def _import(p: argparse.ArgumentParser) -> None:
-    p.add_argument("source", choices=("mlflow",), help="the tool that logged the runs")
-    p.add_argument("path", help="an mlruns folder, or sqlite:///FILE.db")
+    p.add_argument("source", choices=("mlflow", "tensorboard"), help="the tool that logged")
+    p.add_argument("path", help="an mlruns folder, sqlite:///FILE.db, or a TensorBoard log folder")
     p.add_argument("--experiment", metavar="NAME", help="put every run in this experiment")
     p.add_argument("-f", "--format", choices=("text", "json"), default="text", help="report format")
 

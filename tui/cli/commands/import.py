@@ -1,4 +1,4 @@
-"""`mmtop import SOURCE PATH`: bring MLflow runs into the store, once each."""
+"""`mmtop import SOURCE PATH`: bring MLflow or TensorBoard runs into the store, once each."""
 
 from __future__ import annotations
 
