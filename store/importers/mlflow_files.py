@@ -47,7 +47,7 @@ def scan(location: str, problems: list[dict[str, str]]) -> list[Pending]:
             continue
         try:
             exp = load_yaml(exp_meta)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - a damaged file of any kind is reported
             problems.append({"path": str(exp_meta), "reason": _reason(exc)})
             continue
         if exp.get("lifecycle_stage") == "deleted":
@@ -59,7 +59,7 @@ def scan(location: str, problems: list[dict[str, str]]) -> list[Pending]:
                 continue
             try:
                 meta = load_yaml(run_meta)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - a damaged file of any kind is reported
                 problems.append({"path": str(run_meta), "reason": _reason(exc)})
                 continue
             if meta.get("lifecycle_stage") == "deleted":

@@ -13,7 +13,7 @@ import numpy as np
 from ..errors import StoreError
 
 
-class ImportError_(StoreError):  # noqa: N801 - `ImportError` is a builtin
+class ImportError_(StoreError):  # `ImportError` is a builtin
     """A source that cannot be imported at all (missing, unknown schema): nothing is written."""
 
 

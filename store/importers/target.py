@@ -60,7 +60,8 @@ def import_runs(
         else:
             try:
                 run = pending.load()
-            except Exception as exc:  # a corrupt source file costs its run, not the import
+            # A damaged source file can fail a parser in any way; it costs its run only.
+            except Exception as exc:  # noqa: BLE001
                 report.problems.append({"path": pending.where, "reason": first_line(exc)})
                 run = None
             if run is not None:

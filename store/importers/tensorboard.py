@@ -104,7 +104,7 @@ def read_run(folder: Path, files: list[Path], name: str, experiment: str) -> Sou
             event = event_pb2.Event()
             try:
                 event.ParseFromString(raw)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - protobuf's DecodeError, among others
                 raise ValueError(f"{path}: an event does not parse ({exc})") from None
             wall = event.wall_time
             first = wall if first is None else min(first, wall)
