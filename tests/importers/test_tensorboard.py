@@ -98,8 +98,14 @@ def test_scalars_hparams_and_text_come_back_exactly(
 
 
 def test_a_corrupt_event_file_costs_its_run_only(
-    logs: tuple[Path, dict[str, Any]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    logs: tuple[Path, dict[str, Any]],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    from mmtop.tui.cli import progress
+
+    monkeypatch.setattr(progress, "is_tty", lambda stream: True)  # stderr as a terminal
     logdir, _ = logs
     bad = tmp_path / "logs" / "bad"
     bad.mkdir(parents=True)
@@ -108,7 +114,11 @@ def test_a_corrupt_event_file_costs_its_run_only(
         w.add_scalar("y", 1.5, 2)
     root = tmp_path / "store"
     assert main(["import", "tensorboard", str(tmp_path / "logs"), "--root", str(root)]) == 1
-    out = capsys.readouterr().out
+    captured = capsys.readouterr()
+    out = captured.out
     assert "2 runs found, 1 imported (1 points)" in out
     assert "length CRC mismatch" in out
+    assert captured.err.endswith(
+        "importing from tensorboard [" + "#" * 30 + "] 2/2 runs, 1 points\n"
+    )
     assert store.open(root).runs()["name"].to_list() == ["good"]
