@@ -65,7 +65,8 @@ def connect(location: str) -> tuple[sqlite3.Connection, Path]:
         raise ImportError_(f"no MLflow database at {str(path)!r}")
     uri = f"file:{quote(str(path.resolve()))}?mode=ro"
     try:
-        db = sqlite3.connect(uri, uri=True)
+        # Runs are read in the importer's reading thread, one at a time.
+        db = sqlite3.connect(uri, uri=True, check_same_thread=False)
         check_schema(db, path)
     except sqlite3.DatabaseError as exc:
         raise ImportError_(f"{path}: not a readable SQLite database ({exc})") from None

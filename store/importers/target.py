@@ -16,6 +16,7 @@ import shutil
 import time
 import unicodedata
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -53,32 +54,62 @@ def import_runs(
     staging = paths.cache_dir(store_root) / STAGING
     report.found = len(found)
     created = {p.source_id: p.created for p in found}
-    for i, pending in enumerate(found):
+    todo: list[tuple[Pending, str]] = []
+    for pending in found:
         run_id = run_id_for(source, pending.source_id, pending.created)
         if find_run_dir(store_root, run_id) is not None:
             report.skipped.append(run_id)
         else:
-            try:
-                run = pending.load()
-            # A damaged source file can fail a parser in any way; it costs its run only.
-            except Exception as exc:  # noqa: BLE001
-                report.problems.append({"path": pending.where, "reason": first_line(exc)})
-                run = None
-            if run is not None:
-                if experiment is not None:
-                    run.experiment = experiment
-                parent = None
-                if run.parent_id is not None and run.parent_id in created:
-                    parent = run_id_for(source, run.parent_id, created[run.parent_id])
-                points = write_run(store_root, staging, run_id, run, parent, report)
-                if points is None:
-                    report.skipped.append(run_id)
-                else:
-                    report.imported.append(run_id)
-                    report.points += points
-        if progress is not None:
-            progress(i + 1, len(found), report.points)
+            todo.append((pending, run_id))
+    done = len(report.skipped)
+    if progress is not None:
+        progress(done, len(found), 0)
+    # The next run is read while this one is written: sqlite3, protobuf parsing and Parquet
+    # writing release the GIL for much of their work, so reading and writing share two cores.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mmtop-import") as pool:
+        ahead = pool.submit(_load, todo[0][0]) if todo else None
+        for k, (pending, run_id) in enumerate(todo):
+            assert ahead is not None
+            loaded = ahead.result()
+            ahead = pool.submit(_load, todo[k + 1][0]) if k + 1 < len(todo) else None
+            if isinstance(loaded, SourceRun):
+                _write_one(loaded, run_id, store_root, staging, experiment, created, report)
+            else:
+                report.problems.append({"path": pending.where, "reason": first_line(loaded)})
+            done += 1
+            if progress is not None:
+                progress(done, len(found), report.points)
     return report
+
+
+def _load(pending: Pending) -> SourceRun | Exception:
+    try:
+        return pending.load()
+    # A damaged source file can fail a parser in any way; it costs its run only.
+    except Exception as exc:  # noqa: BLE001
+        return exc
+
+
+def _write_one(
+    run: SourceRun,
+    run_id: str,
+    root: Path,
+    staging: Path,
+    experiment: str | None,
+    created: dict[str, float],
+    report: ImportReport,
+) -> None:
+    if experiment is not None:
+        run.experiment = experiment
+    parent = None
+    if run.parent_id is not None and run.parent_id in created:
+        parent = run_id_for(run.source, run.parent_id, created[run.parent_id])
+    points = write_run(root, staging, run_id, run, parent, report)
+    if points is None:
+        report.skipped.append(run_id)
+    else:
+        report.imported.append(run_id)
+        report.points += points
 
 
 def _scan(source: str, location: str, report: ImportReport) -> list[Pending]:
