@@ -18,9 +18,12 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pytest
+
+if TYPE_CHECKING:
+    from textual.pilot import Pilot
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -29,6 +32,16 @@ class WaitUntil(Protocol):
     def __call__(
         self, condition: Callable[[], Any], timeout: float = ..., what: str = ...
     ) -> Any: ...
+
+
+class WaitFor(Protocol):
+    async def __call__(
+        self,
+        pilot: Pilot[Any],
+        condition: Callable[[], object],
+        timeout: float = ...,
+        what: str = ...,
+    ) -> None: ...
 
 
 class Spawn(Protocol):
@@ -56,6 +69,23 @@ def _wait_until(condition: Callable[[], Any], timeout: float = 20.0, what: str =
 @pytest.fixture
 def wait_until() -> WaitUntil:
     return _wait_until
+
+
+async def _wait_for(
+    pilot: Pilot[Any], condition: Callable[[], object], timeout: float = 10.0, what: str = ""
+) -> None:
+    """Let the app run until `condition()` holds; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout} s waiting for {what or condition!r}")
+        await pilot.pause(0.02)
+
+
+@pytest.fixture
+def wait_for() -> WaitFor:
+    """The one way Pilot tests wait: for a condition, never for a length of time."""
+    return _wait_for
 
 
 @pytest.fixture

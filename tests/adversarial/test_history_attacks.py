@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
@@ -115,7 +116,7 @@ def test_export_history_and_doctor_deep_with_glob_names(root: Path, capsysbinary
     assert [p["path"] for p in report["problems"]] == [str(_parts(runs[0])[0])]
 
 
-async def test_metric_tab_of_a_run_in_a_glob_like_experiment(root: Path, wait_until) -> None:
+async def test_metric_tab_of_a_run_in_a_glob_like_experiment(root: Path, wait_for: Any) -> None:
     from mmtop.tui.app import MmtopApp
     from mmtop.tui.launch import Launch
     from mmtop.tui.screens.detail import RunDetailScreen
@@ -124,13 +125,11 @@ async def test_metric_tab_of_a_run_in_a_glob_like_experiment(root: Path, wait_un
     _log_run(root, "resnet[v2]")
     app = MmtopApp(Launch(root, "path"), watch=False)
     async with app.run_test(size=(120, 40)) as pilot:
-        while getattr(app.screen, "loads", 0) < 1:
-            await pilot.pause(0.02)
+        await wait_for(pilot, lambda: getattr(app.screen, "loads", 0) >= 1, what="the runs")
         await pilot.press("enter")
         screen = app.screen
         assert isinstance(screen, RunDetailScreen)
-        while screen.history_loads < 1:
-            await pilot.pause(0.02)
+        await wait_for(pilot, lambda: screen.history_loads >= 1, what="the run's history")
         await pilot.press("3")
         grid = screen.query_one("#metrics-pane", MetricGrid)
         assert sorted(grid.keys) == ["a", "b"]

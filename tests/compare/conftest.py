@@ -10,7 +10,6 @@ fixtures rather than imported.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -156,38 +155,25 @@ class CompareApp(App[None]):
         self.push_screen(CompareScreen(store.open(self.root), self.ids))
 
 
-async def wait_for(pilot: Pilot[Any], condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    """Let the app work until `condition()` holds; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met before the deadline")
-        await pilot.pause(0.02)
-
-
-async def loaded(pilot: Pilot[Any]) -> CompareScreen:
-    """The compare screen once its tables and first chart pages are filled."""
-    await wait_for(pilot, lambda: isinstance(pilot.app.screen, CompareScreen))
-    screen = pilot.app.screen
-    assert isinstance(screen, CompareScreen)
-    await wait_for(pilot, lambda: screen.loads >= 1 and screen.charts_ready)
-    await pilot.pause()
-    return screen
-
-
 @pytest.fixture
 def compare_app() -> Callable[[Path, list[str]], CompareApp]:
     return CompareApp
 
 
 @pytest.fixture
-def until_loaded() -> Callable[[Pilot[Any]], Awaitable[CompareScreen]]:
+def until_loaded(wait_for: Any) -> Callable[[Pilot[Any]], Awaitable[CompareScreen]]:
+    async def loaded(pilot: Pilot[Any]) -> CompareScreen:
+        """The compare screen once its tables and first chart pages are filled."""
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, CompareScreen))
+        screen = pilot.app.screen
+        assert isinstance(screen, CompareScreen)
+        await wait_for(
+            pilot, lambda: screen.loads >= 1 and screen.charts_ready, what="the compare screen"
+        )
+        await pilot.pause()
+        return screen
+
     return loaded
-
-
-@pytest.fixture
-def until() -> Callable[..., Awaitable[None]]:
-    return wait_for
 
 
 @pytest.fixture

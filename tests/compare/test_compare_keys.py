@@ -140,7 +140,7 @@ async def test_tabs_and_filters(
 
 
 async def test_G_groups_runs_and_draws_mean_and_std(
-    sample: Any, compare_app: Any, until_loaded: Loaded, ui: Any
+    sample: Any, compare_app: Any, until_loaded: Loaded, wait_for: Any, ui: Any
 ) -> None:
     async with compare_app(sample.root, sample.ids).run_test(size=SIZE) as pilot:
         screen = await until_loaded(pilot)
@@ -156,7 +156,11 @@ async def test_G_groups_runs_and_draws_mean_and_std(
         assert "2 groups by all but seeds" in ui.head(screen)
 
         grid = screen.query_one("#metric-charts", ChartsGrid)
-        await wait_banded(pilot, grid)
+        await wait_for(
+            pilot,
+            lambda: bool(grid.charts[0].state.series) and grid.charts[0].state.series[0].band,
+            what="group curves",
+        )
         loss = grid.charts[0].state.series
         assert [s.name for s in loss] == [g.label for g in screen.groups]
         # steps 0 and 1 of sgd-s1 and sgd-s2: 2.0 / 2.05 and 1.0 / 1.05
@@ -176,16 +180,6 @@ async def test_G_groups_runs_and_draws_mean_and_std(
         assert screen.groups == []
         assert len(grid.charts[0].state.series) == 4
         assert len(ui.table(screen, "metrics").columns) == 6
-
-
-async def wait_banded(pilot: Pilot[Any], grid: ChartsGrid) -> None:
-    """Until the group curves, computed in a worker, are on the first chart."""
-    from time import monotonic
-
-    deadline = monotonic() + 10
-    while not grid.charts[0].state.series or grid.charts[0].state.series[0].band is None:
-        assert monotonic() < deadline, "group curves never arrived"
-        await pilot.pause(0.02)
 
 
 async def test_focus_bar_j_k_and_letters_in_the_filter(

@@ -117,7 +117,7 @@ async def test_unknown_runs_are_named_and_one_run_still_shows(
 
 
 async def test_store_changes_reach_the_tables_and_charts(
-    tmp_path: Path, compare_app: Any, until_loaded: Loaded, until: Any, ui: Any
+    tmp_path: Path, compare_app: Any, until_loaded: Loaded, wait_for: Any, ui: Any
 ) -> None:
     from mmtop.tui.messages import StoreChanged
 
@@ -146,7 +146,7 @@ async def test_store_changes_reach_the_tables_and_charts(
                 run.log({"loss": 0.1}, step=3)
                 run.flush()
             screen.post_message(StoreChanged())
-            await until(pilot, lambda: [len(s) for s in grid.series["loss"]] == [4, 4])
+            await wait_for(pilot, lambda: [len(s) for s in grid.series["loss"]] == [4, 4])
             assert ui.metric_row(screen, "loss", "last")[2:] == ["★ 0.1", "★ 0.1  ="]
             # A change while another screen hides this one is read on return.
             await pilot.app.push_screen(Screen())
@@ -156,14 +156,14 @@ async def test_store_changes_reach_the_tables_and_charts(
             await pilot.pause()
             assert screen.loads == 2
             await pilot.app.pop_screen()
-            await until(pilot, lambda: [len(s) for s in grid.series["loss"]] == [5, 4])
+            await wait_for(pilot, lambda: [len(s) for s in grid.series["loss"]] == [5, 4])
     finally:
         for run in runs:
             run.finish()
 
 
 async def test_legend_lists_every_run_with_its_value_at_the_cursor(
-    fifty: tuple[Path, list[str]], compare_app: Any, until_loaded: Loaded, until: Any
+    fifty: tuple[Path, list[str]], compare_app: Any, until_loaded: Loaded, wait_for: Any
 ) -> None:
     root, ids = fifty
     async with compare_app(root, ids).run_test(size=SIZE) as pilot:
@@ -171,7 +171,7 @@ async def test_legend_lists_every_run_with_its_value_at_the_cursor(
         await pilot.press("3")
         grid = screen.query_one("#metric-charts", ChartsGrid)
         legend = grid.query_one(ChartLegend)
-        await until(pilot, lambda: "run-49" in legend.text)
+        await wait_for(pilot, lambda: "run-49" in legend.text)
         lines = legend.text.splitlines()
         assert lines[:2] == ["k00 · latest step 4", "━ run-00 4"]
         assert lines[-1] == "━ run-49 53"

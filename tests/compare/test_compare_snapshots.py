@@ -18,14 +18,10 @@ from mmtop.tui.widgets.compare_charts import ChartsGrid
 SIZE = (120, 40)
 
 
-async def _grouped(pilot: Pilot[Any], screen: CompareScreen) -> None:
-    grid = screen.query_one("#metric-charts", ChartsGrid)
-    from time import monotonic
-
-    deadline = monotonic() + 10
-    while not grid.charts[0].state.series or grid.charts[0].state.series[0].band is None:
-        assert monotonic() < deadline, "group curves never arrived"
-        await pilot.pause(0.02)
+def banded(screen: CompareScreen) -> bool:
+    """The group curves, computed in a worker, are on the first chart."""
+    series = screen.query_one("#metric-charts", ChartsGrid).charts[0].state.series
+    return bool(series) and series[0].band is not None
 
 
 @pytest.mark.parametrize(
@@ -44,13 +40,14 @@ def test_compare_screen(
     sample: Any,
     compare_app: Any,
     until_loaded: Any,
+    wait_for: Any,
     snap_compare: Any,
 ) -> None:
     async def run_before(pilot: Pilot[Any]) -> None:
         screen = await until_loaded(pilot)
         await pilot.press(*keys)
         if name.startswith("grouped"):
-            await _grouped(pilot, screen)
+            await wait_for(pilot, lambda: banded(screen), what="group curves")
 
     assert snap_compare(
         compare_app(sample.root, sample.ids), terminal_size=SIZE, run_before=run_before

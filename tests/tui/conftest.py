@@ -7,10 +7,10 @@ and snapshots are stable. `NOW` is the clock the app is given.
 
 from __future__ import annotations
 
+import html
 import json
 import math
-import time
-from collections.abc import Callable
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,6 +18,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from rich.cells import cell_len
 
 from mmtop import store
 from mmtop.tui.app import MmtopApp
@@ -150,21 +151,6 @@ def make_app(root: Path, **kwargs: Any) -> MmtopApp:
     return MmtopApp(launch, now=lambda: NOW, **kwargs)
 
 
-async def wait_for(pilot: Any, condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    """Let the app run until `condition()` holds; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met before the deadline")
-        await pilot.pause(0.02)
-
-
-async def loaded(pilot: Any) -> None:
-    """Wait for the runs screen's first load to be on screen."""
-    await wait_for(pilot, lambda: getattr(pilot.app.screen, "loads", 0) >= 1)
-    await pilot.pause()
-
-
 def names(app: MmtopApp) -> list[str]:
     """Run names in table order, as the table holds them."""
     table = app.screen.query_one("#runs-table")
@@ -172,12 +158,31 @@ def names(app: MmtopApp) -> list[str]:
     return [row[0] for row in table.model.rows(view, 0, len(view), ["name"])]
 
 
+# One <text> element of Rich's SVG export: its x offset, its width, its line, its text.
+_SVG_TEXT = re.compile(
+    r'<text [^>]*?x="([\d.]+)"[^>]*?textLength="([\d.]+)"[^>]*?-line-(\d+)\)"[^>]*>(.*?)</text>',
+    re.S,
+)
+
+
 def screen_text(app: MmtopApp) -> str:
-    """What the terminal shows, as plain text lines."""
-    lines = []
-    for strip in app.screen._compositor.render_strips():
-        lines.append("".join(seg.text for seg in strip))
-    return "\n".join(lines)
+    """What the terminal shows, as plain text lines, read back from Textual's public
+    screenshot (`App.export_screenshot`), which leaves runs of blanks out and places
+    each run of text by its x offset."""
+    width, height = app.size
+    rows = [[" "] * width for _ in range(height)]
+    for x, length, line, raw in _SVG_TEXT.findall(app.export_screenshot()):
+        text = html.unescape(raw).replace("\xa0", " ")
+        col = round(float(x) / (float(length) / len(text)))
+        row = rows[int(line)]
+        for char in text:
+            if col < width:
+                row[col] = char
+            for extra in range(1, cell_len(char)):  # a wide character covers the next cell
+                if col + extra < width:
+                    row[col + extra] = ""
+            col += cell_len(char)
+    return "\n".join("".join(row) for row in rows)
 
 
 @pytest.fixture
@@ -188,8 +193,16 @@ def store_root(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def h() -> SimpleNamespace:
+def h(wait_for: Any) -> SimpleNamespace:
     """The helpers above, for test modules (conftest cannot be imported by name)."""
+
+    async def loaded(pilot: Any) -> None:
+        """Wait for the runs screen's first load to be on screen."""
+        await wait_for(
+            pilot, lambda: getattr(pilot.app.screen, "loads", 0) >= 1, what="the runs table"
+        )
+        await pilot.pause()
+
     return SimpleNamespace(
         NOW=NOW,
         Spec=Spec,

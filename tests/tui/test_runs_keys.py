@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from textual.command import CommandInput
+from textual.command import CommandInput, CommandList
 from textual.widgets import Input
 
 from mmtop.tui.screens.columns import ColumnPicker
@@ -160,6 +160,13 @@ async def test_skipped_files_are_counted_and_listed(store_root: Path, h) -> None
         assert not isinstance(app.screen, ProblemsScreen)
 
 
+def _highlighted(commands: CommandList) -> str | None:
+    """The palette's highlighted command, once its search has filled the list."""
+    if commands.highlighted is None:
+        return None
+    return str(commands.get_option_at_index(commands.highlighted).prompt).splitlines()[0]
+
+
 async def test_help_and_palette_and_quit(store_root: Path, h) -> None:
     app = h.make_app(store_root)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -175,7 +182,8 @@ async def test_help_and_palette_and_quit(store_root: Path, h) -> None:
         palette = app.screen.query_one(CommandInput)
         palette.value = "runs: sort by nam"
         await pilot.press("e")
-        await pilot.pause(0.3)
+        commands = app.screen.query_one(CommandList)
+        await h.wait_for(pilot, lambda: _highlighted(commands) == "runs: sort by name")
         await pilot.press("enter")
         await h.wait_for(pilot, lambda: app.screen.state.sort_key == "name")
         assert h.names(app) == sorted(NEWEST_FIRST)
