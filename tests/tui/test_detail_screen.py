@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 import polars as pl
+from textual.geometry import Region
 from textual.widgets import Input, OptionList, TabbedContent, Tree
 
 from mmtop import store
@@ -413,5 +414,11 @@ async def test_notes_render_as_markdown_and_stay_inert(tmp_path: Path, h) -> Non
         assert "• see docs (https://evil.example/x)" in text  # the link spelled out
         assert "script" not in text and "alert" not in text
         assert "end here ok" in text
-        strips = app.screen._compositor.render_strips()
+        strips = [
+            strip
+            for widget in app.screen.walk_children(with_self=True)
+            if widget.display and widget.size.area
+            for strip in widget.render_lines(Region(0, 0, *widget.size))
+        ]
+        assert any("Second try" in strip.text for strip in strips)  # the notes were looked at
         assert not any(seg.style and seg.style.link for strip in strips for seg in strip)
