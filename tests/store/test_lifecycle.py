@@ -278,3 +278,25 @@ def test_copy_of_a_run_folder_elsewhere_reads_back(root: Path, tmp_path: Path) -
     b = store.open(copy).runs().drop("path")
     assert a.equals(b)
     assert store.open(copy).history(run.run_id)["value"].to_list() == [0.25]
+
+
+def test_sigterm_while_the_run_lock_is_held_ends_the_run_killed(spawn, root: Path) -> None:
+    code = (
+        "import sys\nfrom mmtop import store\n"
+        "run = store.Run(root=sys.argv[1], run_id='busy', capture_system=False)\n"
+        "print('ready', flush=True)\n"
+        "i = 0\n"
+        "while True:\n"
+        "    run.log({'x': float(i)})\n"
+        "    run.log_params({'i': i, 'blob': 'x' * 20000})  # holds the run lock often\n"
+        "    i += 1\n"
+    )
+    for _attempt in range(3):
+        proc = spawn(code, str(root / str(_attempt)))
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "ready"
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)  # hung before: flock waited for the process's own lock
+        assert proc.returncode == -signal.SIGTERM
+        info = store.open(root / str(_attempt)).run("busy")
+        assert info.status == "killed"

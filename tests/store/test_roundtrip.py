@@ -11,6 +11,7 @@ import polars as pl
 import pytest
 
 from mmtop import store
+from mmtop.store.parts import SMALL_PART_ROWS
 
 PARAMS = {
     "lr": 0.01,
@@ -283,3 +284,25 @@ def test_default_root_is_mmtop_dir_else_mmruns(
     s = store.open()
     assert s.root == elsewhere and not s.read_only
     assert s.runs()["run_id"].to_list() == [other.run_id]
+
+
+def test_a_big_flush_between_small_ones_stays_readable(root: Path) -> None:
+    run = store.Run(root=root, flush_every=600, capture_system=False)
+    run.log({"slow": 0.0}, step=0)
+    run.flush()
+    calls = SMALL_PART_ROWS // 10 + 1  # one flush of more than SMALL_PART_ROWS points
+    keys = [f"k{i}" for i in range(10)]
+    for step in range(1, calls + 1):
+        run.log(dict.fromkeys(keys, float(step)), step=step)
+    run.flush()
+    for step in range(calls + 1, calls + 4):
+        run.log({"slow": float(step)}, step=step)
+        run.flush()
+    run.finish()
+    history = store.open(root).history(run.run_id)
+    assert history.height == 1 + calls * 10 + 3
+    assert history.filter(key="k3")["step"].to_list() == list(range(1, calls + 1))
+    assert history.filter(key="slow")["value"].to_list() == [
+        0.0,
+        *map(float, range(calls + 1, calls + 4)),
+    ]

@@ -431,3 +431,24 @@ def test_resume_after_a_crashed_rank_starts_a_new_attempt(root: Path, spawn: Any
     info = store.open(root, cache=False).run(RUN_ID)
     assert info.status == "finished"
     assert [w["status"] for w in info.writers] == ["finished", "crashed", "finished", "finished"]
+
+
+def test_a_rank_finishing_after_another_failed_keeps_the_failure(root: Path) -> None:
+    first = store.Run(root=root, run_id="ddp", capture_system=False)
+    second = store.Run(root=root, run_id="ddp", capture_system=False)
+    first.finish("failed", {"type": "RuntimeError", "message": "NCCL timeout", "traceback": ""})
+    second.finish("finished")
+    info = store.open(root).run("ddp")
+    assert info.status == "failed"
+    assert info.error is not None and info.error["message"] == "NCCL timeout"
+    assert info.ended is not None
+
+
+def test_joining_a_run_merges_params_instead_of_replacing_them(root: Path) -> None:
+    first = store.Run(root=root, run_id="shared", params={"lr": 0.1}, capture_system=False)
+    first.log_params({"extra": 1})
+    second = store.Run(root=root, run_id="shared", params={"rank": 1}, capture_system=False)
+    second.finish()
+    first.finish()
+    params = json.loads((first.path / "params.json").read_text())
+    assert params == {"lr": 0.1, "extra": 1, "rank": 1}
