@@ -142,12 +142,26 @@ def build_parser() -> argparse.ArgumentParser:
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
 
-    ls = add(
-        "ls",
-        "examples:\n  mmtop ls --sort=-metrics.val/acc --limit 10\n"
-        "  mmtop ls --where \"experiment = 'digits'\" --columns 'name,^params\\.' --format csv\n"
-        "  mmtop diff $(mmtop ls -q --where \"array_contains(tags, 'baseline')\")",
-    )
+    _ls(add("ls", LS_EPILOG))
+    _show(add("show", SHOW_EPILOG))
+    _diff(add("diff", DIFF_EPILOG))
+    _export(add("export", EXPORT_EPILOG))
+    _doctor(add("doctor", "exit code 1 when a file was skipped or a run crashed"))
+    _compact(add("compact"))
+    _import(add("import", IMPORT_EPILOG))
+    _models(add("models", MODELS_EPILOG), common)
+    _completion(add("completion", COMPLETION_EPILOG))
+    return top
+
+
+LS_EPILOG = (
+    "examples:\n  mmtop ls --sort=-metrics.val/acc --limit 10\n"
+    "  mmtop ls --where \"experiment = 'digits'\" --columns 'name,^params\\.' --format csv\n"
+    "  mmtop diff $(mmtop ls -q --where \"array_contains(tags, 'baseline')\")"
+)
+
+
+def _ls(ls: argparse.ArgumentParser) -> None:
     _selection(ls)
     ls.add_argument(
         "-f",
@@ -159,9 +173,11 @@ def build_parser() -> argparse.ArgumentParser:
     ls.add_argument("-q", "--quiet", action="store_true", help="print run ids only, one a line")
     _output(ls, None)
 
-    show = add(
-        "show", "examples:\n  mmtop show 20261127T0158\n  mmtop show digits/sgd --format json"
-    )
+
+SHOW_EPILOG = "examples:\n  mmtop show 20261127T0158\n  mmtop show digits/sgd --format json"
+
+
+def _show(show: argparse.ArgumentParser) -> None:
     show.add_argument(
         "run", metavar="RUN", help="run id, unique id prefix, experiment/name, or a unique name"
     )
@@ -170,12 +186,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _output(show, None)
 
-    diff = add(
-        "diff",
-        "examples:\n  mmtop diff digits/sgd digits/adam\n"
-        "  mmtop diff A B C --baseline B --all --format md\n"
-        "  mmtop diff A B --lower-better 'latency' --stats last",
-    )
+
+DIFF_EPILOG = (
+    "examples:\n  mmtop diff digits/sgd digits/adam\n"
+    "  mmtop diff A B C --baseline B --all --format md\n"
+    "  mmtop diff A B --lower-better 'latency' --stats last"
+)
+
+
+def _diff(diff: argparse.ArgumentParser) -> None:
     diff.add_argument("runs", metavar="RUN", nargs="+", help="two or more runs")
     diff.add_argument("--all", action="store_true", help="show rows that are equal too")
     diff.add_argument("-b", "--baseline", metavar="RUN", help="baseline run (default: the first)")
@@ -210,12 +229,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="metric keys where higher is better (overrides the name heuristic)",
     )
 
-    export = add(
-        "export",
-        "examples:\n  mmtop export -o runs.csv\n"
-        "  mmtop export --history --where \"experiment = 'digits'\" -o history.parquet\n"
-        "  mmtop export --history --wide --keys '^val/' --format csv - > wide.csv",
-    )
+
+EXPORT_EPILOG = (
+    "examples:\n  mmtop export -o runs.csv\n"
+    "  mmtop export --history --where \"experiment = 'digits'\" -o history.parquet\n"
+    "  mmtop export --history --wide --keys '^val/' --format csv - > wide.csv"
+)
+
+
+def _export(export: argparse.ArgumentParser) -> None:
     _selection(export)
     export.add_argument("--history", action="store_true", help="full metric histories")
     export.add_argument("--keys", metavar="REGEX", help="only metric keys matching REGEX")
@@ -232,7 +254,8 @@ def build_parser() -> argparse.ArgumentParser:
     _output(export, "-")
     export.add_argument("dest", metavar="FILE|-", nargs="?", help="same as -o")
 
-    doctor = add("doctor", "exit code 1 when a file was skipped or a run crashed")
+
+def _doctor(doctor: argparse.ArgumentParser) -> None:
     doctor.add_argument(
         "-f", "--format", choices=("text", "json"), default="text", help="(default: text)"
     )
@@ -242,22 +265,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="also read every metric file (slower, finds corrupt parts)",
     )
 
-    compact = add("compact")
+
+def _compact(compact: argparse.ArgumentParser) -> None:
     compact.add_argument(
         "-f", "--format", choices=("text", "json"), default="text", help="report format"
     )
 
-    _import(add("import", IMPORT_EPILOG))
-    _models(add("models", MODELS_EPILOG), common)
 
-    completion = add(
-        "completion",
-        "install:\n"
-        "  bash: mmtop completion bash > ~/.local/share/bash-completion/completions/mmtop\n"
-        "  zsh:  mmtop completion zsh > ~/.zfunc/_mmtop  (with ~/.zfunc in $fpath)",
-    )
+COMPLETION_EPILOG = (
+    "install:\n"
+    "  bash: mmtop completion bash > ~/.local/share/bash-completion/completions/mmtop\n"
+    "  zsh:  mmtop completion zsh > ~/.zfunc/_mmtop  (with ~/.zfunc in $fpath)"
+)
+
+
+def _completion(completion: argparse.ArgumentParser) -> None:
     completion.add_argument("shell", choices=("bash", "zsh"))
-    return top
 
 
 IMPORT_EPILOG = """\
