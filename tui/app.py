@@ -11,7 +11,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -20,6 +20,9 @@ from textual.screen import Screen
 from mmtop.tui.launch import Launch, resolve
 from mmtop.tui.messages import StoreChanged
 from mmtop.tui.safe_text import clean
+
+if TYPE_CHECKING:
+    from mmtop.store import Store, Watcher
 
 
 class MmtopApp(App[None]):
@@ -49,13 +52,13 @@ class MmtopApp(App[None]):
         self.watch_mode = "off"
         self._want_watch = watch
         self._stale_after = stale_after
-        self._store: Any = None
+        self._store: Store | None = None
         self._store_lock = threading.Lock()
-        self.watcher: Any = None
+        self.watcher: Watcher | None = None
 
     # -- the store (called from worker threads) -----------------------------------------
 
-    def get_store(self) -> Any:
+    def get_store(self) -> Store:
         """The reader, opened on first use; raises store.StoreError when there is none."""
         from mmtop import store
 
@@ -73,7 +76,7 @@ class MmtopApp(App[None]):
 
     def watch_live(self, folders: Iterable[str]) -> None:
         """Ask the watcher to follow these run folders closely (the running ones)."""
-        if self.watcher is not None and hasattr(self.watcher, "watch_runs"):
+        if self.watcher is not None:
             self.watcher.watch_runs(list(folders))
             self.watch_mode = str(self.watcher.mode)
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 
 class Coalescer:
-    def __init__(self, start: Callable[[], None]) -> None:
+    def __init__(self, start: Callable[[], object]) -> None:
         self._start = start
         self.busy = False
         self.pending = False

@@ -44,7 +44,7 @@ class Flat:
 def _leaf_paths(schema: pl.Schema) -> list[Path]:
     """Every leaf's path in schema order; a struct without fields has none."""
     out: list[Path] = []
-    stack: list[tuple[Path, pl.DataType]] = [((n,), t) for n, t in reversed(schema.items())]
+    stack: list[tuple[Path, object]] = [((n,), t) for n, t in reversed(schema.items())]
     while stack:
         path, dtype = stack.pop()
         if isinstance(dtype, pl.Struct):
@@ -114,14 +114,14 @@ def _unnest(runs: pl.DataFrame) -> tuple[pl.DataFrame, list[Path]]:
 
 def _unnest_renamed(runs: pl.DataFrame, schema: pl.Schema, names: dict[Path, str]) -> pl.DataFrame:
     """As _unnest, renaming each struct's fields to their final names before unnesting."""
-    level = [(name, (name,), dtype) for name, dtype in schema.items()]
+    level: list[tuple[str, Path, object]] = [(n, (n,), t) for n, t in schema.items()]
     frame = runs
     inner = 0
     while True:
         renames: list[pl.Expr] = []
         unnest: list[str] = []
         empty: list[str] = []
-        below: list[tuple[str, Path, pl.DataType]] = []
+        below: list[tuple[str, Path, object]] = []
         for column, path, dtype in level:
             if not isinstance(dtype, pl.Struct):
                 continue

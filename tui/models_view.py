@@ -20,7 +20,7 @@ def metric_keys(frame: pl.DataFrame) -> list[str]:
     """The metrics shown as columns: the first few keys the versions were registered with."""
     if "metrics" not in frame.columns or not isinstance(frame.schema["metrics"], pl.Struct):
         return []
-    fields = [f.name for f in frame.schema["metrics"].fields]  # type: ignore[union-attr]
+    fields = [f.name for f in frame.schema["metrics"].fields]
     return sorted(fields)[:MAX_METRIC_COLUMNS]
 
 

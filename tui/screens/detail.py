@@ -22,6 +22,7 @@ from textual.widgets.tabbed_content import ContentTabs
 
 from mmtop.tui.coalesce import Coalescer
 from mmtop.tui.formatting import STATUS_STYLES, fmt_duration, status_glyph
+from mmtop.tui.host import host
 from mmtop.tui.messages import (
     ConsoleRead,
     HistoryLoaded,
@@ -108,7 +109,7 @@ class RunDetailScreen(Screen[None]):
         yield Static(Text("loading…", style="dim"), id="detail-head")
         with TabbedContent(id="detail-tabs", initial="overview"):
             with TabPane("1 Overview", id="overview"):
-                yield OverviewPane(id="overview-pane", now=self.app.now)  # type: ignore[attr-defined]
+                yield OverviewPane(id="overview-pane", now=host(self).now)
             with TabPane("2 Params", id="params"):
                 yield ParamsTree(id="params-pane")
             with TabPane("3 Metrics", id="metrics"):
@@ -141,7 +142,7 @@ class RunDetailScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="detail")
     def load_detail(self) -> None:
         try:
-            store = self.app.get_store()  # type: ignore[attr-defined]
+            store = host(self).get_store()
             info = store.run(self.run_id)
             extras = gather(info)
             history = store.history([self.run_id], max_points=MAX_CHART_POINTS)
@@ -312,7 +313,7 @@ class RunDetailScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="write")
     def write_tags(self, added: list[str], removed: list[str]) -> None:
         try:
-            store = self.app.get_store()  # type: ignore[attr-defined]
+            store = host(self).get_store()
             if added:
                 store.add_tags(self.run_id, added)
             if removed:
@@ -341,7 +342,7 @@ class RunDetailScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="write")
     def write_comment(self, text: str) -> None:
         try:
-            self.app.get_store().comment(self.run_id, text)  # type: ignore[attr-defined]
+            host(self).get_store().comment(self.run_id, text)
         except Exception as exc:  # noqa: BLE001 - read-only, API missing: say so
             self.post_message(StoreWritten("comment", f"cannot add a comment: {exc}"))
             return

@@ -3,6 +3,8 @@ text has focus, so no widget needs to know about them."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual.binding import Binding
 from textual.screen import Screen
 
@@ -12,7 +14,7 @@ MOVE_BINDINGS = [
 ]
 
 
-def move_focused(screen: Screen[object], direction: int) -> None:
+def move_focused(screen: Screen[Any], direction: int) -> None:
     """Move the focused widget's cursor (lists, tables, trees), else scroll it."""
     widget = screen.focused
     if widget is None:

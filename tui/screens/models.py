@@ -15,6 +15,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from mmtop.tui import models_view
+from mmtop.tui.host import host
 from mmtop.tui.messages import LoadFailed, ModelDetailLoaded, ModelsLoaded, StoreChanged
 from mmtop.tui.safe_text import clean
 
@@ -66,7 +67,7 @@ class ModelsScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="models")
     def load_models(self) -> None:
         try:
-            st = self.app.get_store()  # type: ignore[attr-defined]
+            st = host(self).get_store()
             frame = st.models()
             problems = st.model_problems()
         except Exception as exc:  # noqa: BLE001 - an unreadable store: say so, do not crash
@@ -77,7 +78,7 @@ class ModelsScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="model-detail")
     def load_detail(self, ref: str) -> None:
         try:
-            st = self.app.get_store()  # type: ignore[attr-defined]
+            st = host(self).get_store()
             version = st.model(ref)
             version.lineage()  # children: read here, not on the UI thread
             history = st.model_history(version.name)
@@ -184,7 +185,7 @@ class ModelsScreen(Screen[None]):
     @work(thread=True, group="model-alias")
     def set_alias(self, name: str, alias: str, number: int) -> None:
         try:
-            event = self.app.get_store().set_alias(name, alias, number)  # type: ignore[attr-defined]
+            event = host(self).get_store().set_alias(name, alias, number)
         except Exception as exc:  # noqa: BLE001 - bad alias, read-only store: say so
             self.post_message(LoadFailed(str(exc)))
             return
@@ -209,7 +210,7 @@ class ModelsScreen(Screen[None]):
         if len(runs) < 2:
             self.notify("fewer than two versions of this model came from runs", severity="warning")
             return
-        self.app.push_screen(CompareScreen(self.app.get_store(), runs))  # type: ignore[attr-defined]
+        self.app.push_screen(CompareScreen(host(self).get_store(), runs))
 
     def action_show_help(self) -> None:
         from mmtop.tui.screens.help import HelpScreen, section

@@ -11,6 +11,7 @@ import contextlib
 import dataclasses
 import time
 from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any
 
 import polars as pl
@@ -27,6 +28,7 @@ from mmtop.store import filter_check
 from mmtop.tui.coalesce import Coalescer
 from mmtop.tui.columns import ColumnChoice, label
 from mmtop.tui.export import export_frame, write_csv
+from mmtop.tui.host import host
 from mmtop.tui.messages import ExportFinished, HistoryLoaded, LoadFailed, RunsLoaded, StoreChanged
 from mmtop.tui.runs_view import SORT_AGGS, RunsModel, ViewState
 from mmtop.tui.safe_text import safe
@@ -98,8 +100,8 @@ class RunsScreen(Screen[None]):
         with Horizontal(id="runs-body"):
             yield ExperimentsSidebar(id="sidebar")
             with Vertical(id="runs-main"):
-                yield RunsTable(id="runs-table", now=self.app.now)  # type: ignore[attr-defined]
-                yield RunPreview(id="preview", now=self.app.now)  # type: ignore[attr-defined]
+                yield RunsTable(id="runs-table", now=host(self).now)
+                yield RunPreview(id="preview", now=host(self).now)
         yield FilterBar(id="filter-bar")
         yield StatusBar(id="status-bar")
         yield Footer(compact=True, show_command_palette=False)
@@ -117,9 +119,9 @@ class RunsScreen(Screen[None]):
         self.request_reload()
 
     def _update_topbar(self) -> None:
-        launch = self.app.launch  # type: ignore[attr-defined]
+        launch = host(self).launch
         text = safe(f"mmtop · {launch.root}", "bold", single_line=True)
-        if self.app.read_only:  # type: ignore[attr-defined]
+        if host(self).read_only:
             text.append("  [read-only]", style="bold yellow")
         if launch.hint:
             text.append("  ")
@@ -135,7 +137,7 @@ class RunsScreen(Screen[None]):
     def load_runs(self) -> None:
         start = time.perf_counter()
         try:
-            store = self.app.get_store()  # type: ignore[attr-defined]
+            store = host(self).get_store()
             frame = store.runs()
             problems = store.problems()
         except Exception as exc:  # noqa: BLE001 - no store, unreadable root: say so
@@ -170,7 +172,7 @@ class RunsScreen(Screen[None]):
             )
             if s == "running"
         ]
-        self.app.watch_live(live)  # type: ignore[attr-defined]
+        host(self).watch_live(live)
         self.query_one(FilterBar).set_fields(self.model.fields)
         self.query_one(ExperimentsSidebar).set_experiments(
             self.model.experiments(), self.state.experiment
@@ -248,10 +250,10 @@ class RunsScreen(Screen[None]):
                 shown=len(table.view),
                 running=self.model.running(),
                 marked=len(self.marks),
-                watch=self.app.watch_mode,  # type: ignore[attr-defined]
+                watch=host(self).watch_mode,
                 skipped=len(self.problems),
                 sort=sort,
-                read_only=self.app.read_only,  # type: ignore[attr-defined]
+                read_only=host(self).read_only,
                 loading=self._reload.busy and self.loads == 0,
                 message=message,
             )
@@ -384,7 +386,7 @@ class RunsScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="preview")
     def load_preview(self, run_id: str, keys: list[str]) -> None:
         try:
-            frame = self.app.get_store().history([run_id], keys=keys, max_points=120)  # type: ignore[attr-defined]
+            frame = host(self).get_store().history([run_id], keys=keys, max_points=120)
         except (Exception, pl.exceptions.PanicException):  # noqa: BLE001 - a sparkline is optional
             return
         self.post_message(HistoryLoaded(run_id, frame))
@@ -417,7 +419,7 @@ class RunsScreen(Screen[None]):
         if not run_ids:
             self.notify("no runs to compare", severity="warning")
             return
-        self.app.push_screen(CompareScreen(self.app.get_store(), run_ids))  # type: ignore[attr-defined]
+        self.app.push_screen(CompareScreen(host(self).get_store(), run_ids))
 
     def action_show_models(self) -> None:
         from mmtop.tui.screens.models import ModelsScreen
@@ -441,7 +443,7 @@ class RunsScreen(Screen[None]):
     def action_show_problems(self) -> None:
         from mmtop.tui.screens.problems import ProblemsScreen
 
-        root = str(self.app.launch.root)  # type: ignore[attr-defined]
+        root = str(host(self).launch.root)
         self.app.push_screen(ProblemsScreen(self.problems, root))
 
     def action_refresh(self) -> None:
@@ -513,11 +515,11 @@ class RunsScreen(Screen[None]):
             yield (
                 f"runs: sort metrics by {agg} value",
                 "Which summary a metric column sorts by",
-                lambda agg=agg: self._set_agg(agg),
+                partial(self._set_agg, agg),
             )
         for column in self.table.columns:
             name = column.label or column.key
-            yield (f"runs: sort by {name}", column.key, lambda k=column.key: self.sort_by(k))
+            yield (f"runs: sort by {name}", column.key, partial(self.sort_by, column.key))
         yield ("runs: pick columns", "Choose columns by regex or by hand", self.action_pick_columns)
         yield (
             "runs: automatic columns",

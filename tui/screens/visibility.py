@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual.screen import Screen
 
 
-def in_view(screen: Screen[object]) -> bool:
+def in_view(screen: Screen[Any]) -> bool:
     """On top, or directly under a modal (help, a picker).
 
     Textual's `Screen.is_current` also holds for the screen under any other screen, so a

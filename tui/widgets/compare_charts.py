@@ -141,7 +141,9 @@ class ChartsGrid(Vertical):
         self.source: ChartSource | None = None
         self.error: str | None = None
         self.shape = (2, 2)  # (columns, rows): set from the size before the first page
-        self._slots: list[str | None] = [None] * MAX_COLUMNS * MAX_ROWS  # key per chart
+        self._slots: list[str | None] = [
+            None for _ in range(MAX_COLUMNS * MAX_ROWS)
+        ]  # key per chart
         self._current: MetricChart | None = None  # the chart the legend describes
         self._generation = 0  # bumped by set_source: older reads are dropped
         self._fresh: set[str] = set()  # keys read from the current source
