@@ -6,7 +6,7 @@ import json
 
 from mmtop import store
 
-FRAMEWORKS = ("sklearn", "skops", "torch", "safetensors", "onnx", "joblib")
+FRAMEWORKS = ("sklearn", "skops", "torch", "safetensors", "keras", "h5py", "onnx", "joblib")
 
 CHECK = """
 import json, sys

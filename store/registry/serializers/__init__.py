@@ -12,7 +12,13 @@ from types import ModuleType
 from typing import Any
 
 # Tried in this order; `files` takes paths, `pickled` only what nothing else takes.
-_MODULES = {"sklearn": "sklearn", "pytorch": "torch", "files": "files", "onnx": "files"}
+_MODULES = {
+    "sklearn": "sklearn",
+    "pytorch": "torch",
+    "keras": "keras",
+    "files": "files",
+    "onnx": "files",
+}
 PICKLE = "pickle"
 
 
@@ -22,7 +28,7 @@ def _module(name: str) -> ModuleType:
 
 def choose(obj: Any, allow_pickle: bool) -> ModuleType:
     """The serializer for `obj`: chosen by its type, never by trying."""
-    for name in ("files", "sklearn", "torch"):
+    for name in ("files", "sklearn", "keras", "torch"):
         module = _module(name)
         if module.matches(obj):
             return module
@@ -30,8 +36,8 @@ def choose(obj: Any, allow_pickle: bool) -> ModuleType:
         return _module("pickled")
     raise TypeError(
         f"no pickle-free serializer for {type(obj).__module__}.{type(obj).__qualname__}: "
-        "register a scikit-learn estimator, a torch.nn.Module, or a path to a saved file or "
-        "folder (ONNX, ...); pass allow_pickle=True only if pickle is acceptable"
+        "register a scikit-learn estimator, a keras.Model, a torch.nn.Module, or a path to a "
+        "saved file or folder (ONNX, ...); pass allow_pickle=True only if pickle is acceptable"
     )
 
 

@@ -174,6 +174,11 @@ def _loading(version: Any) -> str:
             f"model = {cls}(**{load.get('init_kwargs') or {}!r})",
             f'load_model(model, "model/{load.get("file")}")',
         ]
+    elif flavour == "keras":
+        body = [
+            "import keras  # with KERAS_BACKEND set to the backend under frameworks",
+            f'model = keras.saving.load_model("model/{load.get("file")}", safe_mode=True)',
+        ]
     elif flavour == "onnx":
         body = [
             "import onnxruntime",
