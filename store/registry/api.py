@@ -126,12 +126,18 @@ class ModelRegistry:
         self._catalog.manifest(layout.check_model_name(name), layout.check_version(version))
         return move_alias(self._log(name), alias, version)
 
-    def remove_alias(self, name: str, alias: str) -> dict[str, Any] | None:
-        """Remove `alias`; returns the event (None: it pointed nowhere)."""
+    def remove_alias(
+        self, name: str, alias: str, version: int | None = None
+    ) -> dict[str, Any] | None:
+        """Remove `alias`; returns the event (None: it pointed nowhere).
+
+        With `version`, only while the alias still points there: if it was moved meanwhile,
+        nothing is recorded and ValueError says where it points now.
+        """
         from .register import move_alias
 
         self._writable()
-        return move_alias(self._log(name), layout.check_alias(alias), None)
+        return move_alias(self._log(name), layout.check_alias(alias), None, only_from=version)
 
     def set_model_tag(self, ref: str, key: str, value: str) -> dict[str, Any] | None:
         from ..names import check_text

@@ -109,11 +109,20 @@ def _ensure_store(root: Path) -> None:
     ensure_store(root)
 
 
-def move_alias(log: EventLog, alias: str, version: int | None) -> dict[str, Any] | None:
-    """Point `alias` at `version` (None: remove it); no event when nothing would change."""
+def move_alias(
+    log: EventLog, alias: str, version: int | None, *, only_from: int | None = None
+) -> dict[str, Any] | None:
+    """Point `alias` at `version` (None: remove it); no event when nothing would change.
+
+    `only_from`: change it only while it points at that version (checked against the state
+    the event is appended to, so a concurrent move is never undone).
+    """
 
     def make(state: State) -> dict[str, Any] | None:
         current = state.aliases.get(alias)
+        if only_from is not None and current != only_from:
+            where = "nowhere" if current is None else f"version {current}"
+            raise ValueError(f"@{alias} points at {where}, not {only_from}: left as it is")
         if current == version:
             return None
         return {"action": "alias", "alias": alias, "from": current, "to": version}

@@ -25,6 +25,20 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def test_guarded_removal_leaves_an_alias_moved_meanwhile(three_versions: store.Store):
+    s = three_versions
+    s.set_alias("m", "champion", 1)
+    s.set_alias("m", "champion", 2)  # moved by someone else after we saw it on 1
+    with pytest.raises(ValueError, match="^@champion points at version 2, not 1: left as it is$"):
+        s.remove_alias("m", "champion", version=1)
+    assert s.model("m@champion").version == 2
+    assert s.model_history("m").height == 5
+    event = s.remove_alias("m", "champion", version=2)
+    assert event is not None and (event["from"], event["to"]) == (2, None)
+    with pytest.raises(ValueError, match="points at nowhere, not 2"):
+        s.remove_alias("m", "champion", version=2)
+
+
 def test_alias_moves_are_events_with_from_and_to(three_versions: store.Store, root: Path):
     s = three_versions
     s.set_alias("m", "champion", 1)

@@ -143,3 +143,90 @@ async def test_alias_moves_after_confirmation_and_compare_opens(registry_store: 
         await pilot.press("c")
         await pilot.pause()
         assert type(app.screen).__name__ == "CompareScreen"
+
+
+async def test_compare_opens_on_exactly_the_runs_of_two_marked_versions(
+    registry_store: Path, h: Any
+) -> None:
+    app = h.make_app(registry_store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await _models_ready(pilot, h)
+        await pilot.press("j")
+        await h.wait_for(pilot, lambda: screen.shown_ref == "digits-clf/2")
+        await pilot.press("space")
+        await pilot.press("c")  # one marked: says so, stays here
+        await pilot.pause()
+        assert app.screen is screen and screen.marked == ["digits-clf/2"]
+        assert "● digits-clf" in h.screen_text(app)
+        await pilot.press("j")
+        await h.wait_for(pilot, lambda: screen.shown_ref == "resnet/1")
+        await pilot.press("space", "c")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "CompareScreen"
+        assert app.screen.requested == [h.run_id(1), h.run_id(4)]
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.press("space", "c")  # unmarked again: one left, no compare
+        await pilot.pause()
+        assert app.screen is screen and screen.marked == ["digits-clf/2"]
+
+
+async def test_model_card_shows_the_exported_readme_with_run_text_inert(
+    registry_store: Path, h: Any
+) -> None:
+    from mmtop.tui.cli.commands.models_export import model_card
+    from mmtop.tui.screens.model_card import ModelCardScreen
+
+    s = store.open(registry_store)
+    s.set_model_description("digits-clf/1", "[bold red]x[/] \x1b]8;;https://evil\x07click\x1b[2J")
+    app = h.make_app(registry_store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _models_ready(pilot, h)
+        await pilot.press("m")
+        await h.wait_for(pilot, lambda: isinstance(app.screen, ModelCardScreen))
+        await pilot.pause()
+        card = app.screen
+        version = s.model("digits-clf/1")
+        expected = model_card(version, s.model_history("digits-clf").to_dicts())
+        assert card.card == expected and card.card.startswith("# digits-clf/1\n")
+        shown = h.screen_text(app)
+        assert "model card: digits-clf/1" in shown and "## How to load" in shown
+        # The card's own Markdown escaping shows as typed: Rich markup would eat the \.
+        assert "\\[bold red\\]x\\[/\\] click" in shown
+        assert "\x1b" not in card.text and "\x07" not in card.text
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, ModelsScreen)
+
+
+async def test_alias_is_removed_only_after_typing_it(registry_store: Path, h: Any) -> None:
+    app = h.make_app(registry_store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await _models_ready(pilot, h)
+        await pilot.press("u")  # digits-clf/1 has no alias
+        await pilot.pause()
+        assert app.screen is screen
+        await pilot.press("j")
+        await h.wait_for(pilot, lambda: screen.shown_aliases == ["candidate", "champion"])
+        events = store.open(registry_store).model_history("digits-clf").height
+        await pilot.press("u", "enter")  # nothing typed: nothing removed
+        await pilot.pause()
+        await pilot.press("u", *"prod", "enter")  # not an alias of this version
+        await pilot.pause()
+        await pilot.press("u", *"champion", "escape")  # cancelled
+        await pilot.pause()
+        assert store.open(registry_store).model_history("digits-clf").height == events
+        await pilot.press("u", *"champion", "enter")
+        await h.wait_for(pilot, lambda: screen.shown_aliases == ["candidate"])
+        s = store.open(registry_store)
+        assert s.model("digits-clf@candidate").version == 2
+        with pytest.raises(store.ModelNotFoundError):
+            s.model("digits-clf@champion")
+        last = s.model_history("digits-clf").row(-1, named=True)
+        assert (last["action"], last["alias"], last["from"], last["to"]) == (
+            "alias",
+            "champion",
+            "2",
+            None,
+        )
+        assert s.model_history("digits-clf").height == events + 1

@@ -1,6 +1,7 @@
 """The Models screen: every registered version with its aliases, and the highlighted
-version's manifest, lineage, metrics, alias history and files. Live: reloads on store
-changes (the watcher follows the registry's folders)."""
+version's manifest, lineage, metrics, alias history and files; its model card, alias moves
+and removals, and the compare screen over the runs of two marked versions. Live: reloads on
+store changes (the watcher follows the registry's folders)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from mmtop.tui import models_view
 from mmtop.tui.host import host
 from mmtop.tui.messages import LoadFailed, ModelDetailLoaded, ModelsLoaded, StoreChanged
 from mmtop.tui.safe_text import clean
+from mmtop.tui.widgets.runs_table import MARK
 
 Command = tuple[str, str, Callable[[], Any]]
 
@@ -25,9 +27,12 @@ Command = tuple[str, str, Callable[[], Any]]
 class ModelsScreen(Screen[None]):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="models.back"),
-        Binding("o", "open_run", "Open source run", id="models.open_run"),
-        Binding("a", "move_alias", "Move alias here", id="models.alias"),
-        Binding("c", "compare", "Compare runs", id="models.compare"),
+        Binding("o", "open_run", "Source run", id="models.open_run"),
+        Binding("a", "move_alias", "Alias here", id="models.alias"),
+        Binding("u", "remove_alias", "Unalias", id="models.unalias"),
+        Binding("m", "model_card", "Card", id="models.card"),
+        Binding("space", "toggle_mark", "Mark", id="models.mark"),
+        Binding("c", "compare", "Compare", id="models.compare"),
         Binding("ctrl+r,f5", "refresh", "Refresh", show=False, id="models.refresh"),
         Binding("j", "cursor_down", "Down", show=False, id="models.down"),
         Binding("k", "cursor_up", "Up", show=False, id="models.up"),
@@ -45,7 +50,9 @@ class ModelsScreen(Screen[None]):
         self.refs: list[str] = []
         self.run_ids: dict[str, str] = {}
         self.shown_ref: str | None = None
+        self.shown_aliases: list[str] = []
         self.detail_text = ""
+        self.marked: list[str] = []  # in the order they were marked
 
     def compose(self) -> ComposeResult:
         yield Static("models", id="models-top")
@@ -98,11 +105,12 @@ class ModelsScreen(Screen[None]):
         table.add_columns(*models_view.COLUMNS, *[clean(k, single_line=True) for k in keys])
         rows = models_view.rows(frame)
         self.refs = [ref for ref, _ in rows]
+        self.marked = [ref for ref in self.marked if ref in self.refs]
         self.run_ids = {
             f"{n}/{v}": r for n, v, r in frame.select("name", "version", "run_id").iter_rows() if r
         }
         for ref, cells in rows:
-            table.add_row(*cells, key=ref)
+            table.add_row(*self._marked_cells(ref, cells), key=ref)
         if current in self.refs:
             table.move_cursor(row=self.refs.index(current))
         models = frame["name"].n_unique() if frame.height else 0
@@ -132,6 +140,7 @@ class ModelsScreen(Screen[None]):
     def on_model_detail_loaded(self, message: ModelDetailLoaded) -> None:
         if message.ref != self.shown_ref:
             return
+        self.shown_aliases = list(message.version.aliases)
         text = models_view.detail(message.version, message.history)
         self.query_one("#models-detail-text", Static).update(text)
         self.detail_text = text.plain
@@ -199,18 +208,141 @@ class ModelsScreen(Screen[None]):
             self.notify(f"{name}@{alias}: {old} → {number}", markup=False)
         self.load_models()
 
+    def _marked_cells(self, ref: str, cells: list[str]) -> list[str]:
+        return [f"{MARK} {cells[0]}", *cells[1:]] if ref in self.marked else cells
+
+    def action_toggle_mark(self) -> None:
+        ref = self.shown_ref
+        if not ref or ref not in self.refs:
+            return
+        if ref in self.marked:
+            self.marked.remove(ref)
+        else:
+            self.marked.append(ref)
+        name = ref.rpartition("/")[0]
+        cell = clean(name, single_line=True)
+        column = self.table.ordered_columns[0].key
+        self.table.update_cell(
+            ref, column, f"{MARK} {cell}" if ref in self.marked else cell, update_width=True
+        )
+
     def action_compare(self) -> None:
-        """Compare the runs that made the versions of the highlighted model."""
+        """Compare the runs of the two marked versions; with none marked, of the highlighted
+        model's versions."""
         from mmtop.tui.screens.compare import CompareScreen
 
-        name = (self.shown_ref or "").partition("/")[0]
-        runs = list(
-            dict.fromkeys(run for ref, run in self.run_ids.items() if ref.partition("/")[0] == name)
-        )
-        if len(runs) < 2:
-            self.notify("fewer than two versions of this model came from runs", severity="warning")
-            return
+        if self.marked:
+            runs = self._marked_runs()
+            if runs is None:
+                return
+        else:
+            name = (self.shown_ref or "").partition("/")[0]
+            runs = list(
+                dict.fromkeys(
+                    run for ref, run in self.run_ids.items() if ref.partition("/")[0] == name
+                )
+            )
+            if len(runs) < 2:
+                self.notify(
+                    "fewer than two versions of this model came from runs", severity="warning"
+                )
+                return
         self.app.push_screen(CompareScreen(host(self).get_store(), runs))
+
+    def _marked_runs(self) -> list[str] | None:
+        """The source runs of exactly two marked versions, or None after saying what is wrong."""
+        if len(self.marked) != 2:
+            self.notify(
+                f"mark two versions to compare ({len(self.marked)} marked; space marks)",
+                severity="warning",
+            )
+            return None
+        missing = [ref for ref in self.marked if not self.run_ids.get(ref)]
+        if missing:
+            self.notify(
+                f"{clean(missing[0], single_line=True)} was registered without a run",
+                severity="warning",
+                markup=False,
+            )
+            return None
+        runs = [self.run_ids[ref] for ref in self.marked]
+        if runs[0] == runs[1]:
+            self.notify("both marked versions came from the same run", severity="warning")
+            return None
+        return runs
+
+    def action_model_card(self) -> None:
+        """The README.md `mmtop models export` writes for the highlighted version."""
+        if self.shown_ref:
+            self.load_card(self.shown_ref)
+
+    @work(thread=True, exclusive=True, group="model-card")
+    def load_card(self, ref: str) -> None:
+        from mmtop.tui.cli.commands.models_export import model_card
+
+        try:
+            st = host(self).get_store()
+            version = st.model(ref)
+            card = model_card(version, st.model_history(version.name).to_dicts())
+        except Exception as exc:  # noqa: BLE001 - an unreadable registry: say so, do not crash
+            self.post_message(LoadFailed(str(exc)))
+            return
+        self.app.call_from_thread(self._show_card, ref, card)
+
+    def _show_card(self, ref: str, card: str) -> None:
+        from mmtop.tui.screens.model_card import ModelCardScreen
+
+        self.app.push_screen(ModelCardScreen(ref, card))
+
+    def action_remove_alias(self) -> None:
+        """Remove an alias of the highlighted version, after the user confirms by typing it."""
+        from mmtop.tui.screens.prompt import PromptScreen
+
+        ref = self.shown_ref
+        if not ref:
+            return
+        if getattr(self.app, "read_only", False):
+            self.notify("the store is read-only", severity="warning")
+            return
+        aliases = list(self.shown_aliases)
+        if not aliases:
+            self.notify(f"{clean(ref)} has no alias", severity="warning", markup=False)
+            return
+        name, _, number = ref.rpartition("/")
+
+        def chosen(alias: str | None) -> None:
+            alias = (alias or "").strip()
+            if not alias:
+                return
+            if alias not in aliases:
+                self.notify(
+                    f"{clean(alias, single_line=True)} is not an alias of {clean(ref)}",
+                    severity="warning",
+                    markup=False,
+                )
+                return
+            self.unset_alias(name, alias, int(number))
+
+        hint = (
+            f"type the alias to remove ({', '.join(aliases)}); the removal is recorded in the "
+            "model's history (enter confirms, esc cancels)"
+        )
+        self.app.push_screen(PromptScreen(f"remove an alias of {ref}", "", hint), chosen)
+
+    @work(thread=True, group="model-alias")
+    def unset_alias(self, name: str, alias: str, number: int) -> None:
+        try:
+            st = host(self).get_store()
+            event = st.remove_alias(name, alias, version=number)
+        except Exception as exc:  # noqa: BLE001 - moved meanwhile, read-only store: say so
+            self.post_message(LoadFailed(str(exc)))
+            return
+        self.app.call_from_thread(self._alias_removed, name, alias, number, event)
+
+    def _alias_removed(self, name: str, alias: str, number: int, event: Any) -> None:
+        if event is not None:
+            self.notify(f"{name}@{alias} removed (was {number})", markup=False)
+        self.load_models()
 
     def action_show_help(self) -> None:
         from mmtop.tui.screens.help import HelpScreen, section
@@ -230,5 +362,12 @@ class ModelsScreen(Screen[None]):
         yield ("models: back to runs", "Close the Models screen", self.app.pop_screen)
         yield ("models: open source run", "The run that made this version", self.action_open_run)
         yield ("models: move alias", "Point an alias at this version", self.action_move_alias)
-        yield ("models: compare runs", "The runs of this model's versions", self.action_compare)
+        yield ("models: remove alias", "Remove an alias of this version", self.action_remove_alias)
+        yield ("models: model card", "The README.md export writes", self.action_model_card)
+        yield ("models: mark version", "Mark two versions to compare", self.action_toggle_mark)
+        yield (
+            "models: compare runs",
+            "The runs of the two marked versions, else of this model's versions",
+            self.action_compare,
+        )
         yield ("models: refresh", "Read the registry again", self.action_refresh)
