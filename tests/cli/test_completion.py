@@ -61,6 +61,43 @@ def test_bash_script_completes(
     assert hits == [sample.ids["hostile"]]
 
 
+@needs_bash
+def test_bash_script_completes_models_actions_flags_and_refs(
+    cli: Callable[..., Any], tmp_path: Path, child_env: Callable[..., Any]
+) -> None:
+    from mmtop import store
+
+    root = tmp_path / "mmruns"
+    weights = tmp_path / "w.onnx"
+    weights.write_bytes(b"w")
+    with store.Run("e", root=root, capture_system=False, capture_code=False) as run:
+        for name in ("digits-clf", "digits-clf", "resnet"):
+            run.log_model(weights, name)
+    script = cli("completion", "bash").text
+    env = child_env()
+    actions = ["ls", "show", "lineage", "history", "diff", "alias", "unalias", "export", "verify"]
+    assert complete(script, ["mmtop", "models", ""], env) == actions
+    assert complete(script, ["mmtop", "models", "l"], env) == ["ls", "lineage"]
+    assert complete(script, ["mmtop", "--root", str(root), "models", "un"], env) == ["unalias"]
+    assert complete(script, ["mmtop", "models", "verify", "--f"], env) == ["--format"]
+    assert complete(script, ["mmtop", "models", "history", "-f", "j"], env) == ["json", "jsonl"]
+    assert complete(script, ["mmtop", "models", "export", "--"], env) == [
+        "--help",
+        "--root",
+        "--debug",
+        "--output",
+    ]
+    refs = complete(script, ["mmtop", "models", "show", "--root", str(root), ""], env)
+    assert refs == ["digits-clf/1", "digits-clf/2", "resnet/1"]
+    hits = complete(script, ["mmtop", "models", "diff", "--root", str(root), "digits-clf/"], env)
+    assert hits == ["digits-clf/1", "digits-clf/2"]
+    names = complete(script, ["mmtop", "models", "--root", str(root), "alias", ""], env)
+    assert names == ["digits-clf", "resnet"]
+    assert complete(script, ["mmtop", "models", "alias", "resnet", ""], env) == []
+    # A top-level command of the same name as an action is still the command.
+    assert complete(script, ["mmtop", "ls", "--q"], env) == ["--quiet"]
+
+
 def test_zsh_script_covers_every_flag(cli: Callable[..., Any]) -> None:
     script = cli("completion", "zsh").text
     assert script.startswith("#compdef mmtop\n")
@@ -69,6 +106,7 @@ def test_zsh_script_covers_every_flag(cli: Callable[..., Any]) -> None:
     for flag in ("--where", "--sort", "--columns", "--history", "--wide", "--baseline", "--deep"):
         assert f"'{flag}[" in script or f"'*{flag}[" in script
     assert "':run:_mmtop_runs'" in script and "'*:runs:_mmtop_runs'" in script
+    assert "actions=('ls:list model versions" in script and "':ref:_mmtop_refs'" in script
     # every spec line is a balanced single-quoted word
     for line in script.splitlines():
         if line.strip().startswith("'"):
