@@ -130,8 +130,10 @@ def metric_struct(
     if not keys:
         return pl.Series(name, [None] * len(rows), dtype=pl.Struct([]))
     kind = dtype or pl.Float64()
-    fields = [pl.Series(k, [r.get(k) for r in rows], dtype=kind) for k in keys]
-    return pl.struct(fields, eager=True).alias(name)
+    # One Series for every (row, key) cell, cut into rows and named in one call: a Series per
+    # key costs tens of microseconds each, seconds for a run with 100k metric keys.
+    cells = pl.Series(name, [r.get(k) for r in rows for k in keys], dtype=kind)
+    return cells.reshape((len(rows), len(keys))).arr.to_struct(keys).alias(name)
 
 
 def build_frame(
