@@ -17,9 +17,11 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
+from mmtop.store.errors import first_line
 from mmtop.tui.launch import Launch, resolve
 from mmtop.tui.messages import StoreChanged
 from mmtop.tui.safe_text import clean
+from mmtop.tui.workers import WorkerFailed
 
 if TYPE_CHECKING:
     from mmtop.store import Store, Watcher
@@ -115,6 +117,15 @@ class MmtopApp(App[None]):
         for command in super().get_system_commands(screen):
             if command.title.lower() not in ("quit", "keys"):
                 yield command
+
+    def on_worker_failed(self, event: WorkerFailed) -> None:
+        """The one handler of failed workers (see tui/workers.py): the error is shown, the app
+        stays up, and the screen keeps what it showed before."""
+        worker = event.worker
+        what = worker.group if worker.group != "default" else worker.name
+        error = worker.error if worker.error is not None else RuntimeError("unknown error")
+        message = f"{what} failed: {type(error).__name__}: {first_line(error)}"
+        self.notify(clean(message, single_line=True), severity="error", markup=False, timeout=15)
 
     def on_unmount(self) -> None:
         if self.watcher is not None:

@@ -40,6 +40,7 @@ from mmtop.tui.widgets.compare_grouping import NO_GROUPING, GroupPicker
 from mmtop.tui.widgets.compare_metrics import MetricsDeltaPane
 from mmtop.tui.widgets.compare_params import ParamsDiffPane
 from mmtop.tui.widgets.compare_table import CompareTable
+from mmtop.tui.workers import ReportsFailedWorkers
 
 TABS = [
     ("params", "Params"),
@@ -67,7 +68,7 @@ class CompareFailed(Message):
     error: str
 
 
-class CompareScreen(Screen[None]):
+class CompareScreen(ReportsFailedWorkers, Screen[None]):
     CSS_PATH = str(Path(__file__).resolve().parent.parent / "compare.tcss")  # subclass-proof
     AUTO_FOCUS = "#params-table"
     BINDINGS = [
@@ -139,7 +140,7 @@ class CompareScreen(Screen[None]):
         width = max(self.app.size.width, 80)
         return POINTS_PER_PIXEL * 2 * (width // 2)
 
-    @work(thread=True, exclusive=True, group="compare-load")
+    @work(thread=True, exclusive=True, group="compare-load", exit_on_error=False)
     def load(self) -> None:
         try:
             data = read_compare(self.store, self.requested)

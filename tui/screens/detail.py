@@ -44,6 +44,7 @@ from mmtop.tui.widgets.metric_grid import MetricGrid
 from mmtop.tui.widgets.overview import OverviewPane
 from mmtop.tui.widgets.params_tree import ParamsTree
 from mmtop.tui.widgets.tables_view import TablesView
+from mmtop.tui.workers import ReportsFailedWorkers
 
 TABS = [
     ("overview", "Overview"),
@@ -79,7 +80,7 @@ def split_tags(text: str) -> list[str]:
     return [t for t in seen if t]
 
 
-class RunDetailScreen(Screen[None]):
+class RunDetailScreen(ReportsFailedWorkers, Screen[None]):
     BINDINGS = [
         Binding("escape", "back", "Back", id="detail.back"),
         Binding("t", "edit_tags", "Tags", id="detail.tags"),
@@ -139,7 +140,7 @@ class RunDetailScreen(Screen[None]):
 
     # -- loading ------------------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, group="detail")
+    @work(thread=True, exclusive=True, group="detail", exit_on_error=False)
     def load_detail(self) -> None:
         try:
             store = host(self).get_store()
@@ -219,7 +220,7 @@ class RunDetailScreen(Screen[None]):
     def on_tables_view_chosen(self, message: TablesView.Chosen) -> None:
         self.load_table(message.ref)
 
-    @work(thread=True, exclusive=True, group="table")
+    @work(thread=True, exclusive=True, group="table", exit_on_error=False)
     def load_table(self, ref: TableRef) -> None:
         data, error = read_table(self.info, ref)
         self.post_message(TableRead(ref, data, error))
@@ -310,7 +311,7 @@ class RunDetailScreen(Screen[None]):
             PromptScreen("tags (comma or space separated)", ", ".join(before)), chosen
         )
 
-    @work(thread=True, exclusive=True, group="write")
+    @work(thread=True, exclusive=True, group="write", exit_on_error=False)
     def write_tags(self, added: list[str], removed: list[str]) -> None:
         try:
             store = host(self).get_store()
@@ -339,7 +340,7 @@ class RunDetailScreen(Screen[None]):
 
         self.app.push_screen(PromptScreen("add a comment to this run", ""), chosen)
 
-    @work(thread=True, exclusive=True, group="write")
+    @work(thread=True, exclusive=True, group="write", exit_on_error=False)
     def write_comment(self, text: str) -> None:
         try:
             host(self).get_store().comment(self.run_id, text)

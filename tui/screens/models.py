@@ -20,11 +20,12 @@ from mmtop.tui.host import host
 from mmtop.tui.messages import LoadFailed, ModelDetailLoaded, ModelsLoaded, StoreChanged
 from mmtop.tui.safe_text import clean
 from mmtop.tui.widgets.runs_table import MARK
+from mmtop.tui.workers import ReportsFailedWorkers
 
 Command = tuple[str, str, Callable[[], Any]]
 
 
-class ModelsScreen(Screen[None]):
+class ModelsScreen(ReportsFailedWorkers, Screen[None]):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="models.back"),
         Binding("o", "open_run", "Source run", id="models.open_run"),
@@ -71,7 +72,7 @@ class ModelsScreen(Screen[None]):
 
     # -- loading (workers post messages; only handlers touch widgets) -------------------
 
-    @work(thread=True, exclusive=True, group="models")
+    @work(thread=True, exclusive=True, group="models", exit_on_error=False)
     def load_models(self) -> None:
         try:
             st = host(self).get_store()
@@ -82,7 +83,7 @@ class ModelsScreen(Screen[None]):
             return
         self.post_message(ModelsLoaded(frame, problems))
 
-    @work(thread=True, exclusive=True, group="model-detail")
+    @work(thread=True, exclusive=True, group="model-detail", exit_on_error=False)
     def load_detail(self, ref: str) -> None:
         try:
             st = host(self).get_store()
@@ -191,7 +192,7 @@ class ModelsScreen(Screen[None]):
         hint = "the move is recorded in the model's history (enter confirms, esc cancels)"
         self.app.push_screen(PromptScreen(f"point an alias at {ref}", "champion", hint), chosen)
 
-    @work(thread=True, group="model-alias")
+    @work(thread=True, group="model-alias", exit_on_error=False)
     def set_alias(self, name: str, alias: str, number: int) -> None:
         try:
             event = host(self).get_store().set_alias(name, alias, number)
@@ -276,7 +277,7 @@ class ModelsScreen(Screen[None]):
         if self.shown_ref:
             self.load_card(self.shown_ref)
 
-    @work(thread=True, exclusive=True, group="model-card")
+    @work(thread=True, exclusive=True, group="model-card", exit_on_error=False)
     def load_card(self, ref: str) -> None:
         from mmtop.tui.cli.commands.models_export import model_card
 
@@ -329,7 +330,7 @@ class ModelsScreen(Screen[None]):
         )
         self.app.push_screen(PromptScreen(f"remove an alias of {ref}", "", hint), chosen)
 
-    @work(thread=True, group="model-alias")
+    @work(thread=True, group="model-alias", exit_on_error=False)
     def unset_alias(self, name: str, alias: str, number: int) -> None:
         try:
             st = host(self).get_store()

@@ -25,12 +25,13 @@ from textual.widgets import Footer, Input, Static
 from textual.worker import get_current_worker
 
 from mmtop.store import filter_check
+from mmtop.store.errors import StoreError
 from mmtop.tui.coalesce import Coalescer
-from mmtop.tui.columns import ColumnChoice, label
+from mmtop.tui.columns import Column, ColumnChoice, label
 from mmtop.tui.export import export_frame, write_csv
 from mmtop.tui.host import host
 from mmtop.tui.messages import ExportFinished, HistoryLoaded, LoadFailed, RunsLoaded, StoreChanged
-from mmtop.tui.runs_view import SORT_AGGS, RunsModel, ViewState
+from mmtop.tui.runs_view import SORT_AGGS, RunsModel, View, ViewState
 from mmtop.tui.safe_text import safe
 from mmtop.tui.screens.visibility import in_view
 from mmtop.tui.widgets.filter_bar import FilterBar, FilterInput
@@ -38,6 +39,7 @@ from mmtop.tui.widgets.preview import RunPreview
 from mmtop.tui.widgets.runs_table import RunsTable
 from mmtop.tui.widgets.sidebar import ExperimentsSidebar
 from mmtop.tui.widgets.status_bar import Status, StatusBar
+from mmtop.tui.workers import ReportsFailedWorkers
 
 Command = tuple[str, str, Callable[[], Any]]
 LIVE_RELOAD_EVERY = 2.0  # heartbeats go stale without any file event: look again
@@ -45,7 +47,7 @@ TICK_EVERY = 0.4
 MIN_RELOAD_GAP = 0.5
 
 
-class RunsScreen(Screen[None]):
+class RunsScreen(ReportsFailedWorkers, Screen[None]):
     BINDINGS = [
         Binding("slash", "focus_filter", "Filter", id="runs.filter"),
         # Priority: inside the filter bar ctrl+f would otherwise delete a word.
@@ -133,24 +135,25 @@ class RunsScreen(Screen[None]):
     def request_reload(self) -> None:
         self._reload.request()
 
-    @work(thread=True, exclusive=True, group="runs-load")
+    @work(thread=True, exclusive=True, group="runs-load", exit_on_error=False)
     def load_runs(self) -> None:
         start = time.perf_counter()
         try:
             store = host(self).get_store()
             frame = store.runs()
             problems = store.problems()
-        except Exception as exc:  # noqa: BLE001 - no store, unreadable root: say so
-            self.post_message(LoadFailed(str(exc)))
+            if get_current_worker().is_cancelled:  # the app is quitting: skip the rest
+                return
+            model = RunsModel(frame)
+            # The view (filter mask, columns, their widths) is worked out here, off the UI
+            # thread: for a run with 100k metric keys that is seconds of work, and the UI
+            # thread then only looks it up. A copy of the state: the user may change it.
+            with contextlib.suppress(ValueError):  # a filter the data lacks: apply() says so
+                model.compute(dataclasses.replace(self.state))
+        except Exception as exc:  # noqa: BLE001 - any failed load is shown; the old table stays
+            known = isinstance(exc, StoreError)
+            self.post_message(LoadFailed(str(exc) if known else f"{type(exc).__name__}: {exc}"))
             return
-        if get_current_worker().is_cancelled:  # the app is quitting: skip the rest
-            return
-        model = RunsModel(frame)
-        # The view (filter mask, columns, their widths) is worked out here, off the UI
-        # thread: for a run with 100k metric keys that is seconds of work, and the UI thread
-        # then only looks it up. A copy of the state: the user may change it meanwhile.
-        with contextlib.suppress(ValueError):  # a filter the new data lacks: apply() says so
-            model.compute(dataclasses.replace(self.state))
         self.post_message(RunsLoaded(frame, problems, time.perf_counter() - start, model))
         filter_check.preload()  # after the table is on its way: the filter bar's parser
 
@@ -383,7 +386,7 @@ class RunsScreen(Screen[None]):
             # Holding j should not start a history read per row: wait for the cursor to rest.
             self._preview_timer = self.set_timer(0.15, lambda: self.load_preview(run_id, keys))
 
-    @work(thread=True, exclusive=True, group="preview")
+    @work(thread=True, exclusive=True, group="preview", exit_on_error=False)
     def load_preview(self, run_id: str, keys: list[str]) -> None:
         try:
             frame = host(self).get_store().history([run_id], keys=keys, max_points=120)
@@ -454,7 +457,10 @@ class RunsScreen(Screen[None]):
 
         def chosen(path: str | None) -> None:
             if path:
-                self.export_csv(path)
+                # What is shown is read here, on the UI thread; the worker gets a snapshot.
+                table = self.table
+                marked = self._marked_shown()
+                self.export_csv(path, self.model, table.view, list(table.columns), marked)
 
         marked = self._marked_shown()
         if marked:
@@ -468,11 +474,12 @@ class RunsScreen(Screen[None]):
     def _marked_shown(self) -> set[str]:
         return self.marks.intersection(self.table.visible_ids()) if self.marks else set()
 
-    @work(thread=True, exclusive=True, group="export")
-    def export_csv(self, path: str) -> None:
-        table = self.table
+    @work(thread=True, exclusive=True, group="export", exit_on_error=False)
+    def export_csv(
+        self, path: str, model: RunsModel, view: View, columns: list[Column], marked: set[str]
+    ) -> None:
         try:
-            frame = export_frame(self.model, table.view, table.columns, self._marked_shown())
+            frame = export_frame(model, view, columns, marked)
             rows = write_csv(frame, path)
         except Exception as exc:  # noqa: BLE001 - disk full, no permission: report it
             self.post_message(ExportFinished(path, 0, str(exc)))

@@ -35,6 +35,7 @@ from mmtop.tui.compare_series import ChartSource, read_series
 from mmtop.tui.safe_text import safe
 from mmtop.tui.widgets.chart import MetricChart
 from mmtop.tui.widgets.chart_legend import ChartLegend
+from mmtop.tui.workers import ReportsFailedWorkers
 
 MAX_COLUMNS = 3
 MAX_ROWS = 3
@@ -77,7 +78,7 @@ def view_of(state: ChartState) -> dict[str, Any]:
     }
 
 
-class ChartsGrid(Vertical):
+class ChartsGrid(ReportsFailedWorkers, Vertical):
     """Pages of charts over a known list of keys. Given a `ChartSource`, the grid reads in
     thread workers the series of the keys its page shows, and of the next page, as they
     come into view; a page draws as soon as its own keys are read."""
@@ -252,7 +253,7 @@ class ChartsGrid(Vertical):
             self._inflight.update(wanted)
             self._read(self._generation, self.source, wanted)
 
-    @work(thread=True, group="compare-series")
+    @work(thread=True, group="compare-series", exit_on_error=False)
     def _read(self, generation: int, source: ChartSource, keys: list[str] | None) -> None:
         try:
             series = read_series(source, keys)
