@@ -54,3 +54,20 @@ async def test_a_failed_reload_keeps_the_table_and_the_next_reload_works(
         screen.request_reload()
         await h.wait_for(pilot, lambda: screen.loads > loads)
         assert screen.table.visible_ids() == before
+
+
+def test_every_worker_leaves_its_errors_to_the_one_handler() -> None:
+    """A worker started with the default exit_on_error=True ends the app on any error."""
+    import re
+
+    import mmtop.tui
+
+    source = Path(mmtop.tui.__file__).parent
+    starts = re.compile(r"@work\((?P<args>[^)]*)\)|run_worker\((?P<call>[^)]*)\)")
+    careless = [
+        f"{path.relative_to(source)}: {m.group(0)}"
+        for path in sorted(source.rglob("*.py"))
+        for m in starts.finditer(path.read_text(encoding="utf-8"))
+        if "exit_on_error=False" not in m.group(0)
+    ]
+    assert careless == []
