@@ -8,7 +8,6 @@ flushes the rest and records the final status.
 
 from __future__ import annotations
 
-import math
 import os
 import sys
 import threading
@@ -18,9 +17,6 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any
-
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from . import lifecycle, paths, shared
 from .capture import ConsoleCapture, SystemSampler, collect_code, collect_env, redact_argv
@@ -38,16 +34,15 @@ from .fsio import (
 )
 from .ids import hostname, new_writer_id, now_iso, username
 from .logging_api import ExplicitLogging
-from .names import check_key, check_params, check_path_component, check_run_id, check_text
+from .names import check_key, check_params, check_path_component, check_run_id
 from .notes import touch_parent
-from .parts import list_parts
-from .records import read_summaries
+from .run_args import RunArgs, check_run_args
 from .safe_files import inside
 from .schema import FINAL_STATUSES, RUN_SCHEMA_VERSION
+from .steps import check_step, last_step, step_error
 
 HEARTBEAT_EVERY = 1.0
 MAX_BUFFERED_CALLS = 500_000
-MAX_STEP = 2**63 - 1  # steps are int64 on disk
 _now = time.time
 
 
@@ -111,36 +106,52 @@ class Run(ExplicitLogging):
         rank: int | None = None,
         parent_model: str | None = None,
     ) -> None:
-        self.root = paths.local_root(root) if root is not None else paths.default_root()
+        # In this order: nothing is written until every argument has passed, and nothing runs
+        # in the background (or is registered to be ended at exit) until the run is on disk.
+        args = check_run_args(
+            root=root,
+            flush_every=flush_every,
+            tags=tags,
+            world_size=world_size,
+            rank=rank,
+            run_id=run_id,
+            name=name,
+            capture_system=capture_system,
+            system_every=system_every,
+            params=params,
+        )
+        self.root = args.root
         self.writer_id = new_writer_id()
-        self.flush_every = float(flush_every)
+        self.flush_every = args.flush_every
         self.summary = Summary()
         self._next_step = 0
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._finished = False
         self._owner = True  # created or resumed the run (False: joined another's live run)
-        # A single string is one tag, not one tag per character.
-        given = [tags] if isinstance(tags, str) else (tags or [])
-        tag_list = [check_text(t, "tag") for t in given]
-        self._launch = shared.resolve(world_size, rank, run_id, os.environ)
+        self._launch = args.launch
         self.rank = self._launch.rank
-        if name is not None:
-            check_text(name, "run name")
-        # Checked before anything is written, so a refused run does not linger as `running`;
-        # `not > 0` also refuses NaN. An interval of 0 would spin a background thread.
-        if not self.flush_every > 0:
-            raise ValueError(f"flush_every must be > 0 seconds, got {flush_every!r}")
-        if capture_system and not system_every > 0:
-            raise ValueError(f"system_every must be > 0 seconds, got {system_every!r}")
-        param_dict = check_params(params or {})
+        self._open(experiment, name, run_id, resume, args, parent_model)
+        self._start(capture_env, capture_code, capture_system, system_every, capture_console)
+
+    # ----------------------------------------------------------------- creation
+    def _open(
+        self,
+        experiment: str | None,
+        name: str | None,
+        run_id: str | None,
+        resume: bool,
+        args: RunArgs,
+        parent_model: str | None,
+    ) -> None:
+        """Join the run `run_id` names when it exists, else create a new one."""
         ensure_store(self.root)
         # Pinned to a version now: the alias may move before this run registers its model.
         parent = _pin_model(self.root, parent_model) if parent_model else None
 
         existing = find_run_dir(self.root, check_run_id(run_id)) if run_id is not None else None
         if existing is not None:
-            self._join(existing, resume, param_dict, tag_list)
+            self._join(existing, resume, args.params, args.tags)
         elif resume:
             raise ValueError(f"cannot resume run {run_id!r}: no such run under {self.root}")
         else:
@@ -156,47 +167,13 @@ class Run(ExplicitLogging):
                 self.run_id, self.path = claim_new_run_dir(self.root, exp)
             else:
                 self.run_id, self.path = run_id, paths.run_dir(self.root, exp, run_id)
-            self._create(exp, name, tag_list, param_dict)
+            self._create(exp, name, args.tags, args.params)
 
         if parent is not None:
             self.meta = update_json(
                 self.path / paths.RUN_JSON, lambda m: m.update(parent_model=parent)
             )
-        self._flusher = Flusher(
-            self.run_id, self.path, self.writer_id, self.summary, self.flush_every
-        )
-        self._metrics = self._flusher.metrics.buffer
-        self._system = self._flusher.system.buffer
-        # Bound once: `log` is on the training loop's hot path.
-        self._calls = self._metrics.calls
-        self._append = self._calls.append
-        self._keyset_of = self._metrics.keyset_ids.get
-        self._sys_step = -1  # system samples are numbered per writer
-        self._sampler: SystemSampler | None = None
-        self._console: ConsoleCapture | None = None
-        self._shared = shared.is_shared(self.meta)
-        self.world_size: int | None = self.meta["world_size"] if self._shared else None
-        self._sys_prefix = f"sys/rank{self.rank}/" if self._shared and self.rank is not None else ""
-        touch(self.path / paths.HEARTBEAT)
-        if self._shared:
-            self._beat_writer()
-        self._capture(capture_env, capture_code)
-        if capture_system:
-            self._sampler = SystemSampler(self._on_system_sample, every=system_every)
-            self._sampler.start()
-        # One console log per rank of a shared run; otherwise the joiners of a run leave the
-        # console to the process that created (or resumed) it.
-        per_rank = self._sys_prefix != ""
-        if capture_console and (self._owner or per_rank):
-            self._console = ConsoleCapture(paths.console_log(self.path, self.rank))
-            self._console.start()
-        lifecycle.register(self)
-        self._thread = threading.Thread(
-            target=self._background, name=f"mmtop-flush-{self.run_id}", daemon=True
-        )
-        self._thread.start()
 
-    # ----------------------------------------------------------------- creation
     def _create(
         self, experiment: str, name: str | None, tags: list[str], params: dict[str, Any]
     ) -> None:
@@ -259,12 +236,56 @@ class Run(ExplicitLogging):
         self.run_id = str(meta["run_id"])
         self._owner = reopened
         if resume:
-            self._next_step = _last_step(folder) + 1
+            self._next_step = last_step(folder) + 1
         if reopened:
             touch_parent(folder)  # a resumed run is news to watchers of its experiment
         if params:
             self.log_params(params)
         self.meta = meta
+
+    def _start(
+        self,
+        capture_env: bool,
+        capture_code: bool,
+        capture_system: bool,
+        system_every: float,
+        capture_console: bool,
+    ) -> None:
+        """Heartbeat, captures, the background flusher and the exit handlers of a run that
+        is now on disk; only from here on is there anything to flush or to end."""
+        self._flusher = Flusher(
+            self.run_id, self.path, self.writer_id, self.summary, self.flush_every
+        )
+        self._metrics = self._flusher.metrics.buffer
+        self._system = self._flusher.system.buffer
+        # Bound once: `log` is on the training loop's hot path.
+        self._calls = self._metrics.calls
+        self._append = self._calls.append
+        self._keyset_of = self._metrics.keyset_ids.get
+        self._sys_step = -1  # system samples are numbered per writer
+        self._sampler: SystemSampler | None = None
+        self._console: ConsoleCapture | None = None
+        self._shared = shared.is_shared(self.meta)
+        self.world_size: int | None = self.meta["world_size"] if self._shared else None
+        self._sys_prefix = f"sys/rank{self.rank}/" if self._shared and self.rank is not None else ""
+        touch(self.path / paths.HEARTBEAT)
+        if self._shared:
+            self._beat_writer()
+        self._capture(capture_env, capture_code)
+        if capture_system:
+            self._sampler = SystemSampler(self._on_system_sample, every=system_every)
+            self._sampler.start()
+        # One console log per rank of a shared run; otherwise the joiners of a run leave the
+        # console to the process that created (or resumed) it.
+        per_rank = self._sys_prefix != ""
+        if capture_console and (self._owner or per_rank):
+            self._console = ConsoleCapture(paths.console_log(self.path, self.rank))
+            self._console.start()
+        lifecycle.register(self)
+        self._thread = threading.Thread(
+            target=self._background, name=f"mmtop-flush-{self.run_id}", daemon=True
+        )
+        self._thread.start()
 
     def _beat_writer(self) -> None:
         beat = paths.writer_heartbeat(self.path, self.writer_id)
@@ -324,11 +345,11 @@ class Run(ExplicitLogging):
         if step is None:
             step = self._next_step
             if step >> 63:  # past int64: the step after 2**63-1
-                raise ValueError(_step_error(step, "the step after the last one"))
+                raise ValueError(step_error(step, "the step after the last one"))
         elif type(step) is not int:
-            step = _check_step(step)
+            step = check_step(step)
         elif step >> 63:  # 0 for exactly 0 <= step <= 2**63-1, one cheap C operation
-            raise ValueError(_step_error(step))
+            raise ValueError(step_error(step))
         self._next_step = step + 1
         self._append((step, _now(), keyset, values))
         if len(self._calls) > MAX_BUFFERED_CALLS:
@@ -455,25 +476,6 @@ def _pin_model(root: Path, ref: str) -> dict[str, Any]:
     return {"name": found.name, "version": found.version}
 
 
-def _step_error(step: int, what: str = "step") -> str:
-    return f"{what} must be an integer from 0 to 2**63-1 (int64), got {step}"
-
-
-def _check_step(step: Any) -> int:
-    if isinstance(step, bool):
-        raise TypeError("step must be an integer, got bool")
-    try:
-        value = int(step.__index__())
-    except AttributeError:
-        if isinstance(step, float) and math.isfinite(step) and step == int(step):
-            value = int(step)
-        else:
-            raise TypeError(f"step must be an integer, got {step!r}") from None
-    if not 0 <= value <= MAX_STEP:
-        raise ValueError(_step_error(value))
-    return value
-
-
 def _deep_merge(base: dict[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
     out = dict(base)
     for key, value in new.items():
@@ -482,34 +484,3 @@ def _deep_merge(base: dict[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
         else:
             out[key] = value
     return out
-
-
-def _last_summary_step(folder: Path) -> int:
-    last = -1
-    for stats in read_summaries(folder, [])[0].values():
-        last = max(last, int(stats["last_step"]))
-    return last
-
-
-def _last_step(folder: Path) -> int:
-    """The largest step logged in a run, from its summaries and its parts' Parquet statistics.
-
-    The summaries alone are not enough: a writer killed between writing a part and rewriting
-    its summary leaves steps that only the parts know about.
-    """
-    last = _last_summary_step(folder)  # still knows the steps of parts that became unreadable
-    for part in list_parts(folder / paths.METRICS_DIR):
-        try:
-            meta = pq.read_metadata(part.path)
-            column = meta.schema.to_arrow_schema().get_field_index("step")
-            for i in range(meta.num_row_groups):
-                stats = meta.row_group(i).column(column).statistics
-                if stats is not None and stats.has_min_max:
-                    last = max(last, int(stats.max))
-                else:
-                    steps = pq.read_table(part.path, columns=["step"]).column("step")
-                    last = max([last, *steps.to_pylist()])
-                    break
-        except (OSError, pa.ArrowException):
-            continue
-    return last
