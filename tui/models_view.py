@@ -9,6 +9,7 @@ from typing import Any
 import polars as pl
 from rich.text import Text
 
+from mmtop.store.registry.events import concerns, describe
 from mmtop.tui.formatting import fmt_bytes
 from mmtop.tui.safe_text import clean, safe
 
@@ -128,10 +129,10 @@ def detail(version: Any, history: pl.DataFrame) -> Text:
 
     text.append("\nhistory\n", "bold underline")
     for event in history.iter_rows(named=True):
-        if not _touches(event, version.version):
+        if not concerns(event, version.version):
             continue
         text.append(f"  {when(event['time'])}  ", "dim")
-        text.append_text(safe(_change(event), single_line=True))
+        text.append_text(safe(describe(event), single_line=True))
         text.append_text(safe(f"  {event.get('user') or ''}", "dim", single_line=True))
         text.append("\n")
 
@@ -140,20 +141,3 @@ def detail(version: Any, history: pl.DataFrame) -> Text:
         digest = str(f.get("sha256") or "")[:12]
         _line(text, _size(f.get("size")), f"{f.get('path')}  sha256 {digest}…")
     return text
-
-
-def _touches(event: dict[str, Any], number: int) -> bool:
-    if event.get("action") == "alias":
-        return str(number) in (event.get("from"), event.get("to"))
-    return event.get("version") == number
-
-
-def _change(event: dict[str, Any]) -> str:
-    action = event.get("action")
-    if action == "alias":
-        old, new = event.get("from") or "-", event.get("to") or "removed"
-        return f"@{event.get('alias')}  {old} → {new}"
-    if action == "registered":
-        return "registered"
-    key = f" {event.get('key')}" if event.get("key") else ""
-    return f"{action}{key}: {event.get('from')} → {event.get('to')}"

@@ -134,6 +134,26 @@ def _validated(doc: Any, seq: int) -> dict[str, Any]:
     return doc
 
 
+def concerns(event: dict[str, Any], number: int) -> bool:
+    """Whether `event` is about version `number`: an alias moved to or from it, or a change
+    made to it."""
+    if event.get("action") == "alias":
+        return str(number) in (event.get("from"), event.get("to"))
+    return bool(event.get("version") == number)
+
+
+def describe(event: dict[str, Any]) -> str:
+    """One line for an event, the same in the app, the model card and the CLI."""
+    action = event.get("action")
+    if action == "alias":
+        old, new = event.get("from") or "(none)", event.get("to") or "(removed)"
+        return f"alias @{event.get('alias')}: {old} → {new}"
+    if action == "registered":
+        return "registered"
+    key = f" {event.get('key')}" if event.get("key") else ""
+    return f"{action}{key}: {event.get('from')} → {event.get('to')}"
+
+
 def parse_time(text: str) -> dt.datetime:
     when = dt.datetime.fromisoformat(text)
     return when if when.tzinfo else when.replace(tzinfo=dt.UTC)

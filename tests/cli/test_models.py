@@ -124,7 +124,7 @@ def test_export_writes_a_self_contained_folder(cli, registry, tmp_path):
     card = (dest / "README.md").read_text()
     assert card.startswith("# digits-clf/2\n\nlr 0.01\n")
     assert "| val/acc | 0.91 |" in card and "| lr | 0.01 |" in card
-    assert "| alias candidate: 1 → 2 |" in card and "## How to load" in card
+    assert "| alias @candidate: 1 → 2 |" in card and "## How to load" in card
     assert "| train | blake2b:" in card
     again = cli("models", "export", "digits-clf", "-o", dest, "--root", registry)
     assert again.code == 1 and "is not an empty folder" in again.err

@@ -77,7 +77,7 @@ async def test_models_screen_lists_versions_and_shows_detail(registry_store: Pat
         await pilot.pause()
         text = screen.detail_text
         assert text.startswith("digits-clf/2  @candidate  @champion\nfrom run 1\n")
-        assert "@champion  1 → 2" in text and "@candidate  - → 2" in text
+        assert "alias @champion: 1 → 2" in text and "alias @candidate: (none) → 2" in text
         assert "run        digits/20260105T090100Z-000001  sgd-lr0.01" in text
         await pilot.press("o")
         await pilot.pause()

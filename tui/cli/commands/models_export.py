@@ -14,6 +14,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from mmtop.store.registry.events import concerns, describe
 from mmtop.tui import diffing
 from mmtop.tui.cli import cells
 from mmtop.tui.cli.commands.models import version_of
@@ -119,10 +120,10 @@ def model_card(version: Any, events: list[dict[str, Any]]) -> str:
     if not lin.get("run_id") and not parent:
         lines.append("- registered without a run")
     lines += ["", "## Alias history", ""]
-    mine = [e for e in events if _touches(e, version.version)]
+    mine = [e for e in events if concerns(e, version.version)]
     if mine:
         lines += ["| time | change | by |", "|---|---|---|"]
-        lines += [f"| {_time(e)} | {_md(_change(e))} | {_md(e.get('user'))} |" for e in mine]
+        lines += [f"| {_time(e)} | {_md(describe(e))} | {_md(e.get('user'))} |" for e in mine]
     else:
         lines.append("(no events)")
     lines += ["", "## Files", "", "| file | bytes | sha256 |", "|---|---:|---|"]
@@ -131,23 +132,6 @@ def model_card(version: Any, events: list[dict[str, Any]]) -> str:
         for f in version.files
     ]
     return "\n".join(lines) + "\n"
-
-
-def _touches(event: dict[str, Any], number: int) -> bool:
-    if event.get("action") == "alias":
-        return str(number) in (event.get("from"), event.get("to"))
-    return event.get("version") == number
-
-
-def _change(event: dict[str, Any]) -> str:
-    action = event.get("action")
-    if action == "alias":
-        old, new = event.get("from") or "(none)", event.get("to") or "(removed)"
-        return f"alias {event.get('alias')}: {old} → {new}"
-    if action == "registered":
-        return "registered"
-    key = f" {event.get('key')}" if event.get("key") else ""
-    return f"{action}{key}: {event.get('from')} → {event.get('to')}"
 
 
 def _time(event: dict[str, Any]) -> str:
