@@ -175,7 +175,7 @@ class Unprivileged:
         proc = subprocess.run(
             [*self.prefix, sys.executable, "-c", code, *args],
             cwd=self.dir,
-            env=child_env({"HOME": str(self.dir)}),
+            env=child_env({"HOME": str(self.dir), "PYTHONPATH": str(self.dir / "_mmtop")}),
             stdin=subprocess.DEVNULL,
             capture_output=True,
             text=True,
@@ -185,6 +185,25 @@ class Unprivileged:
         if proc.returncode != 0:
             pytest.fail(f"the unprivileged child failed ({proc.returncode}): {proc.stderr}")
         return json.loads(proc.stdout)
+
+
+def _readable_copy_of_mmtop(dest: Path) -> None:
+    """The checkout may sit in a folder only root can enter (a CI clone in a private temp
+    dir), where an editable install points: the child imports this copy of the same code."""
+    import mmtop.store
+    import mmtop.tui
+
+    for package in (mmtop.store, mmtop.tui):
+        source = Path(package.__file__).parent
+        shutil.copytree(
+            source,
+            dest / "mmtop" / source.name,
+            ignore=shutil.ignore_patterns("__pycache__", "_sample_runs"),
+        )
+    for dirpath, _, filenames in os.walk(dest):
+        os.chmod(dirpath, 0o755)
+        for name in filenames:
+            os.chmod(os.path.join(dirpath, name), 0o644)
 
 
 @pytest.fixture
@@ -200,6 +219,7 @@ def unprivileged() -> Iterator[Unprivileged]:
         prefix = [setpriv, *SETPRIV_ARGS]
     folder = Path(tempfile.mkdtemp(prefix="mmtop-unprivileged-"))
     folder.chmod(0o755)
+    _readable_copy_of_mmtop(folder / "_mmtop")
     try:
         yield Unprivileged(folder, prefix)
     finally:
