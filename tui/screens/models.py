@@ -173,15 +173,21 @@ class ModelsScreen(ReportsFailedWorkers, Screen[None]):
 
         self.app.push_screen(RunDetailScreen(run_id))
 
+    def _writable_ref(self) -> str | None:
+        """The highlighted version, when there is one and the store may be written."""
+        if not self.shown_ref:
+            return None
+        if host(self).read_only:
+            self.notify("the store is read-only", severity="warning")
+            return None
+        return self.shown_ref
+
     def action_move_alias(self) -> None:
         """Point an alias at the highlighted version, after the user confirms by typing it."""
         from mmtop.tui.screens.prompt import PromptScreen
 
-        ref = self.shown_ref
-        if not ref:
-            return
-        if getattr(self.app, "read_only", False):
-            self.notify("the store is read-only", severity="warning")
+        ref = self._writable_ref()
+        if ref is None:
             return
         name, _, number = ref.partition("/")
 
@@ -299,11 +305,8 @@ class ModelsScreen(ReportsFailedWorkers, Screen[None]):
         """Remove an alias of the highlighted version, after the user confirms by typing it."""
         from mmtop.tui.screens.prompt import PromptScreen
 
-        ref = self.shown_ref
-        if not ref:
-            return
-        if getattr(self.app, "read_only", False):
-            self.notify("the store is read-only", severity="warning")
+        ref = self._writable_ref()
+        if ref is None:
             return
         aliases = list(self.shown_aliases)
         if not aliases:
