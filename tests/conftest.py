@@ -13,7 +13,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -144,38 +143,25 @@ def module_spawn() -> Iterator[Spawn]:
     _reap(procs)
 
 
-# uid/gid of `nobody`, with every capability dropped: permission bits stop this user.
-NOBODY = 65534
-SETPRIV_ARGS = (
-    f"--reuid={NOBODY}",
-    f"--regid={NOBODY}",
-    "--clear-groups",
-    "--inh-caps=-all",
-    "--bounding-set=-all",
-)
+# Every capability dropped, the user kept: root then meets permission bits like anyone (no
+# CAP_DAC_OVERRIDE or CAP_DAC_READ_SEARCH) yet still reaches its own Python and checkout,
+# which may sit under folders only root may enter.
+SETPRIV_ARGS = ("--inh-caps=-all", "--bounding-set=-all")
 
 
 @dataclass
 class Unprivileged:
-    """A folder an unprivileged user can reach, and a way to run Python as that user."""
+    """A folder, and a way to run Python there that permission bits stop."""
 
     dir: Path
     prefix: list[str]
 
-    def give(self, path: Path) -> None:
-        """Make `path` and everything under it the unprivileged user's own (when root)."""
-        if os.geteuid() != 0:
-            return
-        for dirpath, dirnames, filenames in os.walk(path):
-            for name in [dirpath, *(os.path.join(dirpath, n) for n in dirnames + filenames)]:
-                os.chown(name, NOBODY, NOBODY, follow_symlinks=False)
-
     def run(self, code: str, *args: str) -> Any:
-        """Run `python -c code args...` as that user; returns what it printed, as JSON."""
+        """Run `python -c code args...` without privileges; returns what it printed, as JSON."""
         proc = subprocess.run(
             [*self.prefix, sys.executable, "-c", code, *args],
             cwd=self.dir,
-            env=child_env({"HOME": str(self.dir), "PYTHONPATH": str(self.dir / "_mmtop")}),
+            env=child_env({"HOME": str(self.dir)}),
             stdin=subprocess.DEVNULL,
             capture_output=True,
             text=True,
@@ -187,45 +173,23 @@ class Unprivileged:
         return json.loads(proc.stdout)
 
 
-def _readable_copy_of_mmtop(dest: Path) -> None:
-    """The checkout may sit in a folder only root can enter (a CI clone in a private temp
-    dir), where an editable install points: the child imports this copy of the same code."""
-    import mmtop.store
-    import mmtop.tui
-
-    for package in (mmtop.store, mmtop.tui):
-        source = Path(package.__file__).parent
-        shutil.copytree(
-            source,
-            dest / "mmtop" / source.name,
-            ignore=shutil.ignore_patterns("__pycache__", "_sample_runs"),
-        )
-    for dirpath, _, filenames in os.walk(dest):
-        os.chmod(dirpath, 0o755)
-        for name in filenames:
-            os.chmod(os.path.join(dirpath, name), 0o644)
-
-
 @pytest.fixture
-def unprivileged() -> Iterator[Unprivileged]:
-    """Permission checks that root would bypass: as root, the child runs as `nobody` with no
-    capabilities (setpriv, util-linux), in a folder under the system temp dir (pytest's own
-    is private to root); as any other user it runs as that user."""
+def unprivileged(tmp_path: Path) -> Iterator[Unprivileged]:
+    """Permission checks that root would bypass: as root, the child runs with every
+    capability dropped (setpriv, util-linux); as any other user it runs as that user."""
     prefix: list[str] = []
     if os.geteuid() == 0:
         setpriv = shutil.which("setpriv")
         if setpriv is None:
-            pytest.skip("running as root, and setpriv (util-linux) is missing to drop to nobody")
+            pytest.skip("running as root, and setpriv (util-linux) is missing to drop capabilities")
         prefix = [setpriv, *SETPRIV_ARGS]
-    folder = Path(tempfile.mkdtemp(prefix="mmtop-unprivileged-"))
-    folder.chmod(0o755)
-    _readable_copy_of_mmtop(folder / "_mmtop")
+    folder = tmp_path / "unprivileged"
+    folder.mkdir()
     try:
         yield Unprivileged(folder, prefix)
     finally:
         for dirpath, _, _ in os.walk(folder):
             os.chmod(dirpath, 0o755)
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 class RunBytes(Protocol):

@@ -193,7 +193,6 @@ def test_read_only_store_refuses_annotations(unprivileged: Any) -> None:
         capture_system=False,
     ) as run:
         run.note("a note")
-    unprivileged.give(root)  # the user's own store, its folders then made read-only
     for folder in (root, run.path.parent, run.path):
         folder.chmod(0o555)
     out = unprivileged.run(ANNOTATE, str(root), run.run_id)
@@ -211,7 +210,6 @@ def test_read_only_run_folder_refuses_notes_and_comments(unprivileged: Any) -> N
         experiment="history", root=root, capture_env=False, capture_code=False, capture_system=False
     ) as run:
         pass
-    unprivileged.give(root)
     run.path.chmod(0o555)  # only the run's folder: the store itself stays writable
     out = unprivileged.run(ANNOTATE, str(root), run.run_id)
     assert out["read_only"] is False

@@ -194,12 +194,10 @@ def test_read_only_store_lists(unprivileged: Any) -> None:
     _populate(root)
     expected = store.open(root).runs()
     shutil.rmtree(root / ".mmtop")
-    unprivileged.give(root)
     for dirpath, _, _ in os.walk(root):
         os.chmod(dirpath, 0o555)
     listed = unprivileged.dir / "listed"
     listed.mkdir()
-    unprivileged.give(listed)
     out = unprivileged.run(LIST_AS_USER, str(root), str(listed / "runs.arrow"))
     assert out["read_only"] is True
     assert out["refused"] is not None and "read-only" in out["refused"]

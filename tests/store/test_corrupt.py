@@ -177,7 +177,6 @@ print(json.dumps({"ids": ids, "finished": finished,
 def test_unreadable_folder_is_reported(unprivileged: Any) -> None:
     root = unprivileged.dir / "mmruns"
     good, victim = _two_runs(root)
-    unprivileged.give(root)
     exp = root / "bad"
     exp.chmod(0)
     out = unprivileged.run(LISTING_AS_USER, str(root))
@@ -189,7 +188,6 @@ def test_unreadable_folder_is_reported(unprivileged: Any) -> None:
 def test_unreadable_run_json_is_reported(unprivileged: Any) -> None:
     root = unprivileged.dir / "mmruns"
     good, victim = _two_runs(root)
-    unprivileged.give(root)
     (victim.path / "run.json").chmod(0)
     out = unprivileged.run(LISTING_AS_USER, str(root))
     assert out["ids"] == out["finished"] == [good.run_id]
