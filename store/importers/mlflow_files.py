@@ -45,24 +45,16 @@ def scan(location: str, problems: list[dict[str, str]]) -> list[Pending]:
         exp_meta = exp_dir / "meta.yaml"
         if not exp_meta.exists():
             continue
-        try:
-            exp = load_yaml(exp_meta)
-        except Exception as exc:  # noqa: BLE001 - a damaged file of any kind is reported
-            problems.append({"path": str(exp_meta), "reason": _reason(exc)})
-            continue
-        if exp.get("lifecycle_stage") == "deleted":
+        exp = _live_meta(exp_meta, problems)
+        if exp is None:
             continue
         name = str(exp.get("name") or entry.name)
         for run_entry in sorted(os.scandir(exp_dir), key=lambda e: e.name):
             run_meta = Path(run_entry.path) / "meta.yaml"
             if not run_entry.is_dir() or not run_meta.exists():
                 continue
-            try:
-                meta = load_yaml(run_meta)
-            except Exception as exc:  # noqa: BLE001 - a damaged file of any kind is reported
-                problems.append({"path": str(run_meta), "reason": _reason(exc)})
-                continue
-            if meta.get("lifecycle_stage") == "deleted":
+            meta = _live_meta(run_meta, problems)
+            if meta is None:
                 continue
             run_id = str(meta.get("run_id") or meta.get("run_uuid") or run_entry.name)
             start = meta.get("start_time")
@@ -75,6 +67,17 @@ def scan(location: str, problems: list[dict[str, str]]) -> list[Pending]:
                 )
             )
     return found
+
+
+def _live_meta(path: Path, problems: list[dict[str, str]]) -> dict[str, Any] | None:
+    """An experiment's or run's meta.yaml; None when it is deleted in MLflow, or damaged
+    (then reported in `problems`)."""
+    try:
+        meta = load_yaml(path)
+    except Exception as exc:  # noqa: BLE001 - a damaged file of any kind is reported
+        problems.append({"path": str(path), "reason": _reason(exc)})
+        return None
+    return None if meta.get("lifecycle_stage") == "deleted" else meta
 
 
 def _reason(exc: BaseException) -> str:
