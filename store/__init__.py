@@ -18,6 +18,13 @@ from .errors import (
 
 if TYPE_CHECKING:
     from .compaction import CompactReport, compact
+    from .datasets import (
+        AmbiguousDatasetError,
+        DatasetNotFoundError,
+        DatasetUnavailableError,
+        DatasetVersion,
+        log_dataset_version,
+    )
     from .reader import Store, open
     from .records import Problem
     from .registry import (
@@ -44,6 +51,11 @@ _LAZY = {
     "watch": "watcher",
     "Run": "writer",
     "load_model": "registry",
+    "log_dataset_version": "datasets",
+    "DatasetVersion": "datasets",
+    "DatasetNotFoundError": "datasets",
+    "AmbiguousDatasetError": "datasets",
+    "DatasetUnavailableError": "datasets",
     "ModelVersion": "registry",
     "ModelNotFoundError": "registry",
     "ModelIntegrityError": "registry",
@@ -77,6 +89,11 @@ __all__ = [
     "StoreWriteError",
     "compact",
     "load_model",
+    "log_dataset_version",
+    "DatasetVersion",
+    "DatasetNotFoundError",
+    "AmbiguousDatasetError",
+    "DatasetUnavailableError",
     "ModelIntegrityError",
     "ModelNotFoundError",
     "ModelVersion",

@@ -9,8 +9,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-
 from . import paths
 from .capture.code import strip_url_credentials
 from .fsio import locked, read_json, write_atomic, write_json_atomic
@@ -99,85 +97,41 @@ def log_artifact(run: Path, source: Path, name: str | None) -> dict[str, Any]:
     return entry
 
 
-def fingerprint(source: Any) -> dict[str, Any]:
-    """Content fingerprint of a file, folder or frame, with rows/schema where known."""
-    if isinstance(source, str | os.PathLike):
-        path = Path(source)
-        if path.is_file():
-            return {
-                "kind": "file",
-                "uri": str(path.resolve()),
-                "fingerprint": "blake2b:" + _hash_file(path),
-                "size": path.stat().st_size,
-                **_file_shape(path),
-            }
-        if path.is_dir():
-            h = hashlib.blake2b(digest_size=16)
-            size = 0
-            count = 0
-            for p in sorted(q for q in path.rglob("*") if q.is_file()):
-                h.update(p.relative_to(path).as_posix().encode() + b"\0")
-                h.update(bytes.fromhex(_hash_file(p)))
-                size += p.stat().st_size
-                count += 1
-            return {
-                "kind": "folder",
-                "uri": str(path.resolve()),
-                "fingerprint": "blake2b:" + h.hexdigest(),
-                "size": size,
-                "files": count,
-            }
-        raise FileNotFoundError(f"dataset source does not exist: {path}")
-    from .tables import to_arrow
-
-    table = to_arrow(source).combine_chunks()
-    h = hashlib.blake2b(digest_size=16)
-    h.update(str(table.schema).encode())
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, table.schema) as writer:
-        writer.write_table(table)
-    h.update(sink.getvalue().to_pybytes())
-    return {
-        "kind": "frame",
-        "uri": None,
-        "fingerprint": "blake2b:" + h.hexdigest(),
-        "rows": table.num_rows,
-        "schema": {f.name: str(f.type) for f in table.schema},
-    }
-
-
-def _hash_file(path: Path) -> str:
-    h = hashlib.blake2b(digest_size=16)
-    with open(path, "rb") as f:
-        while block := f.read(CHUNK):
-            h.update(block)
-    return h.hexdigest()
-
-
-def _file_shape(path: Path) -> dict[str, Any]:
-    """Rows and schema of a Parquet file, cheaply from its footer; nothing for other files."""
-    if path.suffix != ".parquet":
-        return {}
-    try:
-        import pyarrow.parquet as pq
-
-        meta = pq.read_metadata(path)
-        schema = meta.schema.to_arrow_schema()
-        return {"rows": meta.num_rows, "schema": {f.name: str(f.type) for f in schema}}
-    except Exception:  # noqa: BLE001 - not Parquet: the bytes' fingerprint stands
-        return {}
-
-
 def log_dataset(
-    run: Path, source: Any, name: str, uri: str | None, extra: dict[str, Any]
+    run: Path,
+    source: Any,
+    name: str,
+    uri: str | None,
+    extra: dict[str, Any],
+    registry: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """Record a dataset in the run's inputs.json; with `registry` ({"name", and register()'s
+    keyword arguments}), also register it as a version and record which one."""
+    from .datasets import sources
+
     check_path_component(name, "dataset name")
     # inputs.json is a list of entries holding the fields: two levels above them, and the
     # whole file must stay within the depth readers accept.
     extra = check_params(extra, "dataset fields", "dataset field", MAX_PARAM_DEPTH - 1)
-    entry = {"name": name, **fingerprint(source), **extra, "logged": time.time()}
+    described = sources.describe(source)
+    entry = {"name": name, **described, **extra, "logged": time.time()}
     if uri is not None:
         # inputs.json is shared like env.json: a token in a presigned or basic-auth URL stays out.
         entry["uri"] = strip_url_credentials(uri)
+    if registry is not None:
+        from .datasets.register import register
+
+        options = dict(registry)
+        dataset = str(options.pop("name"))
+        number, _ = register(
+            run.parent.parent,
+            dataset,
+            source,
+            described=described,
+            uri=entry["uri"],
+            run={"run_id": run.name, "experiment": run.parent.name},
+            **options,
+        )
+        entry["dataset"] = {"name": dataset, "version": number}
     _append_entry(run, paths.INPUTS_JSON, entry, "name")
     return entry

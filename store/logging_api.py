@@ -4,7 +4,7 @@ predictions, artifacts, datasets and notes. Each writes whole files into the run
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -70,10 +70,36 @@ class ExplicitLogging:
         return artifacts.log_artifact(self.path, Path(path), name)
 
     def log_dataset(
-        self, source: Any, name: str, uri: str | None = None, **extra: Any
+        self,
+        source: Any,
+        name: str,
+        uri: str | None = None,
+        *,
+        dataset: str | None = None,
+        register: bool = True,
+        key: str | Sequence[str] | None = None,
+        labels: str | None = None,
+        parent: str | None = None,
+        snapshot: bool = False,
+        **extra: Any,
     ) -> dict[str, Any]:
-        """Record what data the run used: a content fingerprint, rows, schema and uri."""
-        return artifacts.log_dataset(self.path, source, name, uri, extra)
+        """Record what data the run used (a content fingerprint, rows, schema and uri) and
+        register it as a version of dataset `dataset` (default: `name`, when it is a valid
+        dataset name), reusing the version that holds the same content."""
+        from .datasets import layout
+
+        registry: dict[str, Any] | None = None
+        target = dataset if dataset is not None else name
+        if register and (dataset is not None or layout.is_registry_name(target)):
+            layout.check_dataset_name(target)
+            registry = {"name": target, "key": key, "snapshot": snapshot}
+            if labels is not None or parent is not None:
+                from .reader import open as open_store
+
+                st = open_store(self.root, cache=False)
+                registry["labels"] = st.pin(labels)
+                registry["parent"] = st.pin(parent)
+        return artifacts.log_dataset(self.path, source, name, uri, extra, registry)
 
     def note(self, text: str) -> None:
         """Append to the run's notes: issues met, how they were solved, evaluation."""

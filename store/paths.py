@@ -18,6 +18,7 @@ DEFAULT_ROOT = "mmruns"
 STORE_MARKER = "mmtop-store.json"
 CACHE_DIR = ".mmtop"
 MODELS_DIR = "_models"
+DATASETS_DIR = "_datasets"
 
 RUN_JSON = "run.json"
 HEARTBEAT = "heartbeat"

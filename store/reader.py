@@ -18,6 +18,7 @@ from typing import Any
 import polars as pl
 
 from . import paths, query
+from .datasets.api import DatasetRegistry
 from .errors import (
     AmbiguousRunError,
     ReadOnlyStoreError,
@@ -41,11 +42,12 @@ from .shared import DEAD_PID_GRACE, DEFAULT_STALE_AFTER, is_shared, liveness
 BUILD_CHUNK = 5_000  # runs read and turned into frame rows at a time
 
 
-class Store(ModelRegistry):
+class Store(ModelRegistry, DatasetRegistry):
     """A store of runs under `root`. Cheap to create; `runs()` does the reading.
 
     The model registry's methods (`models()`, `model()`, `register_model()`, ...) come
-    from `ModelRegistry`.
+    from `ModelRegistry`; the dataset registry's (`datasets()`, `dataset()`,
+    `log_dataset_version()`, ...) from `DatasetRegistry`.
     """
 
     def __init__(
@@ -279,7 +281,7 @@ class Store(ModelRegistry):
 
     def problems(self) -> list[Problem]:
         """Files and folders skipped by the last listing, history read or `models()`, and why."""
-        return [*self._problems, *self.model_problems()]
+        return [*self._problems, *self.model_problems(), *self.dataset_problems()]
 
     # ----------------------------------------------------------------- one run
     def _dir_of(self, run_id: str) -> Path:

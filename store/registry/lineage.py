@@ -34,6 +34,7 @@ def from_run(run: Path) -> dict[str, Any]:
     inputs = _json(run / paths.INPUTS_JSON)
     datasets = [
         {k: d.get(k) for k in ("name", "kind", "uri", "fingerprint", "rows", "size")}
+        | ({"dataset": d["dataset"]} if isinstance(d.get("dataset"), dict) else {})
         for d in (inputs if isinstance(inputs, list) else [])
         if isinstance(d, dict)
     ]

@@ -47,7 +47,11 @@ def _numbered(folder: Path) -> list[tuple[int, Path]]:
 
 def claim(root: Path, name: str) -> tuple[int, Path]:
     """The next free version number of `name`, claimed for this process, and its folder."""
-    versions = layout.versions_dir(root, name)
+    return claim_in(layout.versions_dir(root, name))
+
+
+def claim_in(versions: Path) -> tuple[int, Path]:
+    """The next free number under a `versions/` folder, claimed by `mkdir`, and its folder."""
     versions.mkdir(parents=True, exist_ok=True)
     number = max((n for n, _ in _numbered(versions)), default=0) + 1
     while True:
@@ -88,8 +92,12 @@ class Uncommitted:
 
 
 def uncommitted(root: Path, name: str) -> list[Uncommitted]:
+    return uncommitted_in(layout.versions_dir(root, name))
+
+
+def uncommitted_in(versions: Path) -> list[Uncommitted]:
     out = []
-    for _, folder in sorted(_numbered(layout.versions_dir(root, name))):
+    for _, folder in sorted(_numbered(versions)):
         if not (folder / layout.MANIFEST).exists():
             out.append(judge(folder))
     return out

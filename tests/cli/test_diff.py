@@ -150,7 +150,7 @@ def test_datasets_logged_through_the_store_api(cli: Callable[..., Any], tmp_path
     assert same["data"] == [] and same["different_data"] == []  # "logged" times are ignored
     other = json.loads(cli("diff", "--root", root, ids[0], ids[2], "-f", "json").text)
     assert other["different_data"] == ["train"]
-    assert [r["key"] for r in other["data"]] == ["train.fingerprint"]
+    assert [r["key"] for r in other["data"]] == ["train.dataset.version", "train.fingerprint"]
 
 
 def test_commands_read_as_the_shell_would_take_them(

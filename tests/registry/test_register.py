@@ -58,7 +58,8 @@ def test_manifest_records_files_signature_requirements_and_lineage(
     assert lin["params"] == {"lr": 0.01, "C": 1.0}
     assert lin["metrics"] == {"val/acc": 0.97}
     assert [d["name"] for d in lin["datasets"]] == ["digits-train"]
-    assert lin["datasets"][0]["fingerprint"].startswith("blake2b:")
+    assert lin["datasets"][0]["fingerprint"].startswith("sha256:")
+    assert lin["datasets"][0]["dataset"] == {"name": "digits-train", "version": 1}
     assert lin["parent"] is None and lin["children"] == []
     np.testing.assert_array_equal(v.input_example(), digits[0][:5])
     assert v.description == "LR on digits"
