@@ -85,7 +85,11 @@ def keyed_diff(fa: pl.DataFrame, fb: pl.DataFrame, keys: list[str]) -> dict[str,
     for c in shared:
         left, other = both[c], both[f"{c}\0b"]
         if left.dtype != other.dtype:
-            left, other = left.cast(pl.String), other.cast(pl.String)
+            # A widened or narrowed number compares as a number; anything else as text.
+            common = (
+                pl.Float64 if left.dtype.is_numeric() and other.dtype.is_numeric() else pl.String
+            )
+            left, other = left.cast(common), other.cast(common)
         mask = left.ne_missing(other)
         count = int(mask.sum())
         if count:

@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "compact": "merge metric parts of finished runs into fewer files",
     "import": "import runs from MLflow (file or SQLite store) or TensorBoard, once each",
     "models": "the model registry: list, show, promote, export and verify versions",
+    "datasets": "the dataset registry: list, show, diff versions and trace their lineage",
     "completion": "print a shell completion script (bash or zsh)",
 }
 
@@ -150,6 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     _compact(add("compact"))
     _import(add("import", IMPORT_EPILOG))
     _models(add("models", MODELS_EPILOG), common)
+    _datasets(add("datasets", DATASETS_EPILOG), common)
     _completion(add("completion", COMPLETION_EPILOG))
     return top
 
@@ -375,6 +377,61 @@ def _models(models: argparse.ArgumentParser, common: Parser) -> None:
     verify.add_argument(
         "-f", "--format", choices=("text", "json"), default="text", help="(default: text)"
     )
+
+
+DATASETS_EPILOG = """\
+a dataset reference (REF) is NAME (the newest version), NAME@3 (or NAME/3), or a unique
+prefix of a fingerprint (sha256:3f9a1c or 3f9a1c, at least 6 hex digits).
+
+examples:
+  mmtop datasets ls
+  mmtop datasets show digits-train@3
+  mmtop datasets diff digits-train@2 digits-train@3 --key id
+  mmtop datasets lineage digits-train@3 --format json
+"""
+
+DATASETS_ACTIONS: dict[str, str] = {
+    "ls": "list dataset versions: fingerprint, rows, columns, labels",
+    "show": "one version: fingerprint, source, schema, labels, parent, run",
+    "diff": "compare two versions: schema, row counts, rows added/removed/changed by key",
+    "lineage": "labels and parent -> version -> runs -> model versions, and derived versions",
+}
+
+
+def _datasets(datasets: argparse.ArgumentParser, common: Parser) -> None:
+    sub = datasets.add_subparsers(
+        dest="action", metavar="ACTION", parser_class=Parser, required=True
+    )
+
+    def act(name: str) -> argparse.ArgumentParser:
+        return sub.add_parser(
+            name, help=DATASETS_ACTIONS[name], description=DATASETS_ACTIONS[name], parents=[common]
+        )
+
+    ls = act("ls")
+    ls.add_argument("name", metavar="NAME", nargs="?", help="only this dataset")
+    ls.add_argument("-f", "--format", choices=LS_FORMATS, default="table", help="(default: table)")
+    ls.add_argument("-q", "--quiet", action="store_true", help="print NAME@VERSION only")
+    _output(ls, None)
+    for name in ("show", "lineage"):
+        p = act(name)
+        p.add_argument("dataset", metavar="REF")
+        p.add_argument(
+            "-f", "--format", choices=("text", "json"), default="text", help="(default: text)"
+        )
+        _output(p, None)
+    diff = act("diff")
+    diff.add_argument("datasets", metavar="REF", nargs=2, help="the old version, then the new one")
+    diff.add_argument(
+        "-k",
+        "--key",
+        metavar="COLS",
+        help="key columns (comma list) to match rows by (default: the versions' own key)",
+    )
+    diff.add_argument(
+        "-f", "--format", choices=("text", "json"), default="text", help="(default: text)"
+    )
+    _output(diff, None)
 
 
 def _positive(text: str) -> int:

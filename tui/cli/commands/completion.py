@@ -1,7 +1,8 @@
 """`mmtop completion bash|zsh`: a completion script generated from the argparse grammar.
 
 Generated rather than hand-written so it can never drift from the real flags. Run ids
-are completed live by calling `mmtop ls -q`, model references by `mmtop models ls -q` (with
+are completed live by calling `mmtop ls -q`, model references by `mmtop models ls -q`, dataset
+versions by `mmtop datasets ls -q` (with
 the --root already typed, if any). Commands with actions (`models ls|show|...`) complete
 the action, then its own flags and arguments.
 """
@@ -17,6 +18,7 @@ from mmtop.tui.cli.errors import EXIT_OK
 
 RUN_ARGS = {"run", "runs", "baseline"}
 REF_ARGS = {"ref", "refs"}  # NAME/VERSION or NAME@ALIAS
+DATASET_ARGS = {"dataset", "datasets"}  # NAME@VERSION
 MODEL_NAME_COMMANDS = {"history", "alias", "unalias"}  # first positional is a model name
 FILE_OPTIONS = {"--output", "-o"}
 DIR_OPTIONS = {"--root"}
@@ -73,6 +75,11 @@ def bash_script(parser: argparse.ArgumentParser) -> str:
         for key, p in _commands(parser).items()
         if any(a.dest in REF_ARGS for a in _positionals(p))
     )
+    dataset_keys = "|".join(
+        key
+        for key, p in _commands(parser).items()
+        if any(a.dest in DATASET_ARGS for a in _positionals(p))
+    )
     name_keys = "|".join(
         key for key in _commands(parser) if key.partition("/")[2] in MODEL_NAME_COMMANDS
     )
@@ -97,6 +104,10 @@ _mmtop_ids() {{
 
 _mmtop_refs() {{
     mmtop models ls -q ${{1:+--root "$1"}} 2>/dev/null
+}}
+
+_mmtop_datasets() {{
+    mmtop datasets ls -q ${{1:+--root "$1"}} 2>/dev/null
 }}
 
 _mmtop() {{
@@ -144,6 +155,8 @@ _mmtop() {{
     fi
     case "$key" in
         {ref_keys or ":"}) COMPREPLY=($(compgen -W "$(_mmtop_refs "$root")" -- "$cur")); return ;;
+        {dataset_keys or ":"})
+            COMPREPLY=($(compgen -W "$(_mmtop_datasets "$root")" -- "$cur")); return ;;
         {name_keys or ":"})
             local names
             names="$(_mmtop_refs "$root" | sed 's|/[^/]*$||' | sort -u)"
@@ -179,6 +192,8 @@ def _zsh_action(action: argparse.Action) -> str:
         return ":run:_mmtop_runs"
     if action.dest in REF_ARGS:
         return ":model:_mmtop_refs"
+    if action.dest in DATASET_ARGS:
+        return ":dataset:_mmtop_datasets"
     if action.dest == "dest":
         return ":file:_files"
     label = action.metavar if isinstance(action.metavar, str) else action.dest
@@ -251,6 +266,13 @@ _mmtop_refs() {{
     local root=${{opt_args[--root]}}
     local -a refs
     refs=(${{(f)"$(mmtop models ls -q ${{root:+--root $root}} 2>/dev/null)"}})
+    compadd -a refs
+}}
+
+_mmtop_datasets() {{
+    local root=${{opt_args[--root]}}
+    local -a refs
+    refs=(${{(f)"$(mmtop datasets ls -q ${{root:+--root $root}} 2>/dev/null)"}})
     compadd -a refs
 }}
 
