@@ -91,3 +91,17 @@ class ModelDetailLoaded(Message):
     ref: str
     version: Any
     history: pl.DataFrame
+
+
+@dataclass
+class DatasetsLoaded(Message):
+    frame: pl.DataFrame
+    problems: list[Any] = field(default_factory=list)
+
+
+@dataclass
+class DatasetDetailLoaded(Message):
+    ref: str
+    version: Any
+    lineage: dict[str, Any]
+    diff: dict[str, Any] | None = None

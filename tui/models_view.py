@@ -105,7 +105,9 @@ def detail(version: Any, history: pl.DataFrame) -> Text:
 
     text.append("\nlineage\n", "bold underline")
     for d in lin.get("datasets") or []:
-        _line(text, "data", f"{d.get('name')}  {d.get('fingerprint')}")
+        found = d.get("dataset") if isinstance(d.get("dataset"), dict) else {}
+        version = f"{found.get('name')}@{found.get('version')}  " if found else ""
+        _line(text, "data", f"{d.get('name')}  {version}{d.get('fingerprint')}")
     if lin.get("run_id"):
         commit = (lin.get("code") or {}).get("commit")
         code = f"  code {commit[:10]}" if commit else ""

@@ -71,7 +71,7 @@ def test_show_and_lineage(cli, registry):
     assert "model        digits-clf/1" in text and "val/acc  0.9" in text
     assert "inputs  x: double" in text
     tree = cli("models", "lineage", "digits-clf", "--root", registry).text.splitlines()
-    assert tree[0].startswith("data     train  blake2b:")
+    assert tree[0].startswith("data     train  train@1  sha256:")
     assert tree[1].startswith("run      digits/") and tree[1].endswith("lr0.01")
     assert tree[2] == "version  digits-clf/2  candidate"
 
@@ -125,7 +125,7 @@ def test_export_writes_a_self_contained_folder(cli, registry, tmp_path):
     assert card.startswith("# digits-clf/2\n\nlr 0.01\n")
     assert "| val/acc | 0.91 |" in card and "| lr | 0.01 |" in card
     assert "| alias @candidate: 1 → 2 |" in card and "## How to load" in card
-    assert "| train | blake2b:" in card
+    assert "| train | sha256:" in card
     again = cli("models", "export", "digits-clf", "-o", dest, "--root", registry)
     assert again.code == 1 and "is not an empty folder" in again.err
 

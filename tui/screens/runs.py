@@ -79,6 +79,7 @@ class RunsScreen(ReportsFailedWorkers, Screen[None]):
         Binding("tab", "app.focus_next", "Next pane", show=False, id="runs.focus_next"),
         Binding("A", "mark_all", "Mark all shown", show=False, id="runs.mark_all"),
         Binding("M", "show_models", "Models", show=False, id="runs.models"),
+        Binding("D", "show_datasets", "Datasets", show=False, id="runs.datasets"),
     ]
 
     def __init__(self) -> None:
@@ -429,6 +430,11 @@ class RunsScreen(ReportsFailedWorkers, Screen[None]):
 
         self.app.push_screen(ModelsScreen())
 
+    def action_show_datasets(self) -> None:
+        from mmtop.tui.screens.datasets import DatasetsScreen
+
+        self.app.push_screen(DatasetsScreen())
+
     def action_pick_columns(self) -> None:
         from mmtop.tui.screens.columns import ColumnPicker
 
@@ -514,6 +520,11 @@ class RunsScreen(ReportsFailedWorkers, Screen[None]):
         yield ("runs: open", "Open the highlighted run", self.action_open_run)
         yield ("runs: compare", "Compare marked runs, else every shown run", self.action_compare)
         yield ("models: open registry", "Model versions, aliases, lineage", self.action_show_models)
+        yield (
+            "datasets: open registry",
+            "Dataset versions, what changed, who used them",
+            self.action_show_datasets,
+        )
         yield ("runs: mark", "Mark or unmark the highlighted run", self.action_toggle_mark)
         yield ("runs: mark all shown", "Mark every shown run", self.action_mark_all)
         yield ("runs: unmark all", "Clear every mark", self.action_clear_marks)

@@ -46,16 +46,25 @@ def artifacts_table(data: Any) -> RenderableType:
     return table
 
 
+def dataset_ref(entry: dict[str, Any]) -> str:
+    """`name@version` of the registered dataset version an input entry names, else ""."""
+    found = entry.get("dataset")
+    if isinstance(found, dict) and isinstance(found.get("version"), int):
+        return f"{found.get('name')}@{found['version']}"
+    return ""
+
+
 def inputs_table(data: Any) -> RenderableType:
     entries = _entries(data, "inputs")
     if not entries:
         return Text("nothing logged: no datasets", style="dim")
     table = Table(box=None, header_style="bold", pad_edge=False)
-    for col in ("name", "uri", "rows", "fingerprint"):
+    for col in ("name", "version", "uri", "rows", "fingerprint"):
         table.add_column(col)
     for e in entries:
         table.add_row(
             safe(e.get("name") or e.get("path") or "?", single_line=True),
+            safe(dataset_ref(e), "green", single_line=True),
             safe(e.get("uri") or "", single_line=True),
             fmt_value(e.get("rows")),
             safe(str(e.get("fingerprint") or "")[:16], "dim", single_line=True),

@@ -124,7 +124,12 @@ def lineage_text(version: Any) -> str:
     code = lin.get("code") or {}
     lines = []
     for d in lin.get("datasets") or []:
-        lines.append(f"data     {cells.human(d.get('name'))}  {cells.human(d.get('fingerprint'))}")
+        found = d.get("dataset") if isinstance(d.get("dataset"), dict) else {}
+        used = f"{found.get('name')}@{found.get('version')}  " if found else ""
+        lines.append(
+            f"data     {cells.human(d.get('name'))}  {cells.human(used)}"
+            f"{cells.human(d.get('fingerprint'))}"
+        )
     if lin.get("run_id"):
         commit = code.get("commit")
         dirty = " (dirty)" if code.get("dirty") else ""
