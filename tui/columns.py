@@ -13,18 +13,11 @@ from typing import cast
 
 import polars as pl
 
+from mmtop.tui.column_rule import LEAD, TRAIL, default_columns, metric_order
 from mmtop.tui.formatting import fmt_number
 
-# Columns always offered before params and metrics, in this order.
-CORE_COLUMNS: tuple[str, ...] = (
-    "status",
-    "name",
-    "experiment",
-    "created",
-    "duration_s",
-    "last_step",
-    "tags",
-)
+# Columns the table can show beside params and metrics (column_rule orders them all).
+CORE_COLUMNS: tuple[str, ...] = (*LEAD, *TRAIL)
 CORE_LABELS = {
     "status": "",
     "name": "name",
@@ -75,57 +68,35 @@ def metric_keys(flat: pl.DataFrame) -> list[str]:
     return [c[len("metrics.") :] for c in flat.columns if c.startswith("metrics.")]
 
 
-def differing(sub: pl.DataFrame, keys: list[str]) -> list[str]:
-    """Keys whose value is not the same on every row of `sub` (all of them for <= 1 row)."""
-    if not keys:
-        return []
-    if sub.height <= 1:
-        return list(keys)
-    schema = sub.schema  # once: each lookup of `.schema` converts every column's type
-    exprs = []
-    for k in keys:
-        dtype = schema[k]
-        col = pl.col(k)
-        if isinstance(dtype, (pl.List, pl.Array, pl.Object)):
-            col = col.cast(pl.String, strict=False)
-        exprs.append(col.n_unique().alias(k))
-    try:
-        counts = sub.select(exprs).row(0)
-    except pl.exceptions.PolarsError:
-        return list(keys)
-    return [k for k, n in zip(keys, counts, strict=True) if n > 1]
-
-
-def present(sub: pl.DataFrame, keys: list[str]) -> list[str]:
-    """Keys with at least one non-null value in `sub`."""
-    if not keys or sub.height == 0:
-        return []
-    counts = sub.select([pl.col(k).null_count().alias(k) for k in keys]).row(0)
-    return [k for k, n in zip(keys, counts, strict=True) if n < sub.height]
-
-
 def candidates(flat: pl.DataFrame) -> list[str]:
     """Every column the table can show, in display order."""
-    core = [c for c in CORE_COLUMNS if c in flat.columns]
-    return core + param_keys(flat) + [f"metrics.{k}" for k in metric_keys(flat)]
+    names = flat.columns
+    return [
+        *(c for c in LEAD if c in names),
+        *(f"metrics.{k}" for k in metric_keys(flat)),
+        *param_keys(flat),
+        *(c for c in TRAIL if c in names),
+    ]
 
 
-def choose(flat: pl.DataFrame, shown: pl.DataFrame, choice: ColumnChoice) -> list[str]:
-    """Column keys to display for the rows in `shown` under the user's choice."""
-    core = [c for c in CORE_COLUMNS if c in flat.columns]
-    params = param_keys(flat)
-    metrics = [f"metrics.{k}" for k in metric_keys(flat)]
+def choose(
+    flat: pl.DataFrame, shown: pl.DataFrame, choice: ColumnChoice, first: tuple[str, ...] = ()
+) -> list[str]:
+    """Column keys to display for the rows in `shown` under the user's choice; `first`
+    names the column the table is sorted by (a metric there leads the metrics)."""
     if choice.mode == "explicit":
         every = set(candidates(flat))
         return [k for k in choice.explicit if k in every]
     if choice.mode == "keep":
         rx = _regex(choice.pattern)
-        picked = [k for k in params + metrics if rx.search(k)]
-        return core[:2] + [k for k in core[2:] if rx.search(k)] + picked
-    auto = core + differing(shown, params) + present(shown, metrics)
+        picked = [k for k in candidates(flat) if k not in LEAD and rx.search(k)]
+        metrics = metric_order(flat, [k for k in picked if k.startswith("metrics.")], first)
+        rest = [k for k in picked if not k.startswith("metrics.")]
+        return [k for k in LEAD if k in flat.columns] + metrics + rest
+    auto = default_columns(shown.select(candidates(flat)), first=first)
     if choice.mode == "drop":
         rx = _regex(choice.pattern)
-        return [k for k in auto if k in ("status", "name") or not rx.search(k)]
+        return [k for k in auto if k in LEAD or not rx.search(k)]
     return auto
 
 

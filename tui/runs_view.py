@@ -71,7 +71,7 @@ class RunsModel:
         self.fields: list[str] = []
         self._widths: dict[str, Column] = {}
         self._masks: dict[str, pl.Series | None] = {}
-        self._columns: dict[tuple[str, str | None, ColumnChoice], list[str]] = {}
+        self._columns: dict[tuple[str, str | None, ColumnChoice, tuple[str, ...]], list[str]] = {}
         self.loaded_at = datetime.now(UTC)
         if raw is not None:
             self.load(raw)
@@ -138,10 +138,12 @@ class RunsModel:
             rows = rows.filter(keep)
         sort_col = self.sort_column(state)
         order = self._sort(rows, sort_col, state.descending)
-        ckey = (state.filter_text, state.experiment, state.choice)
+        # The metric the table is sorted by leads the metrics: the user chose it.
+        first = (state.sort_key,) if state.sort_key.startswith("metrics.") else ()
+        ckey = (state.filter_text, state.experiment, state.choice, first)
         if ckey not in self._columns:
             shown = self.flat[rows] if keep is not None else self.flat
-            self._columns[ckey] = choose(self.flat, shown, state.choice)
+            self._columns[ckey] = choose(self.flat, shown, state.choice, first)
         columns = [self.column(k) for k in self._columns[ckey]]
         return View(order=order, columns=columns, sort_column=sort_col)
 

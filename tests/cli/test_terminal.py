@@ -17,6 +17,7 @@ import pytest
 
 # SGR parameters that set a colour: 30-37, 38;..., 39, 40-47, 48;..., 49, 90-97, 100-107.
 COLOUR = re.compile(r"\x1b\[(?:[0-9;]*;)?(?:3[0-9]|4[0-9]|9[0-7]|10[0-7])(?:;[0-9;]*)?m")
+SGR = re.compile(r"\x1b\[[0-9;]*m")
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs a pty")
@@ -141,3 +142,31 @@ def test_progress_bar_only_on_a_terminal_stderr(
     text = drawn.decode()
     assert f"export [{'#' * 30}] 4/4 runs" in text
     assert out.read_text().startswith("run_id,experiment,name,key,step,time,value\n")
+
+
+def test_ls_fits_the_terminal_whole_columns_in_the_apps_order(
+    sample: Any, child_env: Callable[..., Any]
+) -> None:
+    env = child_env(TERM="xterm-256color", COLUMNS="80", NO_COLOR="1")
+    code, drawn = on_terminal(["ls", "--root", str(sample.root)], env)
+    assert code == 0
+    drawn = SGR.sub("", drawn)
+    lines = [line for line in drawn.replace("\r", "").splitlines() if line.strip()]
+    assert all(len(line) <= 80 for line in lines), lines
+    header = lines[0].split()
+    # status, name, the id, then metrics (last values) before anything else.
+    assert header[:3] == ["status", "name", "run_id"]
+    assert header[3] in {"tricky", "val/loss", "weird", "train/loss", "val/acc", "test/acc"}
+    # Ids and numbers are whole: the hostile run's last `tricky` is 123456789.12...
+    for run_id in sample.ids.values():
+        assert run_id in drawn
+    assert "1.235e+08" in drawn.split()
+    # No cell is cut but text, which ends in an ellipsis.
+    assert all("…" not in word or not word[0].isdigit() for word in drawn.split())
+
+
+def test_ls_columns_flag_is_not_refitted(sample: Any, child_env: Callable[..., Any]) -> None:
+    env = child_env(TERM="xterm-256color", COLUMNS="80", NO_COLOR="1")
+    code, drawn = on_terminal(["ls", "--root", str(sample.root), "-c", "run_id,name"], env)
+    assert code == 0
+    assert SGR.sub("", drawn).replace("\r", "").splitlines()[1].split() == ["run_id", "name"]

@@ -8,7 +8,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from mmtop.tui.columns import ColumnChoice, choose, differing
+from mmtop.tui.column_rule import differing
+from mmtop.tui.columns import ColumnChoice, choose
 from mmtop.tui.confusion import to_confusion, wrong_first
 from mmtop.tui.filtering import FilterError, classify, complete, field_names, mask
 from mmtop.tui.flat import flatten

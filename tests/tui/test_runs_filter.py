@@ -35,10 +35,12 @@ async def test_first_load_lists_runs_newest_first_with_statuses(store_root: Path
         assert "■ mlp-lr0.001" in text
         assert "☠ resnet-b" in text
         keys = [c.key for c in table(app).columns]
-        # lr and model.kind differ between runs; epochs is 20 everywhere so it is hidden.
+        # Metrics first, then lr and model.kind, which differ between runs (epochs is 20
+        # everywhere, so it is hidden), then the run's own columns.
         assert keys == [
-            "status", "name", "experiment", "created", "duration_s", "last_step", "tags",
-            "params.lr", "params.model.kind", "metrics.train/loss", "metrics.val/acc",
+            "status", "name", "metrics.train/loss", "metrics.val/acc",
+            "params.lr", "params.model.kind",
+            "created", "duration_s", "last_step", "tags", "experiment",
         ]  # fmt: skip
 
 

@@ -240,3 +240,89 @@ def write_table(frame: pl.DataFrame, out: IO[bytes], *, to_terminal: bool, digit
         write_rich_table(labels, rows, right, styles, floor=floor)
         return
     write_plain_table(header, rows, right, out)
+
+
+# The fitted terminal table (`mmtop ls` with no --columns): columns this far apart, and how
+# narrow free text may get before its column is dropped instead.
+FITTED_GAP = 2
+NAME_FLOOR = 20
+
+
+def _floor(column: str, natural: int, numeric: bool) -> int:
+    if numeric or column in WHOLE_COLUMNS or column == "created":
+        return natural  # numbers, ids, times: whole or not at all
+    return min(natural, NAME_FLOOR if column == "name" else TEXT_FLOOR)
+
+
+def fitted_label(column: str) -> str:
+    """`metrics.val/acc` -> `val/acc`, `params.optim.lr` -> `optim.lr`, as in the app."""
+    for prefix in ("metrics.", "params."):
+        if column.startswith(prefix):
+            return column[len(prefix) :]
+    return column
+
+
+def write_fitted_table(frame: pl.DataFrame, digits: int = 4) -> None:
+    """The runs on a terminal, in as many of the frame's columns, first ones first, as fit
+    its width (tui/column_rule.fit): no column is half drawn, numbers and ids are whole,
+    free text ends in `…`; numbers with 4 significant digits, as in the app. A line on
+    stderr counts the columns left out."""
+    from rich.cells import cell_len
+    from rich.console import Console
+    from rich.text import Text
+
+    from mmtop.tui.column_rule import fit
+    from mmtop.tui.formatting import fit as fit_text
+
+    console = Console(file=sys.stdout, no_color=not colour_enabled(sys.stdout), highlight=False)
+    names = frame.columns
+    schema = frame.schema
+    # Cells are worked out a column at a time, only until the floors fill the width: a run
+    # with 100k metric keys costs what a screenful of columns costs.
+    numeric: list[bool] = []
+    header: list[str] = []
+    texts: list[list[str]] = []
+    natural: list[int] = []
+    floors: list[int] = []
+    used = -FITTED_GAP
+    for name in names:
+        column_cells = cells.column_text(frame.get_column(name), digits)
+        is_number = schema[name].is_numeric()
+        label = fitted_label(name)
+        width = max([cell_len(label), *(cell_len(c) for c in column_cells)])
+        floor = _floor(name, width, is_number)
+        used += floor + FITTED_GAP
+        if used > console.width:
+            break
+        numeric.append(is_number)
+        header.append(label)
+        texts.append(column_cells)
+        natural.append(width)
+        floors.append(floor)
+    widths = fit(natural, floors, console.width, FITTED_GAP)
+    rows = [list(row) for row in zip(*texts, strict=True)] if texts else []
+    status = names.index("status") if "status" in names[: len(widths)] else -1
+
+    def line(row: Sequence[str], style: str = "", row_status: str = "") -> Text:
+        text = Text(style=style, no_wrap=True, overflow="crop", end="\n")
+        for i, width in enumerate(widths):
+            cell = fit_text(row[i], width)
+            pad = " " * (width - cell_len(cell))
+            if i:
+                text.append(" " * FITTED_GAP)
+            cell_style = STATUS_STYLES.get(row_status, "") if i == status else ""
+            text.append(pad + cell if numeric[i] else cell + pad, style=cell_style)
+        text.rstrip()
+        return text
+
+    console.print(line(header, "bold"), crop=True)
+    console.print(Text("─" * (sum(widths) + FITTED_GAP * max(0, len(widths) - 1))), crop=True)
+    for row in rows:
+        console.print(line(row, row_status=row[status] if status >= 0 else ""), crop=True)
+    left_out = len(names) - len(widths)
+    if left_out:
+        print(
+            f"{left_out} more column{'s' if left_out > 1 else ''} on a wider terminal, "
+            "or pick them with --columns",
+            file=sys.stderr,
+        )

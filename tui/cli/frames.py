@@ -8,6 +8,7 @@ import re
 
 import polars as pl
 
+from mmtop.tui import column_rule
 from mmtop.tui.cli.errors import UsageError
 from mmtop.tui.flat import Flat, flatten
 
@@ -17,7 +18,21 @@ TABLE_PREFIXES = ("metrics.",)
 # Prefixes tried, in order, for a bare sort key such as `val/acc` or `lr`.
 SORT_FALLBACKS = ("metrics.", "params.")
 
-__all__ = ["Flat", "choose_columns", "flatten", "sort_column", "sort_limit", "table_sources"]
+# On a terminal the default table follows the app's rule (tui/column_rule.py), with the id
+# people copy into other commands after the name; min and max are not shown there.
+TERMINAL_IDENTITY = ("run_id",)
+TERMINAL_SKIPPED = ("metrics_min", "metrics_max")
+
+__all__ = [
+    "Flat",
+    "choose_columns",
+    "flatten",
+    "sort_column",
+    "sort_limit",
+    "table_sources",
+    "terminal_columns",
+    "terminal_sources",
+]
 
 
 def table_sources(columns: list[str], sort: list[str]) -> list[str]:
@@ -28,6 +43,25 @@ def table_sources(columns: list[str], sort: list[str]) -> list[str]:
         wanted.add(key.lstrip("+-").split(".", 1)[0])
         wanted.update(p.rstrip(".") for p in SORT_FALLBACKS)
     return [c for c in columns if c in wanted]
+
+
+def terminal_sources(columns: list[str], sort: list[str]) -> list[str]:
+    """The runs frame's columns the terminal table can need: all but min and max, unless a
+    sort key names them."""
+    wanted = {key.lstrip("+-").split(".", 1)[0] for key in sort}
+    return [c for c in columns if c not in TERMINAL_SKIPPED or c in wanted]
+
+
+def terminal_columns(flat: Flat, sort: list[str]) -> list[str]:
+    """The terminal table's columns, most wanted first (tui/column_rule.py): a metric that
+    --sort names leads the metrics."""
+    names = flat.frame.columns
+    first = []
+    for key in sort:
+        name = sort_column(key.lstrip("+-"), names)
+        if name.startswith("metrics."):
+            first.append(name)
+    return column_rule.default_columns(flat.frame, first=first, identity=TERMINAL_IDENTITY)
 
 
 def choose_columns(flat: Flat, spec: str | None, *, default_table: bool) -> list[str]:

@@ -26,6 +26,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from mmtop.tui import column_rule
 from mmtop.tui.columns import Column
 from mmtop.tui.formatting import (
     STATUS_STYLES,
@@ -169,6 +170,9 @@ class RunsTable(ScrollView, can_focus=True):
         self._cache_window = (0, 0)
         self._styles: dict[str, Style] | None = None
         self._last_highlight: str | None = None
+        # Numbers wider than the column's measured width (it samples a big frame): the
+        # column grows to them, since a number is never cut.
+        self._grown: dict[str, int] = {}
 
     # -- data ---------------------------------------------------------------------------
 
@@ -182,13 +186,33 @@ class RunsTable(ScrollView, can_focus=True):
         keep: str | None = None,
     ) -> None:
         """Show `view`; keep the cursor on run `keep` when it is still shown."""
+        if model is not self.model:
+            self._grown.clear()
         self.model = model
         self.view = view
         self.sort_key = sort_key
         self.descending = descending
+        focused = self.current_column
         self._fixed = [c for c in view.columns if c.key in FIXED_KEYS]
         self._rest = [c for c in view.columns if c.key not in FIXED_KEYS]
         self._columns = self._fixed + self._rest
+        self._layout()
+        # The cursor stays on its column when columns come, go or move (a new sort order).
+        keys = [c.key for c in self._columns]
+        if focused is not None and focused.key in keys:
+            self.cursor_col = keys.index(focused.key)
+        elif self.cursor_col >= len(view.columns):
+            self.cursor_col = max(0, len(view.columns) - 1)
+        row = model.position_of(view, keep) if keep else None
+        if row is None:
+            row = min(self.cursor_row, max(0, len(view) - 1))
+        self.cursor_row = row
+        self._scroll_to_cursor()
+        self.refresh()
+        self._post_highlight()
+
+    def _layout(self) -> None:
+        """Geometry of the columns from their widths; cached rows are formatted anew."""
         self._fixed_total = 2 + sum(self._width(c) + GAP for c in self._fixed)
         self._rest_widths = [self._width(c) for c in self._rest]
         self._rest_starts = []
@@ -198,17 +222,7 @@ class RunsTable(ScrollView, can_focus=True):
             x += w + GAP
         self._rest_total = x
         self._cache.clear()
-        width = self._fixed_width() + self._rest_width()
-        self.virtual_size = Size(width, len(view) + 1)
-        if self.cursor_col >= len(view.columns):
-            self.cursor_col = max(0, len(view.columns) - 1)
-        row = model.position_of(view, keep) if keep else None
-        if row is None:
-            row = min(self.cursor_row, max(0, len(view) - 1))
-        self.cursor_row = row
-        self._scroll_to_cursor()
-        self.refresh()
-        self._post_highlight()
+        self.virtual_size = Size(self._fixed_width() + self._rest_width(), len(self.view) + 1)
 
     @property
     def columns(self) -> list[Column]:
@@ -240,7 +254,8 @@ class RunsTable(ScrollView, can_focus=True):
 
     def _width(self, column: Column) -> int:
         extra = 1 if column.key == self.sort_key else 0
-        return max(column.width, cell_len(column.label) + extra)
+        grown = self._grown.get(column.key, 0)
+        return max(column.width, grown, cell_len(column.label) + extra)
 
     def _fixed_width(self) -> int:
         return self._fixed_total
@@ -249,12 +264,17 @@ class RunsTable(ScrollView, can_focus=True):
         return self._rest_total
 
     def _window(self, scroll_x: int, room: int) -> tuple[int, int]:
-        """Indices (start, stop) into the scrolled columns that overlap [scroll_x, +room)."""
+        """Indices (start, stop) of the scrolled columns drawn: the first that starts at or
+        after `scroll_x`, and those after it that fit in `room` whole (tui/column_rule.fit).
+        A column that does not fit is not drawn at all; one wider than the whole room
+        alone is drawn cut (only text can be that wide)."""
         starts = self._rest_starts
         if room <= 0 or not starts:
             return (0, 0)
-        first = max(0, bisect_right(starts, scroll_x) - 1)
-        return (first, max(first, bisect_left(starts, scroll_x + room)))
+        first = min(bisect_left(starts, scroll_x), len(starts) - 1)
+        widths = self._rest_widths[first:]
+        kept = len(column_rule.fit(widths, widths, room, GAP))
+        return (first, first + max(kept, 1))
 
     def _current_window(self) -> tuple[int, int]:
         width = self.scrollable_content_region.width
@@ -275,13 +295,17 @@ class RunsTable(ScrollView, can_focus=True):
         x = round(self.scroll_offset.x)
         i = self.cursor_col - len(self._fixed)
         if 0 <= i < len(self._rest):
-            left = self._rest_starts[i]
-            right = left + self._rest_widths[i]
             room = self.scrollable_content_region.width - self._fixed_width()
-            if left < x:
-                x = left
-            elif right > x + room:
-                x = right - room
+            first, stop = self._window(x, room)
+            if i < first:
+                x = self._rest_starts[i]
+            elif i >= stop:
+                # The fewest columns scrolled away that bring this one in whole.
+                right = self._rest_starts[i] + self._rest_widths[i]
+                j = bisect_left(self._rest_starts, right - room)
+                x = self._rest_starts[min(j, i)]
+            else:
+                x = self._rest_starts[first]
         self.scroll_to(x=x, y=y, animate=False, immediate=True)
 
     # -- rendering ----------------------------------------------------------------------
@@ -300,16 +324,33 @@ class RunsTable(ScrollView, can_focus=True):
             keys = [c.key for c in cols] + ["run_id", "status"]
             now = self._now()
             n_fixed = len(self._fixed)
-            for offset, values in enumerate(self.model.rows(self.view, start, stop, keys)):
+            rows = self.model.rows(self.view, start, stop, keys)
+            texts = [[_cell(v, c, now) for v, c in zip(r, cols, strict=False)] for r in rows]
+            if self._grow(cols, texts):
+                self._layout()
+                self._cache_window = window
+                self.refresh()
+            for offset, (values, row_texts) in enumerate(zip(rows, texts, strict=True)):
                 cells = [
-                    _pad(_cell(v, c, now), self._width(c), c.right)
-                    for v, c in zip(values, cols, strict=False)
+                    _pad(t, self._width(c), c.right) for t, c in zip(row_texts, cols, strict=False)
                 ]
                 rest = cells[n_fixed:]
                 self._cache[start + offset] = _Row(
                     str(values[-2]), str(values[-1]), cells[:n_fixed], rest, GAP_TEXT.join(rest)
                 )
         return self._cache.get(row)
+
+    def _grow(self, cols: list[Column], texts: list[list[str]]) -> bool:
+        """Widen number columns to any of `texts` they cannot hold whole; True if any grew."""
+        grown = False
+        for i, column in enumerate(cols):
+            if column.kind not in ("int", "number"):
+                continue
+            widest = max((len(row[i]) for row in texts), default=0)
+            if widest > self._width(column):
+                self._grown[column.key] = widest
+                grown = True
+        return grown
 
     def render_lines(self, crop: Region) -> list[Strip]:
         self._styles = None  # styles are looked up once per paint, not once per line
@@ -334,10 +375,10 @@ class RunsTable(ScrollView, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
-        scroll_x, scroll_y = self.scroll_offset
+        scroll_y = self.scroll_offset.y
         base = self._style("base")
         if y == 0:
-            return self._header(width, round(scroll_x))
+            return self._header(width)
         row = round(scroll_y) + y - 1
         if row >= len(self.view):
             return Strip.blank(width, base)
@@ -373,9 +414,9 @@ class RunsTable(ScrollView, can_focus=True):
             ]
         else:
             rest = [Segment(got.rest_text, style)]
-        return self._join_line(fixed, rest, width, round(scroll_x), style, window)
+        return self._join_line(fixed, rest, width, style, window)
 
-    def _header(self, width: int, scroll_x: int) -> Strip:
+    def _header(self, width: int) -> Strip:
         head = self._style("header")
         cursor = self._style("header-cursor")
         fixed: list[Segment] = [Segment("  ", head)]
@@ -392,43 +433,38 @@ class RunsTable(ScrollView, can_focus=True):
             target = fixed if i < n_fixed else rest
             target.append(Segment(text, cursor if i == self.cursor_col else head))
             target.append(Segment(GAP_TEXT, head))
-        return self._join_line(fixed, rest, width, scroll_x, head, window)
+        return self._join_line(fixed, rest, width, head, window)
 
     def _join_line(
         self,
         fixed: list[Segment],
         rest: list[Segment],
         width: int,
-        scroll_x: int,
         style: Style,
         window: tuple[int, int],
     ) -> Strip:
-        """The fixed block, then the sideways-scrolled rest, cut or padded to `width`.
+        """The fixed block, then the window's columns, cut or padded to `width`.
 
-        `rest` holds the columns of `window` only, so it starts where the first of them does.
-        Built as one Strip: intermediate Strips (crop, join, extend) each set up caches,
-        which costs more than the rendering itself on a full-table repaint."""
+        `rest` holds the columns of `window` only and is drawn from the first of them, so
+        no column is ever drawn from its middle. Built as one Strip: intermediate Strips
+        (crop, join, extend) each set up caches, which costs more than the rendering itself
+        on a full-table repaint."""
         left_width = min(self._fixed_width(), width)
         room = width - left_width
         first, stop = window
-        origin = rest_width = 0
+        rest_width = 0
         if first < stop:
             origin = self._rest_starts[first]
             rest_width = self._rest_starts[stop - 1] + self._rest_widths[stop - 1] + GAP - origin
-        scroll_x -= origin
-        segments = fixed
-        if room > 0:
-            if scroll_x or rest_width > room:
-                parts = list(Segment.divide(rest, [scroll_x, scroll_x + room]))
-                segments = fixed + (parts[1] if len(parts) > 1 else [])
-                used = max(0, min(room, rest_width - scroll_x))
-            else:
-                segments = fixed + rest
-                used = rest_width
-            if used < room:
-                segments = segments + [Segment(" " * (room - used), style)]
-            return Strip(segments, width)
-        return Strip(fixed).crop(0, width)
+        if room <= 0:
+            return Strip(fixed).crop(0, width)
+        if rest_width > room:  # the trailing gap, or one text column wider than the room
+            rest = list(Segment.divide(rest, [room]))[0]
+            rest_width = room
+        segments = fixed + rest
+        if rest_width < room:
+            segments = segments + [Segment(" " * (room - rest_width), style)]
+        return Strip(segments, width)
 
     # -- cursor movement ----------------------------------------------------------------
 
@@ -499,7 +535,8 @@ class RunsTable(ScrollView, can_focus=True):
             pos += self._width(column) + GAP
         if x < pos:
             return None
-        rx = x - pos + round(self.scroll_offset.x)
+        first = self._current_window()[0]
+        rx = x - pos + (self._rest_starts[first] if self._rest_starts else 0)
         i = bisect_right(self._rest_starts, rx) - 1
         if 0 <= i < len(self._rest) and rx < self._rest_starts[i] + self._rest_widths[i] + GAP:
             return len(self._fixed) + i
