@@ -160,7 +160,7 @@ def test_a_repaint_draws_only_the_columns_on_screen(tmp_path: Path) -> None:
             header, row = table.render_line(0), table.render_line(1)
             assert len(list(header)) < 150
             assert "m004999" in header.text and "m000000" not in header.text
-            assert row.text.rstrip().endswith("4999")
+            assert "4999" in row.text.split()  # the last metric, before age..experiment
             assert header.cell_length == row.cell_length == table.scrollable_content_region.width
             await pilot.press("q")
         assert app.return_code == 0
