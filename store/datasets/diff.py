@@ -23,6 +23,14 @@ def schema_diff(a: dict[str, str], b: dict[str, str]) -> dict[str, list[dict[str
     }
 
 
+def shift(baseline: dict[str, Any], current: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per column of the first version: PSI, normalised Wasserstein, Jensen-Shannon, null
+    shares and whether it drifted (store/drift.py's thresholds), from the two profiles."""
+    from ..drift import compare
+
+    return compare(baseline, current).drop("unseen").to_dicts()
+
+
 def diff(
     a: DatasetVersion,
     b: DatasetVersion,
@@ -39,9 +47,18 @@ def diff(
         "rows": {"a": ra, "b": rb, "delta": rb - ra if ra is not None and rb is not None else None},
         "schema": schema_diff(a.schema, b.schema),
         "labels": {"a": a.related("labels"), "b": b.related("labels")},
+        "shift": None,
         "keyed": None,
         "notes": [],
     }
+    pa_, pb_ = a.profile(), b.profile()
+    if pa_ is not None and pb_ is not None:
+        out["shift"] = shift(pa_, pb_)
+    else:
+        which = (
+            "either version" if pa_ is None and pb_ is None else (a.ref if pa_ is None else b.ref)
+        )
+        out["notes"].append(f"no profile of {which}: distribution shift not computed")
     keys = key or (a.key if a.key and a.key == b.key else [])
     if not keys:
         out["notes"].append("no key column: rows added/removed/changed not compared (--key)")

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..capture.code import strip_url_credentials
-from ..fsio import locked, write_atomic
+from ..fsio import locked, write_atomic, write_json_atomic
 from ..ids import hostname, now_iso, username
 from ..names import check_text
 from ..registry import versions
@@ -56,6 +56,7 @@ def register(
     found = find(root, name, str(info["fingerprint"]))
     if found is not None:
         return found, False
+    profile = sources.profile_of(source, info)  # slow: before the lock, only for new content
     _ensure_store(root)
     home = layout.dataset_dir(root, name)
     home.mkdir(parents=True, exist_ok=True)
@@ -66,6 +67,9 @@ def register(
         number, folder = versions.claim_in(layout.versions_dir(root, name))
         try:
             files: list[dict[str, Any]] = []
+            if profile is not None:
+                write_json_atomic(folder / layout.PROFILE, profile)
+                files += describe_files(folder, layout.PROFILE)
             if snapshot:
                 target = folder / layout.SNAPSHOT
                 write_atomic(target, lambda tmp: sources.write_snapshot(source, tmp))
@@ -93,7 +97,7 @@ def register(
                 "pid": os.getpid(),
                 "run": run,
                 "snapshot": layout.SNAPSHOT if snapshot else None,
-                "profile": None,
+                "profile": layout.PROFILE if profile is not None else None,
                 "stored": files,
             }
             versions.commit(folder, manifest)

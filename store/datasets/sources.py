@@ -17,6 +17,9 @@ from ..tables import to_arrow
 from . import fingerprint
 
 TABULAR_SUFFIXES = (".parquet", ".pq", ".csv", ".tsv")
+# Profiling reads the data into memory: files and folders larger than this are registered
+# without a profile, so registering a big dataset keeps its bounded memory.
+PROFILE_MAX_BYTES = 256 << 20
 
 
 def is_path(source: Any) -> bool:
@@ -155,3 +158,26 @@ def write_snapshot(source: Any, target: Path) -> None:
                 writer.write_batch(batch)
     else:
         pq.write_table(read_table(path), target, compression="zstd")
+
+
+def profile_of(source: Any, info: dict[str, Any]) -> dict[str, Any] | None:
+    """The per-column profile (store/profile.py) of a frame, or of a Parquet/CSV file or folder
+    of them up to PROFILE_MAX_BYTES; None for anything else, or data it cannot profile."""
+    import polars as pl
+
+    from ..profile import profile
+
+    try:
+        if is_path(source):
+            size = info.get("size")
+            if info.get("schema") is None or not isinstance(size, int) or size > PROFILE_MAX_BYTES:
+                return None
+            table = read_table(Path(source))
+        else:
+            table = as_table(source)
+        frame = pl.from_arrow(table)
+        if not isinstance(frame, pl.DataFrame):
+            return None
+        return profile(frame)
+    except (pa.ArrowException, pl.exceptions.PolarsError, ValueError, TypeError, OSError):
+        return None  # a profile describes the data; its absence must not refuse the data

@@ -88,6 +88,7 @@ def test_diff_reports_schema_rows_and_changed_rows(
         "digits-train@1 -> digits-train@2: different data\n"
         "rows     1,797 -> 1,797 (+0)\n"
         "schema   ~ pixel_0_1: double -> float\n"
+        "shift    no column drifted (of 66)\n"
         "rows by key id: 0 added, 0 removed, 2 changed, 1,795 unchanged\n"
         "  changed columns: target 2\n"
         "  changed: 4, 8\n"

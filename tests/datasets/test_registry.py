@@ -287,3 +287,35 @@ def test_old_inputs_json_fingerprints_stay_readable(tmp_path: Path) -> None:
     [train, *_] = s.run_datasets(run_id)
     assert train["fingerprint"].startswith("blake2b:") and train["ref"] is None
     assert s.datasets().height == 0
+
+
+def test_diff_reports_distribution_shift_from_profiles(
+    tmp_path: Path, digits_frame: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "mmruns"
+    base = store.log_dataset_version("d", digits_frame, root)
+    shifted = digits_frame.assign(pixel_3_3=digits_frame["pixel_3_3"] * 0.5)
+    moved = store.log_dataset_version("d", shifted, root)
+    profile = base.profile()
+    assert profile is not None and profile["rows"] == 1797
+    assert profile["columns"]["target"]["kind"] == "numeric"
+    assert base.manifest["profile"] == "profile.json"
+    d = store.open(root).dataset_diff(base.ref, moved.ref)
+    assert [r["column"] for r in d["shift"] if r["drift"]] == ["pixel_3_3"]
+    assert len(d["shift"]) == 66 and d["notes"] == [
+        "no key column: rows added/removed/changed not compared (--key)"
+    ]
+
+    from mmtop.store.datasets import sources
+
+    monkeypatch.setattr(sources, "PROFILE_MAX_BYTES", 100)  # files above it are not read
+    path = tmp_path / "big.csv"
+    path.write_text("x\n" + "1\n" * 100)
+    big = store.log_dataset_version("big", path, root)
+    assert big.manifest["profile"] is None and big.profile() is None
+    small = tmp_path / "small.csv"
+    small.write_text("x\n1\n")
+    store.log_dataset_version("big", small, root)
+    d = store.open(root).dataset_diff("big@1", "big@2")
+    assert d["shift"] is None
+    assert d["notes"][0] == "no profile of big@1: distribution shift not computed"

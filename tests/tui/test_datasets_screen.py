@@ -49,12 +49,15 @@ async def test_datasets_screen_lists_versions_and_diffs_the_previous(
         await h.wait_for(pilot, lambda: screen.detail_loads >= 2)
         await pilot.press("d")
         await h.wait_for(pilot, lambda: screen.detail_loads >= 3)
-        assert screen.detail_text.startswith(
-            "pets@1 -> pets@2: different data\n"
-            "rows     3 -> 3 (+0)\n"
-            "schema   same columns and types\n"
-            "rows by key id: 0 added, 0 removed, 1 changed, 2 unchanged\n"
-        )
+        lines = screen.detail_text.splitlines()
+        assert lines[:4] == [
+            "pets@1 -> pets@2: different data",
+            "rows     3 -> 3 (+0)",
+            "schema   same columns and types",
+            "shift    1 of 2 columns drifted",
+        ]
+        assert lines[4].split()[0] == "label"
+        assert lines[5] == "rows by key id: 0 added, 0 removed, 1 changed, 2 unchanged"
         await pilot.press("escape")
         assert not isinstance(app.screen, DatasetsScreen)
 

@@ -148,6 +148,7 @@ def diff_text(d: dict[str, Any]) -> str:
     labels = d.get("labels") or {}
     if labels.get("a") != labels.get("b"):
         lines.append(cells.human(f"labels   {labels.get('a') or '-'} -> {labels.get('b') or '-'}"))
+    lines += shift_lines(d.get("shift"))
     keyed = d.get("keyed")
     if keyed:
         key = ", ".join(keyed["key"])
@@ -171,6 +172,23 @@ def diff_text(d: dict[str, Any]) -> str:
     for note in d.get("notes") or []:
         lines.append(cells.human(f"note: {note}"))
     return "\n".join(lines) + "\n"
+
+
+def shift_lines(rows: list[dict[str, Any]] | None) -> list[str]:
+    """One summary line, then one line per drifted column with its distances."""
+    if rows is None:
+        return []
+    drifted = [r for r in rows if r.get("drift")]
+    if not drifted:
+        return [f"shift    no column drifted (of {len(rows)})"]
+    out = [f"shift    {len(drifted)} of {len(rows)} columns drifted"]
+    width = max(len(str(r["column"])) for r in drifted)
+    for r in drifted:
+        found = [
+            f"{k} {r[k]:.3g}" for k in ("psi", "wasserstein", "js") if isinstance(r.get(k), float)
+        ]
+        out.append(cells.human(f"  {str(r['column']).ljust(width)}  " + "  ".join(found)))
+    return out
 
 
 def lineage_text(lin: dict[str, Any]) -> str:
