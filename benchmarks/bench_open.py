@@ -1,5 +1,8 @@
 """Opening a big store: `store.open(root).runs()` in a fresh process, cold and warm.
 
+Also: 50 histories on a freshly opened store (no `runs()` first) against the same after
+`runs()`, which knows every run's folder.
+
 Generates N runs (20 params, 5 metrics x 200 steps each) once under a cache folder, then times
 fresh processes: cold (no .mmtop/ cache), warm (cache present), and a bare polars/json read of
 the same files (run.json + params.json + summaries, parsed and put in a frame) for comparison.
@@ -50,27 +53,46 @@ df = pl.DataFrame(rows)
 print(time.perf_counter() - t0, df.height)
 """
 
+HISTORY = """
+import sys, time
+from mmtop import store
+ids = sys.argv[2].split(",")
+store.open(sys.argv[1]).history(ids[-1], keys=["m0"])  # imports, page cache: not measured
+t0 = time.perf_counter()
+h = store.open(sys.argv[1]).history(ids, keys=["m0"])
+fresh = time.perf_counter() - t0
+s = store.open(sys.argv[1])
+s.runs()
+t0 = time.perf_counter()
+h2 = s.history(ids, keys=["m0"])
+after = time.perf_counter() - t0
+assert h.height == h2.height == len(ids) * 200, (h.height, h2.height)
+print(fresh, after)
+"""
+
+
+def run_id(i: int) -> str:
+    return f"20261127T{i // 3600 % 24:02d}{i // 60 % 60:02d}{i % 60:02d}Z-{i:06x}"
+
 
 def generate(root: Path, n: int) -> None:
     """Write runs directly in the store format (fast), as the writer would leave them."""
-    import polars as pl
 
     from mmtop.store import paths
     from mmtop.store.folders import ensure_store
-    from mmtop.store.schema import PARQUET_OPTIONS, RUN_SCHEMA_VERSION
+    from mmtop.store.schema import RUN_SCHEMA_VERSION
 
     ensure_store(root)
     steps = 200
     keys = [f"m{i}" for i in range(5)]
     for i in range(n):
         exp = f"exp{i % 20}"
-        run_id = f"20261127T{i // 3600 % 24:02d}{i // 60 % 60:02d}{i % 60:02d}Z-{i:06x}"
-        d = root / exp / run_id
+        d = root / exp / run_id(i)
         (d / "metrics").mkdir(parents=True)
         (d / "summary").mkdir()
         meta = {
             "schema_version": RUN_SCHEMA_VERSION,
-            "run_id": run_id,
+            "run_id": run_id(i),
             "experiment": exp,
             "name": f"run-{i}",
             "status": "finished",
@@ -102,22 +124,34 @@ def generate(root: Path, n: int) -> None:
         summary = {"writer": "w0", "updated": 0, "metrics": metrics, "values": {}}
         (d / "summary" / "00000000.json").write_text(json.dumps(summary))
         if i < 200:  # parts for a sample only: the listing never reads them
-            df = pl.DataFrame(
-                {
-                    "step": list(range(steps)) * len(keys),
-                    "time": [0] * (steps * len(keys)),
-                    "key": [k for k in keys for _ in range(steps)],
-                    "value": [0.5] * (steps * len(keys)),
-                }
-            )
-            df.write_parquet(d / "metrics" / "00000000-000001.parquet", compression="zstd")
-        _ = PARQUET_OPTIONS
+            write_part(d / "metrics" / "00000000-000001.parquet", steps, keys)
 
 
-def timed(script: str, root: Path) -> tuple[float, float]:
+def write_part(file: Path, steps: int, keys: list[str]) -> None:
+    import datetime as dt
+
+    import polars as pl
+
+    pl.DataFrame(
+        {
+            "step": list(range(steps)) * len(keys),
+            "time": [dt.datetime(2026, 11, 27, tzinfo=dt.UTC)] * (steps * len(keys)),
+            "key": [k for k in keys for _ in range(steps)],
+            "value": [0.5] * (steps * len(keys)),
+        },
+        schema={
+            "step": pl.Int64,
+            "time": pl.Datetime("us", "UTC"),
+            "key": pl.String,
+            "value": pl.Float64,
+        },
+    ).write_parquet(file, compression="zstd")
+
+
+def timed(script: str, root: Path, *extra: str) -> tuple[float, float]:
     t0 = time.perf_counter()
     out = subprocess.run(
-        [sys.executable, "-c", script, str(root)],
+        [sys.executable, "-c", script, str(root), *extra],
         check=True,
         capture_output=True,
         text=True,
@@ -126,6 +160,18 @@ def timed(script: str, root: Path) -> tuple[float, float]:
     wall = time.perf_counter() - t0
     inner = float(out.stdout.split()[0])
     return inner, wall
+
+
+def history_pair(root: Path, ids: str) -> tuple[float, float]:
+    out = subprocess.run(
+        [sys.executable, "-c", HISTORY, str(root), ids],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
+    fresh, after = map(float, out.stdout.split())
+    return fresh, after
 
 
 def main() -> None:
@@ -148,6 +194,12 @@ def main() -> None:
             f"{n} runs: runs() cold {cold[0]:.2f} s, warm {warm[0]:.2f} s "
             f"(process {warm[1]:.2f} s); bare polars/json read {bare[0]:.2f} s; "
             f"warm/bare = {warm[0] / bare[0]:.2f}"
+        )
+        ids = ",".join(run_id(i) for i in [*range(50), 199])
+        fresh, after = min(history_pair(root, ids) for _ in range(3))
+        print(
+            f"{n} runs: 51 histories (one key x 200 steps) on a fresh store.open "
+            f"{fresh * 1000:.0f} ms, after runs() {after * 1000:.0f} ms"
         )
 
 

@@ -21,7 +21,7 @@ MAX_COMPONENT_BYTES = 200
 MAX_PARAM_DEPTH = 64
 
 # Matched with fullmatch: `$` also accepts a trailing newline.
-_RUN_ID_RE = re.compile(r"[0-9A-Za-z][0-9A-Za-z._-]{0,127}")
+RUN_ID_RE = re.compile(r"[0-9A-Za-z][0-9A-Za-z._-]{0,127}")
 
 
 def _has_control(text: str) -> bool:
@@ -58,7 +58,7 @@ def check_path_component(value: object, what: str) -> str:
 
 
 def check_run_id(value: object) -> str:
-    if not isinstance(value, str) or not _RUN_ID_RE.fullmatch(value):
+    if not isinstance(value, str) or not RUN_ID_RE.fullmatch(value):
         raise ValueError(
             f"run_id must be 1-128 letters, digits, '.', '_' or '-' (not first): {value!r}"
         )

@@ -285,31 +285,49 @@ class Store(ModelRegistry, DatasetRegistry):
 
     # ----------------------------------------------------------------- one run
     def _dir_of(self, run_id: str) -> Path:
-        known = self._dirs.get(run_id)
-        if known is not None and not os.path.exists(f"{known}/{paths.RUN_JSON}"):
-            del self._dirs[run_id]  # moved or deleted since the last listing: look again
-        if run_id not in self._dirs:
-            for exp in _subdirs(str(self.root), []):
+        found = self._locate([run_id])
+        if run_id not in found:
+            raise RunNotFoundError(f"no run with id {run_id!r} in {self.root}")
+        return found[run_id]
+
+    def _locate(self, run_ids: Iterable[str]) -> dict[str, Path]:
+        """Folders of the given full run ids that exist, from the last listing when it still
+        holds, else by probing `<experiment>/<id>/run.json` in each experiment folder.
+
+        The experiment folders are listed once for all ids: a store has few experiments and
+        many runs, so this costs a stat per (id, experiment), never a listing of every run.
+        """
+        out: dict[str, Path] = {}
+        missing: list[str] = []
+        for run_id in run_ids:
+            known = self._dirs.get(run_id)
+            if known is not None and os.path.exists(f"{known}/{paths.RUN_JSON}"):
+                out[run_id] = Path(known)
+            else:
+                self._dirs.pop(run_id, None)  # moved or deleted since the last listing
+                if _one_component(run_id):
+                    missing.append(run_id)
+        if not missing:
+            return out
+        exps = sorted(
+            e for e in _subdirs(str(self.root), []) if not paths.is_hidden(os.path.basename(e))
+        )
+        for run_id in missing:
+            for exp in exps:
                 folder = Path(exp) / run_id
                 # A linked run folder is not listed either: it may lead out of the store.
-                if (
-                    not paths.is_hidden(folder.parent.name)
-                    and not folder.is_symlink()
-                    and (folder / paths.RUN_JSON).exists()
-                ):
+                if not folder.is_symlink() and (folder / paths.RUN_JSON).exists():
                     self._dirs[run_id] = str(folder)
+                    out[run_id] = folder
                     break
-            else:
-                raise RunNotFoundError(f"no run with id {run_id!r} in {self.root}")
-        return Path(self._dirs[run_id])
+        return out
 
     def resolve(self, ref: str) -> str:
         """A full run id from a full id, a unique id prefix, or `experiment/name`."""
         ref = ref.strip()
         if not ref:
             raise RunNotFoundError("empty run reference")
-        ids = [os.path.basename(p) for p in self._run_paths()]
-        if ref in ids:
+        if ref in self._locate([ref]):
             return ref
         if "/" in ref:
             exp, _, name = ref.partition("/")
@@ -322,6 +340,7 @@ class Store(ModelRegistry, DatasetRegistry):
                 raise AmbiguousRunError(
                     f"{ref!r} names {len(found)} runs: {', '.join(found[:10])}", found
                 )
+        ids = [os.path.basename(p) for p in self._run_paths()]
         matches = [i for i in ids if i.startswith(ref)]
         if len(matches) == 1:
             return matches[0]
@@ -378,9 +397,10 @@ class Store(ModelRegistry, DatasetRegistry):
         ids = [run_ids] if isinstance(run_ids, str) else list(run_ids)
         wanted = [keys] if isinstance(keys, str) else keys
         sub = paths.SYSTEM_DIR if system else paths.METRICS_DIR
+        found = self._locate(ids)  # full ids, the usual case, without a listing per id
         folders: dict[str, Path] = {}
         for ref in ids:
-            run_id = ref if ref in self._dirs else self.resolve(ref)
+            run_id = ref if ref in found else self.resolve(ref)
             folders[run_id] = self._dir_of(run_id) / sub
         df = read_histories(folders, wanted, self._problems, self._verified)
         if max_points is not None:
@@ -412,6 +432,12 @@ def _beat_time(mtime: float) -> dt.datetime | None:
         return dt.datetime.fromtimestamp(mtime, dt.UTC)
     except (OverflowError, OSError, ValueError):
         return None
+
+
+def _one_component(name: str) -> bool:
+    """A name that can only be a folder inside an experiment folder (copied stores may hold
+    run folders named outside the run id rule; they are found like any other)."""
+    return bool(name) and name not in (".", "..") and "/" not in name and "\0" not in name
 
 
 def _tag_list(tags: Iterable[str]) -> list[str]:

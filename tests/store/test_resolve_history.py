@@ -155,3 +155,37 @@ def test_downsample_keeps_ends_extremes_and_short_series(
             assert got["value"].fill_nan(None).max() == finite["value"].max()
         assert got["value"].is_nan().any() == full["value"].is_nan().any()
         assert got.height <= 3 * (max_points // 2) + 2
+
+
+def test_history_on_a_fresh_store_lists_the_root_once_not_every_run_folder(
+    three: store.Store, root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mmtop.store import reader
+
+    listed: list[str] = []
+    real = reader._subdirs
+
+    def counting(folder: str, problems: list[store.Problem]) -> list[str]:
+        listed.append(folder)
+        found: list[str] = real(folder, problems)
+        return found
+
+    monkeypatch.setattr(reader, "_subdirs", counting)
+    ids = ["20261127T015823Z-3f9a1c", "20261128T120000Z-aaaaaa", "20261128T130000Z-bbbbbb"]
+    fresh = store.open(root)
+    h = fresh.history(ids, keys="x")
+    assert sorted(set(h["run_id"].to_list())) == ids
+    assert listed == [str(root)]  # the experiments once; no experiment folder listed
+    listed.clear()
+    assert fresh.history("digits/adam", keys="x")["run_id"].to_list() == ["20261127T015823Z-3f9b2d"]
+    fresh.history(ids, keys="x")
+    assert listed.count(str(root)) == 1  # only the `experiment/name` reference listed
+
+
+def test_history_finds_a_run_moved_since_the_listing(three: store.Store, root: Path) -> None:
+    three.runs()
+    (root / "other").mkdir()
+    (root / "digits" / "20261127T015823Z-3f9a1c").rename(root / "other" / "20261127T015823Z-3f9a1c")
+    h = three.history("20261127T015823Z-3f9a1c", keys="x")
+    assert h["value"].to_list() == [1.0]
+    assert three.run("20261127T015823Z-3f9a1c").experiment == "other"
