@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from . import checksums, paths
+from . import checksums, paths, run_index
 from .errors import CorruptPartError
 from .parts import Part, own_part_names, parse_part, read_part, select_parts, write_part
 from .reader import Store
@@ -32,6 +32,7 @@ class CompactReport:
     parts_after: int = 0
     failed: list[str] = field(default_factory=list)
     model_versions_removed: list[str] = field(default_factory=list)
+    index_runs: int = 0  # rows of the run index written (store/run_index.py); 0: not written
 
 
 # Superseded parts stay this long after the part that replaces them was written: a reader
@@ -75,6 +76,7 @@ def compact(root: str | os.PathLike[str], grace: float = GRACE_SECONDS) -> Compa
     store = Store(root)
     report = CompactReport()
     retired = _Retired()
+    upto = run_index.mark(store.root)
     frame = store.runs()
     for run_id, status, folder in frame.select("run_id", "status", "path").iter_rows():
         if status not in FINAL_STATUSES:
@@ -91,6 +93,8 @@ def compact(root: str | os.PathLike[str], grace: float = GRACE_SECONDS) -> Compa
             report.parts_after += after
             changed = changed or before != after
         report.runs_compacted += int(changed)
+    if store._base is not None and run_index.save(store.root, store._base, upto) is not None:
+        report.index_runs = store._base.height
     retired.delete(grace)
     report.model_versions_removed = [str(p) for p in remove_interrupted_versions(store.root)]
     return report

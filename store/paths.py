@@ -19,6 +19,7 @@ STORE_MARKER = "mmtop-store.json"
 CACHE_DIR = ".mmtop"
 MODELS_DIR = "_models"
 DATASETS_DIR = "_datasets"
+INDEX_DIR = "_index"  # the run index (store/run_index.py)
 
 RUN_JSON = "run.json"
 HEARTBEAT = "heartbeat"
@@ -108,6 +109,14 @@ def table_file(run: Path, name: str) -> Path:
 
 def table_meta_file(run: Path, name: str) -> Path:
     return run / TABLES_DIR / f"{name}.json"
+
+
+def index_dir(root: Path) -> Path:
+    return root / INDEX_DIR
+
+
+def index_log_dir(root: Path) -> Path:
+    return root / INDEX_DIR / "log"
 
 
 def cache_dir(root: Path) -> Path:

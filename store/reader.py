@@ -17,7 +17,7 @@ from typing import Any
 
 import polars as pl
 
-from . import paths, query
+from . import paths, query, run_index
 from .datasets.api import DatasetRegistry
 from .errors import (
     AmbiguousRunError,
@@ -80,6 +80,7 @@ class Store(ModelRegistry, DatasetRegistry):
         self._problems: list[Problem] = []
         self._dirs: dict[str, str] = {}  # run_id -> folder, from the last listing
         self._verified = Verified()  # parts whose sha256 this store has checked
+        self._force: set[str] = set()  # run folders the run index says changed: read again
 
     @property
     def read_only(self) -> bool:
@@ -159,8 +160,12 @@ class Store(ModelRegistry, DatasetRegistry):
 
     def _reusable(self, base: pl.DataFrame, current: dict[str, Signature]) -> pl.DataFrame:
         """Rows of `base` whose runs' files are provably unchanged."""
+        force = self._force
         keep = [
-            (sig := current.get(path)) is not None and repr(sig) == old and stable(sig, read)
+            (sig := current.get(path)) is not None
+            and repr(sig) == old
+            and stable(sig, read)
+            and path not in force
             for path, old, read in zip(
                 base["path"].to_list(),
                 base[SIG_COL].to_list(),
@@ -232,6 +237,8 @@ class Store(ModelRegistry, DatasetRegistry):
         base = self._base
         if base is None and self.use_cache:
             base = self._frames.load()
+        if base is None:
+            base, self._force = run_index.load(self.root)
         frame = base
         if base is None:
             frame = self._build(scanned)
@@ -247,6 +254,7 @@ class Store(ModelRegistry, DatasetRegistry):
         if frame is not base and self.use_cache:
             self._frames.save(frame)
         self._base = frame
+        self._force = set()
         ids, folders = frame["run_id"].to_list(), frame["path"].to_list()
         self._dirs = dict(zip(ids, folders, strict=True))
         return self._live(frame.drop(SIG_COL, READ_COL, PARAMS_COL))
@@ -374,11 +382,17 @@ class Store(ModelRegistry, DatasetRegistry):
 
     def add_tags(self, ref: str, tags: Iterable[str]) -> list[str]:
         """Add tags to a run atomically; returns its tags."""
-        return change_tags(self._writable_dir(ref), add=_tag_list(tags))
+        folder = self._writable_dir(ref)
+        out = change_tags(folder, add=_tag_list(tags))
+        run_index.note(self.root, folder.name, folder.parent.name, "tags")
+        return out
 
     def remove_tags(self, ref: str, tags: Iterable[str]) -> list[str]:
         """Remove tags from a run atomically; returns its tags."""
-        return change_tags(self._writable_dir(ref), remove=_tag_list(tags))
+        folder = self._writable_dir(ref)
+        out = change_tags(folder, remove=_tag_list(tags))
+        run_index.note(self.root, folder.name, folder.parent.name, "tags")
+        return out
 
     def _writable_dir(self, ref: str) -> Path:
         if self.read_only:

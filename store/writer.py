@@ -18,7 +18,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from . import lifecycle, paths, shared
+from . import lifecycle, paths, run_index, shared
 from .capture import ConsoleCapture, SystemSampler, collect_code, collect_env, redact_argv
 from .errors import StoreError, StoreWriteError, first_line
 from .flushing import Flusher, record_end
@@ -132,6 +132,7 @@ class Run(ExplicitLogging):
         self._launch = args.launch
         self.rank = self._launch.rank
         self._open(experiment, name, run_id, resume, args, parent_model)
+        run_index.note(self.root, self.run_id, self.path.parent.name, "start")
         self._start(capture_env, capture_code, capture_system, system_every, capture_console)
 
     # ----------------------------------------------------------------- creation
@@ -443,6 +444,9 @@ class Run(ExplicitLogging):
             ) from exc
         finally:
             lifecycle.unregister(self)
+        run_index.note(self.root, self.run_id, self.path.parent.name, "finish")
+        if status != "killed":  # preempted: leave quickly, the next run folds the log
+            run_index.fold_if_due(self.root)
         if failure is not None:
             raise failure
 

@@ -1,0 +1,184 @@
+"""The run index under <root>/_index/: kept by writers, read by cold opens, never the truth."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+
+import mmtop.store.reader  # noqa: F401  (binds store.reader for monkeypatching)
+from mmtop import store
+from mmtop.store import records, run_index
+
+HOUR = 3600
+
+
+def _backdate(root: Path, seconds: float = HOUR) -> None:
+    """Age every file, as if the runs ended long ago (recent files are never trusted)."""
+    when = time.time() - seconds
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in [*dirnames, *filenames]:
+            os.utime(os.path.join(dirpath, name), (when, when))
+
+
+def _populate(root: Path, n: int = 6) -> list[str]:
+    ids = []
+    for i in range(n):
+        with store.Run(
+            experiment=f"exp{i % 2}",
+            name=f"run{i}",
+            root=root,
+            params={"lr": 10.0**-i, "model": {"depth": i}},
+            tags=[f"t{i}"],
+            capture_env=False,
+            capture_code=False,
+            capture_system=False,
+        ) as run:
+            run.log({"loss": 1.0 / (i + 1)})
+        ids.append(run.run_id)
+    return ids
+
+
+def _reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Run folders whose files the reader parses."""
+    seen: list[str] = []
+    real = records.read_record
+
+    def counting(run: str | Path, problems: list[store.Problem]) -> dict[str, Any] | None:
+        seen.append(os.path.basename(str(run)))
+        out: dict[str, Any] | None = real(run, problems)
+        return out
+
+    monkeypatch.setattr(store.reader, "read_record", counting)
+    return seen
+
+
+def _indexed(root: Path) -> None:
+    _backdate(root)
+    assert store.compact(root).index_runs == len(store.open(root, cache=False).runs())
+
+
+def _truth(root: Path) -> pl.DataFrame:
+    """The runs frame read from the files alone."""
+    index = root / "_index"
+    index.rename(root / "_index.off")
+    try:
+        return store.open(root, cache=False).runs()
+    finally:
+        (root / "_index.off").rename(index)
+
+
+def _same(a: pl.DataFrame, b: pl.DataFrame) -> None:
+    cols = [c for c in a.columns if not c.startswith("_")]
+    assert a.select(cols).equals(b.select(cols)), (a, b)
+
+
+def test_writers_note_start_and_finish_and_fold_the_log(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(run_index, "COMPACT_AT", 4)
+    ids = _populate(root, 3)
+    snaps = run_index.snapshots(root)
+    # Two entries per run: the second run's finish made four and folded them.
+    assert [s.rows for s in snaps] == [2]
+    left = run_index.entries(root, snaps[0].upto)
+    assert len(left) == 2
+    docs = [json.loads((root / "_index" / "log" / name).read_text()) for name, _ in left]
+    assert [(d["run_id"], d["event"]) for d in docs] == [(ids[2], "start"), (ids[2], "finish")]
+    assert docs[0]["experiment"] == "exp0"
+
+
+def test_cold_open_from_the_index_reads_no_run_files(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _populate(root)
+    _indexed(root)
+    truth = _truth(root)
+    reads = _reads(monkeypatch)
+    cold = store.open(root).runs()  # no .mmtop/ cache was ever written by a reader
+    assert reads == []
+    _same(cold, truth)
+    assert (root / ".mmtop").exists()  # and the reader's own cache is written from it
+
+
+def test_index_is_found_whatever_the_root_is_called(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _populate(root, 2)
+    _indexed(root)
+    reads = _reads(monkeypatch)
+    monkeypatch.chdir(root.parent)
+    frame = store.open(Path(root.name), cache=False).runs()
+    assert reads == []
+    assert frame["path"].to_list() == sorted(frame["path"].to_list(), key=os.path.basename)
+    assert all(p.startswith(f"{root.name}/exp") for p in frame["path"].to_list())
+
+
+def test_a_stale_index_costs_reads_never_truth(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ids = _populate(root)
+    _indexed(root)
+    # Edited by hand, in place (no rename, no log entry), a run deleted, a run added.
+    meta_file = next(root.glob(f"*/{ids[0]}/run.json"))
+    meta = json.loads(meta_file.read_text())
+    meta["tags"] = ["edited"]
+    with open(meta_file, "r+") as f:
+        f.truncate(0)
+        f.write(json.dumps(meta))
+    shutil.rmtree(next(root.glob(f"*/{ids[1]}")))
+    new = next(root.glob(f"*/{ids[2]}"))
+    copy = new.parent / "20270101T000000Z-aaaaaaaaaaaa"
+    shutil.copytree(new, copy)
+    meta = json.loads((copy / "run.json").read_text())
+    meta["run_id"] = copy.name
+    (copy / "run.json").write_text(json.dumps(meta))
+    reads = _reads(monkeypatch)
+    frame = store.open(root, cache=False).runs()
+    assert sorted(reads) == sorted([ids[0], copy.name])
+    _same(frame, _truth(root))
+    by_id = dict(zip(frame["run_id"].to_list(), frame["tags"].to_list(), strict=True))
+    assert by_id[ids[0]] == ["edited"]
+    assert ids[1] not in by_id and copy.name in by_id
+    assert frame.height == 6
+
+
+def test_runs_named_by_newer_log_entries_are_read_again(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = _populate(root, 3)
+    _indexed(root)
+    run_index.note(root, ids[1], "exp1", "tags")
+    run_index.note(root, "../../etc", "exp1", "tags")  # junk entries name no folder
+    (root / "_index" / "log" / f"{time.time_ns():020d}-0badf00d.json").write_text("{nope")
+    reads = _reads(monkeypatch)
+    store.open(root, cache=False).runs()
+    assert reads == [ids[1]]
+
+
+@pytest.mark.parametrize("damage", [b"", b"PAR1 not parquet", b"\x00" * 100])
+def test_a_damaged_snapshot_is_read_past(
+    root: Path, monkeypatch: pytest.MonkeyPatch, damage: bytes
+) -> None:
+    _populate(root, 3)
+    _indexed(root)
+    snap = run_index.snapshots(root)[0].path
+    snap.write_bytes(damage)
+    reads = _reads(monkeypatch)
+    frame = store.open(root, cache=False).runs()
+    assert len(reads) == 3 and frame.height == 3
+
+
+def test_compact_rebuilds_a_deleted_index(root: Path) -> None:
+    _populate(root, 3)
+    _backdate(root)
+    assert run_index.snapshots(root) == []
+    report = store.compact(root)
+    assert report.index_runs == 3
+    (snap,) = run_index.snapshots(root)
+    assert snap.rows == 3
+    assert run_index.entries(root) == []  # folded into the snapshot
