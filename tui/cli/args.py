@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "export": "export the runs table or full metric histories",
     "doctor": "check the store; list unreadable files and crashed runs",
     "compact": "merge metric parts of finished runs into fewer files",
+    "sql": "SQL over the tables runs, metrics and system (polars SQL), output as ls",
     "import": "import runs from MLflow (file or SQLite store) or TensorBoard, once each",
     "models": "the model registry: list, show, promote, export and verify versions",
     "datasets": "the dataset registry: list, show, diff versions and trace their lineage",
@@ -149,6 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     _export(add("export", EXPORT_EPILOG))
     _doctor(add("doctor", "exit code 1 when a file was skipped or a run crashed"))
     _compact(add("compact"))
+    _sql(add("sql", SQL_EPILOG))
     _import(add("import", IMPORT_EPILOG))
     _models(add("models", MODELS_EPILOG), common)
     _datasets(add("datasets", DATASETS_EPILOG), common)
@@ -279,6 +281,28 @@ COMPLETION_EPILOG = (
     "  bash: mmtop completion bash > ~/.local/share/bash-completion/completions/mmtop\n"
     "  zsh:  mmtop completion zsh > ~/.zfunc/_mmtop  (with ~/.zfunc in $fpath)"
 )
+
+
+SQL_EPILOG = (
+    "tables: runs (as mmtop ls, params and metrics as structs), metrics and system\n"
+    "(run_id, experiment, step, time, key, value; streamed from the Parquet parts)\n\n"
+    "examples:\n"
+    '  mmtop sql "SELECT run_id, max(value) AS best FROM metrics\n'
+    "             WHERE key = 'val/acc' AND experiment = 'digits' GROUP BY run_id\"\n"
+    "  mmtop sql \"SELECT name, params.lr FROM runs WHERE status = 'finished'\" -f csv"
+)
+
+
+def _sql(p: argparse.ArgumentParser) -> None:
+    p.add_argument("query", metavar="QUERY", help="one SQL query (polars SQL dialect)")
+    p.add_argument(
+        "-f",
+        "--format",
+        choices=LS_FORMATS,
+        default="table",
+        help="output format (default: table; Rich on a terminal, aligned text in a pipe)",
+    )
+    _output(p, None)
 
 
 def _completion(completion: argparse.ArgumentParser) -> None:
