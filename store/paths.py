@@ -64,8 +64,9 @@ def default_root(environ: Mapping[str, str] | None = None) -> Path:
 
 
 def local_root(root: str | os.PathLike[str]) -> Path:
-    """`root` as a local folder. A URL is refused: object storage is not supported yet, and
-    `s3://bucket` must not quietly become a local folder named `s3:`."""
+    """`root` as a local folder. A URL is refused: the writer and reader do not work on object
+    storage yet (store/objstore.py has its primitives), and `s3://bucket` must not quietly
+    become a local folder named `s3:`."""
     text = os.fspath(root)
     if URL_RE.match(text):
         raise StoreError(

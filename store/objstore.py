@@ -1,0 +1,123 @@
+"""The store's file primitives on S3-compatible object storage (`s3://bucket/prefix`).
+
+Object stores have no rename, no flock and no hard links. The format stays the same
+(docs/FORMAT.md, "Object storage"); what changes is how a file is made to appear whole, once:
+
+- create-once files (run.json at creation, parts, manifests, registry events, index log
+  entries): a PUT with `If-None-Match: *`; a 412 means another writer created it first,
+  exactly as a failed hard link does on a disk;
+- read-modify-write files (run.json's status, tags and writers, params.json merges): a GET,
+  the change, and a PUT with `If-Match: <ETag of what was read>`; a 412 means someone else
+  wrote in between, so the change is applied again to what they wrote (compare-and-swap,
+  instead of the lock file);
+- everything else is replaced whole by a plain PUT (a PUT is atomic on S3).
+
+The client is obstore (the Python binding of the Rust `object_store` crate that polars'
+own `scan_parquet("s3://...")` uses): it exposes both conditional PUTs, LIST with a
+delimiter and ranged GETs, and takes credentials and the endpoint from the usual AWS
+environment (`AWS_ACCESS_KEY_ID`, `AWS_ENDPOINT_URL`, `AWS_REGION`, ...). Nothing about
+credentials is stored in the store or logged.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import StoreError, StoreWriteError
+
+MAX_SWAPS = 64  # compare-and-swap attempts before a change is given up as contended
+
+
+@dataclass(frozen=True)
+class Stored:
+    data: bytes
+    etag: str
+
+
+class ObjectRoot:
+    """A store root on object storage, addressed by keys relative to it (`exp/run/run.json`)."""
+
+    def __init__(self, url: str) -> None:
+        try:
+            from obstore.store import from_url
+        except ImportError:
+            raise StoreError(
+                f"store root {url!r} is on object storage, which needs obstore: "
+                "pip install 'mmtop[s3]'"
+            ) from None
+        if not url.startswith("s3://") or len(url) <= len("s3://"):
+            raise StoreError(f"store root {url!r}: only s3://bucket[/prefix] URLs are supported")
+        self.url = url.rstrip("/")
+        self._store = from_url(self.url)
+
+    def create_once(self, key: str, data: bytes) -> bool:
+        """Create `key` holding `data` unless it exists; True if this call created it."""
+        import obstore
+        from obstore.exceptions import AlreadyExistsError, PreconditionError
+
+        try:
+            obstore.put(self._store, key, data, mode="create")
+        except (AlreadyExistsError, PreconditionError):
+            return False
+        return True
+
+    def put(self, key: str, data: bytes) -> str:
+        """Replace `key` whole; its new ETag."""
+        import obstore
+
+        return str(obstore.put(self._store, key, data)["e_tag"])
+
+    def get(self, key: str) -> Stored | None:
+        """What `key` holds and its ETag, or None when it does not exist."""
+        import obstore
+        from obstore.exceptions import NotFoundError
+
+        try:
+            got = obstore.get(self._store, key)
+        except (NotFoundError, FileNotFoundError):
+            return None
+        return Stored(bytes(got.bytes()), str(got.meta["e_tag"]))
+
+    def swap(self, key: str, data: bytes, etag: str | None) -> bool:
+        """Write `key` only if it still has `etag` (None: only if it does not exist)."""
+        import obstore
+        from obstore.exceptions import AlreadyExistsError, PreconditionError
+
+        if etag is None:
+            return self.create_once(key, data)
+        try:
+            obstore.put(self._store, key, data, mode={"e_tag": etag})
+        except (PreconditionError, AlreadyExistsError):
+            return False
+        return True
+
+    def update_json(self, key: str, change: Callable[[Any], Any]) -> Any:
+        """Apply `change` to the JSON document at `key` (None when absent) and write the
+        result with compare-and-swap, again on top of any write that came in between.
+
+        `change` returns the new document; it may be called several times, so it must only
+        depend on what it is given. Returns the document written.
+        """
+        for attempt in range(MAX_SWAPS):
+            found = self.get(key)
+            doc = json.loads(found.data) if found is not None else None
+            new = change(doc)
+            data = json.dumps(new, ensure_ascii=False, indent=1).encode("utf-8")
+            if self.swap(key, data, found.etag if found is not None else None):
+                return new
+            # Jittered: writers that lost together should not collide again together.
+            time.sleep(random.uniform(0, min(0.2, 0.005 * 2**attempt)))
+        raise StoreWriteError(f"{self.url}/{key}: still contended after {MAX_SWAPS} attempts")
+
+    def list(self, prefix: str = "") -> tuple[list[str], list[str]]:
+        """(folders, objects) directly under `prefix` (names relative to the root)."""
+        import obstore
+
+        got = obstore.list_with_delimiter(self._store, prefix.rstrip("/") or None)
+        objects = [str(o["path"]) for o in got["objects"]]
+        return [str(p) for p in got["common_prefixes"]], objects
