@@ -51,6 +51,8 @@ class MmtopApp(App[None]):
         self.launch = launch
         self.now = now or (lambda: datetime.now(UTC))
         self.read_only = launch.read_only
+        # run_id -> colour (tui/run_colours.py), set by the runs screen on every load.
+        self.run_colours: dict[str, str] = {}
         self.watch_mode = "off"
         self._want_watch = watch
         self._stale_after = stale_after

@@ -23,6 +23,7 @@ class Host(Protocol):
     now: Callable[[], datetime]
     read_only: bool
     watch_mode: str
+    run_colours: dict[str, str]
 
     def get_store(self) -> Store: ...
 

@@ -22,6 +22,7 @@ from mmtop.tui.columns import (
 )
 from mmtop.tui.filtering import FilterError, classify, field_names, mask, search_column
 from mmtop.tui.flat import flatten
+from mmtop.tui.run_colours import run_colours
 
 SORT_AGGS = ("last", "min", "max")
 
@@ -69,6 +70,7 @@ class RunsModel:
         self.flat = self.raw
         self.search: pl.Series | None = None
         self.fields: list[str] = []
+        self.colours: dict[str, str] = {}
         self._widths: dict[str, Column] = {}
         self._masks: dict[str, pl.Series | None] = {}
         self._columns: dict[tuple[str, str | None, ColumnChoice, tuple[str, ...]], list[str]] = {}
@@ -81,6 +83,7 @@ class RunsModel:
         self.flat = flatten(raw).frame
         self.search = raw.select(search_column(raw)).to_series() if raw.height else None
         self.fields = field_names(raw)
+        self.colours = run_colours(raw)
         self._widths.clear()
         self._masks.clear()
         self._columns.clear()

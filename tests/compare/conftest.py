@@ -148,6 +148,7 @@ class CompareApp(App[None]):
         super().__init__()
         self.root = root
         self.ids = ids
+        self.run_colours: dict[str, str] = {}  # the runs screen's, which is not here
         # Pilot waits for animations to end; the tab underline's would cost each switch.
         self.animation_level = "none"
 

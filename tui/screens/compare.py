@@ -30,7 +30,9 @@ from mmtop.tui.coalesce import Coalescer
 from mmtop.tui.compare_data import CompareData, read_compare
 from mmtop.tui.compare_series import ChartSource
 from mmtop.tui.formatting import fit
+from mmtop.tui.host import host
 from mmtop.tui.messages import StoreChanged
+from mmtop.tui.run_colours import distinct
 from mmtop.tui.safe_text import safe
 from mmtop.tui.screens.keys import MOVE_BINDINGS, MOVE_HELP, move_focused
 from mmtop.tui.screens.visibility import in_view
@@ -245,7 +247,7 @@ class CompareScreen(ReportsFailedWorkers, Screen[None]):
         source = ChartSource(
             self.store,
             labels,
-            dict(zip(data.run_ids, palette_colors(data.labels), strict=True)),
+            distinct(data.run_ids, host(self).run_colours),
             self._max_points(),
             counts=data.counts,
         )

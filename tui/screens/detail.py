@@ -188,7 +188,8 @@ class RunDetailScreen(ReportsFailedWorkers, Screen[None]):
     def on_history_loaded(self, message: HistoryLoaded) -> None:
         name = self.info.name if self.info is not None else self.run_id
         pane = "#system-pane" if message.system else "#metrics-pane"
-        self.query_one(pane, MetricGrid).show(message.frame, name)
+        colour = host(self).run_colours.get(self.run_id)
+        self.query_one(pane, MetricGrid).show(message.frame, name, colour)
         if not message.system:
             self.history_loads += 1
             self._detail.done()

@@ -164,6 +164,7 @@ class RunsScreen(ReportsFailedWorkers, Screen[None]):
         self.load_seconds = message.seconds
         self.problems = message.problems
         self.model = message.model
+        host(self).run_colours = self.model.colours
         self._message = ""
         live = [
             str(p)
@@ -379,7 +380,8 @@ class RunsScreen(ReportsFailedWorkers, Screen[None]):
         preview = self.query_one(RunPreview)
         if not preview.display:
             return
-        preview.show(self.model.record(run_id) if run_id else None)
+        colour = self.model.colours.get(run_id) if run_id else None
+        preview.show(self.model.record(run_id) if run_id else None, colour)
         if self._preview_timer is not None:
             self._preview_timer.stop()
         if run_id and preview.spark_keys:

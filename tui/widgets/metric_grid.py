@@ -18,7 +18,9 @@ from mmtop.tui.safe_text import safe
 from mmtop.tui.widgets.compare_charts import ChartsGrid
 
 
-def series_by_key(frame: pl.DataFrame, run_name: str) -> dict[str, Series]:
+def series_by_key(
+    frame: pl.DataFrame, run_name: str, colour: str | None = None
+) -> dict[str, Series]:
     """One Series per metric key, with wall times so the chart can switch x axes."""
     out: dict[str, Series] = {}
     if frame.height == 0:
@@ -30,6 +32,7 @@ def series_by_key(frame: pl.DataFrame, run_name: str) -> dict[str, Series]:
             part.get_column("step").to_numpy(),
             part.get_column("value").to_numpy(),
             times=part.get_column("t").to_numpy(),
+            color=colour,
         )
     return out
 
@@ -56,8 +59,8 @@ class MetricGrid(Vertical):
     def grid(self) -> ChartsGrid:
         return self.query_one(ChartsGrid)
 
-    def show(self, frame: pl.DataFrame, run_name: str) -> None:
-        series = series_by_key(frame, run_name)
+    def show(self, frame: pl.DataFrame, run_name: str, colour: str | None = None) -> None:
+        series = series_by_key(frame, run_name, colour)
         self.grid.set_data({key: [s] for key, s in series.items()})
 
     @on(Input.Changed)

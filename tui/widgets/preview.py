@@ -76,16 +76,17 @@ def sparkline(values: Sequence[float], width: int) -> str:
 class _Spark:
     """A labelled sparkline that fills whatever width it is rendered at."""
 
-    def __init__(self, label: str, values: list[float]) -> None:
+    def __init__(self, label: str, values: list[float], colour: str = "cyan") -> None:
         self.label = label
         self.values = values
+        self.colour = colour
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         label = safe(self.label, "dim", single_line=True)
         label.truncate(14, pad=True)
         last = fmt_number(self.values[-1]) if self.values else ""
         room = options.max_width - 14 - 1 - len(last) - 1
-        line = Text.assemble(label, " ", (sparkline(self.values, room), "cyan"), " ", last)
+        line = Text.assemble(label, " ", (sparkline(self.values, room), self.colour), " ", last)
         yield line
 
 
@@ -99,9 +100,12 @@ class RunPreview(Static):
         self.record: dict[str, Any] | None = None
         self.spark_keys: list[str] = []
         self.sparks: list[_Spark] = []
+        self.colour: str | None = None
 
-    def show(self, record: dict[str, Any] | None) -> None:
+    def show(self, record: dict[str, Any] | None, colour: str | None = None) -> None:
+        """Show a run's record; `colour` is the run's own (tui/run_colours.py)."""
         self.record = record
+        self.colour = colour
         self.run_id = str(record.get("run_id")) if record else None
         self.spark_keys = main_metrics(record.get("metrics")) if record else []
         self.sparks = []
@@ -115,7 +119,7 @@ class RunPreview(Static):
         for key in self.spark_keys:
             values = frame.filter(pl.col("key") == key).sort("step").get_column("value")
             if len(values):
-                self.sparks.append(_Spark(key, values.to_list()))
+                self.sparks.append(_Spark(key, values.to_list(), self.colour or "cyan"))
         self._paint()
 
     def _paint(self) -> None:
@@ -127,6 +131,7 @@ class RunPreview(Static):
     def _describe(self, r: dict[str, Any]) -> list[Any]:
         status = str(r.get("status") or "")
         head = Text.assemble(
+            ("▌", self.colour or ""),
             (status_glyph(status) + " ", STATUS_STYLES.get(status, "")),
             safe(r.get("name") or "", "bold", single_line=True),
             "  ",

@@ -42,6 +42,7 @@ from mmtop.tui.safe_text import clean
 
 FIXED_KEYS = ("status", "name")
 MARK = "●"
+SWATCH = "▌"  # in the run's colour (tui/run_colours.py), as on its charts
 GAP = 1
 GAP_TEXT = " " * GAP
 _PLAIN = Style()
@@ -173,6 +174,7 @@ class RunsTable(ScrollView, can_focus=True):
         # Numbers wider than the column's measured width (it samples a big frame): the
         # column grows to them, since a number is never cut.
         self._grown: dict[str, int] = {}
+        self._swatches: dict[str, Style] = {}
 
     # -- data ---------------------------------------------------------------------------
 
@@ -373,6 +375,15 @@ class RunsTable(ScrollView, can_focus=True):
             }
         return self._styles[name]
 
+    def _colour(self, run_id: str) -> Style:
+        colour = self.model.colours.get(run_id)
+        if colour is None:
+            return _PLAIN
+        style = self._swatches.get(colour)
+        if style is None:
+            style = self._swatches[colour] = Style(color=colour)
+        return style
+
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
         scroll_y = self.scroll_offset.y
@@ -394,7 +405,10 @@ class RunsTable(ScrollView, can_focus=True):
         if is_cursor:
             style = style + self._style("cursor")
         cell_cursor = self.cursor_col if is_cursor and self.has_focus else -1
-        fixed = [Segment(MARK if marked else " ", style + self._style("mark")), Segment(" ", style)]
+        fixed = [
+            Segment(MARK if marked else " ", style + self._style("mark")),
+            Segment(SWATCH, style + self._colour(got.run_id)),
+        ]
         for i, (column, text) in enumerate(zip(self._fixed, got.fixed, strict=False)):
             cstyle = style
             if column.kind == "status":
