@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from . import paths, shared
-from .names import check_params, check_text
+from .names import check_params, check_run_id, check_text
+
+REPRODUCES_ENV = "MMTOP_REPRODUCES"
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,7 @@ class RunArgs:
     tags: list[str]
     launch: shared.Launch
     params: dict[str, Any]
+    reproduces: str | None = None
 
 
 def check_run_args(
@@ -56,4 +59,17 @@ def check_run_args(
         raise ValueError(f"flush_every must be > 0 seconds, got {flush_every!r}")
     if capture_system and not system_every > 0:
         raise ValueError(f"system_every must be > 0 seconds, got {system_every!r}")
-    return RunArgs(local, interval, tag_list, launch, check_params(params or {}))
+    return RunArgs(
+        local, interval, tag_list, launch, check_params(params or {}), reproduces_from_env()
+    )
+
+
+def reproduces_from_env(environ: Mapping[str, str] | None = None) -> str | None:
+    """The run id `mmtop reproduce` asks a new run to point at, from $MMTOP_REPRODUCES."""
+    value = (os.environ if environ is None else environ).get(REPRODUCES_ENV)
+    if not value:
+        return None
+    try:
+        return check_run_id(value)
+    except ValueError:
+        raise ValueError(f"${REPRODUCES_ENV} is not a run id: {value[:80]!r}") from None

@@ -168,7 +168,7 @@ class Run(ExplicitLogging):
                 self.run_id, self.path = claim_new_run_dir(self.root, exp)
             else:
                 self.run_id, self.path = run_id, paths.run_dir(self.root, exp, run_id)
-            self._create(exp, name, args.tags, args.params)
+            self._create(exp, name, args.tags, args.params, args.reproduces)
 
         if parent is not None:
             self.meta = update_json(
@@ -176,7 +176,12 @@ class Run(ExplicitLogging):
             )
 
     def _create(
-        self, experiment: str, name: str | None, tags: list[str], params: dict[str, Any]
+        self,
+        experiment: str,
+        name: str | None,
+        tags: list[str],
+        params: dict[str, Any],
+        reproduces: str | None,
     ) -> None:
         self.path.mkdir(parents=True, exist_ok=True)
         # Beat before run.json exists: a running run without a heartbeat reads as crashed.
@@ -201,6 +206,8 @@ class Run(ExplicitLogging):
         }
         if launch.world_size is not None and launch.world_size > 1:
             meta["world_size"] = launch.world_size
+        if reproduces is not None:
+            meta["reproduces"] = reproduces
         meta["writers"] = [shared.writer_record(self.writer_id, launch, 0)]
         if params:
             # Params first, so a reader that sees run.json finds them beside it; merged under

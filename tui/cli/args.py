@@ -30,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "import": "import runs from MLflow (file or SQLite store) or TensorBoard, once each",
     "models": "the model registry: list, show, promote, export and verify versions",
     "datasets": "the dataset registry: list, show, diff versions and trace their lineage",
+    "reproduce": "rebuild a run's code, packages and command; --run checks the result",
     "completion": "print a shell completion script (bash or zsh)",
 }
 
@@ -154,6 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     _import(add("import", IMPORT_EPILOG))
     _models(add("models", MODELS_EPILOG), common)
     _datasets(add("datasets", DATASETS_EPILOG), common)
+    _reproduce(add("reproduce", REPRODUCE_EPILOG))
     _completion(add("completion", COMPLETION_EPILOG))
     return top
 
@@ -273,6 +275,57 @@ def _doctor(doctor: argparse.ArgumentParser) -> None:
 def _compact(compact: argparse.ArgumentParser) -> None:
     compact.add_argument(
         "-f", "--format", choices=("text", "json"), default="text", help="report format"
+    )
+
+
+REPRODUCE_EPILOG = """\
+writes DIR: src/ (the run's commit with its captured patch applied), requirements.txt (pinned
+from its env.json), plan.json, and reproduce.sh (venv, install, run with MMTOP_REPRODUCES set,
+so the new run records `reproduces`). Nothing runs without --run.
+
+exit codes: 0 written (with --run: reproduced), 1 could not rebuild (the failing step is
+named), 2 usage error, 3 ran but the results differ.
+
+examples:
+  mmtop reproduce digits/sgd -o ./rebuild && sh ./rebuild/reproduce.sh
+  mmtop reproduce 20261127T0158 --run --rtol 1e-6
+  mmtop reproduce digits/sgd --run --python "$(command -v python3)" --reuse-packages
+"""
+
+
+def _reproduce(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "run", metavar="RUN", help="run id, unique id prefix, experiment/name, or a unique name"
+    )
+    p.add_argument(
+        "-o", "--output", metavar="DIR", help="new or empty folder (default: ./reproduce-RUN_ID)"
+    )
+    p.add_argument(
+        "--run",
+        dest="run_it",
+        action="store_true",
+        help="also make the venv, install, run the command and compare the new run",
+    )
+    p.add_argument(
+        "--python",
+        metavar="PATH",
+        help="interpreter that makes the venv (default: pythonX.Y of the run)",
+    )
+    p.add_argument(
+        "--reuse-packages",
+        action="store_true",
+        help="let the venv see the packages of --python's environment; pip then installs "
+        "only what differs from the pins (fast, as clean as that environment)",
+    )
+    p.add_argument(
+        "--repo", metavar="PATH", help="clone this checkout instead of the one the run recorded"
+    )
+    p.add_argument(
+        "--rtol",
+        metavar="X",
+        type=float,
+        default=0.0,
+        help="relative tolerance for metrics' last/min/max (default: 0, exact)",
     )
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
+# `mmtop reproduce --run`: the run was rebuilt and ran, and its results differ.
+EXIT_DIFFERS = 3
 
 
 class CliError(Exception):

@@ -173,6 +173,9 @@ class OverviewPane(VerticalScroll):
         tags = Text(", ").join(safe(t, "magenta", single_line=True) for t in info.tags)
         facts.add_row("tags", tags if info.tags else Text("none (t adds)", style="dim"))
         facts.add_row("run id", safe(info.run_id))
+        reproduces = getattr(info, "meta", {}).get("reproduces")
+        if isinstance(reproduces, str) and reproduces:
+            facts.add_row("reproduces", safe(reproduces, single_line=True))
         facts.add_row("folder", safe(str(_relative(Path(info.path), root))))
         if info.error:
             err = info.error if isinstance(info.error, dict) else {"message": info.error}

@@ -44,6 +44,7 @@ def as_json(info: Any, extras: Extras) -> dict[str, Any]:
         "path": str(info.path),
         "error": info.error,
         "imported": info.meta.get("imported"),
+        "reproduces": info.meta.get("reproduces"),
         "world_size": info.world_size,
         "writers": info.writers,
         "params": info.params,
@@ -73,6 +74,7 @@ def as_text(info: Any, extras: Extras) -> str:
             ("tags", ", ".join(info.tags) if info.tags else None),
             ("path", str(info.path)),
             ("imported from", _imported(info.meta.get("imported"))),
+            ("reproduces", _text_or_none(info.meta.get("reproduces"))),
         ],
     )
     if info.error:
@@ -273,3 +275,7 @@ def _tables(lines: list[str], tables: list[dict[str, Any]]) -> None:
     for t in tables:
         shape = f"{t['rows']} rows x {t['columns']} columns" if "rows" in t else "unreadable"
         lines.append(f"  {_text(t['name'])}  {shape}")
+
+
+def _text_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
