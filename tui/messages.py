@@ -65,6 +65,15 @@ class StoreWritten(Message):
 
 
 @dataclass
+class ReproducePlanned(Message):
+    """What `mmtop reproduce` would do for a run (a reproduce_plan.Plan) and its command."""
+
+    plan: Any
+    command: str
+    error: str | None = None
+
+
+@dataclass
 class ExportFinished(Message):
     path: str
     rows: int

@@ -27,6 +27,7 @@ from mmtop.tui.messages import (
     ConsoleRead,
     HistoryLoaded,
     LoadFailed,
+    ReproducePlanned,
     RunDetailLoaded,
     StoreChanged,
     StoreWritten,
@@ -85,6 +86,7 @@ class RunDetailScreen(ReportsFailedWorkers, Screen[None]):
         Binding("escape", "back", "Back", id="detail.back"),
         Binding("t", "edit_tags", "Tags", id="detail.tags"),
         Binding("n", "add_comment", "Comment", id="detail.comment"),
+        Binding("R", "reproduce", "Reproduce", id="detail.reproduce"),
         Binding("ctrl+r,f5", "refresh", "Refresh", show=False, id="detail.refresh"),
         Binding("slash", "search", "Search", show=False, id="detail.search"),
         *[
@@ -350,6 +352,34 @@ class RunDetailScreen(ReportsFailedWorkers, Screen[None]):
             return
         self.post_message(StoreWritten("comment"))
 
+    def action_reproduce(self) -> None:
+        self.plan_reproduce()
+
+    @work(thread=True, exclusive=True, group="reproduce", exit_on_error=False)
+    def plan_reproduce(self) -> None:
+        import shlex
+
+        from mmtop.tui.reproduce_plan import plan
+
+        try:
+            store = host(self).get_store()
+            found = plan(store.run(self.run_id))
+        except Exception as exc:  # noqa: BLE001 - shown as a notification, never a crash
+            self.post_message(ReproducePlanned(None, "", f"{type(exc).__name__}: {exc}"))
+            return
+        root = str(store.root)
+        command = shlex.join(["mmtop", "reproduce", self.run_id, "--root", root])
+        self.post_message(ReproducePlanned(found, command))
+
+    def on_reproduce_planned(self, message: ReproducePlanned) -> None:
+        from mmtop.tui.screens.reproduce import ReproduceScreen
+
+        if message.error is not None:
+            self.notify(message.error, title="reproduce", severity="error", markup=False)
+            return
+        self.app.copy_to_clipboard(message.command)
+        self.app.push_screen(ReproduceScreen(message.plan, message.command))
+
     def action_show_help(self) -> None:
         from mmtop.tui.screens.help import HelpScreen, section
         from mmtop.tui.widgets.chart import MetricChart
@@ -359,7 +389,7 @@ class RunDetailScreen(ReportsFailedWorkers, Screen[None]):
             HelpScreen(
                 "run detail",
                 [
-                    section("run", self.BINDINGS[:4]),
+                    section("run", self.BINDINGS[:5]),
                     ("tabs", [(str(i + 1), label) for i, (_, label) in enumerate(TABS)]),
                     section("charts (metrics, system)", MetricChart.BINDINGS),
                     section("tables and packages", FrameTable.BINDINGS),
@@ -383,6 +413,11 @@ class RunDetailScreen(ReportsFailedWorkers, Screen[None]):
         yield ("run: edit tags", "Add or remove tags", self.action_edit_tags)
         yield ("run: add comment", "Write a comment on this run", self.action_add_comment)
         yield ("run: refresh", "Read this run again", self.action_refresh)
+        yield (
+            "run: reproduce",
+            "What `mmtop reproduce` would rebuild; copies its command line",
+            self.action_reproduce,
+        )
         for tab, label in TABS:
             yield (
                 f"run: show {label.lower()}",
