@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 FRAMEWORKS = ("lightning", "pytorch_lightning", "transformers", "accelerate", "keras", "torch")
-INTEGRATIONS = ("lightning", "pytorch_lightning")
+INTEGRATIONS = ("lightning", "pytorch_lightning", "huggingface", "keras")
 
 
 def test_importing_the_store_and_the_integration_modules_imports_no_framework() -> None:
