@@ -6,8 +6,16 @@ from __future__ import annotations
 import subprocess
 import sys
 
-FRAMEWORKS = ("lightning", "pytorch_lightning", "transformers", "accelerate", "keras", "torch")
-INTEGRATIONS = ("lightning", "pytorch_lightning", "huggingface", "keras")
+FRAMEWORKS = (
+    "lightning",
+    "pytorch_lightning",
+    "transformers",
+    "accelerate",
+    "keras",
+    "torch",
+    "sklearn",
+)
+INTEGRATIONS = ("lightning", "pytorch_lightning", "huggingface", "keras", "sklearn")
 
 
 def test_importing_the_store_and_the_integration_modules_imports_no_framework() -> None:
