@@ -12,9 +12,15 @@ sqlglot is imported on the first filter only: `mmtop ls` without `--where` never
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import QueryError
+
+if TYPE_CHECKING:
+    import polars as pl
+
+# Said when an operator is refused, so that the error shows what does work.
+OPERATORS = "= != <> < <= > >= and or not + - * / % in between is like ilike ~ ~* !~"
 
 # Functions a filter may call: pure, row-wise, over values of the runs frame. Upper case,
 # as sqlglot names them.
@@ -127,7 +133,7 @@ def _what(node: Any, exp: Any) -> str:
         return "a table"
     if isinstance(node, exp.Func):
         return f"function {_func_name(node, exp).lower()}"
-    return str(node.key).replace("_", " ")
+    return f"operator {str(node.key).replace('_', ' ')!r} (operators that work: {OPERATORS})"
 
 
 def _func_name(node: Any, exp: Any) -> str:
@@ -136,8 +142,11 @@ def _func_name(node: Any, exp: Any) -> str:
     return str(node.sql_name()).upper()
 
 
-def checked_sql(where: str) -> str:
-    """The filter as SQL for polars, after checking every node; raises QueryError."""
+def checked_sql(where: str, schema: pl.Schema | None = None) -> str:
+    """The filter as SQL for polars, after checking every node; raises QueryError.
+
+    With the runs frame's `schema`, names are looked up in it first (filter_names.py):
+    bare keys are spelled out, unknown names are errors that say what was meant."""
     import sqlglot
     from sqlglot import exp
 
@@ -166,6 +175,10 @@ def checked_sql(where: str) -> str:
         if isinstance(node, (exp.RegexpLike, exp.RegexpILike)):
             continue
         raise QueryError(f"invalid filter {where!r}: not allowed in a filter: {_what(node, exp)}")
+    if schema is not None:
+        from .filter_names import resolve
+
+        tree = resolve(tree, schema, where)
     try:
         tree = tree.transform(lambda n: _polars_spelling(n, exp))
         return str(tree.sql(comments=False))

@@ -18,10 +18,12 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def parse(where: str) -> pl.Expr:
+def parse(where: str, schema: pl.Schema | None = None) -> pl.Expr:
+    """The filter as a polars expression; with the frame's `schema` its names are looked up
+    first (bare keys, misspellings: store/filter_names.py)."""
     if not isinstance(where, str) or not where.strip():
         raise QueryError("empty filter expression")
-    sql = checked_sql(where)
+    sql = checked_sql(where, schema)
     try:
         return pl.sql_expr(sql)
     except Exception as exc:  # noqa: BLE001 - polars raises many types for bad SQL
@@ -32,7 +34,7 @@ def apply(frame: pl.DataFrame, where: str | None) -> pl.DataFrame:
     """Rows of `frame` for which `where` is true (null counts as false)."""
     if where is None or not where.strip():
         return frame
-    expr = parse(where)
+    expr = parse(where, frame.schema)
     try:
         return frame.filter(expr)
     except pl.exceptions.StructFieldNotFoundError as exc:

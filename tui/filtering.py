@@ -82,7 +82,7 @@ def mask(raw: pl.DataFrame, search: pl.Series | None, flt: Filter) -> pl.Series 
     from mmtop.store.errors import QueryError
 
     try:
-        expr = query.parse(flt.text)
+        expr = query.parse(flt.text, raw.schema)
     except QueryError as exc:
         # The store's message quotes the whole filter; the bar shows it already.
         reason = str(exc).removeprefix(f"invalid filter {flt.text!r}: ")

@@ -10,6 +10,8 @@ import polars as pl
 import pytest
 
 from mmtop import store
+from mmtop.store import query
+from mmtop.store.errors import QueryError
 
 
 @pytest.fixture(scope="module")
@@ -228,3 +230,65 @@ def test_an_integer_beyond_any_float_does_not_break_the_listing(tmp_path: Path) 
     seeds = store.open(root).runs()["params"].struct.field("seed")
     assert seeds.dtype == pl.String
     assert sorted(seeds.to_list(), key=len) == ["3", str(10**400)]
+
+
+def _frame_for_names() -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "name": ["a", "b"],
+            "status": ["finished", "failed"],
+            "params": [
+                {"lr": 0.1, "opt": {"lr": 1.0, "mom": 0.9}},
+                {"lr": 0.01, "opt": {"lr": 2.0, "mom": 0.5}},
+            ],
+            "metrics": [
+                {"val/acc": 0.9, "lr": 5.0, "score": 1.0},
+                {"val/acc": 0.8, "lr": 6.0, "score": 2.0},
+            ],
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("where", "names"),
+    [
+        ("lr > 0.05", ["a"]),  # a param before the metric of the same name
+        ("opt.lr > 1.5", ["b"]),  # a dotted tail of a nested param
+        ("mom < 0.6", ["b"]),  # one param of that name, however deep
+        ("score > 1.5", ["b"]),  # no param: the metric
+    ],
+)
+def test_bare_keys_mean_a_param_else_a_metric(where: str, names: list[str]) -> None:
+    assert query.apply(_frame_for_names(), where)["name"].to_list() == names
+
+
+@pytest.mark.parametrize(
+    ("where", "message"),
+    [
+        (
+            "metrics.val/acc > 0.9",
+            """metric keys with '/' need double quotes: metrics."val/acc\"""",
+        ),
+        ("val/acc > 0.9", """metric keys with '/' need double quotes: metrics."val/acc\""""),
+        ("status = finished", "no field 'finished'; text goes in single quotes: 'finished'"),
+        ("status in (finished)", "no field 'finished'; text goes in single quotes: 'finished'"),
+        ("parms.lr > 1", "no field 'parms.lr'; did you mean params.lr"),
+        ("params.opt.lrr > 1", "no field 'params.opt.lrr'; did you mean params.opt.lr"),
+        ("xyz > 1", "no field 'xyz'"),
+    ],
+)
+def test_unknown_names_say_what_was_meant(where: str, message: str) -> None:
+    with pytest.raises(QueryError) as caught:
+        query.apply(_frame_for_names(), where)
+    assert str(caught.value).startswith(f"invalid filter {where!r}: {message}")
+
+
+def test_a_key_of_several_params_lists_them() -> None:
+    frame = pl.DataFrame({"params": [{"a": {"lr": 1.0}, "b": {"lr": 2.0}}]})
+    with pytest.raises(QueryError, match=r"'lr' could be any of params\.a\.lr, params\.b\.lr"):
+        query.apply(frame, "lr > 0")
+
+
+def test_an_operator_that_is_not_allowed_lists_those_that_are() -> None:
+    with pytest.raises(QueryError, match=r"operators that work: = != <> < <= > >="):
+        query.apply(_frame_for_names(), "name # 1")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
+from typing import Any
 
 from textual.widgets import Input
 
@@ -156,3 +157,20 @@ def test_history_walks_back_and_forth() -> None:
     assert history.items == ["b", "a"]
     assert [history.older(), history.older(), history.older()] == ["a", "b", "b"]
     assert [history.newer(), history.newer()] == ["a", ""]
+
+
+async def test_bare_keys_and_errors_that_say_what_was_meant(store_root: Path, h: Any) -> None:
+    app = h.make_app(store_root)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await h.loaded(pilot)
+        await pilot.press("slash", *"lr > 0.02")  # the param lr, as in --where
+        assert h.names(app) == ["resnet-b", "resnet-a", "sgd-lr0.1"]
+        await pilot.press(*" and status = finished")
+        assert "text goes in single quotes: 'finished'" in h.screen_text(app)
+        assert h.names(app) == ["resnet-b", "resnet-a", "sgd-lr0.1"]
+        app.screen.query_one(FilterInput).value = "metrics.val/acc > 0.96"
+        await pilot.pause()
+        assert """need double quotes: metrics."val/acc\"""" in h.screen_text(app)
+        app.screen.query_one(FilterInput).value = 'metrics."val/acc" > 0.97'
+        await pilot.pause()
+        assert h.names(app) == ["mlp-lr0.001", "mlp-lr0.01"]
