@@ -236,7 +236,15 @@ def _env(out: Plan, env: dict[str, Any]) -> None:
     if not isinstance(packages, dict) or not packages:
         out.missing.append(Missing("env", "env.json lists no packages"))
         return
+    local = env.get("local_packages")
+    local = local if isinstance(local, dict) else {}
     for name, ver in sorted(packages.items(), key=lambda kv: str(kv[0])):
+        if name in local:
+            origin = local[name] if isinstance(local[name], dict) else {}
+            how = "an editable install" if origin.get("editable") else "installed"
+            url = str(origin.get("url") or "a local path")[:200]
+            out.unpinned.append(f"{name} {str(ver)[:40]}: {how} from {url}, not on any index")
+            continue
         pinned, why = pin(name, ver)
         if pinned is not None:
             out.pinned.append(pinned)

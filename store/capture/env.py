@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import importlib.metadata
+import json
 import os
 import platform
 import re
@@ -107,6 +108,7 @@ def env_vars(environ: dict[str, str] | None = None) -> dict[str, str]:
 
 def _collect_static() -> dict[str, Any]:
     notes: list[str] = []
+    local: dict[str, dict[str, Any]] = {}
     gpus, gpu_note = gpu_info()
     if gpu_note:
         notes.append(gpu_note)
@@ -125,7 +127,8 @@ def _collect_static() -> dict[str, Any]:
         "cpu": _cpu_info(),
         "memory_total_bytes": _memory_total(),
         "gpus": gpus,
-        "packages": installed_packages(),
+        "packages": installed_packages(local),
+        "local_packages": local,
         "notes": notes,
     }
 
@@ -217,12 +220,14 @@ def canonical_name(name: str) -> str:
     return _NAME_SEP.sub("-", name).lower()
 
 
-def installed_packages() -> dict[str, str]:
+def installed_packages(local: dict[str, dict[str, Any]] | None = None) -> dict[str, str]:
     """{canonical name: version} of every importable distribution, sorted by name.
 
     The first distribution found on sys.path wins, as it does for import. Reading only the
     header of each METADATA file is ~25x faster than `Distribution.metadata`, which parses the
-    whole file (long descriptions included) with the email parser.
+    whole file (long descriptions included) with the email parser. Given `local`, it is
+    filled with the packages installed from a local folder or file (`pip install -e .`,
+    `pip install ./pkg`): no index has them, so a rebuild cannot pin them.
     """
     found: dict[str, str] = {}
     for dist in importlib.metadata.distributions():
@@ -235,8 +240,39 @@ def installed_packages() -> dict[str, str]:
         name, version = name_version
         if not name or not version:
             continue
-        found.setdefault(canonical_name(name), version)
+        key = canonical_name(name)
+        if key in found:
+            continue
+        found[key] = version
+        if local is not None:
+            origin = _local_origin(dist)
+            if origin is not None:
+                local[key] = origin
+    if local is not None:
+        ordered = dict(sorted(local.items()))
+        local.clear()
+        local.update(ordered)
     return dict(sorted(found.items()))
+
+
+def _local_origin(dist: importlib.metadata.Distribution) -> dict[str, Any] | None:
+    """{"url", "editable"} from PEP 610's direct_url.json when the source is a local path."""
+    try:
+        text = dist.read_text("direct_url.json")
+    except Exception:  # noqa: BLE001 - unreadable metadata: treated as from an index
+        return None
+    if not text:
+        return None
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        return None
+    url = doc.get("url") if isinstance(doc, dict) else None
+    if not isinstance(url, str) or not url.startswith("file:"):
+        return None
+    info = doc.get("dir_info")
+    editable = bool(info.get("editable")) if isinstance(info, dict) else False
+    return {"url": url, "editable": editable}
 
 
 def _read_header(dist: importlib.metadata.Distribution) -> tuple[str, str] | None:

@@ -182,3 +182,34 @@ def test_gpus_as_nvml_reports_them(monkeypatch: pytest.MonkeyPatch) -> None:
         for i in (0, 1)
     ]
     assert calls == ["init", "shutdown"]
+
+
+def test_packages_from_a_local_folder_are_marked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, direct in (
+        ("Local_Pkg", {"url": "file:///src/local-pkg", "dir_info": {"editable": True}}),
+        ("wheel-file", {"url": "file:///tmp/w-1.0-py3-none-any.whl", "archive_info": {}}),
+        ("from-git", {"url": "https://example.com/x.git", "vcs_info": {"vcs": "git"}}),
+        ("broken", None),
+    ):
+        info = tmp_path / f"{name}-1.0.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(f"Name: {name}\nVersion: 1.0\n", encoding="utf-8")
+        if direct is not None:
+            (info / "direct_url.json").write_text(json.dumps(direct), encoding="utf-8")
+        else:
+            (info / "direct_url.json").write_text("{not json", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    local: dict[str, dict[str, object]] = {}
+    packages = env_module.installed_packages(local)
+    assert {k: packages[k] for k in ("local-pkg", "wheel-file", "from-git", "broken")} == {
+        "local-pkg": "1.0",
+        "wheel-file": "1.0",
+        "from-git": "1.0",
+        "broken": "1.0",
+    }
+    assert {k: v for k, v in local.items() if k in packages and k != "mmtop"} == {
+        "local-pkg": {"url": "file:///src/local-pkg", "editable": True},
+        "wheel-file": {"url": "file:///tmp/w-1.0-py3-none-any.whl", "editable": False},
+    }

@@ -11,6 +11,7 @@ import hashlib
 import importlib.metadata
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -216,6 +217,13 @@ def test_writing_the_folder_runs_nothing(
     plan = json.loads((out / "plan.json").read_text(encoding="utf-8"))
     assert plan["argv"] == ["train.py", "2"]
     assert plan["missing"] == []
+    # This test environment installs mmtop from its checkout: no index has that build.
+    assert (
+        [u for u in plan["unpinned"] if u.startswith("mmtop ")]
+        == [u for u in plan["unpinned"] if u.startswith("mmtop ") and "not on any index" in u]
+        != []
+    )
+    assert not [p for p in pins if p.startswith("mmtop==")]
     again = mmtop(project.root, "reproduce", project.second, *_fast(out))
     assert again.returncode == 1
     assert "is not an empty folder" in again.stderr
@@ -370,3 +378,32 @@ def test_reproduces_comes_from_the_environment_and_is_checked(
     with store.Run("e", root=root, capture_system=False, capture_env=False) as plain:
         pass
     assert "reproduces" not in store.open(root).run(plain.run_id).meta
+
+
+@pytest.mark.parametrize("transport", ["file", "ext"])
+def test_without_the_checkout_the_recorded_remote_is_cloned_if_its_transport_is_safe(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    transport: str,
+    mmtop: Callable[..., Done],
+    tiny_run: Callable[..., str],
+) -> None:
+    root, repo = tmp_path / "mmruns", tmp_path / "repo"
+    _init_repo(repo, {"tiny.py": TINY})
+    bare = tmp_path / "remote.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(repo), str(bare)], check=True)
+    pwned = tmp_path / "pwned"
+    url = bare.as_uri() if transport == "file" else f"ext::sh -c touch% {pwned}"
+    _git(repo, "remote", "add", "origin", url)
+    run_id = tiny_run(repo, root)
+    monkeypatch.chdir(tmp_path)
+    shutil.rmtree(repo)
+    out = tmp_path / "out"
+    done = mmtop(root, "reproduce", run_id, *_fast(out))
+    if transport == "file":
+        assert done.returncode == 0, done.stderr
+        assert (out / "src" / "tiny.py").read_text(encoding="utf-8") == TINY
+    else:
+        assert done.returncode == 1
+        assert "step 'checkout' failed" in done.stderr
+        assert not pwned.exists()
