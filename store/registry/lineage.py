@@ -42,6 +42,8 @@ def from_run(run: Path) -> dict[str, Any]:
     git = code.get("git") if isinstance(code, dict) else None
     git = git if isinstance(git, dict) else {}
     dirty = git.get("dirty")
+    reproduces = meta.get("reproduces")
+    edge = {"reproduces": reproduces} if isinstance(reproduces, str) and reproduces else {}
     return {
         "run_id": run.name,
         "experiment": run.parent.name,
@@ -56,6 +58,7 @@ def from_run(run: Path) -> dict[str, Any]:
             "dirty": bool(dirty) if dirty is not None else None,
             "patch_sha256": git.get("patch_sha256"),
         },
+        **edge,
     }
 
 

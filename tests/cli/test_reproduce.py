@@ -407,3 +407,20 @@ def test_without_the_checkout_the_recorded_remote_is_cloned_if_its_transport_is_
         assert done.returncode == 1
         assert "step 'checkout' failed" in done.stderr
         assert not pwned.exists()
+
+
+def test_a_model_registered_from_a_rebuild_keeps_the_edge(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mmtop: Callable[..., Done]
+) -> None:
+    root = tmp_path / "mmruns"
+    weights = tmp_path / "w.onnx"
+    weights.write_bytes(b"\0" * 10)
+    monkeypatch.setenv("MMTOP_REPRODUCES", "20261127T015823Z-3f9a1c07b2e4")
+    with store.Run("e", root=root, capture_system=False, capture_env=False) as run:
+        run.log_model(weights, "clf")
+    monkeypatch.delenv("MMTOP_REPRODUCES")
+    tree = mmtop(root, "models", "lineage", "clf").stdout.splitlines()
+    assert tree[0].startswith(f"run      e/{run.run_id}")
+    assert tree[1] == "         reproduces 20261127T015823Z-3f9a1c07b2e4"
+    doc = json.loads(mmtop(root, "models", "lineage", "clf", "-f", "json").stdout)
+    assert doc["reproduces"] == "20261127T015823Z-3f9a1c07b2e4"

@@ -136,6 +136,8 @@ def lineage_text(version: Any) -> str:
         at = f"  code {commit[:12]}{dirty}" if commit else ""
         run = f"{lin.get('experiment')}/{lin.get('run_id')}"
         lines.append(f"run      {cells.human(run)}  {cells.human(lin.get('run_name'))}{at}")
+        if isinstance(lin.get("reproduces"), str):
+            lines.append(f"         reproduces {cells.human(lin['reproduces'])}")
     if _ref(lin.get("parent")):
         lines.append(f"parent   {cells.human(_ref(lin.get('parent')))}")
     lines.append(f"version  {version.ref}  {cells.human(', '.join(version.aliases))}".rstrip())
