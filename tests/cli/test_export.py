@@ -205,4 +205,25 @@ def test_export_usage_errors(cli: Callable[..., Any], sample: Any, tmp_path: Pat
     assert cli("export", "--root", sample.root, "--history", "--keys", "(").code == 2
     nowhere = cli("export", "--root", sample.root, "-o", tmp_path / "no" / "such" / "x.csv")
     assert nowhere.code == 1
-    assert nowhere.err.startswith("mmtop: error: No such file or directory")
+    # The user's path and the missing folder, never the temporary file written first.
+    target = tmp_path / "no" / "such" / "x.csv"
+    assert nowhere.err == (
+        f"mmtop: error: cannot write {str(target)!r}: no folder {str(target.parent)!r}\n"
+    )
+    assert ".tmp" not in nowhere.err
+
+
+def test_an_output_name_without_a_known_extension_is_a_usage_error(
+    cli: Callable[..., Any], sample: Any, tmp_path: Path
+) -> None:
+    for command in ("export", "ls"):
+        result = cli(command, "--root", sample.root, "-o", tmp_path / "runs.xlsx")
+        assert result.code == 2, command
+        assert "no format goes with '.xlsx'; give --format (" in result.err
+        assert not (tmp_path / "runs.xlsx").exists()
+    assert cli("export", "--root", sample.root, "-o", tmp_path / "runs").code == 2
+    # The extension picks the format; --format wins over it.
+    assert cli("ls", "--root", sample.root, "-o", tmp_path / "r.json").code == 0
+    assert (tmp_path / "r.json").read_text().startswith("[")
+    assert cli("ls", "--root", sample.root, "-f", "csv", "-o", tmp_path / "r.xlsx").code == 0
+    assert (tmp_path / "r.xlsx").read_text().startswith("run_id,")

@@ -7,6 +7,7 @@ import csv
 from pathlib import Path
 from typing import Any
 
+import pytest
 from textual.widgets import Input
 
 from mmtop.tui.filtering import History
@@ -174,3 +175,26 @@ async def test_bare_keys_and_errors_that_say_what_was_meant(store_root: Path, h:
         app.screen.query_one(FilterInput).value = 'metrics."val/acc" > 0.97'
         await pilot.pause()
         assert h.names(app) == ["mlp-lr0.001", "mlp-lr0.01"]
+
+
+async def test_export_asks_before_replacing_a_file_and_shows_its_full_path(
+    store_root: Path, tmp_path: Path, h: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    target = tmp_path / "runs.csv"
+    target.write_text("keep me\n")
+    app = h.make_app(store_root)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await h.loaded(pilot)
+        await pilot.press("e")
+        assert isinstance(app.screen, PromptScreen)
+        assert app.screen.query_one(Input).value == str(target)  # the full path
+        await pilot.press("enter")
+        assert isinstance(app.screen, PromptScreen)
+        assert app.screen.title_text == "replace this file?"
+        assert app.screen.hint.startswith(f"{target} exists")
+        await pilot.press("escape")  # keeps the file
+        assert target.read_text() == "keep me\n"
+        await pilot.press("e", "enter", "y", "enter")
+        await h.wait_for(pilot, lambda: target.read_text() != "keep me\n")
+    assert target.read_text().startswith("run_id,")

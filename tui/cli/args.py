@@ -173,8 +173,8 @@ def _ls(ls: argparse.ArgumentParser) -> None:
         "-f",
         "--format",
         choices=LS_FORMATS,
-        default="table",
-        help="output format (default: table; Rich on a terminal, aligned text in a pipe)",
+        help="output format (default: from the -o file's extension, else table: Rich on a "
+        "terminal, aligned text in a pipe)",
     )
     ls.add_argument("-q", "--quiet", action="store_true", help="print run ids only, one a line")
     _output(ls, None)
@@ -255,7 +255,7 @@ def _export(export: argparse.ArgumentParser) -> None:
         "-f",
         "--format",
         choices=EXPORT_FORMATS,
-        help="output format (default: from the file extension, else csv)",
+        help="output format (default: from the -o file's extension; csv on stdout)",
     )
     _output(export, "-")
     export.add_argument("dest", metavar="FILE|-", nargs="?", help="same as -o")

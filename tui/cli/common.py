@@ -113,6 +113,40 @@ def is_stdout(path: str | None) -> bool:
     return path in (None, "-")
 
 
+# The format a file name asks for, when --format does not say.
+OUTPUT_EXTENSIONS = {
+    ".csv": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".json": "json",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".md": "md",
+    ".txt": "table",
+}
+
+
+def format_for(path: str | None, given: str | None, allowed: tuple[str, ...], default: str) -> str:
+    """--format if given; else, for -o FILE, the format its extension names; else `default`.
+
+    A file whose extension names no format it can have (`runs.xlsx`, `runs`) is a usage
+    error: writing CSV into a file named .xlsx only surprises later."""
+    if given:
+        return given
+    if is_stdout(path):
+        return default
+    assert path is not None
+    suffix = Path(path).suffix.lower()
+    fmt = OUTPUT_EXTENSIONS.get(suffix)
+    if fmt not in allowed:
+        names = ", ".join(e for e, f in OUTPUT_EXTENSIONS.items() if f in allowed)
+        what = f"no format goes with {suffix!r}" if suffix else "the name has no extension"
+        raise UsageError(
+            f"-o {path!r}: {what}; give --format ({', '.join(allowed)}) or a name ending in {names}"
+        )
+    return fmt
+
+
 @contextmanager
 def output(path: str | None, *, binary_format: str | None = None) -> Iterator[IO[bytes]]:
     """stdout for None or '-', else FILE, which appears whole (written aside, then renamed).
@@ -138,9 +172,15 @@ def _atomic(path: Path) -> Iterator[IO[bytes]]:
     # A failed export must not leave a half-written file that looks complete.
     if path.is_dir():
         raise CliError(f"output is a folder: {str(path)!r}")
+    if not path.parent.is_dir():
+        raise CliError(f"cannot write {str(path)!r}: no folder {str(path.parent)!r}")
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        with open(tmp, "wb") as handle:
+        try:
+            handle = open(tmp, "wb")
+        except OSError as exc:  # the user's path in the message, never the temporary one
+            raise CliError(f"cannot write {str(path)!r}: {exc.strerror or exc}") from None
+        with handle:
             yield handle
         os.replace(tmp, path)
     finally:

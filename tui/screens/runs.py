@@ -12,6 +12,7 @@ import dataclasses
 import time
 from collections.abc import Callable, Iterator
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -463,12 +464,34 @@ class RunsScreen(ReportsFailedWorkers, Screen[None]):
     def action_export(self) -> None:
         from mmtop.tui.screens.prompt import PromptScreen
 
+        def write(target: Path) -> None:
+            # What is shown is read here, on the UI thread; the worker gets a snapshot.
+            table = self.table
+            marked = self._marked_shown()
+            self.export_csv(str(target), self.model, table.view, list(table.columns), marked)
+
         def chosen(path: str | None) -> None:
-            if path:
-                # What is shown is read here, on the UI thread; the worker gets a snapshot.
-                table = self.table
-                marked = self._marked_shown()
-                self.export_csv(path, self.model, table.view, list(table.columns), marked)
+            if not path or not path.strip():
+                return
+            target = Path(path.strip()).expanduser().absolute()
+            if not target.exists():
+                write(target)
+                return
+
+            def confirmed(answer: str | None) -> None:
+                if answer is not None and answer.strip().lower() in ("y", "yes"):
+                    write(target)
+                else:
+                    self.notify(f"not exported: {target} kept as it was", markup=False)
+
+            self.app.push_screen(
+                PromptScreen(
+                    "replace this file?",
+                    "",
+                    f"{target} exists: type y and enter to replace it; esc keeps it",
+                ),
+                confirmed,
+            )
 
         marked = self._marked_shown()
         if marked:
@@ -477,7 +500,8 @@ class RunsScreen(ReportsFailedWorkers, Screen[None]):
         else:
             title = f"export {len(self.table.view)} rows to CSV"
             hint = "columns, filter and sort as shown; raw values"
-        self.app.push_screen(PromptScreen(title, "runs.csv", hint), chosen)
+        default = str(Path("runs.csv").absolute())
+        self.app.push_screen(PromptScreen(title, default, hint), chosen)
 
     def _marked_shown(self) -> set[str]:
         return self.marks.intersection(self.table.visible_ids()) if self.marks else set()

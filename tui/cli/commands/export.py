@@ -11,15 +11,14 @@ import polars as pl
 
 from mmtop.tui.cli import frames, streams
 from mmtop.tui.cli.commands import ls
-from mmtop.tui.cli.common import open_store, output
+from mmtop.tui.cli.common import format_for, open_store, output
 from mmtop.tui.cli.errors import EXIT_OK, UsageError
 from mmtop.tui.cli.progress import Progress
 
 if TYPE_CHECKING:
     from mmtop import store
 
-EXTENSIONS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".json": "json"}
-EXTENSIONS |= {".jsonl": "jsonl", ".ndjson": "jsonl"}
+EXPORT_FORMATS = ("csv", "parquet", "json", "jsonl")
 # Points fetched per store read; the batch of runs adapts to reach about this many.
 BATCH_POINTS = 1_000_000
 FIRST_BATCH_RUNS = 1
@@ -39,7 +38,7 @@ LONG_SCHEMA: dict[str, pl.DataType] = {
 
 def run(ns: argparse.Namespace) -> int:
     dest = _destination(ns)
-    fmt = ns.format or _format_from(dest)
+    fmt = format_for(dest, ns.format, EXPORT_FORMATS, "csv")
     if not ns.history:
         for flag, given in (("--keys", ns.keys), ("--wide", ns.wide), ("--system", ns.system)):
             if given:
@@ -87,14 +86,6 @@ def _destination(ns: argparse.Namespace) -> str:
     if ns.dest and ns.output not in (None, "-"):
         raise UsageError("give the output once: -o FILE or FILE, not both")
     return str(ns.dest or ns.output or "-")
-
-
-def _format_from(dest: str) -> str:
-    lowered = dest.lower()
-    for ext, fmt in EXTENSIONS.items():
-        if lowered.endswith(ext):
-            return fmt
-    return "csv"
 
 
 def _regex(pattern: str | None) -> re.Pattern[str] | None:

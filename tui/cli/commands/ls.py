@@ -7,7 +7,7 @@ import sys
 
 from mmtop.tui import csv_out
 from mmtop.tui.cli import formats, frames
-from mmtop.tui.cli.common import is_stdout, is_tty, open_store, output
+from mmtop.tui.cli.common import format_for, is_stdout, is_tty, open_store, output
 from mmtop.tui.cli.errors import EXIT_OK
 from mmtop.tui.safe_text import clean
 
@@ -60,7 +60,11 @@ def write(flat: frames.Flat, fmt: str, path: str | None, *, fitted: bool = False
             formats.write_table(flat.frame, out, to_terminal=is_stdout(path))
 
 
+LS_FORMATS = ("table", "csv", "json", "jsonl", "md", "parquet")
+
+
 def run(ns: argparse.Namespace) -> int:
+    ns.format = format_for(ns.output, ns.format, LS_FORMATS, "table")
     if ns.quiet:
         ns.columns = "run_id"
     # Newest first, like `docker ps`: `--limit 5` shows the five latest runs.
