@@ -4,6 +4,7 @@ palette and quit. Driven by keys through Pilot on a store written in tmp_path.""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from textual.command import CommandInput, CommandList
 from textual.widgets import Input
@@ -232,3 +233,25 @@ async def test_palette_lists_hostile_metric_keys_literally(tmp_path: Path, h) ->
         assert "sort by [red]m[/red]" in text
         assert "sum[/]" in text
         assert app.is_running
+
+
+async def test_an_experiment_whose_runs_the_filter_hides_says_so(store_root: Path, h: Any) -> None:
+    app = h.make_app(store_root)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await h.loaded(pilot)
+        await pilot.press("slash", *"sgd", "enter", "left_square_bracket", "j", "enter")
+        assert app.screen.state.experiment == "cifar"
+        assert h.names(app) == []
+        assert "filter hides all 2 cifar runs: ctrl+f clears it" in h.screen_text(app)
+        await pilot.press("ctrl+f")
+        assert h.names(app) == ["resnet-b", "resnet-a"]
+        assert "hides" not in h.screen_text(app)
+
+
+async def test_hint_lines_wrap_at_80_columns(store_root: Path, h: Any) -> None:
+    app = h.make_app(store_root)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await h.loaded(pilot)
+        await pilot.press("C")
+        assert isinstance(app.screen, ColumnPicker)
+        assert "list, space ticks, ctrl+s shows ticked · esc cancels" in h.screen_text(app)

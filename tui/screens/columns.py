@@ -35,7 +35,7 @@ class ColumnPicker(ModalScreen[ColumnChoice | None]):
         background: $surface; padding: 0 1;
     }
     ColumnPicker #columns-error { color: $error; height: auto; }
-    ColumnPicker .hint { color: $text-muted; height: auto; }
+    ColumnPicker .hint { color: $text-muted; height: auto; width: 100%; }
     ColumnPicker SelectionList { height: 1fr; }
     ColumnPicker Horizontal { height: auto; }
     ColumnPicker Button { min-width: 8; margin-right: 1; }

@@ -229,6 +229,7 @@ class RunsScreen(ReportsFailedWorkers, Screen[None]):
             self.query_one(FilterBar).show_error(str(exc))
             return False
         table.marks = self.marks
+        table.empty_text = self._why_empty(len(view))
         table.set_view(
             self.model,
             view,
@@ -238,6 +239,20 @@ class RunsScreen(ReportsFailedWorkers, Screen[None]):
         )
         self._update_status()
         return True
+
+    def _why_empty(self, shown: int) -> str:
+        """What the table says when it shows no run: why, and the key that brings them back."""
+        if shown or self.model.total == 0:
+            return "" if shown else "no runs in this store yet"
+        experiment = self.state.experiment
+        in_experiment = (
+            dict(self.model.experiments()).get(experiment, 0) if experiment is not None else 0
+        )
+        if experiment is not None and self.state.filter_text and in_experiment:
+            return f"filter hides all {in_experiment} {experiment} runs: ctrl+f clears it"
+        if experiment is not None and not in_experiment:
+            return f"no {experiment} runs any more: [ picks another experiment"
+        return "no run matches the filter: ctrl+f clears it"
 
     def _update_status(self) -> None:
         table = self.table

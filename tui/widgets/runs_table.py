@@ -175,6 +175,8 @@ class RunsTable(ScrollView, can_focus=True):
         # column grows to them, since a number is never cut.
         self._grown: dict[str, int] = {}
         self._swatches: dict[str, Style] = {}
+        # Said on the first row when no run is shown (why, and how to get them back).
+        self.empty_text = ""
 
     # -- data ---------------------------------------------------------------------------
 
@@ -368,6 +370,7 @@ class RunsTable(ScrollView, can_focus=True):
                 "cursor": get("runs-table--cursor"),
                 "cell": get("runs-table--cell-cursor"),
                 "mark": get("runs-table--mark"),
+                "dim": get("runs-table--dim"),
                 "header": base + get("runs-table--header"),
                 "header-cursor": base
                 + get("runs-table--header")
@@ -392,6 +395,9 @@ class RunsTable(ScrollView, can_focus=True):
             return self._header(width)
         row = round(scroll_y) + y - 1
         if row >= len(self.view):
+            if row == 0 and self.empty_text:
+                text = _pad(clean(self.empty_text, single_line=True), max(0, width - 2), False)
+                return Strip([Segment("  ", base), Segment(text, base + self._style("dim"))], width)
             return Strip.blank(width, base)
         window = self._current_window()
         got = self._row_cells(row, window)
