@@ -31,6 +31,7 @@ COMMANDS: dict[str, str] = {
     "models": "the model registry: list, show, promote, export and verify versions",
     "datasets": "the dataset registry: list, show, diff versions and trace their lineage",
     "reproduce": "rebuild a run's code, packages and command; --run checks the result",
+    "serve": "the terminal app in a browser (textual-serve), on localhost by default",
     "completion": "print a shell completion script (bash or zsh)",
 }
 
@@ -156,6 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     _models(add("models", MODELS_EPILOG), common)
     _datasets(add("datasets", DATASETS_EPILOG), common)
     _reproduce(add("reproduce", REPRODUCE_EPILOG))
+    _serve(add("serve", SERVE_EPILOG))
     _completion(add("completion", COMPLETION_EPILOG))
     return top
 
@@ -356,6 +358,35 @@ def _sql(p: argparse.ArgumentParser) -> None:
         help="output format (default: table; Rich on a terminal, aligned text in a pipe)",
     )
     _output(p, None)
+
+
+SERVE_EPILOG = """\
+textual-serve has no authentication: the server binds to 127.0.0.1 and prints the ssh
+tunnel command that reaches it; another --host needs --allow-remote. Each browser tab gets
+its own app; they share the store and update live. Needs: pip install 'mmtop[serve]'.
+
+examples:
+  mmtop serve mmruns
+  mmtop serve --port 8080
+"""
+
+
+def _serve(p: argparse.ArgumentParser) -> None:
+    p.add_argument("path", metavar="PATH", nargs="?", help="store folder (default: as `mmtop`)")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    p.add_argument("--port", type=_port, default=8000, help="port (default: 8000)")
+    p.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="allow a --host other machines can reach (there is no authentication)",
+    )
+
+
+def _port(text: str) -> int:
+    value = _non_negative(text)
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"not a port (1-65535): {text!r}")
+    return value
 
 
 def _completion(completion: argparse.ArgumentParser) -> None:
