@@ -31,6 +31,7 @@ COMMANDS: dict[str, str] = {
     "models": "the model registry: list, show, promote, export and verify versions",
     "datasets": "the dataset registry: list, show, diff versions and trace their lineage",
     "reproduce": "rebuild a run's code, packages and command; --run checks the result",
+    "report": "runs or a model version as one self-contained HTML file with charts",
     "serve": "the terminal app in a browser (textual-serve), on localhost by default",
     "completion": "print a shell completion script (bash or zsh)",
 }
@@ -157,6 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     _models(add("models", MODELS_EPILOG), common)
     _datasets(add("datasets", DATASETS_EPILOG), common)
     _reproduce(add("reproduce", REPRODUCE_EPILOG))
+    _report(add("report", REPORT_EPILOG))
     _serve(add("serve", SERVE_EPILOG))
     _completion(add("completion", COMPLETION_EPILOG))
     return top
@@ -357,6 +359,22 @@ def _sql(p: argparse.ArgumentParser) -> None:
         default="table",
         help="output format (default: table; Rich on a terminal, aligned text in a pipe)",
     )
+
+
+REPORT_EPILOG = """\
+REF is a run (one run, or several compared against the first) or one model version
+(NAME@ALIAS or NAME/VERSION). The file needs no network and runs no script.
+
+examples:
+  mmtop report digits/sgd-lr0.01 -o run.html
+  mmtop report A B C -o compare.html
+  mmtop report digits-clf@champion -o card.html
+"""
+
+
+def _report(p: argparse.ArgumentParser) -> None:
+    p.add_argument("refs", metavar="REF", nargs="+", help="runs, or one model version")
+    p.add_argument("--title", metavar="TEXT", help="the page title (default: what is reported)")
     _output(p, None)
 
 

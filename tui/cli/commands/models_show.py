@@ -51,29 +51,33 @@ def _pairs(lines: list[str], pairs: list[tuple[str, Any]], indent: int = 0) -> N
     lines.extend(f"{' ' * indent}{k.ljust(width)}  {v}".rstrip() for k, v in shown)
 
 
+def overview(version: Any) -> list[tuple[str, Any]]:
+    """A version's head fields, in the order `models show` and the HTML report list them."""
+    m = version.manifest
+    lin = m.get("lineage") or {}
+    return [
+        ("model", version.ref),
+        ("aliases", ", ".join(version.aliases)),
+        ("created", m.get("created")),
+        ("by", f"{m.get('user')}@{m.get('host')}"),
+        ("flavour", m.get("flavour")),
+        ("serializer", _name_version(m.get("serializer"))),
+        ("frameworks", ", ".join(f"{k} {v}" for k, v in (m.get("frameworks") or {}).items())),
+        ("size", m.get("size")),
+        ("description", version.description),
+        ("tags", version.tags),
+        ("deprecated", version.deprecated if version.deprecated is not None else None),
+        ("run", f"{lin.get('experiment')}/{lin.get('run_id')}" if lin.get("run_id") else None),
+        ("parent", _ref(lin.get("parent"))),
+        ("path", str(version.path)),
+    ]
+
+
 def show_text(version: Any) -> str:
     m = version.manifest
     lin = m.get("lineage") or {}
     lines: list[str] = []
-    _pairs(
-        lines,
-        [
-            ("model", version.ref),
-            ("aliases", ", ".join(version.aliases)),
-            ("created", m.get("created")),
-            ("by", f"{m.get('user')}@{m.get('host')}"),
-            ("flavour", m.get("flavour")),
-            ("serializer", _name_version(m.get("serializer"))),
-            ("frameworks", ", ".join(f"{k} {v}" for k, v in (m.get("frameworks") or {}).items())),
-            ("size", m.get("size")),
-            ("description", version.description),
-            ("tags", version.tags),
-            ("deprecated", version.deprecated if version.deprecated is not None else None),
-            ("run", f"{lin.get('experiment')}/{lin.get('run_id')}" if lin.get("run_id") else None),
-            ("parent", _ref(lin.get("parent"))),
-            ("path", str(version.path)),
-        ],
-    )
+    _pairs(lines, overview(version))
     sig = m.get("signature") or {}
     lines += ["", "signature"]
     _pairs(lines, [("inputs", _sig(sig.get("inputs"))), ("outputs", _sig(sig.get("outputs")))], 2)
