@@ -67,9 +67,11 @@ def scalars(values: Mapping[str, Any]) -> dict[str, float]:
     loggers leave them out."""
     out: dict[str, float] = {}
     for key, value in values.items():
-        number = scalar(value)
+        kind = type(value)
+        # Lightning and Keras hand over Python floats: the common case stays cheap.
+        number = float(value) if kind is float or kind is int else scalar(value)
         if number is not None:
-            out[str(key)] = number
+            out[key if type(key) is str else str(key)] = number
     return out
 
 

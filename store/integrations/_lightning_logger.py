@@ -149,7 +149,8 @@ def _build(package: str) -> type:
             if self._prefix:
                 values = {f"{self._prefix}{self.LOGGER_JOIN_CHAR}{k}": v for k, v in values.items()}
             if values:
-                self.experiment.log(values, step=step)
+                run = self._run if self._run is not None and not self._ended else self.experiment
+                run.log(values, step=step)
 
         def log_graph(self, model: Any, input_array: Any = None) -> None:
             # Lightning hands every logger the module at fit start: kept to register the
