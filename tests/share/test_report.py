@@ -225,7 +225,9 @@ def test_model_version_report(root: Path, tmp_path: Path) -> None:
     weights = tmp_path / "model.onnx"
     weights.write_bytes(b"not really onnx")
     first = st.register_model("clf", run=bad, path=weights, description=HOSTILE)
-    second = st.register_model("clf", run=bad, path=weights, parent="clf/1")
+    second = st.register_model(
+        "clf", run=bad, path=weights, parent="clf/1", description=f"v2 {HOSTILE}"
+    )
     st.set_alias("clf", "champion", first.version)
     st.set_alias("clf", "champion", second.version)
     out = tmp_path / "model.html"
@@ -245,6 +247,7 @@ def test_model_version_report(root: Path, tmp_path: Path) -> None:
         "History",
         "Training run",
     ]
+    assert f"v2 {HOSTILE}" in text
     assert "alias @champion: 1 → 2 ◀" in text and "alias @champion: (none) → 1" in text
     assert legend(doc) == [HOSTILE]
     assert "<b>acc</b>" in plotted(doc)

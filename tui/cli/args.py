@@ -373,7 +373,8 @@ examples:
 
 
 def _report(p: argparse.ArgumentParser) -> None:
-    p.add_argument("refs", metavar="REF", nargs="+", help="runs, or one model version")
+    # dest "runs": shell completion offers run ids (a model version is typed by hand).
+    p.add_argument("runs", metavar="REF", nargs="+", help="runs, or one model version")
     p.add_argument("--title", metavar="TEXT", help="the page title (default: what is reported)")
     _output(p, None)
 

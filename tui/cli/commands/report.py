@@ -11,7 +11,7 @@ from mmtop.tui.cli.errors import EXIT_OK, UsageError
 
 def run(ns: argparse.Namespace) -> int:
     st = open_store(ns)
-    refs = list(ns.refs)
+    refs = list(ns.runs)
     models = [ref for ref in refs if _is_model_ref(st, ref)]
     if models:
         if len(refs) > 1:
