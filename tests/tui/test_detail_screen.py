@@ -6,7 +6,10 @@ text, help shows keys as people write them."""
 from __future__ import annotations
 
 import json
+import os
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 from textual.geometry import Region
@@ -422,3 +425,19 @@ async def test_notes_render_as_markdown_and_stay_inert(tmp_path: Path, h) -> Non
         ]
         assert any("Second try" in strip.text for strip in strips)  # the notes were looked at
         assert not any(seg.style and seg.style.link for strip in strips for seg in strip)
+
+
+async def test_a_crashed_run_says_when_it_was_last_seen_alive(store_root: Path, h: Any) -> None:
+    # resnet-b (run 5) says running in run.json, and its writer last beat at 10:00.
+    beat = store_root / "cifar" / h.run_id(5) / "heartbeat"
+    beat.touch()
+    seen = (h.NOW - timedelta(hours=23)).timestamp()
+    os.utime(beat, (seen, seen))
+    app = h.make_app(store_root)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_detail(pilot, h)  # the newest run, resnet-b, is first
+        text = h.screen_text(app)
+        assert screen.info is not None and screen.info.status == "crashed"
+        assert "never recorded (crashed)" in text, text
+        assert "last seen alive  2026-01-05 10:00:00 UTC  (23h ago)" in text
+        assert "still running" not in text

@@ -157,10 +157,18 @@ class OverviewPane(VerticalScroll):
         else:
             facts.add_row("created", created or "")
         ended = run_time(info, "ended")
+        seen = getattr(info, "last_seen", None)
         if isinstance(ended, datetime):
             facts.add_row("ended", fmt_time(ended))
-        else:
-            facts.add_row("ended", ended or Text("still running", style="dim"))
+        elif ended:
+            facts.add_row("ended", ended)
+        elif status == "running":
+            facts.add_row("ended", Text("still running", style="dim"))
+        else:  # its writer stopped beating without saying so: when was it last alive?
+            facts.add_row("ended", Text(f"never recorded ({status})", style="dim"))
+        if not isinstance(ended, datetime) and isinstance(seen, datetime):
+            label = "last beat" if status == "running" else "last seen alive"
+            facts.add_row(label, f"{fmt_time(seen)}  ({fmt_age(seen, self._now())} ago)")
         facts.add_row("duration", fmt_duration(getattr(info, "duration_s", None)))
         host = Text()
         host.append_text(safe(info.host or "?", single_line=True))
