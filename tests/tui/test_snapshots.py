@@ -107,3 +107,40 @@ def test_help_screen(relative_store: Path, snap_compare: Any, h: Any) -> None:
 
     app = h.make_app(relative_store)
     assert snap_compare(app, terminal_size=(120, 40), run_before=ready)
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)], ids=["120x40", "80x24"])
+def test_no_stale_cells_after_detail_and_back(
+    relative_store: Path, snap_compare: Any, h: Any, size: tuple[int, int]
+) -> None:
+    """enter, then esc: the runs screen is drawn anew, nothing of the detail screen stays."""
+
+    async def ready(pilot: Any) -> None:
+        await _runs_ready(pilot, h)
+        await pilot.press("enter")
+        screen = pilot.app.screen
+        await h.wait_for(pilot, lambda: getattr(screen, "history_loads", 0) >= 1)
+        await pilot.press("3")
+        await pilot.pause()
+        await pilot.press("escape")
+        await _runs_ready(pilot, h)
+
+    app = h.make_app(relative_store)
+    assert snap_compare(app, terminal_size=size, run_before=ready)
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)], ids=["120x40", "80x24"])
+def test_no_stale_cells_after_the_column_picker_with_a_filter(
+    relative_store: Path, snap_compare: Any, h: Any, size: tuple[int, int]
+) -> None:
+    """A filter, then the column picker and back: whole columns only, no stray digits."""
+
+    async def ready(pilot: Any) -> None:
+        await _runs_ready(pilot, h)
+        await pilot.press("slash", *"sgd", "enter", "C")
+        await pilot.pause()
+        await pilot.press("escape")
+        await pilot.pause()
+
+    app = h.make_app(relative_store)
+    assert snap_compare(app, terminal_size=size, run_before=ready)
