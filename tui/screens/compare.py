@@ -42,6 +42,7 @@ from mmtop.tui.widgets.compare_grouping import NO_GROUPING, GroupPicker
 from mmtop.tui.widgets.compare_metrics import MetricsDeltaPane
 from mmtop.tui.widgets.compare_params import ParamsDiffPane
 from mmtop.tui.widgets.compare_table import CompareTable
+from mmtop.tui.widgets.sweep_plot import SweepPlot
 from mmtop.tui.workers import ReportsFailedWorkers
 
 TABS = [
@@ -50,6 +51,7 @@ TABS = [
     ("charts", "Charts"),
     ("system", "System"),
     ("env", "Env·code·data"),
+    ("sweep", "Sweep"),
 ]
 # Min/max downsampling keeps 2 points per bucket: 2 per braille pixel is one bucket per
 # pixel column, all a chart can show (about 4 points per cell of chart width).
@@ -120,6 +122,8 @@ class CompareScreen(ReportsFailedWorkers, Screen[None]):
                 yield ChartsGrid("no system samples for these runs", id="system-charts")
             with TabPane("5 Env·code·data", id="env"):
                 yield EnvDiffPane(id="env-pane")
+            with TabPane("6 Sweep", id="sweep"):
+                yield SweepPlot(id="sweep-plot")
         filter_input = Input(placeholder="regex over keys of this tab", id="compare-filter")
         filter_input.display = False
         yield filter_input
@@ -244,10 +248,12 @@ class CompareScreen(ReportsFailedWorkers, Screen[None]):
         if data is None:
             return
         labels = dict(zip(data.run_ids, data.labels, strict=True))
+        colours = distinct(data.run_ids, host(self).run_colours)
+        self.query_one(SweepPlot).show(data, colours)
         source = ChartSource(
             self.store,
             labels,
-            distinct(data.run_ids, host(self).run_colours),
+            colours,
             self._max_points(),
             counts=data.counts,
         )
@@ -309,7 +315,7 @@ class CompareScreen(ReportsFailedWorkers, Screen[None]):
 
     def _focus_tab(self, tab: str) -> None:
         pane = self.query_one(f"TabPane#{tab}")
-        for widget in pane.query("CompareTable, MetricChart"):
+        for widget in pane.query("CompareTable, MetricChart, SweepPlot"):
             if widget.display:
                 widget.focus()
                 return
