@@ -66,3 +66,18 @@ def test_compare_charts_80x24(
     assert snap_compare(
         compare_app(sample.root, sample.ids), terminal_size=(80, 24), run_before=run_before
     )
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)], ids=["120x40", "80x24"])
+def test_sweep_tab(
+    sample: Any, compare_app: Any, until_loaded: Any, snap_compare: Any, size: tuple[int, int]
+) -> None:
+    """A param against a metric: a dot per run in its colour, axes labelled, means below."""
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await until_loaded(pilot)
+        await pilot.press("6")
+
+    assert snap_compare(
+        compare_app(sample.root, sample.ids), terminal_size=size, run_before=run_before
+    )

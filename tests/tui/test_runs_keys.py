@@ -177,7 +177,7 @@ async def test_help_and_palette_and_quit(store_root: Path, h) -> None:
         assert isinstance(app.screen, HelpScreen)
         await pilot.pause()
         text = h.screen_text(app)
-        for words in ("Filter", "Mark", "Reverse", "Columns", "Experiments", "Export"):
+        for words in ("Filter", "Mark", "Reverse", "Columns", "Sidebar", "Export"):
             assert words in text
         await pilot.press("escape")
         await pilot.press("ctrl+p")
@@ -255,3 +255,10 @@ async def test_hint_lines_wrap_at_80_columns(store_root: Path, h: Any) -> None:
         await pilot.press("C")
         assert isinstance(app.screen, ColumnPicker)
         assert "list, space ticks, ctrl+s shows ticked · esc cancels" in h.screen_text(app)
+
+
+async def test_the_footer_keeps_help_in_view_at_80_columns(store_root: Path, h: Any) -> None:
+    app = h.make_app(store_root)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await h.loaded(pilot)
+        assert h.screen_text(app).splitlines()[-1].rstrip().endswith("? Help")

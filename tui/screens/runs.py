@@ -70,7 +70,7 @@ class RunsScreen(ReportsFailedWorkers, Screen[None]):
             "m", "cycle_metric_agg", "Sort metric by last/min/max", show=False, id="runs.metric_agg"
         ),
         Binding("C", "pick_columns", "Columns", id="runs.columns"),
-        Binding("left_square_bracket", "toggle_sidebar", "Experiments", id="runs.sidebar"),
+        Binding("left_square_bracket", "toggle_sidebar", "Sidebar", id="runs.sidebar"),
         Binding("p", "toggle_preview", "Preview", show=False, id="runs.preview"),
         Binding("e", "export", "Export", id="runs.export"),
         Binding(

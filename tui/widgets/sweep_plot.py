@@ -86,23 +86,24 @@ class SweepPlot(Widget, can_focus=True):
             safe(param, "bold", single_line=True),
             f" · {len(pts)} runs · p/P param ({self.param + 1}/{len(self.params)})"
             f" · m/M metric ({self.metric + 1}/{len(self.metrics)})",
-            no_wrap=True,
-            overflow="ellipsis",
         )
+        title.truncate(width, overflow="ellipsis")  # one line, or the plot is pushed down
         if not pts:
             return Text("\n").join([title, Text("no run has both", style="dim")])
         summary = by_value(pts)[:MAX_SUMMARY]
         plot_height = max(4, height - 3 - (len(summary) + 1))
         lines = [title, *self._scatter(pts, width, plot_height)]
-        lines.append(safe(f"mean {metric} by {param}, highest first:", "dim", single_line=True))
+        head = safe(f"mean {metric} by {param}, highest first:", "dim", single_line=True)
+        head.truncate(width, overflow="ellipsis")
+        lines.append(head)
         for value, mean, n in summary:
-            lines.append(
-                Text.assemble(
-                    "  ",
-                    safe(value, single_line=True),
-                    f"  {fmt_number(mean)}  ({n} run{'s' if n > 1 else ''})",
-                )
+            line = Text.assemble(
+                "  ",
+                safe(value, single_line=True),
+                f"  {fmt_number(mean)}  ({n} run{'s' if n > 1 else ''})",
             )
+            line.truncate(width, overflow="ellipsis")
+            lines.append(line)
         return Text("\n").join(lines)
 
     def _scatter(self, pts: Sequence[Point], width: int, height: int) -> list[Text]:
