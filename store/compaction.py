@@ -32,6 +32,7 @@ class CompactReport:
     parts_after: int = 0
     failed: list[str] = field(default_factory=list)
     model_versions_removed: list[str] = field(default_factory=list)
+    dataset_versions_removed: list[str] = field(default_factory=list)
     index_runs: int = 0  # rows of the run index written (store/run_index.py); 0: not written
 
 
@@ -97,6 +98,7 @@ def compact(root: str | os.PathLike[str], grace: float = GRACE_SECONDS) -> Compa
         report.index_runs = store._base.height
     retired.delete(grace)
     report.model_versions_removed = [str(p) for p in remove_interrupted_versions(store.root)]
+    report.dataset_versions_removed = [str(p) for p in remove_interrupted_datasets(store.root)]
     return report
 
 
@@ -108,6 +110,23 @@ def remove_interrupted_versions(root: Path) -> list[Path]:
     removed: list[Path] = []
     for name in Catalog(root).names():
         removed.extend(versions.remove_stale(root, name))
+    return removed
+
+
+def remove_interrupted_datasets(root: Path) -> list[Path]:
+    """Dataset version folders whose registering process died before writing the manifest."""
+    import shutil
+
+    from .datasets import layout
+    from .datasets.catalog import DatasetCatalog
+    from .registry import versions
+
+    removed: list[Path] = []
+    for name in DatasetCatalog(root).names():
+        for item in versions.uncommitted_in(layout.versions_dir(root, name)):
+            if item.stale:
+                shutil.rmtree(item.path, ignore_errors=True)
+                removed.append(item.path)
     return removed
 
 

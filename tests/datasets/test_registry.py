@@ -263,7 +263,6 @@ def test_interrupted_registration_is_invisible_and_reported(
     dead.mkdir()
     claim = {"pid": 2**22 + 12345, "host": os.uname().nodename, "user": "x", "claimed": "now"}
     (dead / ".claim.json").write_text(json.dumps(claim))
-    (layout.versions_dir(root, "d") / "1" / "manifest.json").chmod(0o644)
     broken = layout.versions_dir(root, "broken") / "1"
     broken.mkdir(parents=True)
     (broken / "manifest.json").write_text("{not json")
@@ -273,6 +272,9 @@ def test_interrupted_registration_is_invisible_and_reported(
     assert reasons == ["registration interrupted", "unreadable manifest"]
     again = store.log_dataset_version("d", _appended(digits_frame, 1), root)
     assert again.version == 3  # number 2 stays with the dead claim until compaction
+    report = store.compact(root)
+    assert report.dataset_versions_removed == [str(dead)]
+    assert sorted(os.listdir(layout.versions_dir(root, "d"))) == ["1", "3"]
 
 
 def test_old_inputs_json_fingerprints_stay_readable(tmp_path: Path) -> None:

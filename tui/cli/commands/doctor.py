@@ -19,6 +19,7 @@ def run(ns: argparse.Namespace) -> int:
     st = open_store(ns)
     runs = st.runs()
     st.models()  # interrupted registrations and unreadable registry files join problems()
+    st.datasets()  # the same for the dataset registry
     if ns.deep:
         _read_every_history(st, runs["run_id"].to_list())
     problems = [{"path": p.path, "reason": p.reason} for p in st.problems()]
