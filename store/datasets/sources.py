@@ -32,7 +32,8 @@ def as_table(source: Any) -> pa.Table:
     import numpy as np
 
     if isinstance(source, np.ndarray):
-        flat = source.reshape(source.shape[0], -1) if source.ndim > 1 else source.reshape(-1, 1)
+        width = int(np.prod(source.shape[1:])) if source.ndim > 1 else 1
+        flat = source.reshape(source.shape[0] if source.ndim else 1, width)
         return pa.table({str(i): flat[:, i] for i in range(flat.shape[1])})
     if type(source).__module__.startswith("pandas") and hasattr(source, "to_frame"):
         source = source.to_frame()  # a Series

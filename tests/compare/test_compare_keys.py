@@ -83,6 +83,7 @@ async def test_params_baseline_directions_and_env(
         env = ui.table(screen, "env")
         assert env.column_texts(0) == [
             "── data",
+            "train.dataset.version",  # the registered versions differ too
             "train.fingerprint",
             "── code",
             "git.commit",
@@ -92,7 +93,7 @@ async def test_params_baseline_directions_and_env(
             "── packages",
             "packages.numpy",
         ]
-        assert [env.text_at(6, c) for c in range(1, 5)] == ["3.11.7", "3.11.7", "3.11.7", "3.12.1"]
+        assert [env.text_at(7, c) for c in range(1, 5)] == ["3.11.7", "3.11.7", "3.11.7", "3.12.1"]
         await pilot.press("escape")
         assert not isinstance(pilot.app.screen, CompareScreen)
 

@@ -92,6 +92,9 @@ def test_numpy_arrays_are_columns_0_to_k() -> None:
     frame = pl.DataFrame({str(i): array[:, i] for i in range(3)})
     assert _fp(array) == _fp(frame)
     assert sources.describe(array)["schema"] == {"0": "double", "1": "double", "2": "double"}
+    empty = sources.describe(np.zeros((0, 2, 2)))
+    assert (empty["rows"], list(empty["schema"])) == (0, ["0", "1", "2", "3"])
+    assert sources.describe(np.arange(3))["schema"] == {"0": "int64"}
 
 
 def test_file_fingerprint_is_what_sha256sum_prints(tmp_path: Path) -> None:

@@ -217,35 +217,38 @@ def test_labels_and_lineage_round_trip(tmp_path: Path, digits_frame: pd.DataFram
 
 
 REGISTER_SAME = """
+import os
 import sys
 import polars as pl
 from mmtop import store
-frame = pl.DataFrame({"x": list(range(1000)), "y": ["a"] * 1000})
+store.log_dataset_version("warm-" + sys.argv[2], pl.DataFrame({"x": [1]}), sys.argv[1])
+frame = pl.DataFrame({"x": range(200_000), "y": ["a", "b", "c", "d"] * 50_000})
 print("ready", flush=True)
-sys.stdin.readline()
+os.read(int(sys.argv[3]), 1)  # returns once the parent closes the pipe: all start at once
 print(store.log_dataset_version("shared", frame, sys.argv[1]).version, flush=True)
 """
 
 
 def test_concurrent_registrations_of_the_same_content_end_with_one_version(tmp_path: Path) -> None:
+    """Four processes, every import done, released together; 200k rows keep them inside the
+    fingerprint-and-profile window at once (without the lock they commit 1, 2, 3, 4)."""
     root = tmp_path / "mmruns"
+    gate, release = os.pipe()
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", REGISTER_SAME, str(root)],
-            stdin=subprocess.PIPE,
+            [sys.executable, "-c", REGISTER_SAME, str(root), str(i), str(gate)],
             stdout=subprocess.PIPE,
             text=True,
+            pass_fds=(gate,),
         )
-        for _ in range(4)
+        for i in range(4)
     ]
+    os.close(gate)
     try:
-        for p in procs:  # every child has imported everything: the race is the registration
-            assert p.stdout is not None and p.stdout.readline() == "ready\n"
         for p in procs:
-            assert p.stdin is not None
-            p.stdin.write("go\n")
-            p.stdin.flush()
-        versions = [p.communicate(timeout=60)[0].strip() for p in procs]
+            assert p.stdout is not None and p.stdout.readline() == "ready\n"
+        os.close(release)
+        versions = [p.communicate(timeout=120)[0].strip() for p in procs]
     finally:
         for p in procs:
             if p.poll() is None:
