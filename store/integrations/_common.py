@@ -53,7 +53,7 @@ def plain(value: Any, depth: int = 0) -> Any:
         qualname = getattr(value, "__qualname__", None) or type(value).__qualname__
         return f"{module}.{qualname}" if module else qualname
     tolist = getattr(value, "tolist", None)  # numpy and torch values, 0-d ones as scalars
-    if callable(tolist) and getattr(value, "size", 2) != 0:
+    if callable(tolist):
         try:
             return plain(tolist(), depth)
         except (TypeError, ValueError, RuntimeError):

@@ -105,7 +105,13 @@ def _build(package: str) -> type:
                 )
                 self._run_id = self._run.run_id
             elif self._ended:
-                self._run = Run(root=self._root, run_id=self._run_id, resume=True, world_size=1)
+                self._run = Run(
+                    root=self._root,
+                    run_id=self._run_id,
+                    resume=True,
+                    world_size=1,
+                    **self._run_kwargs,
+                )
                 self._ended = False
             return self._run
 

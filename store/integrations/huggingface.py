@@ -66,7 +66,13 @@ def _build() -> type:
             from ..writer import Run
 
             if resume:
-                self.run = Run(root=self._root, run_id=self.run.run_id, resume=True, world_size=1)
+                self.run = Run(
+                    root=self._root,
+                    run_id=self.run.run_id,
+                    resume=True,
+                    world_size=1,
+                    **self._run_kwargs,
+                )
             else:
                 params: dict[str, Any] = {"args": plain(args.to_dict())}
                 config = getattr(model, "config", None)

@@ -122,7 +122,13 @@ def _build() -> type:
 
             reopened = not self._open
             if reopened:
-                self.run = Run(root=self._root, run_id=self.run.run_id, resume=True, world_size=1)
+                self.run = Run(
+                    root=self._root,
+                    run_id=self.run.run_id,
+                    resume=True,
+                    world_size=1,
+                    **self._run_kwargs,
+                )
                 self._open = True
             self.run.log(values, step=self._epochs)
             if reopened:
