@@ -105,3 +105,17 @@ def test_training_that_raises_ends_the_run_failed_with_its_traceback(
     assert (error["type"], error["message"]) == ("RuntimeError", "diverged at step 3")
     assert "on_step_end" in error["traceback"]
     assert run.summary["loss"]["last_step"] == 2  # logged at step 2; step 3 raised
+
+
+def test_only_the_world_zero_process_writes(tmp_path: Path, store_root: Path) -> None:
+    from transformers import TrainerControl, TrainerState, TrainingArguments
+
+    from mmtop.store.integrations.huggingface import MmtopCallback
+
+    args = TrainingArguments(output_dir=str(tmp_path / "out"), report_to="none", use_cpu=True)
+    state = TrainerState(is_world_process_zero=False, global_step=3)
+    callback = MmtopCallback(experiment="ddp")
+    callback.on_train_begin(args, state, TrainerControl())
+    callback.on_log(args, state, TrainerControl(), logs={"loss": 1.0})
+    callback.on_train_end(args, state, TrainerControl())
+    assert callback.run is None and not store_root.exists()
