@@ -3,6 +3,7 @@ temporary folder whose store is $MMTOP_DIR."""
 
 from __future__ import annotations
 
+import os
 import re
 import runpy
 from collections.abc import Callable
@@ -29,6 +30,8 @@ def _store_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MMTOP_DIR", str(tmp_path / "mmruns"))
     monkeypatch.delenv("MMTOP_POLLING", raising=False)
+    # The Keras example sets the backend it was written for; undone after each test.
+    monkeypatch.setenv("KERAS_BACKEND", os.environ.get("KERAS_BACKEND", "torch"))
     return tmp_path / "mmruns"
 
 
