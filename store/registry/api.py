@@ -169,6 +169,36 @@ class ModelRegistry:
         v = self.model(ref)
         return change(self._log(v.name), v.version, "deprecated", deprecated, reason=reason)
 
+    # ------------------------------------------------------------- deployments
+    def deploy(self, ref: str, target: str, note: str | None = None) -> dict[str, Any] | None:
+        """Record that the version `ref` names now serves at `target`; returns the event
+        (None: it already serves there)."""
+        from .deployments import deploy
+
+        self._writable()
+        layout.check_target(target)
+        v = self.model(ref)
+        return deploy(self._log(v.name), v.version, target, note)
+
+    def rollback(self, name: str, target: str, note: str | None = None) -> dict[str, Any]:
+        """Deploy again, at `target`, the version the one serving there replaced."""
+        from .deployments import rollback
+
+        self._writable()
+        layout.check_target(target)
+        return rollback(self._log(name), target, note)
+
+    def deployments(self, name: str) -> pl.DataFrame:
+        """Every deployment of a model in order: seq, time, target, version, from, rollback,
+        current (this event set the target's version now serving), user, host, note."""
+        from .deployments import timeline
+
+        return timeline(self._catalog.log(layout.check_model_name(name)).read())
+
+    def deployed(self, name: str, at: dt.datetime | None = None) -> dict[str, int]:
+        """Which version serves at each target of `name`, now or at time `at`."""
+        return dict(self._catalog.log(layout.check_model_name(name)).state(at).deployments)
+
     def _log(self, name: str) -> EventLog:
         return self._catalog.log(layout.check_model_name(name))
 

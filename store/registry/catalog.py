@@ -124,11 +124,13 @@ class Catalog:
 
     # ----------------------------------------------------------------- resolving
     def resolve(self, ref: str, at: dt.datetime | None = None) -> ModelVersion:
-        """`name`, `name/3`, `name@alias` (at a past time with `at`) -> a committed version."""
+        """`name`, `name/3`, `name@alias` or `name@target` (an alias first, else the version
+        deployed at that target; at a past time with `at`) -> a committed version."""
         name, which = layout.parse_ref(ref)
         state = self.log(name).state(at)
         if isinstance(which, str):
-            number = state.aliases.get(which)
+            # An alias wins; otherwise `name@prod` is the version deployed at target prod.
+            number = state.aliases.get(which, state.deployments.get(which))
             if number is None:
                 when = f" at {at.isoformat()}" if at is not None else ""
                 raise ModelNotFoundError(f"model {name!r} has no alias {which!r}{when}")
@@ -152,6 +154,7 @@ class Catalog:
             path=layout.version_dir(self.root, name, number),
             manifest=manifest,
             aliases=tuple(state.aliases_of(number)),
+            deployed=tuple(sorted(t for t, v in state.deployments.items() if v == number)),
             description=state.descriptions.get(number, str(manifest.get("description") or "")),
             tags={**(manifest.get("tags") or {}), **state.tags.get(number, {})},
             deprecated=state.deprecated.get(number),

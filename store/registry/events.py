@@ -22,7 +22,7 @@ from ..ids import hostname, now_iso, username
 from ..records import Problem
 from . import layout
 
-ACTIONS = ("registered", "alias", "tag", "description", "deprecated")
+ACTIONS = ("registered", "alias", "tag", "description", "deprecated", "deployed")
 MAX_ATTEMPTS = 10_000
 # A folder's mtime can stay put through two changes within one clock tick: a listing is only
 # skipped for an mtime older than this.
@@ -37,6 +37,9 @@ class State:
     tags: dict[int, dict[str, str]] = field(default_factory=dict)
     descriptions: dict[int, str] = field(default_factory=dict)
     deprecated: dict[int, str] = field(default_factory=dict)  # version -> reason
+    deployments: dict[str, int] = field(default_factory=dict)  # target -> version serving
+    deployed_since: dict[str, str] = field(default_factory=dict)  # target -> event time
+    deployed_before: dict[str, int] = field(default_factory=dict)  # target -> version replaced
 
     def aliases_of(self, version: int) -> list[str]:
         return sorted(a for a, v in self.aliases.items() if v == version)
@@ -150,6 +153,10 @@ def describe(event: dict[str, Any]) -> str:
         return f"alias @{event.get('alias')}: {old} → {new}"
     if action == "registered":
         return "registered"
+    if action == "deployed":
+        old, new = event.get("from") or "(none)", event.get("to") or "(none)"
+        note = f" ({event['note']})" if event.get("note") else ""
+        return f"deployed to {event.get('target')}: {old} → {new}{note}"
     key = f" {event.get('key')}" if event.get("key") else ""
     return f"{action}{key}: {event.get('from')} → {event.get('to')}"
 
@@ -186,6 +193,21 @@ def _apply(state: State, event: dict[str, Any]) -> None:
             state.aliases[alias] = to
         else:
             state.aliases.pop(alias, None)
+    elif action == "deployed":
+        target = event.get("target")
+        if not isinstance(target, str):
+            return
+        if isinstance(to, int):
+            state.deployments[target] = to
+            state.deployed_since[target] = str(event.get("time"))
+        else:
+            state.deployments.pop(target, None)
+            state.deployed_since.pop(target, None)
+        previous = event.get("from")
+        if isinstance(previous, int):
+            state.deployed_before[target] = previous
+        else:
+            state.deployed_before.pop(target, None)
     elif not isinstance(version, int):
         return
     elif action == "tag" and isinstance(event.get("key"), str):

@@ -87,12 +87,14 @@ HISTORY_SCHEMA: dict[str, Any] = {
     "action": pl.String,
     "version": pl.Int64,
     "alias": pl.String,
+    "target": pl.String,
     "key": pl.String,
     "from": pl.String,
     "to": pl.String,
     "user": pl.String,
     "host": pl.String,
     "reason": pl.String,
+    "note": pl.String,
 }
 
 

@@ -55,6 +55,15 @@ def check_alias(alias: object) -> str:
     return alias
 
 
+def check_target(target: object) -> str:
+    """A deployment target (`prod`, `batch-nightly`, `eu-canary`): spelled like an alias."""
+    if not isinstance(target, str) or not _ALIAS_RE.fullmatch(target):
+        raise ValueError(
+            f"bad deployment target {target!r}: 1-64 of A-Z a-z 0-9 . _ - starting with a letter"
+        )
+    return target
+
+
 def check_version(version: object) -> int:
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         raise ValueError(f"model version must be a whole number >= 1: {version!r}")

@@ -23,6 +23,7 @@ class ModelVersion:
     path: Path
     manifest: dict[str, Any] = field(repr=False)
     aliases: tuple[str, ...] = ()
+    deployed: tuple[str, ...] = ()  # the targets it serves at
     description: str = ""
     tags: dict[str, str] = field(default_factory=dict, repr=False)
     deprecated: str | None = field(default=None, repr=False)  # the reason, when deprecated

@@ -431,7 +431,8 @@ def _import(p: argparse.ArgumentParser) -> None:
 
 
 MODELS_EPILOG = """\
-a model reference (REF) is NAME (the newest version), NAME/3 or NAME@ALIAS.
+a model reference (REF) is NAME (the newest version), NAME/3, NAME@ALIAS or NAME@TARGET
+(the version deployed there).
 
 examples:
   mmtop models ls --format csv
@@ -441,6 +442,9 @@ examples:
   mmtop models diff digits-clf/2 digits-clf/3
   mmtop models export digits-clf@champion -o ./digits-clf
   mmtop models verify digits-clf/3      # exit 1 when a file changed
+  mmtop models deploy digits-clf@champion --target prod
+  mmtop models rollback digits-clf --target prod
+  mmtop models deployments digits-clf
 """
 
 MODELS_ACTIONS: dict[str, str] = {
@@ -453,6 +457,9 @@ MODELS_ACTIONS: dict[str, str] = {
     "unalias": "remove ALIAS (recorded as an event)",
     "export": "write a self-contained folder: model files, manifest, requirements, card",
     "verify": "check every file's sha256 against the manifest (exit 1 on a mismatch)",
+    "deploy": "record that REF now serves at --target (an event; replaces what served there)",
+    "rollback": "deploy again, at --target, the version the current one replaced",
+    "deployments": "which version serves at each target, and every deployment in order",
 }
 
 
@@ -504,6 +511,19 @@ def _models(models: argparse.ArgumentParser, common: Parser) -> None:
     verify.add_argument(
         "-f", "--format", choices=("text", "json"), default="text", help="(default: text)"
     )
+    deploy = act("deploy")
+    deploy.add_argument("ref", metavar="REF")
+    rollback = act("rollback")
+    rollback.add_argument("name", metavar="NAME")
+    for p in (deploy, rollback):
+        p.add_argument("-t", "--target", metavar="T", required=True, help="prod, eu-canary, ...")
+        p.add_argument("--note", metavar="TEXT", help="why (kept in the event)")
+    deployments = act("deployments")
+    deployments.add_argument("name", metavar="NAME")
+    deployments.add_argument(
+        "-f", "--format", choices=LS_FORMATS, default="table", help="(default: table)"
+    )
+    _output(deployments, None)
 
 
 DATASETS_EPILOG = """\

@@ -19,7 +19,7 @@ from mmtop.tui.cli.errors import EXIT_OK
 RUN_ARGS = {"run", "runs", "baseline"}
 REF_ARGS = {"ref", "refs"}  # NAME/VERSION or NAME@ALIAS
 DATASET_ARGS = {"dataset", "datasets"}  # NAME@VERSION
-MODEL_NAME_COMMANDS = {"history", "alias", "unalias"}  # first positional is a model name
+MODEL_NAME_COMMANDS = {"history", "alias", "unalias", "rollback", "deployments"}  # a model name
 FILE_OPTIONS = {"--output", "-o"}
 DIR_OPTIONS = {"--root"}
 

@@ -1,4 +1,4 @@
-"""`mmtop models ...`: list, show, compare, promote, export and verify model versions."""
+"""`mmtop models ...`: list, show, compare, promote, deploy, export and verify versions."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from mmtop.tui.cli import cells, frames
 from mmtop.tui.cli.commands.ls import write
 from mmtop.tui.cli.common import open_store, output
-from mmtop.tui.cli.errors import EXIT_ERROR, EXIT_OK, UsageError
+from mmtop.tui.cli.errors import EXIT_ERROR, EXIT_OK, CliError, UsageError
 
 if TYPE_CHECKING:
     from mmtop import store
@@ -128,3 +128,41 @@ def _verify(ns: argparse.Namespace) -> int:
             ref = cells.human(version.ref)
             out.write(f"{ref}: {state}: {cells.human(str(report))}\n".encode())
     return EXIT_OK if report.ok else EXIT_ERROR
+
+
+def _deploy(ns: argparse.Namespace) -> int:
+    st = open_store(ns)
+    with refs():
+        event = st.deploy(ns.ref, ns.target, note=ns.note)
+        name = st.model(ns.ref).name
+    _say(f"{name} at {ns.target}", event, "already serving there")
+    return EXIT_OK
+
+
+def _rollback(ns: argparse.Namespace) -> int:
+    from mmtop.store.registry.layout import check_model_name, check_target
+
+    st = open_store(ns)
+    with refs():
+        check_model_name(ns.name)
+        check_target(ns.target)
+    try:
+        event = st.rollback(ns.name, ns.target, note=ns.note)
+    except ValueError as exc:  # nothing to roll back to: the store's state, not the command
+        raise CliError(str(exc)) from None
+    _say(f"{ns.name} at {ns.target}", event, "")
+    return EXIT_OK
+
+
+def _deployments(ns: argparse.Namespace) -> int:
+    st = open_store(ns)
+    with refs():
+        df = st.deployments(ns.name)
+        if not df.height and not st.models(ns.name).height:
+            from mmtop.store import ModelNotFoundError
+
+            raise ModelNotFoundError(f"no model named {ns.name!r} in {st.root}")
+    if ns.format in ("table", "md") and df.height:
+        df = df.drop([c for c in df.columns if df[c].null_count() == df.height])
+    write(frames.flatten(df), ns.format, ns.output)
+    return EXIT_OK
