@@ -115,9 +115,19 @@ class ExplicitLogging:
         tags: Mapping[str, str] | None = None,
         allow_pickle: bool = False,
         init_kwargs: Mapping[str, Any] | None = None,
+        baseline: Any = None,
+        baseline_y: Any = None,
+        drift_thresholds: Mapping[str, Any] | None = None,
+        reason: str | None = None,
     ) -> ModelVersion:
         """Register `model` (an estimator, a torch module, or a path to saved files) as the
-        next version of `name`, with this run's params, metrics, data and code as lineage."""
+        next version of `name`, with this run's params, metrics, data and code as lineage.
+
+        `baseline` (validation inputs) and `baseline_y` (their labels, or the name of a label
+        column) are profiled into the version for monitoring; without them, a table or dataset
+        file the run logged as `baseline`, `validation` or `val` is used. `drift_thresholds`
+        overrides {"psi": 0.2, "wasserstein": 0.1, "js": 0.1} for this version. `reason` says
+        why a run started with `parent_model=` retrained its parent."""
         from .registry.catalog import Catalog
         from .registry.register import register
 
@@ -133,5 +143,9 @@ class ExplicitLogging:
             tags=tags,
             allow_pickle=allow_pickle,
             init_kwargs=init_kwargs,
+            baseline=baseline,
+            baseline_y=baseline_y,
+            thresholds=dict(drift_thresholds) if drift_thresholds is not None else None,
+            reason=reason,
         )
         return Catalog(self.root).version(name, number)

@@ -86,9 +86,14 @@ class ModelRegistry:
         parent: str | None = None,
         allow_pickle: bool = False,
         init_kwargs: Mapping[str, Any] | None = None,
+        baseline: Any = None,
+        baseline_y: Any = None,
+        drift_thresholds: Mapping[str, Any] | None = None,
+        reason: str | None = None,
     ) -> ModelVersion:
         """Register a model object, or a file or folder (`path`, which may name one of the
-        run's artifacts), as the next version of `name`, with lineage from `run`."""
+        run's artifacts), as the next version of `name`, with lineage from `run`; baseline,
+        thresholds and reason as in `Run.log_model`."""
         from .register import register
 
         self._writable()
@@ -109,6 +114,10 @@ class ModelRegistry:
             parent=self.parent_of(parent) if parent is not None else None,
             allow_pickle=allow_pickle,
             init_kwargs=init_kwargs,
+            baseline=baseline,
+            baseline_y=baseline_y,
+            thresholds=dict(drift_thresholds) if drift_thresholds is not None else None,
+            reason=reason,
         )
         return self._catalog.version(name, number)
 

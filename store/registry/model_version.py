@@ -70,6 +70,12 @@ class ModelVersion:
         out["children"] = self.catalog.children(self.name, self.version) if self.catalog else []
         return out
 
+    def baseline(self) -> dict[str, Any] | None:
+        """The training baseline stored at registration (docs/FORMAT.md), or None."""
+        from ..monitoring.baseline import read
+
+        return read(self.path)
+
     def verify(self) -> VerifyReport:
         """Check every file the manifest lists against its size and sha256."""
         return verify(self.path, self.files)

@@ -36,8 +36,17 @@ def register(
     parent: dict[str, Any] | None = None,
     allow_pickle: bool = False,
     init_kwargs: Mapping[str, Any] | None = None,
+    baseline: Any = None,
+    baseline_y: Any = None,
+    thresholds: dict[str, Any] | None = None,
+    reason: str | None = None,
 ) -> int:
-    """Register `model` as the next version of `name`; returns its version number."""
+    """Register `model` as the next version of `name`; returns its version number.
+
+    `baseline` (validation inputs; `baseline_y` their labels or a column name) is profiled
+    into the version; without it, a baseline the run logged (a table or dataset file named
+    baseline, validation or val) is used when there is one.
+    """
     layout.check_model_name(name)
     alias_list = [
         layout.check_alias(a) for a in ([aliases] if isinstance(aliases, str) else aliases)
@@ -48,6 +57,12 @@ def register(
         check_text(k, "tag key"): check_text(v, "tag value") for k, v in (tags or {}).items()
     }
     serializer = choose(model, allow_pickle)
+    if reason is not None:
+        check_text(reason, "retrain reason", MAX_DESCRIPTION)
+    if thresholds is not None:
+        from ..drift import Thresholds
+
+        Thresholds.from_dict(thresholds)
     _ensure_store(root)
     number, folder = versions.claim(root, name)
     try:
@@ -62,6 +77,11 @@ def register(
         found["parent"] = (
             parent if parent is not None else (lineage.run_parent(run) if run else None)
         )
+        if reason is not None:
+            found["reason"] = reason
+        written = _baseline(folder, serializer, model, baseline, baseline_y, thresholds, run)
+        for file_name in written:
+            files += describe_files(folder, file_name)
         manifest = {
             "format": layout.MANIFEST_FORMAT,
             "schema_version": layout.MANIFEST_VERSION,
@@ -83,6 +103,7 @@ def register(
             "input_example": layout.INPUT_EXAMPLE if input_example is not None else None,
             "requirements": lineage.requirements(saved["packages"], run),
             "lineage": found,
+            "baseline": written[0] if written else None,
         }
         versions.commit(folder, manifest)
     except BaseException:
@@ -93,6 +114,35 @@ def register(
     for alias in alias_list:
         move_alias(log, alias, number)
     return number
+
+
+def _baseline(
+    folder: Path,
+    serializer: Any,
+    model: Any,
+    data: Any,
+    labels: Any,
+    thresholds: dict[str, Any] | None,
+    run: Path | None,
+) -> list[str]:
+    """Profile the baseline into the version folder; returns the files written."""
+    from ..monitoring import baseline
+
+    source = "argument"
+    if data is None and run is not None:
+        found = baseline.from_run(run)
+        if found is None:
+            return []
+        data, column, source = found
+        labels = labels if labels is not None else column
+    if data is None:
+        if labels is not None:
+            raise ValueError("baseline_y without baseline: give the inputs they label")
+        return []
+    doc = baseline.build(
+        model, serializer.predict, data, labels, source=source, thresholds=thresholds
+    )
+    return baseline.write(folder, doc)
 
 
 def _output_of(serializer: Any, model: Any, example: Any) -> Any:
