@@ -25,6 +25,7 @@ if TYPE_CHECKING:
         DatasetVersion,
         log_dataset_version,
     )
+    from .monitoring.logger import PredictionLogger, monitor
     from .reader import Store, open
     from .records import Problem
     from .registry import (
@@ -56,6 +57,8 @@ _LAZY = {
     "DatasetNotFoundError": "datasets",
     "AmbiguousDatasetError": "datasets",
     "DatasetUnavailableError": "datasets",
+    "monitor": "monitoring.logger",
+    "PredictionLogger": "monitoring.logger",
     "ModelVersion": "registry",
     "ModelNotFoundError": "registry",
     "ModelIntegrityError": "registry",
@@ -94,6 +97,8 @@ __all__ = [
     "DatasetNotFoundError",
     "AmbiguousDatasetError",
     "DatasetUnavailableError",
+    "monitor",
+    "PredictionLogger",
     "ModelIntegrityError",
     "ModelNotFoundError",
     "ModelVersion",

@@ -83,15 +83,18 @@ def own_part_names(folder: Path, writer: str) -> list[str]:
     return [p.path.name for p in list_parts(folder) if p.writer == writer]
 
 
-def write_part(path: Path, table: pa.Table) -> None:
-    """Write a part whole or not at all, its sha256 recorded first (see checksums)."""
+def write_part(path: Path, table: pa.Table, options: dict[str, object] | None = None) -> None:
+    """Write a part whole or not at all, its sha256 recorded first (see checksums).
+
+    `options` are pyarrow's Parquet writer options; the default suits metric points.
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     from .schema import PARQUET_OPTIONS
 
     sink = pa.BufferOutputStream()
-    pq.write_table(table, sink, **PARQUET_OPTIONS)
+    pq.write_table(table, sink, **(PARQUET_OPTIONS if options is None else options))
     data = memoryview(sink.getvalue())
     checksums.record(path, checksums.digest(data))
     write_bytes_atomic(path, data)
@@ -119,9 +122,10 @@ def read_part(path: Path, sha256: str | None = None) -> pa.Table:
 class PartWriter:
     """Writes one writer's parts into one folder, and compacts its own small parts."""
 
-    def __init__(self, folder: Path, writer: str) -> None:
+    def __init__(self, folder: Path, writer: str, options: dict[str, object] | None = None) -> None:
         self.folder = folder
         self.writer = writer
+        self.options = options
         self._seq = 0
         self._small: list[tuple[Part, int]] = []  # parts not yet compacted, with row counts
 
@@ -138,7 +142,7 @@ class PartWriter:
             self.try_compact()
         seq = self._seq + 1
         part = Part(self.folder / part_name(self.writer, seq), self.writer, seq, seq)
-        write_part(part.path, table)
+        write_part(part.path, table, self.options)
         self._seq = seq
         if big:
             self._small = []
@@ -168,13 +172,14 @@ class PartWriter:
         import pyarrow as pa
 
         try:
-            merged = pa.concat_tables([read_part(p.path) for p in parts]).combine_chunks()
+            tables = [read_part(p.path) for p in parts]
+            merged = pa.concat_tables(tables, promote_options="permissive").combine_chunks()
         except FileNotFoundError:
             # Someone else (mmtop compact) merged them already: nothing left to do here.
             self._small = []
             return None
         out = Part(self.folder / part_name(self.writer, first, last), self.writer, first, last)
-        write_part(out.path, merged)
+        write_part(out.path, merged, self.options)
         for p in parts:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(p.path)

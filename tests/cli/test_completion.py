@@ -76,7 +76,7 @@ def test_bash_script_completes_models_actions_flags_and_refs(
     script = cli("completion", "bash").text
     env = child_env()
     actions = ["ls", "show", "lineage", "history", "diff", "alias", "unalias", "export", "verify"]
-    actions += ["deploy", "rollback", "deployments"]
+    actions += ["deploy", "rollback", "predict", "deployments"]
     assert complete(script, ["mmtop", "models", ""], env) == actions
     assert complete(script, ["mmtop", "models", "l"], env) == ["ls", "lineage"]
     assert complete(script, ["mmtop", "models", "dep"], env) == ["deploy", "deployments"]

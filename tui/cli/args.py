@@ -445,6 +445,7 @@ examples:
   mmtop models deploy digits-clf@champion --target prod
   mmtop models rollback digits-clf --target prod
   mmtop models deployments digits-clf
+  mmtop models predict digits-clf@prod batch.parquet -o scored.parquet --target batch-nightly
 """
 
 MODELS_ACTIONS: dict[str, str] = {
@@ -460,6 +461,7 @@ MODELS_ACTIONS: dict[str, str] = {
     "deploy": "record that REF now serves at --target (an event; replaces what served there)",
     "rollback": "deploy again, at --target, the version the current one replaced",
     "deployments": "which version serves at each target, and every deployment in order",
+    "predict": "predict a Parquet/CSV file with REF into -o OUTPUT; log them with --target",
 }
 
 
@@ -518,6 +520,20 @@ def _models(models: argparse.ArgumentParser, common: Parser) -> None:
     for p in (deploy, rollback):
         p.add_argument("-t", "--target", metavar="T", required=True, help="prod, eu-canary, ...")
         p.add_argument("--note", metavar="TEXT", help="why (kept in the event)")
+    predict = act("predict")
+    predict.add_argument("ref", metavar="REF")
+    predict.add_argument("input", metavar="INPUT", help="a .parquet or .csv file of inputs")
+    predict.add_argument(
+        "-o",
+        "--output",
+        metavar="OUTPUT",
+        required=True,
+        help=".parquet or .csv: inputs + predictions",
+    )
+    predict.add_argument(
+        "-t", "--target", metavar="T", help="log the predictions for monitoring under T"
+    )
+    predict.add_argument("--id-column", metavar="COL", help="ids to join labels logged later")
     deployments = act("deployments")
     deployments.add_argument("name", metavar="NAME")
     deployments.add_argument(

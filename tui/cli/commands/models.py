@@ -24,6 +24,7 @@ ELSEWHERE = {
     "lineage": "models_show",
     "diff": "models_show",
     "export": "models_export",
+    "predict": "models_predict",
 }
 
 

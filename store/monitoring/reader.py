@@ -1,0 +1,57 @@
+"""Reading a target's prediction and label parts back as polars frames.
+
+Parts are listed like a run's metric parts (store/parts.py: a compacted part hides the ones
+it covers), read whole, and concatenated with their columns unified (a feature or class seen
+in one part only is null elsewhere). A part that cannot be read is skipped and reported.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from ..errors import CorruptPartError
+from ..parts import list_parts, read_part
+from ..records import Problem
+from . import layout
+
+
+def read_parts(folder: Path, problems: list[Problem] | None = None) -> pl.DataFrame:
+    """Every row of the parts in `folder`, in (writer, part) order; empty when none."""
+    frames: list[pl.DataFrame] = []
+    for part in sorted(list_parts(folder), key=lambda p: (p.writer, p.first)):
+        try:
+            table = read_part(part.path)
+        except FileNotFoundError:
+            continue  # compacted away meanwhile: the compacted part is read instead
+        except (OSError, CorruptPartError) as exc:
+            if problems is not None:
+                problems.append(Problem(str(part.path), f"unreadable part: {exc}"))
+            continue
+        frame = pl.from_arrow(table)
+        assert isinstance(frame, pl.DataFrame)
+        frames.append(frame)
+    if not frames:
+        return pl.DataFrame()
+    return pl.concat(frames, how="diagonal_relaxed")
+
+
+def predictions(
+    root: Path, name: str, target: str, problems: list[Problem] | None = None
+) -> pl.DataFrame:
+    """Every logged prediction of `name` at `target`, sorted by time (stable)."""
+    frame = read_parts(layout.predictions_dir(root, name, target), problems)
+    return frame.sort(layout.TIME, maintain_order=True) if frame.height else frame
+
+
+def labels(
+    root: Path, name: str, target: str, problems: list[Problem] | None = None
+) -> pl.DataFrame:
+    """The latest label per id of `name` at `target`: columns id, label, time."""
+    frame = read_parts(layout.labels_dir(root, name, target), problems)
+    if not frame.height:
+        return frame
+    return frame.sort(layout.TIME, maintain_order=True).unique(
+        layout.ID, keep="last", maintain_order=True
+    )
