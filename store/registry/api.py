@@ -19,6 +19,8 @@ from .model_version import ModelVersion
 if TYPE_CHECKING:
     import polars as pl
 
+    from ..monitoring.report import MonitoringReport
+
 
 class ModelRegistry:
     """Mixed into `store.Store`: needs `root`, `read_only`, `resolve` and `_dir_of`."""
@@ -207,6 +209,50 @@ class ModelRegistry:
     def deployed(self, name: str, at: dt.datetime | None = None) -> dict[str, int]:
         """Which version serves at each target of `name`, now or at time `at`."""
         return dict(self._catalog.log(layout.check_model_name(name)).state(at).deployments)
+
+    # ------------------------------------------------------------- monitoring
+    def monitoring(
+        self,
+        name: str,
+        target: str = "prod",
+        window: str | int = "1d",
+        *,
+        thresholds: Mapping[str, Any] | None = None,
+        max_drop: float = 0.05,
+        min_labels: int = 30,
+        since: dt.datetime | None = None,
+    ) -> MonitoringReport:
+        """Drift, prediction drift, latency and quality of `name` at `target` per window
+        ("30m", "1h", "1d" or a number of predictions) against the baseline of the version
+        that served each window; `.windows`, `.drift`, `.alerts` are polars frames and
+        `.status` is "ok", "alert" or "no data" (see store/monitoring/report.py)."""
+        from ..monitoring.report import build
+        from ..monitoring.story import story
+
+        layout.check_model_name(name)
+        layout.check_target(target)
+
+        def baseline_of(version: int) -> dict[str, Any] | None:
+            try:
+                return self._catalog.version(name, version).baseline()
+            except (KeyError, OSError, ValueError):
+                return None
+
+        report = build(
+            self.root,
+            name,
+            target,
+            baseline_of,
+            window=window,
+            thresholds=dict(thresholds) if thresholds is not None else None,
+            max_drop=max_drop,
+            min_labels=min_labels,
+            since=since,
+        )
+        timeline = self.deployments(name)
+        report.deployments = timeline.filter(timeline["target"] == target)
+        report.story = story(self._catalog, name, target, report)
+        return report
 
     def _log(self, name: str) -> EventLog:
         return self._catalog.log(layout.check_model_name(name))

@@ -33,6 +33,7 @@ COMMANDS: dict[str, str] = {
     "reproduce": "rebuild a run's code, packages and command; --run checks the result",
     "report": "runs or a model version as one self-contained HTML file with charts",
     "serve": "the terminal app in a browser (textual-serve), on localhost by default",
+    "monitor": "drift, quality and latency of a deployed model per window (exit 3 on alert)",
     "completion": "print a shell completion script (bash or zsh)",
 }
 
@@ -160,6 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     _reproduce(add("reproduce", REPRODUCE_EPILOG))
     _report(add("report", REPORT_EPILOG))
     _serve(add("serve", SERVE_EPILOG))
+    _monitor(add("monitor", MONITOR_EPILOG))
     _completion(add("completion", COMPLETION_EPILOG))
     return top
 
@@ -595,6 +597,67 @@ def _datasets(datasets: argparse.ArgumentParser, common: Parser) -> None:
         "-f", "--format", choices=("text", "json"), default="text", help="(default: text)"
     )
     _output(diff, None)
+
+
+MONITOR_EPILOG = """\
+examples:
+  mmtop monitor digits-clf --target prod --window 1h
+  mmtop monitor digits-clf --window 5000 --format json    # windows of 5,000 predictions
+  mmtop monitor digits-clf || retrain.sh                    # exit 3 when an alert fires
+
+exit codes: 0 healthy (or nothing logged yet), 3 an alert fired, 1 runtime error, 2 usage.
+"""
+
+
+def _monitor(p: argparse.ArgumentParser) -> None:
+    p.add_argument("name", metavar="NAME", help="a registered model")
+    p.add_argument("-t", "--target", metavar="T", default="prod", help="(default: prod)")
+    p.add_argument(
+        "-w",
+        "--window",
+        metavar="W",
+        default="1d",
+        help="30m, 1h, 1d (by time) or a number of predictions (default: 1d)",
+    )
+    p.add_argument(
+        "-f",
+        "--format",
+        choices=("text", "json", "table", "csv", "md", "jsonl", "parquet"),
+        default="text",
+        help="text: the report; json: everything; others: one row per window",
+    )
+    for key, default in (("psi", 0.2), ("wasserstein", 0.1), ("js", 0.1)):
+        p.add_argument(
+            f"--{key}",
+            type=_non_negative_float,
+            metavar="X",
+            help=f"drift threshold (default: the version's, else {default})",
+        )
+    p.add_argument(
+        "--max-drop",
+        type=_non_negative_float,
+        default=0.05,
+        metavar="X",
+        help="alert when accuracy/F1 drops (MAE/RMSE rises, as a fraction) by more (default 0.05)",
+    )
+    p.add_argument(
+        "--min-labels",
+        type=_non_negative,
+        default=30,
+        metavar="N",
+        help="judge performance only on windows with this many labels (default 30)",
+    )
+    _output(p, None)
+
+
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0: {text!r}")
+    return value
 
 
 def _positive(text: str) -> int:

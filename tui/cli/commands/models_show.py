@@ -143,8 +143,10 @@ def lineage_text(version: Any) -> str:
         if isinstance(lin.get("reproduces"), str):
             lines.append(f"         reproduces {cells.human(lin['reproduces'])}")
     if _ref(lin.get("parent")):
-        lines.append(f"parent   {cells.human(_ref(lin.get('parent')))}")
-    lines.append(f"version  {version.ref}  {cells.human(', '.join(version.aliases))}".rstrip())
+        why = f"  retrained: {cells.human(lin['reason'])}" if lin.get("reason") else ""
+        lines.append(f"parent   {cells.human(_ref(lin.get('parent')))}{why}")
+    served = [*version.aliases, *(f"serving at {t}" for t in version.deployed)]
+    lines.append(f"version  {version.ref}  {cells.human(', '.join(served))}".rstrip())
     lines.extend(f"child    {cells.human(c)}" for c in lin.get("children") or [])
     return "\n".join(lines) + "\n"
 
