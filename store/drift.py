@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from .profile import bin_counts, category_values, kind_of, numeric_values, sample_frame
+from .profile import category_values, kind_of, numeric_values, sample_frame
 
 EPS = 1e-4
 # The key of a profile's "other" bucket among current category counts: no string value has it.
@@ -77,15 +77,29 @@ def psi(expected: Any, actual: Any, eps: float = EPS) -> float:
 
 def wasserstein(u: Any, v: Any) -> float:
     """Exact 1-Wasserstein distance between two samples (NaN when either is empty)."""
-    us = np.sort(np.asarray(u, dtype=np.float64))
-    vs = np.sort(np.asarray(v, dtype=np.float64))
-    if len(us) == 0 or len(vs) == 0:
+    return wasserstein_sorted(
+        np.sort(np.asarray(u, dtype=np.float64)), np.sort(np.asarray(v, dtype=np.float64))
+    )
+
+
+def wasserstein_sorted(us: FloatArray, vs: FloatArray) -> float:
+    """`wasserstein` of two already sorted samples: their merge and CDFs in linear time
+    (a sort of the current window is the whole cost of a drift report's Wasserstein)."""
+    m, n = len(us), len(vs)
+    if m == 0 or n == 0:
         return math.nan
-    both = np.sort(np.concatenate([us, vs]))
-    deltas = np.diff(both)
-    u_cdf = np.searchsorted(us, both[:-1], side="right") / len(us)
-    v_cdf = np.searchsorted(vs, both[:-1], side="right") / len(vs)
-    return float(np.sum(np.abs(u_cdf - v_cdf) * deltas))
+    # Where each u lands among the v's: the merged order without sorting the union again.
+    at = np.searchsorted(vs, us, side="left") + np.arange(m)
+    is_u = np.zeros(m + n, dtype=bool)
+    is_u[at] = True
+    merged = np.empty(m + n, dtype=np.float64)
+    merged[at] = us
+    merged[~is_u] = vs
+    # Counts so far in merged order; inside a run of ties they lag the CDF, but there the
+    # gap to the next value is 0, so the sum is the same as with the CDFs themselves.
+    u_cdf = np.cumsum(is_u[:-1]) / m
+    v_cdf = (np.arange(1, m + n) - np.cumsum(is_u[:-1])) / n
+    return float(np.sum(np.abs(u_cdf - v_cdf) * np.diff(merged)))
 
 
 def js_distance(p: Any, q: Any) -> float:
@@ -123,18 +137,23 @@ def _flag(value: float | None, threshold: float | None) -> bool:
 
 
 def _numeric_row(
-    base: dict[str, Any], values: FloatArray, base_sample: FloatArray | None
+    base: dict[str, Any], vs: FloatArray, base_sorted: FloatArray | None
 ) -> dict[str, Any]:
+    """Distances of one numeric column from its current values `vs`, sorted."""
     edges = base.get("edges")
     row: dict[str, Any] = {"psi": None, "wasserstein": None, "out_of_range_share": None}
-    if not edges or len(values) == 0:
+    if not edges or len(vs) == 0:
         return row
-    row["psi"] = psi(base["counts"], bin_counts(edges, values))
-    outside = np.count_nonzero((values < base["min"]) | (values > base["max"]))
-    row["out_of_range_share"] = outside / len(values)
-    if base_sample is not None and len(base_sample):
+    n = len(vs)
+    # Bin i holds [edges[i], edges[i+1]): the values below each inner edge, differenced.
+    below = np.searchsorted(vs, np.asarray(edges[1:-1], dtype=np.float64), side="left")
+    row["psi"] = psi(base["counts"], np.diff(np.concatenate([[0], below, [n]])))
+    low = np.searchsorted(vs, base["min"], side="left")
+    high = n - np.searchsorted(vs, base["max"], side="right")
+    row["out_of_range_share"] = float(low + high) / n
+    if base_sorted is not None and len(base_sorted):
         std = base.get("std") or 0.0
-        row["wasserstein"] = wasserstein(base_sample, values) / (std if std > 0 else 1.0)
+        row["wasserstein"] = wasserstein_sorted(base_sorted, vs) / (std if std > 0 else 1.0)
     return row
 
 
@@ -160,20 +179,46 @@ def _value_counts(values: pl.Series) -> dict[str, int]:
     return dict(zip(counts[values.name].to_list(), counts["n"].to_list(), strict=True))
 
 
+def _sorted_columns(frame: pl.DataFrame, names: list[str]) -> dict[str, FloatArray]:
+    """The finite values of numeric columns of `frame`, each sorted: one polars call sorts
+    them all (in parallel), nulls and NaN last, infinities cut off the ends."""
+    if not names or frame.height == 0:
+        return {name: np.empty(0) for name in names}
+    ordered = frame.select(pl.col(names).cast(pl.Float64).fill_nan(None).sort(nulls_last=True))
+    out: dict[str, FloatArray] = {}
+    for name in names:
+        series = ordered[name]
+        values = series[: series.len() - series.null_count()].to_numpy()
+        lo = np.searchsorted(values, -np.inf, side="right")
+        hi = np.searchsorted(values, np.inf, side="left")
+        out[name] = values[lo:hi]
+    return out
+
+
 def _current_numeric(
-    current: pl.DataFrame | dict[str, Any], sample: pl.DataFrame | None, name: str
-) -> tuple[FloatArray, float | None]:
-    """The current values of a numeric column and its null share (None when no rows)."""
+    current: pl.DataFrame | dict[str, Any], sample: pl.DataFrame | None, names: list[str]
+) -> dict[str, tuple[FloatArray, float | None]]:
+    """Per numeric column: its current finite values, sorted, and its null share (None when
+    there are no rows)."""
     if isinstance(current, dict):
-        col = current.get("columns", {}).get(name)
-        series = sample[name] if sample is not None and name in sample.columns else None
-        values = numeric_values(series) if series is not None else np.empty(0)
-        share = col.get("null_share") if col else (1.0 if current.get("rows") else None)
-        return values, share
-    if name not in current.columns or not current[name].dtype.is_numeric():
-        return np.empty(0), 1.0 if current.height else None
-    values = numeric_values(current[name])
-    return values, (current.height - len(values)) / current.height if current.height else None
+        out = {}
+        rows = current.get("rows")
+        for name in names:
+            col = current.get("columns", {}).get(name)
+            series = sample[name] if sample is not None and name in sample.columns else None
+            values = np.sort(numeric_values(series)) if series is not None else np.empty(0)
+            out[name] = (values, col.get("null_share") if col else (1.0 if rows else None))
+        return out
+    present = [n for n in names if n in current.columns and current[n].dtype.is_numeric()]
+    found = _sorted_columns(current, present)
+    height = current.height
+    return {
+        name: (
+            found.get(name, np.empty(0)),
+            (height - len(found.get(name, ()))) / height if height else None,
+        )
+        for name in names
+    }
 
 
 def _current_counts(
@@ -200,13 +245,41 @@ def _current_counts(
     return _value_counts(values), share
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A baseline profile made ready for many `compare` calls (one per window): its sample's
+    numeric columns sorted and its known categories collected once."""
+
+    profile: dict[str, Any]
+    sorted_samples: dict[str, FloatArray]
+    known: dict[str, set[str]]
+
+
+def prepare(baseline: dict[str, Any]) -> Prepared:
+    """`baseline` ready for `compare`; pass the result instead of the dict to reuse it."""
+    sample = sample_frame(baseline)
+    sorted_samples: dict[str, FloatArray] = {}
+    known: dict[str, set[str]] = {}
+    for name, base in baseline.get("columns", {}).items():
+        kind = base.get("kind")
+        present = name in sample.columns
+        if kind == "numeric" and present:
+            sorted_samples[name] = np.sort(numeric_values(sample[name]))
+        elif kind == "categorical":
+            known[name] = set(base.get("categories", {})) | {OTHER}
+            if present:
+                known[name] |= set(sample[name].drop_nulls().to_list())
+    return Prepared(baseline, sorted_samples, known)
+
+
 def compare(
-    baseline: dict[str, Any],
+    baseline: dict[str, Any] | Prepared,
     current: pl.DataFrame | dict[str, Any],
     *,
     thresholds: Thresholds | None = None,
 ) -> pl.DataFrame:
-    """Drift of `current` (a frame, or another profile) from `baseline`, one row per column.
+    """Drift of `current` (a frame, or another profile) from `baseline` (a profile, or one
+    made ready with `prepare`), one row per baseline column.
 
     Columns of the result: column, kind, rows (current rows), psi (on the baseline's bins or
     categories), wasserstein (numeric: against the baseline's sample, over the baseline std),
@@ -220,11 +293,13 @@ def compare(
     with the rest as one "other" bucket (never unseen).
     """
     limits = thresholds or Thresholds()
-    base_sample = sample_frame(baseline)
+    ready = baseline if isinstance(baseline, Prepared) else prepare(baseline)
     cur_sample = sample_frame(current) if isinstance(current, dict) else None
     cur_rows = int(current.get("rows", 0)) if isinstance(current, dict) else current.height
     rows: list[dict[str, Any]] = []
-    for name, base in baseline.get("columns", {}).items():
+    numeric = [n for n, b in ready.profile.get("columns", {}).items() if b.get("kind") == "numeric"]
+    current_numeric = _current_numeric(current, cur_sample, numeric)
+    for name, base in ready.profile.get("columns", {}).items():
         kind = base.get("kind")
         row: dict[str, Any] = {
             "column": name,
@@ -234,15 +309,11 @@ def compare(
             "unseen": [],
         }
         if kind == "numeric":
-            values, row["null_share"] = _current_numeric(current, cur_sample, name)
-            sample = numeric_values(base_sample[name]) if name in base_sample.columns else None
-            row |= _numeric_row(base, values, sample)
+            values, row["null_share"] = current_numeric[name]
+            row |= _numeric_row(base, values, ready.sorted_samples.get(name))
         elif kind == "categorical":
             counts, row["null_share"] = _current_counts(current, name)
-            known = set(base.get("categories", {})) | {OTHER}
-            if name in base_sample.columns:
-                known |= set(base_sample[name].drop_nulls().to_list())
-            row |= _categorical_row(base, counts, known)
+            row |= _categorical_row(base, counts, ready.known.get(name, {OTHER}))
         row["drift"] = (
             _flag(row.get("psi"), limits.psi)
             or _flag(row.get("wasserstein"), limits.wasserstein)

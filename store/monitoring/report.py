@@ -58,6 +58,7 @@ class MonitoringReport:
     deployments: pl.DataFrame | None = None
     story: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    latest: pl.DataFrame | None = None  # the features of the newest window, for detail views
 
     @property
     def status(self) -> str:
@@ -110,13 +111,17 @@ def build(
     drifts: list[pl.DataFrame] = []
     alerts: list[dict[str, Any]] = []
     baselines: dict[int, dict[str, Any] | None] = {}
+    prepared: dict[int, drift.Prepared] = {}
     for (index,), part in logged.group_by(WINDOW_COLUMN, maintain_order=True):
         version = int(part[layout.VERSION].mode().sort()[0])
         if version not in baselines:
-            baselines[version] = baseline_of(version)
+            doc = baseline_of(version)
+            baselines[version] = doc
+            if doc is not None:
+                prepared[version] = drift.prepare(doc["features"])
         base = baselines[version]
         row, found, window_alerts = _window(
-            int(index), part, base, thresholds, max_drop, min_labels
+            int(index), part, base, prepared.get(version), thresholds, max_drop, min_labels
         )
         row["versions"] = sorted(part[layout.VERSION].unique().to_list())
         rows.append(row)
@@ -124,6 +129,7 @@ def build(
             drifts.append(found)
         alerts += window_alerts
     windows = pl.DataFrame(rows).sort(WINDOW_COLUMN)
+    newest = logged.filter(pl.col(WINDOW_COLUMN) == logged[WINDOW_COLUMN].max())
     return MonitoringReport(
         name,
         target,
@@ -135,6 +141,7 @@ def build(
             str(v): dict(b.get("metrics") or {}) for v, b in baselines.items() if b is not None
         },
         problems=problems,
+        latest=_features(newest),
     )
 
 
@@ -166,6 +173,7 @@ def _window(
     index: int,
     part: pl.DataFrame,
     base: dict[str, Any] | None,
+    ready: drift.Prepared | None,
     thresholds: dict[str, Any] | None,
     max_drop: float,
     min_labels: int,
@@ -196,11 +204,11 @@ def _window(
         )
 
     found = None
-    if base is not None:
+    if base is not None and ready is not None:
         limits = drift.Thresholds.from_dict(
             {**(base.get("thresholds") or {}), **(thresholds or {})}
         )
-        found = drift.compare(base["features"], _features(part), thresholds=limits)
+        found = drift.compare(ready, _features(part), thresholds=limits)
         flagged = found.filter(pl.col("drift"))
         row["drifted"] = flagged.height
         for r in flagged.iter_rows(named=True):

@@ -1,0 +1,181 @@
+"""Cost of monitoring: logging predictions, and a drift report over a million of them.
+
+- prediction logging: `mon.log(X, pred, probabilities, ids, latency_ms)` in batches of
+  1,000 (and 100) rows x 20 features, flushing included, in rows/s; against a bare pyarrow
+  Parquet write of the same rows as the reference;
+- the drift report: `s.monitoring(name, window="1d")` over 1M logged predictions x 20
+  features in 10 daily windows (reading every part, PSI + Wasserstein per feature and
+  window, prediction drift, latency, accuracy on the labelled half), median of 3; and the
+  drift computation alone (store.drift.compare over the same frame, per window).
+
+    python benchmarks/bench_monitor.py [--rows 1000000 --features 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from mmtop import store
+from mmtop.store import drift
+from mmtop.store.folders import ensure_store
+from mmtop.store.monitoring import reader
+
+DAY0 = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
+
+
+class Threshold:
+    """A stand-in model: class 1 when the first feature is positive."""
+
+    classes_ = np.array([0, 1])
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return (np.asarray(x)[:, 0] > 0).astype(np.int64)
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        p = 1 / (1 + np.exp(-np.asarray(x)[:, 0]))
+        return np.column_stack([1 - p, p])
+
+
+def setup(root: Path, features: int) -> np.random.Generator:
+    ensure_store(root)
+    rng = np.random.default_rng(0)
+    weights = root.parent / "model.onnx"
+    weights.write_bytes(b"model")
+    # A file-flavour version with a baseline profiled from a stand-in model's predictions.
+    from mmtop.store.monitoring import baseline as base_mod
+    from mmtop.store.registry import register
+
+    x_val = rng.normal(size=(20_000, features))
+    y_val = (x_val[:, 0] + rng.normal(scale=0.5, size=len(x_val)) > 0).astype(int)
+    number = register.register(root, "bench", weights)
+    doc = base_mod.build(Threshold(), lambda m, x: m.predict(x), x_val, y_val)
+    folder = root / "_models" / "bench" / "versions" / str(number)
+    base_mod.write(folder, doc)
+    # The manifest names the baseline; written last like a registration does.
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["baseline"] = "baseline.json"
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    store.open(root).deploy("bench/1", "prod")
+    return rng
+
+
+def bench_logging(root: Path, rows: int, features: int, batch: int) -> tuple[float, float]:
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(batch, features))
+    model = Threshold()
+    pred, proba = model.predict(x), model.predict_proba(x)
+    ids = np.arange(batch)
+    mon = store.monitor("bench", "prod", root=root, flush_every=1.0)
+    t0 = time.perf_counter()
+    for i in range(rows // batch):
+        mon.log(x, pred, probabilities=proba, ids=ids + i * batch, latency_ms=2.0)
+    mon.close()
+    ours = rows / (time.perf_counter() - t0)
+    # Reference: the same rows as one Arrow table, written once with pyarrow.
+    n = rows // batch * batch
+    t0 = time.perf_counter()
+    cols = {f"x.{j}": np.tile(x[:, j], n // batch) for j in range(features)}
+    cols["prediction"] = np.tile(pred, n // batch).astype(str)
+    cols["id"] = np.arange(n).astype(str)
+    table = pa.table(cols)
+    pq.write_table(table, root.parent / "bare.parquet", compression="zstd", compression_level=1)
+    bare = n / (time.perf_counter() - t0)
+    return ours, bare
+
+
+def fill(root: Path, rows: int, features: int, rng: np.random.Generator) -> None:
+    model = Threshold()
+    per_day = rows // 10
+    with store.monitor("bench", "prod", root=root, flush_every=3600) as mon:
+        for day in range(10):
+            x = rng.normal(size=(per_day, features))
+            if day >= 8:
+                x[:, 1] += 1.0
+            ids = np.arange(day * per_day, (day + 1) * per_day)
+            mon.log(
+                x,
+                model.predict(x),
+                ids=ids,
+                latency_ms=rng.gamma(2.0, 2.0, per_day),
+                time=DAY0 + dt.timedelta(days=day, hours=1),
+            )
+            y = (x[:, 0] + rng.normal(scale=0.5, size=per_day) > 0).astype(int)
+            mon.log_labels(ids[: per_day // 2], y[: per_day // 2])
+            mon.flush()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument("--features", type=int, default=20)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "mmruns"
+        rng = setup(root, args.features)
+        for batch in (1000, 100):
+            sub = Path(tmp) / f"log{batch}" / "mmruns"
+            setup(sub, args.features)
+            ours, bare = bench_logging(sub, min(args.rows, 500_000), args.features, batch)
+            print(
+                f"logging, batches of {batch:>5,}: {ours:>10,.0f} rows/s "
+                f"(bare pyarrow write of the same rows: {bare:,.0f} rows/s)"
+            )
+        fill(root, args.rows, args.features, rng)
+        s = store.open(root)
+        times = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            report = s.monitoring("bench", "prod", window="1d")
+            times.append(time.perf_counter() - t0)
+        flagged = sorted(set(report.drift.filter(pl.col("drift"))["column"].to_list()))
+        print(
+            f"drift report, {args.rows:,} predictions x {args.features} features, 10 windows: "
+            f"median {statistics.median(times):.2f} s (budget 2 s); status {report.status}, "
+            f"drifting {flagged}"
+        )
+        t0 = time.perf_counter()
+        frame = reader.predictions(root, "bench", "prod")
+        read = time.perf_counter() - t0
+        base = s.model("bench/1").baseline()
+        assert base is not None
+        features = frame.select(pl.col(f"x.{j}").alias(str(j)) for j in range(args.features))
+        day = frame["time"].dt.truncate("1d")
+        t0 = time.perf_counter()
+        ready = drift.prepare(base["features"])
+        for key in day.unique().sort():
+            drift.compare(ready, features.filter(day == key))
+        compute = time.perf_counter() - t0
+        print(
+            f"  of which: reading the parts {read:.2f} s, drift.compare over all windows "
+            f"{compute:.2f} s"
+        )
+        # Bare reference for this box's load: polars reads the same parts, numpy sorts every
+        # feature of every window once (the least an exact Wasserstein distance needs).
+        folder = root / "_models" / "bench" / "monitoring" / "prod" / "predictions"
+        t0 = time.perf_counter()
+        bare = pl.read_parquet(sorted(folder.glob("*.parquet")))
+        bare_day = bare["time"].dt.truncate("1d")
+        for key in bare_day.unique().sort():
+            window = bare.filter(bare_day == key)
+            for j in range(args.features):
+                np.sort(window[f"x.{j}"].to_numpy())
+        bare_s = time.perf_counter() - t0
+        print(
+            f"  bare reference (polars read + one numpy sort per feature and window): "
+            f"{bare_s:.2f} s; report / bare = {statistics.median(times) / bare_s:.1f}x"
+        )
+
+
+if __name__ == "__main__":
+    main()
