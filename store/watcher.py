@@ -66,7 +66,8 @@ class Watcher:
 
     def _registry_folders(self) -> list[Path]:
         """`_models/`, each model folder and its events: every visible registry change (a
-        committed version, an alias move) ends with a new file in an events folder."""
+        committed version, an alias move) ends with a new file in an events folder; and the
+        prediction and label folders of each deployment target (a flushed part)."""
         from .registry.layout import EVENTS_DIR
 
         registry = self.root / paths.MODELS_DIR
@@ -78,7 +79,7 @@ class Watcher:
         out = [registry]
         for model in models:
             if not model.name.startswith("."):
-                out += [model, model / EVENTS_DIR]
+                out += [model, model / EVENTS_DIR, *_monitoring_folders(model)]
         return out
 
     def watch_runs(self, run_folders: Iterable[str | os.PathLike[str]]) -> None:
@@ -227,3 +228,19 @@ def _identity(folder: Path) -> tuple[int, int] | None:
 def watch(root: str | os.PathLike[str], on_change: Callable[[], None], **options: Any) -> Watcher:
     """Call `on_change()` (from a background thread) when something in the store changes."""
     return Watcher(root, on_change, **options)
+
+
+def _monitoring_folders(model: Path) -> list[Path]:
+    """`monitoring/`, each target in it, and their predictions/ and labels/ folders."""
+    from .monitoring.layout import LABELS_DIR, MONITORING_DIR, PREDICTIONS_DIR
+
+    folder = model / MONITORING_DIR
+    try:
+        with os.scandir(folder) as it:
+            targets = [Path(e.path) for e in it if e.is_dir(follow_symlinks=False)]
+    except OSError:
+        return []
+    out = [folder]
+    for target in targets:
+        out += [target, target / PREDICTIONS_DIR, target / LABELS_DIR]
+    return out

@@ -114,3 +114,11 @@ class DatasetDetailLoaded(Message):
     version: Any
     lineage: dict[str, Any]
     diff: dict[str, Any] | None = None
+
+
+@dataclass
+class MonitorLoaded(Message):
+    """A monitoring report (store/monitoring/report.py) and the serving version's baseline."""
+
+    report: Any
+    baseline: dict[str, Any] | None

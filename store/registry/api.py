@@ -254,6 +254,14 @@ class ModelRegistry:
         report.story = story(self._catalog, name, target, report)
         return report
 
+    def targets(self, name: str) -> list[str]:
+        """Targets `name` was ever deployed at or has a prediction log for, sorted."""
+        from ..monitoring.layout import targets
+
+        logged = targets(self.root, layout.check_model_name(name))
+        deployed = self.deployments(name)["target"].to_list()
+        return sorted(set(logged) | set(deployed))
+
     def _log(self, name: str) -> EventLog:
         return self._catalog.log(layout.check_model_name(name))
 

@@ -1,6 +1,7 @@
 """The Models screen: every registered version with its aliases, and the highlighted
 version's manifest, lineage, metrics, alias history and files; its model card, alias moves
-and removals, and the compare screen over the runs of two marked versions. Live: reloads on
+and removals, the compare screen over the runs of two marked versions, and the Monitor view
+of its model's deployment targets. Live: reloads on
 store changes (the watcher follows the registry's folders)."""
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class ModelsScreen(ReportsFailedWorkers, Screen[None]):
         Binding("m", "model_card", "Card", id="models.card"),
         Binding("space", "toggle_mark", "Mark", id="models.mark"),
         Binding("c", "compare", "Compare", id="models.compare"),
+        Binding("v", "monitor", "Monitor", id="models.monitor"),
         Binding("ctrl+r,f5", "refresh", "Refresh", show=False, id="models.refresh"),
         Binding("j", "cursor_down", "Down", show=False, id="models.down"),
         Binding("k", "cursor_up", "Up", show=False, id="models.up"),
@@ -296,6 +298,33 @@ class ModelsScreen(ReportsFailedWorkers, Screen[None]):
             return
         self.app.call_from_thread(self._show_card, ref, card)
 
+    def action_monitor(self) -> None:
+        """The Monitor view of the highlighted version's model, at its deployment targets."""
+        if self.shown_ref:
+            self.load_targets(self.shown_ref.partition("/")[0])
+
+    @work(thread=True, exclusive=True, group="model-targets", exit_on_error=False)
+    def load_targets(self, name: str) -> None:
+        try:
+            targets = host(self).get_store().targets(name)
+        except Exception as exc:  # noqa: BLE001 - an unreadable registry: say so, do not crash
+            self.post_message(LoadFailed(str(exc)))
+            return
+        self.app.call_from_thread(self._show_monitor, name, targets)
+
+    def _show_monitor(self, name: str, targets: list[str]) -> None:
+        from mmtop.tui.screens.monitor import MonitorScreen
+
+        if not targets:
+            self.notify(
+                f"{clean(name, single_line=True)} is not deployed: "
+                "mmtop models deploy REF --target T",
+                severity="warning",
+                markup=False,
+            )
+            return
+        self.app.push_screen(MonitorScreen(name, targets))
+
     def _show_card(self, ref: str, card: str) -> None:
         from mmtop.tui.screens.model_card import ModelCardScreen
 
@@ -369,6 +398,11 @@ class ModelsScreen(ReportsFailedWorkers, Screen[None]):
         yield ("models: remove alias", "Remove an alias of this version", self.action_remove_alias)
         yield ("models: model card", "The README.md export writes", self.action_model_card)
         yield ("models: mark version", "Mark two versions to compare", self.action_toggle_mark)
+        yield (
+            "models: monitor",
+            "Drift and quality at its deployment targets",
+            self.action_monitor,
+        )
         yield (
             "models: compare runs",
             "The runs of the two marked versions, else of this model's versions",
