@@ -361,6 +361,7 @@ def _sql(p: argparse.ArgumentParser) -> None:
         default="table",
         help="output format (default: table; Rich on a terminal, aligned text in a pipe)",
     )
+    _output(p, None)
 
 
 REPORT_EPILOG = """\
