@@ -99,3 +99,25 @@ def test_batch_every_must_be_a_count(keras: Any) -> None:
 
     with pytest.raises(ValueError, match="batch_every must be an integer >= 0, got -1"):
         MmtopCallback(batch_every=-1)
+
+
+def test_a_caught_exception_ends_the_run_failed_when_the_next_fit_starts(
+    keras: Any, store_root: Path
+) -> None:
+    import numpy as np
+
+    from mmtop.store.integrations.keras import MmtopCallback
+
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    x, y = np.zeros((8, 4), "float32"), np.zeros(8, "float32")
+    callback = MmtopCallback(experiment="caught", capture_system=False)
+    boom = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        model.fit(x, y, epochs=2, callbacks=[callback, boom], verbose=0)
+    first = callback.run.run_id
+    model.fit(x, y, epochs=1, callbacks=[callback], verbose=0)
+    s = store.open(store_root, cache=False)
+    assert s.run(first).status == "failed"
+    assert (s.run(first).error or {})["type"] == "TrainingInterrupted"
+    assert s.run(callback.run.run_id).status == "finished"

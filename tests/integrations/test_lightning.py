@@ -170,3 +170,27 @@ def test_the_pytorch_lightning_import_name_gets_its_own_logger_class(store_root:
     trainer.fit(Tiny(), DataLoader(TensorDataset(torch.randn(8, 4)), batch_size=4))
     run = _only_run(store_root)
     assert run.status == "finished" and _steps(run)["loss"] == [0, 1]
+
+
+def test_log_checkpoint_copies_the_best_checkpoint_into_the_artifacts(store_root: Path) -> None:
+    import hashlib
+
+    from lightning.pytorch.callbacks import ModelCheckpoint
+
+    class Tiny(Exploding):
+        def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+            loss: torch.Tensor = self.net(batch[0]).pow(2).mean()
+            self.log("loss", loss)
+            return loss
+
+    data = DataLoader(TensorDataset(torch.randn(8, 4)), batch_size=4)
+    logger = MmtopLogger(experiment="ckpt", log_checkpoint=True, capture_system=False)
+    checkpoint = ModelCheckpoint(monitor="loss", mode="min", save_top_k=1)
+    L.Trainer(max_epochs=2, logger=logger, callbacks=[checkpoint], **QUIET).fit(Tiny(), data)
+    run = _only_run(store_root)
+    (artifact,) = run.artifacts
+    best = Path(checkpoint.best_model_path)
+    assert (artifact["name"], artifact["source"]) == ("best.ckpt", str(best.resolve()))
+    assert artifact["sha256"] == hashlib.sha256(best.read_bytes()).hexdigest()
+    score = checkpoint.best_model_score
+    assert score is not None and run.values == {"checkpoint/best_score": score.item()}
