@@ -245,6 +245,7 @@ def test_model_version_report(root: Path, tmp_path: Path) -> None:
         "Data",
         "Lineage",
         "History",
+        "Deployments",
         "Training run",
     ]
     assert f"v2 {HOSTILE}" in text
@@ -281,3 +282,48 @@ async def test_chromium_renders_the_report(samples: Path, tmp_path: Path, chromi
     colours = image.colours()
     top = max(colours.values())
     assert len(colours) > 16 and top < 0.95 * image.width * image.height, (len(colours), top)
+
+
+def test_a_monitored_model_shows_its_deployments_and_a_drift_heatmap(
+    root: Path, tmp_path: Path
+) -> None:
+    import datetime as dt
+
+    import numpy as np
+    import polars as pl
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(0)
+    features = ["f0", "<b>f1</b>", "f2"]
+    x = rng.normal(size=(8000, 3))
+    y = (x[:, 0] + x[:, 2] > 0).astype(int)
+    frame = pl.DataFrame(x, schema=features)
+    model = LogisticRegression().fit(x[:1000], y[:1000])
+    with store.Run("clf", root=root, capture_system=False, capture_code=False) as run:
+        run.log_model(model, "clf", baseline=frame[1000:2000], baseline_y=y[1000:2000])
+    st = store.open(root)
+    st.deploy("clf/1", "prod")
+    day0 = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
+    with store.monitor("clf", "prod", root=root) as mon:
+        for w in range(3):
+            part = frame[2000 + w * 2000 : 2000 + (w + 1) * 2000]
+            if w == 2:
+                part = part.with_columns(pl.col("f0") + 3.0)  # the last day drifts on f0
+            mon.log(part, model.predict(part.to_numpy()), time=day0 + dt.timedelta(days=w))
+    out = tmp_path / "monitored.html"
+    doc = report(root, "clf/1", out=out)
+    assert_inert(doc, out.read_text(encoding="utf-8"))
+    headings = [h.all_text() for h in doc.find("h2")]
+    assert headings == [
+        "Model version", "Metrics at registration", "Params", "Data", "Lineage", "History",
+        "Deployments", "Monitoring", "Training run",
+    ]  # fmt: skip
+    text = doc.all_text()
+    assert "clf at prod: alert" in text
+    (heat,) = [t for t in doc.find("table") if t.attrs.get("class") == "heat drift"]
+    rows = {tr.find("th")[0].all_text(): tr.find("td") for tr in heat.find("tbody")[0].find("tr")}
+    assert list(rows)[0] == "f0"  # the drifted feature first
+    assert set(rows) == set(features)
+    levels = {name: [float(td.all_text()) for td in cells] for name, cells in rows.items()}
+    assert levels["f0"][2] > 1 and max(levels["f0"][:2]) < 1
+    assert all(v < 1 for name in ("<b>f1</b>", "f2") for v in levels[name])

@@ -8,7 +8,7 @@ from typing import Any
 from mmtop.store.registry.events import describe
 from mmtop.tui import compare_data, diffing
 from mmtop.tui.cli.commands.models_show import overview
-from mmtop.tui.report import page
+from mmtop.tui.report import monitoring, page
 from mmtop.tui.report.runs import confusion_parts, metrics_parts
 from mmtop.tui.run_extras import gather
 
@@ -46,6 +46,10 @@ def model_report(st: Any, version: Any, *, title: str | None = None) -> str:
     body.append(page.section("Data", _datasets(lin.get("datasets") or [])))
     body.append(page.section("Lineage", page.pairs(_lineage(version, lin))))
     body.append(page.section("History", _history(st, version)))
+    body.append(page.section("Deployments", monitoring.deployments(st, version.name)))
+    watched = monitoring.monitoring(st, version.name)
+    if watched:
+        body.append(page.section("Monitoring", *watched))
     run_id = lin.get("run_id")
     if run_id:
         body.append(page.section("Training run", *_training(st, str(run_id))))
