@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 REDACTED = "<redacted>"
 # PEP 508 project names; versions as PEP 440 spells them (public and local parts).
@@ -61,6 +62,7 @@ class Plan:
     workdir: str = "."  # where to run the command, relative to the checkout
     redacted: list[int] = field(default_factory=list)  # argv positions holding <redacted>
     untracked: list[str] = field(default_factory=list)
+    from_checkout: list[str] = field(default_factory=list)  # local packages inside the repo
     missing: list[Missing] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -85,6 +87,7 @@ class Plan:
             "workdir": self.workdir,
             "redacted_args": self.redacted,
             "untracked_not_captured": self.untracked,
+            "installed_from_checkout": self.from_checkout,
             "missing": [str(m) for m in self.missing],
             "notes": self.notes,
         }
@@ -241,6 +244,11 @@ def _env(out: Plan, env: dict[str, Any]) -> None:
     for name, ver in sorted(packages.items(), key=lambda kv: str(kv[0])):
         if name in local:
             origin = local[name] if isinstance(local[name], dict) else {}
+            inside = _inside_checkout(origin.get("url"), out.repo)
+            if inside is not None:
+                out.from_checkout.append(inside)
+                out.notes.append(f"{name}: installed from the checkout: built from src/{inside}")
+                continue
             how = "an editable install" if origin.get("editable") else "installed"
             url = str(origin.get("url") or "a local path")[:200]
             out.unpinned.append(f"{name} {str(ver)[:40]}: {how} from {url}, not on any index")
@@ -250,6 +258,19 @@ def _env(out: Plan, env: dict[str, Any]) -> None:
             out.pinned.append(pinned)
         else:
             out.unpinned.append(why)
+
+
+def _inside_checkout(url: Any, repo: str | None) -> str | None:
+    """The folder of a `file:` URL relative to the checkout, when it lies inside it."""
+    if not isinstance(url, str) or repo is None or not url.startswith("file:"):
+        return None
+    try:
+        rel = PurePosixPath(unquote(urlsplit(url).path)).relative_to(PurePosixPath(repo))
+    except ValueError:
+        return None
+    if ".." in rel.parts:
+        return None
+    return rel.as_posix()
 
 
 def pin(name: Any, version: Any) -> tuple[str | None, str]:

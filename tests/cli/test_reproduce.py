@@ -424,3 +424,29 @@ def test_a_model_registered_from_a_rebuild_keeps_the_edge(
     assert tree[1] == "         reproduces 20261127T015823Z-3f9a1c07b2e4"
     doc = json.loads(mmtop(root, "models", "lineage", "clf", "-f", "json").stdout)
     assert doc["reproduces"] == "20261127T015823Z-3f9a1c07b2e4"
+
+
+def test_the_checkouts_own_package_is_built_from_the_rebuilt_source(
+    tmp_path: Path, mmtop: Callable[..., Done], tiny_run: Callable[..., str]
+) -> None:
+    root, repo = tmp_path / "mmruns", tmp_path / "repo"
+    _init_repo(repo, {"tiny.py": TINY})
+    run_id = tiny_run(repo, root)
+    # As env.json reads after `pip install -e ./lib` in the checkout: its name was captured
+    # with its version, and direct_url.json said where it came from.
+    env_file = store.open(root).run(run_id).path / "env.json"
+    env = json.loads(env_file.read_text(encoding="utf-8"))
+    env["packages"]["tinyproj"] = "0.1"
+    env["local_packages"]["tinyproj"] = {"url": (repo / "lib").as_uri(), "editable": True}
+    env["local_packages"]["elsewhere"] = {"url": "file:///opt/elsewhere", "editable": False}
+    env["packages"]["elsewhere"] = "2.0"
+    env_file.write_text(json.dumps(env), encoding="utf-8")
+    out = tmp_path / "out"
+    done = mmtop(root, "reproduce", run_id, *_fast(out))
+    assert done.returncode == 0, done.stderr
+    assert "note: tinyproj: installed from the checkout: built from src/lib" in done.stderr
+    assert "not pinned: elsewhere 2.0: installed from file:///opt/elsewhere, not on" in done.stderr
+    script = (out / "reproduce.sh").read_text(encoding="utf-8")
+    assert '--quiet --no-deps "$HERE/src"/lib\n' in script
+    pins = (out / "requirements.txt").read_text(encoding="utf-8")
+    assert "tinyproj" not in pins and "elsewhere" not in pins

@@ -164,11 +164,11 @@ step_install() {{
 EOF
     then
         echo "every pinned package is installed at its version: nothing to install" >&2
-        return 0
+    else
+        "$VENV/bin/python" -m pip install --disable-pip-version-check --quiet \\
+            -r "$HERE/requirements.txt"
     fi
-    "$VENV/bin/python" -m pip install --disable-pip-version-check --quiet \\
-        -r "$HERE/requirements.txt"
-}}
+{_own_packages(plan)}}}
 
 step_run() {{
     cd "$HERE/{SOURCE}"/{q(plan.workdir)}
@@ -212,6 +212,15 @@ for line in open(sys.argv[1], encoding="utf-8"):
             sys.exit(1)
     except md.PackageNotFoundError:
         sys.exit(1)"""
+
+
+def _own_packages(plan: Plan) -> str:
+    """The checkout's own packages (installed from it when the run started), built from src/."""
+    return "".join(
+        '    "$VENV/bin/python" -m pip install --disable-pip-version-check --quiet --no-deps '
+        f'"$HERE/{SOURCE}"/{shlex.quote(rel)}\n'
+        for rel in plan.from_checkout
+    )
 
 
 def _venv_lines(reuse: bool) -> str:
