@@ -194,6 +194,9 @@ def test_rebuild_uses_the_runs_own_patch_and_matches_exactly(
     assert f"reproduces  {project.first}" in shown.stdout
     as_json = json.loads(mmtop(project.root, "show", new, "-f", "json").stdout)
     assert as_json["reproduces"] == project.first
+    assert f"reproduced by  {new}" in mmtop(project.root, "show", project.first).stdout
+    original = json.loads(mmtop(project.root, "show", project.first, "-f", "json").stdout)
+    assert (original["reproduces"], original["reproduced_by"]) == (None, [new])
 
 
 def test_writing_the_folder_runs_nothing(

@@ -45,6 +45,7 @@ def as_json(info: Any, extras: Extras) -> dict[str, Any]:
         "error": info.error,
         "imported": info.meta.get("imported"),
         "reproduces": info.meta.get("reproduces"),
+        "reproduced_by": reproduced_by(info),
         "world_size": info.world_size,
         "writers": info.writers,
         "params": info.params,
@@ -75,6 +76,7 @@ def as_text(info: Any, extras: Extras) -> str:
             ("path", str(info.path)),
             ("imported from", _imported(info.meta.get("imported"))),
             ("reproduces", _text_or_none(info.meta.get("reproduces"))),
+            ("reproduced by", ", ".join(reproduced_by(info)) or None),
         ],
     )
     if info.error:
@@ -279,3 +281,29 @@ def _tables(lines: list[str], tables: list[dict[str, Any]]) -> None:
 
 def _text_or_none(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
+
+
+def reproduced_by(info: Any) -> list[str]:
+    """Runs of the same experiment that `mmtop reproduce` made from this one.
+
+    A rebuild always starts after its original, and run ids sort by time, so only the
+    run.json files of later runs are read.
+    """
+    from mmtop.store import paths
+    from mmtop.store.safe_files import json_cap, read_json, store_root_of
+
+    folder = info.path
+    root = store_root_of(folder)
+    found: list[str] = []
+    try:
+        siblings = sorted(p for p in folder.parent.iterdir() if p.name > info.run_id)
+    except OSError:
+        return found
+    for sibling in siblings:
+        try:
+            meta = read_json(sibling / paths.RUN_JSON, json_cap(paths.RUN_JSON), root)
+        except (OSError, ValueError):
+            continue
+        if isinstance(meta, dict) and meta.get("reproduces") == info.run_id:
+            found.append(sibling.name)
+    return found
