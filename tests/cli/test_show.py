@@ -156,7 +156,9 @@ def test_logged_extras_through_the_store_api(cli: Callable[..., Any], tmp_path: 
         run.log_table("preds", {"id": [1, 2], "p": [0.1, 0.9]})
         run.note("tried a smaller lr")
     text = cli("show", "--root", root, run.run_id).text
-    assert re.search(r"^data\n  train  kind=frame  fingerprint=sha256:\w+  rows=3$", text, re.M)
+    assert re.search(
+        r"^data\n  train  version=train@1  kind=frame  fingerprint=sha256:\w+  rows=3$", text, re.M
+    )
     assert re.search(
         r"^artifacts\n  model\.bin  kind=file  path=artifacts/model\.bin  size=2\.0 KiB", text, re.M
     )

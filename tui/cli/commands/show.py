@@ -94,7 +94,8 @@ def as_text(info: Any, extras: Extras) -> str:
     _metrics(lines, info)
     _env(lines, extras.env)
     _code(lines, extras)
-    _listing(lines, "data", extras.inputs, "name", ("kind", "uri", "fingerprint", "rows"))
+    inputs = [{**e, "version": _dataset_ref(e)} for e in extras.inputs]
+    _listing(lines, "data", inputs, "name", ("version", "kind", "uri", "fingerprint", "rows"))
     _tables(lines, extras.tables)
     _listing(lines, "artifacts", extras.artifacts, "name", ("kind", "path", "size", "sha256"))
     if extras.notes:
@@ -264,6 +265,14 @@ def _listing(
     for item in items:
         extra = "  ".join(f"{k}={_value(k, item[k])}" for k in keys if item.get(k) is not None)
         lines.append(f"  {_text(item.get(name_key, '?'))}  {extra}".rstrip())
+
+
+def _dataset_ref(entry: dict[str, Any]) -> str | None:
+    """`name@version` of the registered dataset version an input names (docs/FORMAT.md)."""
+    found = entry.get("dataset")
+    if isinstance(found, dict) and isinstance(found.get("version"), int):
+        return f"{found.get('name')}@{found['version']}"
+    return None
 
 
 def _value(key: str, value: Any) -> str:
