@@ -18,6 +18,7 @@ from typing import Any
 import polars as pl
 
 from . import paths, query, run_index
+from .beats import BeatWatch
 from .datasets.api import DatasetRegistry
 from .errors import (
     AmbiguousRunError,
@@ -81,6 +82,7 @@ class Store(ModelRegistry, DatasetRegistry):
         self._dirs: dict[str, str] = {}  # run_id -> folder, from the last listing
         self._verified = Verified()  # parts whose sha256 this store has checked
         self._force: set[str] = set()  # run folders the run index says changed: read again
+        self._beats = BeatWatch(self.stale_after)  # heartbeats judged by their progress
 
     @property
     def read_only(self) -> bool:
@@ -197,11 +199,8 @@ class Store(ModelRegistry, DatasetRegistry):
             return liveness(run, meta, now, self.stale_after), seen
         age = now - beat
         dead_here = host == hostname() and isinstance(pid, int) and not pid_alive(pid)
-        status = (
-            "crashed"
-            if age > self.stale_after or (dead_here and age > DEAD_PID_GRACE)
-            else "running"
-        )
+        stale = self._beats.stale(run, beat, now)
+        status = "crashed" if stale or (dead_here and age > DEAD_PID_GRACE) else "running"
         return status, seen
 
     def _with_status(self, rec: dict[str, Any], run: Path, now: float) -> dict[str, Any]:
