@@ -11,25 +11,28 @@ files, which stay the truth. A missing, stale or damaged index only costs time.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
-
-import polars as pl
+from typing import TYPE_CHECKING
 
 from . import paths
-from .fsio import create_json_exclusive, read_json
+from .fsio import read_json
 from .names import RUN_ID_RE
+
+if TYPE_CHECKING:
+    import polars as pl
 
 SNAPSHOT_RE = re.compile(r"runs-(?P<upto>[0-9]{20})-(?P<rows>[0-9]{1,12})\.parquet")
 ENTRY_RE = re.compile(r"(?P<ns>[0-9]{20})-[0-9a-f]{8}\.json")
 EVENTS = ("start", "finish", "tags")
 # Writers fold the log into a new snapshot once it holds this many entries, and at least a
 # fiftieth of the snapshot's rows, so a big store is rewritten every few thousand runs.
-COMPACT_AT = 64
+COMPACT_AT = 256
 KEEP_SNAPSHOTS = 2  # the one a reader may have just listed stays while the next is written
 
 
@@ -55,11 +58,20 @@ def note(root: Path, run_id: str, experiment: str, event: str) -> None:
     assert event in EVENTS
     log = paths.index_log_dir(root)
     name = f"{time.time_ns():020d}-{secrets.token_hex(4)}.json"
+    data = json.dumps({"run_id": run_id, "experiment": experiment, "event": event}).encode()
+    # A new name, created exclusively and filled by one small write: no temporary file and
+    # rename on the training process's path. A reader that meets it half-written skips it,
+    # which costs nothing (the run folders are listed anyway).
     with contextlib.suppress(OSError):
-        log.mkdir(parents=True, exist_ok=True)
-        create_json_exclusive(
-            log / name, {"run_id": run_id, "experiment": experiment, "event": event}
-        )
+        try:
+            fd = os.open(log / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileNotFoundError:
+            log.mkdir(parents=True, exist_ok=True)
+            fd = os.open(log / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            os.write(fd, data)
+        finally:
+            os.close(fd)
 
 
 def entries(root: Path, after: int = -1) -> list[tuple[str, int]]:
@@ -100,6 +112,8 @@ def runs_named(root: Path, names: list[tuple[str, int]]) -> set[str]:
 def load(root: Path) -> tuple[pl.DataFrame | None, set[str]]:
     """The newest readable snapshot (run folders spelled under `root`), and the run folders
     that log entries newer than it name."""
+    import polars as pl
+
     from .frame_cache import FrameCache  # the snapshot is a runs-frame cache, moved about
 
     for snap in snapshots(root):
@@ -117,6 +131,8 @@ def load(root: Path) -> tuple[pl.DataFrame | None, set[str]]:
 def save(root: Path, frame: pl.DataFrame, upto: int) -> Path | None:
     """Write `frame` (the reader's, with its signature columns) as the snapshot covering the
     log up to `upto`; then drop older snapshots and the entries it covers."""
+    import polars as pl
+
     from .frame_cache import FrameCache
 
     prefix = os.path.join(str(root), "")
@@ -171,9 +187,15 @@ def fold_if_due(root: Path) -> None:
     from .errors import StoreError
 
     try:
-        if due(root):
+        if not due(root):
+            return
+        import polars as pl  # only now: a training process need not import polars
+
+        try:
             rebuild(root)
-    except (OSError, ValueError, StoreError, pl.exceptions.PolarsError):
+        except pl.exceptions.PolarsError:
+            pass
+    except (OSError, ValueError, StoreError):
         pass
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -182,3 +184,14 @@ def test_compact_rebuilds_a_deleted_index(root: Path) -> None:
     (snap,) = run_index.snapshots(root)
     assert snap.rows == 3
     assert run_index.entries(root) == []  # folded into the snapshot
+
+
+def test_noting_runs_does_not_import_polars_into_the_training_process(root: Path) -> None:
+    code = (
+        "import sys\nfrom mmtop import store\n"
+        f"with store.Run(root={str(root)!r}, capture_env=False, capture_code=False,"
+        " capture_system=False) as r:\n    r.log({'x': 1.0})\n"
+        "assert 'polars' not in sys.modules, 'polars imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+    assert len(run_index.entries(root)) == 2
