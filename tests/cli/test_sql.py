@@ -74,3 +74,13 @@ def test_system_table_and_empty_results(cli: Callable[..., Any], fresh: Any) -> 
     assert n == [st.history(ids, system=True).height]
     res = cli("sql", "SELECT run_id FROM metrics WHERE value > 1e300", "--root", fresh.root)
     assert res.code == 0 and res.text.splitlines()[0].strip() == "run_id"
+
+
+def test_output_file_takes_its_format_from_the_extension(
+    cli: Callable[..., Any], sample: Any, tmp_path: Path
+) -> None:
+    out = tmp_path / "names.csv"
+    q = "SELECT name FROM runs WHERE experiment = 'digits' ORDER BY name"
+    res = cli("sql", q, "--root", sample.root, "-o", out)
+    assert res.code == 0, res.err
+    assert out.read_text().splitlines() == ["name", "sgd-0.001", "sgd-0.01", "sgd-0.1"]

@@ -358,8 +358,8 @@ def _sql(p: argparse.ArgumentParser) -> None:
         "-f",
         "--format",
         choices=LS_FORMATS,
-        default="table",
-        help="output format (default: table; Rich on a terminal, aligned text in a pipe)",
+        help="output format (default: from the -o file's extension, else table: Rich on a "
+        "terminal, aligned text in a pipe)",
     )
     _output(p, None)
 

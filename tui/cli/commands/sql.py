@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 
 from mmtop.tui.cli import frames
-from mmtop.tui.cli.commands.ls import write
-from mmtop.tui.cli.common import open_store
+from mmtop.tui.cli.commands.ls import LS_FORMATS, write
+from mmtop.tui.cli.common import format_for, open_store
 from mmtop.tui.cli.errors import EXIT_OK, UsageError
 
 
@@ -14,6 +14,7 @@ def run(ns: argparse.Namespace) -> int:
     from mmtop.store import sql
     from mmtop.store.errors import QueryError
 
+    ns.format = format_for(ns.output, ns.format, LS_FORMATS, "table")
     st = open_store(ns)
     try:
         result = sql.query(st, ns.query)
