@@ -62,7 +62,7 @@ class Watcher:
             pass
         for run in self._live:
             folders += [run, run / paths.SUMMARY_DIR]
-        return folders + self._registry_folders()
+        return folders + self._registry_folders() + self._dataset_folders()
 
     def _registry_folders(self) -> list[Path]:
         """`_models/`, each model folder and its events: every visible registry change (a
@@ -82,6 +82,21 @@ class Watcher:
                 out += [model, model / EVENTS_DIR, *_monitoring_folders(model)]
         return out
 
+    def _dataset_folders(self) -> list[Path]:
+        """`_datasets/`, each dataset and its `versions/` folder, whose mtime a registration
+        moves once the new version's manifest exists (datasets/register.py)."""
+        registry = self.root / paths.DATASETS_DIR
+        try:
+            with os.scandir(registry) as it:
+                names = [Path(e.path) for e in it if e.is_dir(follow_symlinks=False)]
+        except OSError:
+            return []
+        out = [registry]
+        for name in names:
+            if not name.name.startswith("."):
+                out += [name, name / "versions"]
+        return out
+
     def watch_runs(self, run_folders: Iterable[str | os.PathLike[str]]) -> None:
         """Watch these run folders closely (the live ones); others are seen via listings."""
         with self._lock:
@@ -94,7 +109,10 @@ class Watcher:
         text = os.fsdecode(path)
         rel = os.path.relpath(text, self.root)
         parts = rel.split(os.sep)
-        hidden = paths.is_hidden(parts[0]) and parts[0] != paths.MODELS_DIR
+        hidden = paths.is_hidden(parts[0]) and parts[0] not in (
+            paths.MODELS_DIR,
+            paths.DATASETS_DIR,
+        )
         return hidden or any(p.startswith(".") for p in parts)
 
     # ----------------------------------------------------------------- events

@@ -104,6 +104,9 @@ def register(
         except BaseException:
             versions.abandon(folder)
             raise
+        # The manifest appeared inside the version folder, which nobody watches; a new mtime
+        # on versions/ is what watchers (events or polling) see.
+        os.utime(folder.parent)
     return number, True
 
 

@@ -176,3 +176,27 @@ def test_a_run_moved_to_another_experiment_is_found_there(root: Path) -> None:
     assert s.resolve("new/r1") == run.run_id
     assert s.history(run.run_id)["value"].to_list() == [1.0]
     assert s.add_tags(run.run_id, ["moved"]) == ["moved"]
+
+
+@pytest.mark.parametrize("force_polling", [True, False], ids=["polling", "events"])
+def test_watcher_reports_a_committed_dataset_version(root: Path, force_polling: bool) -> None:
+    import polars as pl
+
+    store.log_dataset_version("d", pl.DataFrame({"x": [1]}), root)
+    committed = root / "_datasets" / "d" / "versions" / "2" / "manifest.json"
+    seen = threading.Event()
+
+    def on_change() -> None:
+        if committed.exists():
+            seen.set()
+
+    watcher = store.watch(
+        root, on_change, force_polling=force_polling, poll_every=0.05, debounce=0.02
+    )
+    try:
+        # The snapshot is written between the claim (a new folder: an event) and the manifest.
+        big = pl.DataFrame({"x": range(1_000_000)}).with_columns(y=pl.col("x") * 0.5)
+        store.log_dataset_version("d", big, root, snapshot=True)
+        assert seen.wait(timeout=10), "on_change never ran after the manifest existed"
+    finally:
+        watcher.stop()

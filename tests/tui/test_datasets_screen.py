@@ -69,3 +69,16 @@ async def test_empty_registry_says_how_to_add_versions(tmp_path: Path, h: Any) -
         screen = await _ready(pilot, h, details=0)
         assert screen.refs == []
         assert "no dataset versions: run.log_dataset" in h.screen_text(app)
+
+
+async def test_datasets_screen_updates_when_a_version_is_registered(
+    datasets_store: Path, h: Any
+) -> None:
+    app = h.make_app(datasets_store, watch=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await _ready(pilot, h)
+        before = screen.loads
+        frame = pl.DataFrame({"id": [1, 2, 3, 4], "label": ["cat", "dog", "cat", "dog"]})
+        store.log_dataset_version("pets", frame, datasets_store, key="id")
+        await h.wait_for(pilot, lambda: "pets@3" in screen.refs, timeout=15)
+        assert screen.loads > before
