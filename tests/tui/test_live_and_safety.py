@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from mmtop import store
 from mmtop.tui.widgets.runs_table import RunsTable
@@ -116,5 +119,33 @@ async def test_preview_follows_the_live_run_under_the_cursor(tmp_path: Path, h) 
             run.log({"loss": 0.5}, step=41)
             run.flush()
             await h.wait_for(pilot, lambda: "step 41" in h.screen_text(app))
+    finally:
+        run.finish()
+
+
+async def test_back_on_the_runs_screen_live_runs_are_read_again_at_once(
+    store_root: Path, h: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mmtop.tui.screens import runs as runs_screen
+
+    monkeypatch.setattr(runs_screen, "LIVE_RELOAD_EVERY", 3600.0)  # only the resume reads
+    run = store.Run(
+        experiment="digits",
+        name="live",
+        root=store_root,
+        capture_env=False,
+        capture_code=False,
+        capture_system=False,
+    )
+    try:
+        app = h.make_app(store_root)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await h.loaded(pilot)
+            screen = app.screen
+            assert screen.model.running() == 1
+            loads = screen.loads
+            await pilot.press("enter")
+            await pilot.press("escape")
+            await h.wait_for(pilot, lambda: screen.loads > loads, timeout=5.0)
     finally:
         run.finish()

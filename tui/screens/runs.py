@@ -213,6 +213,12 @@ class RunsScreen(ReportsFailedWorkers, Screen[None]):
         if self.model.running() and in_view(self):
             self.request_reload()
 
+    def on_screen_resume(self) -> None:
+        # Back from another screen: a live run may have ended or died meanwhile (the detail
+        # screen may already say so); read the store at once rather than at the next tick.
+        if self.loads and self.model.running():
+            self.request_reload()
+
     def _tick(self) -> None:
         if self.model.running() and in_view(self):
             self.table.tick()
