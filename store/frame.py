@@ -1,4 +1,5 @@
-"""Turning run records into the runs frame: one row per run, params and metrics as structs.
+"""Turning run records into the runs frame: one row per run, params as a struct, metric
+summaries and dataset fingerprints as keyed arrays (store/keyed.py).
 
 Params are nested JSON, and different runs may disagree about a param's type. The rule
 (docs/FORMAT.md, "Params in the runs frame"): a leaf whose values are all bools is Boolean,
@@ -15,6 +16,7 @@ from typing import Any
 
 import polars as pl
 
+from .keyed import KEYED, Keyed, keyed_column
 from .records import parse_time
 
 Path_ = tuple[str, ...]
@@ -122,23 +124,7 @@ def params_series(params: list[dict[str, Any]]) -> pl.Series:
     return _nest("params", columns, 0, n)
 
 
-def metric_struct(
-    name: str, rows: list[dict[str, Any]], dtype: pl.DataType | None = None
-) -> pl.Series:
-    """A struct column with one field per key seen in any row (Float64 unless told)."""
-    keys = sorted({k for r in rows for k in r})
-    if not keys:
-        return pl.Series(name, [None] * len(rows), dtype=pl.Struct([]))
-    kind = dtype or pl.Float64()
-    # One Series for every (row, key) cell, cut into rows and named in one call: a Series per
-    # key costs tens of microseconds each, seconds for a run with 100k metric keys.
-    cells = pl.Series(name, [r.get(k) for r in rows for k in keys], dtype=kind)
-    return cells.reshape((len(rows), len(keys))).arr.to_struct(keys).alias(name)
-
-
-def build_frame(
-    records: list[dict[str, Any]],
-) -> pl.DataFrame:
+def build_frame(records: list[dict[str, Any]]) -> Keyed:
     """Records (meta, params, metrics, values, status, last_step ...) -> the runs frame."""
     cols: dict[str, list[Any]] = {c: [] for c in RUN_COLUMNS}
     last: list[dict[str, float]] = []
@@ -187,17 +173,27 @@ def build_frame(
         pl.col("tags").str.split(_TAG_SEP).fill_null(pl.lit([], dtype=pl.List(pl.String)))
     )
     peak = [_peak_rss(r.get("system") or {}) for r in records]
-    datasets = [r.get("datasets") or {} for r in records]
+    keyed = {
+        "datasets": [r.get("datasets") or {} for r in records],
+        "metrics": last,
+        "metrics_min": mins,
+        "metrics_max": maxs,
+    }
+    keys: dict[str, list[str]] = {}
+    arrays: list[pl.Series] = []
+    for name, rows in keyed.items():
+        # min and max have the same keys: sorting 100k of them once is enough
+        known = keys.get("metrics_min") if name == "metrics_max" else None
+        column, keys[name] = keyed_column(name, rows, KEYED[name], known)
+        arrays.append(column)
     frame = frame.with_columns(
         pl.Series("peak_rss_mb", peak, dtype=pl.Float64),
-        metric_struct("datasets", datasets, pl.String()),
+        arrays[0],
         params_series([r["params"] for r in records]),
-        metric_struct("metrics", last),
-        metric_struct("metrics_min", mins),
-        metric_struct("metrics_max", maxs),
+        *arrays[1:],
     )
     ordered = [c for c in frame.columns if c != "path"] + ["path"]
-    return frame.select(ordered)
+    return Keyed(frame.select(ordered), keys)
 
 
 def _str_or_none(value: Any) -> str | None:
@@ -222,10 +218,13 @@ def compatible(a: pl.Schema, b: pl.Schema) -> bool:
     """
     left: dict[str, pl.DataType] = {}
     right: dict[str, pl.DataType] = {}
+    # Keyed columns always agree: their widths differ, `Keyed.aligned` evens them out.
     for name, dtype in a.items():
-        _leaves(dtype, name, left)
+        if name not in KEYED:
+            _leaves(dtype, name, left)
     for name, dtype in b.items():
-        _leaves(dtype, name, right)
+        if name not in KEYED:
+            _leaves(dtype, name, right)
     for path in left.keys() & right.keys():
         x, y = left[path], right[path]
         if x != y and pl.Null() not in (x, y):
@@ -233,23 +232,29 @@ def compatible(a: pl.Schema, b: pl.Schema) -> bool:
     return True
 
 
-def stack(old: pl.DataFrame, new: pl.DataFrame, check: bool = True) -> pl.DataFrame | None:
+def stack(old: Keyed, new: Keyed, check: bool = True) -> Keyed | None:
     """Rows of both frames in listing order, or None when their types disagree (unless
     `check` is off: the caller then rebuilds the params column itself)."""
     if new.height == 0:
         return old
     if old.height == 0:
         return new
-    if check and not compatible(old.schema, new.schema):
+    if check and not compatible(old.frame.schema, new.frame.schema):
         return None
-    both = pl.concat([old, new], how="diagonal_relaxed").sort("run_id", "path")
+    union = {
+        name: sorted(set(old.keys.get(name, [])) | set(new.keys.get(name, [])))
+        for name in old.keys.keys() | new.keys.keys()
+    }
+    a, b = old.aligned(union), new.aligned(union)
+    both = pl.concat([a.frame, b.frame], how="diagonal_relaxed").sort("run_id", "path")
     # Stacking appends new struct fields and leaves absent nested objects null; a full build
     # sorts fields and fills absent leaves with nulls. Make the two indistinguishable.
-    return both.with_columns(
+    both = both.with_columns(
         _canonical(pl.col(name), dtype).alias(name)
         for name, dtype in both.schema.items()
         if isinstance(dtype, pl.Struct) and dtype.fields
     )
+    return Keyed(both, union)
 
 
 def _canonical(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
@@ -263,26 +268,6 @@ def _canonical(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
         ).alias(f.name)
         for f in fields
     )
-
-
-def drop_empty_fields(frame: pl.DataFrame) -> pl.DataFrame:
-    """Drop metric/dataset struct fields that no row has (left by runs that went away)."""
-    out = []
-    for name in ("metrics", "metrics_min", "metrics_max", "datasets"):
-        dtype = frame.schema.get(name)
-        if not isinstance(dtype, pl.Struct) or not dtype.fields:
-            continue
-        column = frame[name]
-        keep = [
-            f.name for f in dtype.fields if column.struct.field(f.name).null_count() < len(column)
-        ]
-        if len(keep) == len(dtype.fields):
-            continue
-        if keep:
-            out.append(pl.struct([pl.col(name).struct.field(k) for k in keep]).alias(name))
-        else:
-            out.append(pl.lit(None, dtype=pl.Struct([])).alias(name))
-    return frame.with_columns(out) if out else frame
 
 
 def _peak_rss(system: dict[str, Any]) -> float | None:

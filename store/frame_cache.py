@@ -5,6 +5,10 @@ Each row carries the signature of the files it was built from (`_sig`) and when 
 after a change to be trusted (store/index.py), are read again; the others are reused. So a warm
 open of a large store costs the listing, the stats and one Parquet read, and a live run
 updating costs one run's files. Liveness (running vs crashed) is never cached.
+
+Keyed columns (metric summaries, datasets) are stored as fixed-size lists with their keys in
+the file's metadata: one Parquet column each, however many metric keys a run logged (as
+struct fields, 100k keys made 300k columns and seconds of footer to read).
 """
 
 from __future__ import annotations
@@ -18,14 +22,19 @@ import polars as pl
 
 from . import paths
 from .fsio import write_atomic
+from .keyed import KEYED, Keyed, blank
 from .safe_files import MAX_DEPTH, open_binary
 
-FRAME_NAME = "runs-frame-v1.parquet"
+# The version is in the name: a reader never meets a cache in a layout it does not know
+# (an older one is left alone by newer readers, and removed when they write theirs).
+FRAME_NAME = "runs-frame-v2.parquet"
+OLD_NAMES = ("runs-frame-v1.parquet",)
 SIG_COL = "_sig"
 READ_COL = "_read_ns"
 PARAMS_COL = "_params"  # the run's params as JSON text: lets the params column be rebuilt
 _EMPTY_KEY = "mmtop.empty_structs"
 _ORDER_KEY = "mmtop.columns"
+_KEYS_KEY = "mmtop.keys"
 
 
 # Polars crashes the process (not an exception) reading a Parquet struct nested some hundreds
@@ -52,7 +61,7 @@ class FrameCache:
     def __init__(self, root: Path) -> None:
         self.file = paths.cache_dir(root) / FRAME_NAME
 
-    def load(self) -> pl.DataFrame | None:
+    def load(self) -> Keyed | None:
         # polars only (no pyarrow import): `mmtop ls` pays for what it uses.
         try:
             # A regular file, not a link or a FIFO (a copied store brings its .mmtop/ along);
@@ -61,37 +70,78 @@ class FrameCache:
                 schema = pl.read_parquet_schema(f)
             meta = pl.read_parquet_metadata(self.file)
             if too_deep(schema.values()):
-                return None  # written before records were bounded: rebuild rather than crash
+                return None  # never handed to polars' reader: it could crash the process
+            keys = _keys(meta.get(_KEYS_KEY), schema)
+            if keys is None:
+                return None
             frame = pl.read_parquet(self.file, glob=False)
             empty = json.loads(meta.get(_EMPTY_KEY, "[]"))
             order = json.loads(meta.get(_ORDER_KEY, "[]"))
             frame = frame.with_columns(
                 pl.lit(None, dtype=pl.Struct([])).alias(name) for name in empty
+            ).with_columns(
+                blank(name, frame.height, 0) for name, names in keys.items() if not names
             )
             if not {SIG_COL, READ_COL, PARAMS_COL} <= set(frame.columns):
                 return None
-            return frame.select(order) if order else frame
-        except (OSError, ValueError, pl.exceptions.PolarsError):
+            return Keyed(frame.select(order) if order else frame, keys)
+        except (OSError, ValueError, TypeError, pl.exceptions.PolarsError):
             return None
 
-    def save(self, frame: pl.DataFrame) -> None:
-        # Parquet cannot hold a struct without fields (no params at all, say): leave those
-        # columns out and name them in the metadata instead.
-        if too_deep(frame.schema.values()):
+    def save(self, keyed: Keyed) -> None:
+        # Parquet cannot hold a struct without fields (no params at all, say), and pyarrow
+        # fails on a list of size 0: leave those columns out (their names and keys are in the
+        # metadata).
+        frame = keyed.frame
+        if too_deep(frame.drop(keyed.keys).schema.values()):
             return  # cannot happen with checked records; never leave a cache that crashes
         empty = [n for n, t in frame.schema.items() if t == pl.Struct([])]
+        no_keys = [n for n, names in keyed.keys.items() if not names]
         try:
             os.makedirs(self.file.parent, exist_ok=True)
             write_atomic(
                 self.file,
-                lambda tmp: frame.drop(empty).write_parquet(
+                lambda tmp: frame.drop(empty, no_keys).write_parquet(
                     tmp,
                     compression="lz4",
                     metadata={
                         _EMPTY_KEY: json.dumps(empty),
                         _ORDER_KEY: json.dumps(frame.columns),
+                        _KEYS_KEY: json.dumps(keyed.keys),
                     },
                 ),
             )
+            for name in OLD_NAMES:  # an older layout's cache: never read again
+                (self.file.parent / name).unlink(missing_ok=True)
         except (OSError, pl.exceptions.PolarsError):
             pass  # read-only store, full disk: the cache is optional
+
+
+def _keys(text: str | None, schema: dict[str, pl.DataType]) -> dict[str, list[str]] | None:
+    """The keys of each keyed column, if the metadata names them and they fit the schema."""
+    keys = json.loads(text) if text else None
+    if not isinstance(keys, dict) or set(keys) != set(KEYED):
+        return None
+    for name, names in keys.items():
+        dtype = schema.get(name)
+        if names == [] and dtype is None:
+            continue
+        if not (
+            isinstance(names, list)
+            and isinstance(dtype, pl.Array)
+            and dtype.size == len(names)
+            and dtype.inner == KEYED[name]
+            and _sorted_names(names)
+        ):
+            return None
+    return keys
+
+
+def _sorted_names(names: list[object]) -> bool:
+    """Strings, each greater than the one before (no duplicates), checked by polars: a
+    Python loop over 100k keys costs more than the rest of a warm open."""
+    try:
+        series = pl.Series(names, dtype=pl.String, strict=True)
+    except (TypeError, pl.exceptions.PolarsError):
+        return False
+    return series.null_count() == 0 and bool((series.head(-1) < series.tail(-1)).all())

@@ -27,12 +27,13 @@ from .errors import (
     SchemaVersionError,
     StoreError,
 )
-from .frame import build_frame, compatible, drop_empty_fields, params_series, stack
+from .frame import build_frame, compatible, params_series, stack
 from .frame_cache import PARAMS_COL, READ_COL, SIG_COL, FrameCache
 from .fsio import read_json
 from .history import Verified, downsample, read_histories
 from .ids import hostname, pid_alive
 from .index import Signature, now_ns, stable
+from .keyed import Keyed
 from .notes import add_comment, change_tags
 from .records import Problem, read_record, signature
 from .registry.api import ModelRegistry
@@ -77,7 +78,7 @@ class Store(ModelRegistry, DatasetRegistry):
                     f"this mmtop reads ({STORE_VERSION}); upgrade mmtop"
                 )
         self._frames = FrameCache(self.root)
-        self._base: pl.DataFrame | None = None  # the last frame built, with its signatures
+        self._base: Keyed | None = None  # the last frame built, with its signatures
         self._problems: list[Problem] = []
         self._dirs: dict[str, str] = {}  # run_id -> folder, from the last listing
         self._verified = Verified()  # parts whose sha256 this store has checked
@@ -107,7 +108,7 @@ class Store(ModelRegistry, DatasetRegistry):
                 out.append((run, sig))
         return out
 
-    def _build(self, scanned: list[tuple[str, Signature]]) -> pl.DataFrame:
+    def _build(self, scanned: list[tuple[str, Signature]]) -> Keyed:
         """Frame rows for these runs, read from their files now, a chunk at a time.
 
         Chunks keep memory near one chunk's parsed JSON (a 100k-run store's records would
@@ -123,7 +124,9 @@ class Store(ModelRegistry, DatasetRegistry):
         if not parts:
             return self._build_rows([])
         agree = all(
-            compatible(a.schema, b.schema) for i, a in enumerate(parts) for b in parts[i + 1 :]
+            compatible(a.frame.schema, b.frame.schema)
+            for i, a in enumerate(parts)
+            for b in parts[i + 1 :]
         )
         frame = parts[0]
         for part in parts[1:]:
@@ -132,10 +135,9 @@ class Store(ModelRegistry, DatasetRegistry):
             frame = stacked
         if agree:
             return frame
-        params = [json.loads(text) for text in frame[PARAMS_COL].to_list()]
-        return frame.with_columns(params_series(params))
+        return _params_rebuilt(frame)
 
-    def _build_rows(self, scanned: list[tuple[str, Signature]]) -> pl.DataFrame:
+    def _build_rows(self, scanned: list[tuple[str, Signature]]) -> Keyed:
         records: list[dict[str, Any]] = []
         sigs: list[str] = []
         reads: list[int] = []
@@ -152,16 +154,19 @@ class Store(ModelRegistry, DatasetRegistry):
             sigs.append(repr(sig))
             # A run with broken files is never trusted, so it is re-read (and re-reported).
             reads.append(0 if found else read_ns)
-        frame = build_frame(records)
+        keyed = build_frame(records)
         params = [json.dumps(r["params"], sort_keys=True, default=str) for r in records]
-        return frame.with_columns(
-            pl.Series(SIG_COL, sigs, dtype=pl.String),
-            pl.Series(READ_COL, reads, dtype=pl.Int64),
-            pl.Series(PARAMS_COL, params, dtype=pl.String),
+        return keyed.with_frame(
+            keyed.frame.with_columns(
+                pl.Series(SIG_COL, sigs, dtype=pl.String),
+                pl.Series(READ_COL, reads, dtype=pl.Int64),
+                pl.Series(PARAMS_COL, params, dtype=pl.String),
+            )
         )
 
-    def _reusable(self, base: pl.DataFrame, current: dict[str, Signature]) -> pl.DataFrame:
-        """Rows of `base` whose runs' files are provably unchanged."""
+    def _reusable(self, keyed: Keyed, current: dict[str, Signature]) -> Keyed:
+        """Rows of `keyed` whose runs' files are provably unchanged."""
+        base = keyed.frame
         force = self._force
         keep = [
             (sig := current.get(path)) is not None
@@ -175,7 +180,7 @@ class Store(ModelRegistry, DatasetRegistry):
                 strict=True,
             )
         ]
-        return base.filter(pl.Series(keep, dtype=pl.Boolean))
+        return keyed.with_frame(base.filter(pl.Series(keep, dtype=pl.Boolean)))
 
     def _liveness(
         self, run: str, host: Any, pid: Any, now: float, meta: dict[str, Any] | None = None
@@ -231,45 +236,49 @@ class Store(ModelRegistry, DatasetRegistry):
         duration_col = frame["duration_s"].scatter(idx, pl.Series(durations, dtype=pl.Float64))
         return frame.with_columns(status_col, duration_col)
 
-    def _frame(self) -> pl.DataFrame:
+    def _frame(self) -> Keyed:
         scanned = self._scan()
         base = self._base
         if base is None and self.use_cache:
             base = self._frames.load()
         if base is None:
             base, self._force = run_index.load(self.root)
-        frame = base
+        keyed = base
         if base is None:
-            frame = self._build(scanned)
+            keyed = self._build(scanned)
         else:
             kept = self._reusable(base, dict(scanned))
-            known = set(kept["path"].to_list())
+            known = set(kept.frame["path"].to_list())
             fresh = self._build([(run, sig) for run, sig in scanned if run not in known])
             if fresh.height == 0 and kept.height == base.height:
-                frame = base  # nothing changed: nothing to rewrite (watchers would see it)
+                keyed = base  # nothing changed: nothing to rewrite (watchers would see it)
             else:
-                frame = self._merge(base, kept, fresh)
-        assert frame is not None
-        if frame is not base and self.use_cache:
-            self._frames.save(frame)
-        self._base = frame
+                keyed = self._merge(base, kept, fresh)
+        assert keyed is not None
+        if keyed is not base and self.use_cache:
+            self._frames.save(keyed)
+        self._base = keyed
         self._force = set()
-        ids, folders = frame["run_id"].to_list(), frame["path"].to_list()
+        ids, folders = keyed.frame["run_id"].to_list(), keyed.frame["path"].to_list()
         self._dirs = dict(zip(ids, folders, strict=True))
-        return self._live(frame.drop(SIG_COL, READ_COL, PARAMS_COL))
+        return keyed.with_frame(self._live(keyed.frame.drop(SIG_COL, READ_COL, PARAMS_COL)))
 
-    def _merge(self, base: pl.DataFrame, kept: pl.DataFrame, fresh: pl.DataFrame) -> pl.DataFrame:
+    def _merge(self, base: Keyed, kept: Keyed, fresh: Keyed) -> Keyed:
         """Reused rows plus re-read ones, typed as a full build of the same runs would be.
 
         Stacking only widens: a field or type that only a removed (or changed) run needed
         would linger. So when runs left, or a re-read run's params changed, the params column
-        is rebuilt from every row's params JSON, and fields no remaining row has are dropped.
+        is rebuilt from every row's params JSON, and keys no remaining row has are dropped.
         """
         stacked = stack(kept, fresh)
-        before = dict(zip(base["path"].to_list(), base[PARAMS_COL].to_list(), strict=True))
+        before = dict(
+            zip(base.frame["path"].to_list(), base.frame[PARAMS_COL].to_list(), strict=True)
+        )
         changed = any(
             before.get(path, text) != text
-            for path, text in zip(fresh["path"].to_list(), fresh[PARAMS_COL].to_list(), strict=True)
+            for path, text in zip(
+                fresh.frame["path"].to_list(), fresh.frame[PARAMS_COL].to_list(), strict=True
+            )
         )
         removed = kept.height + fresh.height < base.height or stacked is None
         if stacked is None:  # types disagree: stack anyway, the params rebuild settles them
@@ -277,14 +286,24 @@ class Store(ModelRegistry, DatasetRegistry):
             assert stacked is not None
         if not (changed or removed):
             return stacked
-        params = [json.loads(text) for text in stacked[PARAMS_COL].to_list()]
-        return drop_empty_fields(stacked.with_columns(params_series(params)))
+        return _params_rebuilt(stacked).without_empty_keys()
 
     def runs(self, where: str | None = None) -> pl.DataFrame:
         """One row per run (see docs/FORMAT.md for the columns); `where` filters with SQL."""
-        if where is not None and where.strip():
-            query.parse(where)  # a bad expression fails before any disk work
-        return query.apply(self._frame(), where)
+        return self.runs_keyed(where).structs()
+
+    def runs_keyed(self, where: str | None = None) -> Keyed:
+        """`runs()` with the metric summaries and datasets left as arrays beside their keys
+        (store/keyed.py): cheap for runs with very many metric keys. `Keyed.structs()`
+        makes it the frame `runs()` gives."""
+        if where is None or not where.strip():
+            return self._frame()
+        query.parse(where)  # a bad expression fails before any disk work
+        keyed = self._frame()
+        # Only the keyed columns the filter names become structs (a wide run has 300k fields).
+        needed = query.parse(where).meta.root_names()
+        rows = query.apply(keyed.structs(only=needed).with_row_index("_row"), where)["_row"]
+        return keyed.with_frame(keyed.frame[rows])
 
     def problems(self) -> list[Problem]:
         """Files and folders skipped by the last listing, history read or `models()`, and why."""
@@ -338,7 +357,7 @@ class Store(ModelRegistry, DatasetRegistry):
             return ref
         if "/" in ref:
             exp, _, name = ref.partition("/")
-            frame = self._frame()
+            frame = self._frame().frame
             hits = frame.filter((pl.col("experiment") == exp) & (pl.col("name") == name))
             found = hits["run_id"].to_list()
             if len(found) == 1:
@@ -435,6 +454,12 @@ def open(
     return Store(
         root if root is not None else paths.default_root(), stale_after=stale_after, cache=cache
     )
+
+
+def _params_rebuilt(keyed: Keyed) -> Keyed:
+    """The params column built again from every row's params JSON, by the documented rule."""
+    params = [json.loads(text) for text in keyed.frame[PARAMS_COL].to_list()]
+    return keyed.with_frame(keyed.frame.with_columns(params_series(params)))
 
 
 def _beat_time(mtime: float) -> dt.datetime | None:

@@ -25,7 +25,7 @@ from .fsio import read_json
 from .names import RUN_ID_RE
 
 if TYPE_CHECKING:
-    import polars as pl
+    from .keyed import Keyed
 
 SNAPSHOT_RE = re.compile(r"runs-(?P<upto>[0-9]{20})-(?P<rows>[0-9]{1,12})\.parquet")
 ENTRY_RE = re.compile(r"(?P<ns>[0-9]{20})-[0-9a-f]{8}\.json")
@@ -109,7 +109,7 @@ def runs_named(root: Path, names: list[tuple[str, int]]) -> set[str]:
     return out
 
 
-def load(root: Path) -> tuple[pl.DataFrame | None, set[str]]:
+def load(root: Path) -> tuple[Keyed | None, set[str]]:
     """The newest readable snapshot (run folders spelled under `root`), and the run folders
     that log entries newer than it name."""
     import polars as pl
@@ -119,16 +119,16 @@ def load(root: Path) -> tuple[pl.DataFrame | None, set[str]]:
     for snap in snapshots(root):
         cache = FrameCache(root)
         cache.file = snap.path
-        frame = cache.load()
-        if frame is None or "path" not in frame.columns:
+        keyed = cache.load()
+        if keyed is None or "path" not in keyed.frame.columns:
             continue
         prefix = os.path.join(str(root), "")
-        frame = frame.with_columns((pl.lit(prefix) + pl.col("path")).alias("path"))
-        return frame, runs_named(root, entries(root, snap.upto))
+        frame = keyed.frame.with_columns((pl.lit(prefix) + pl.col("path")).alias("path"))
+        return keyed.with_frame(frame), runs_named(root, entries(root, snap.upto))
     return None, runs_named(root, entries(root))
 
 
-def save(root: Path, frame: pl.DataFrame, upto: int) -> Path | None:
+def save(root: Path, keyed: Keyed, upto: int) -> Path | None:
     """Write `frame` (the reader's, with its signature columns) as the snapshot covering the
     log up to `upto`; then drop older snapshots and the entries it covers."""
     import polars as pl
@@ -136,9 +136,10 @@ def save(root: Path, frame: pl.DataFrame, upto: int) -> Path | None:
     from .frame_cache import FrameCache
 
     prefix = os.path.join(str(root), "")
+    frame = keyed.frame
     if not all(p.startswith(prefix) for p in frame["path"].to_list()):
         return None  # a row from elsewhere: cannot be spelled relative to the root
-    rel = frame.with_columns(pl.col("path").str.slice(len(prefix)))
+    rel = keyed.with_frame(frame.with_columns(pl.col("path").str.slice(len(prefix))))
     folder = paths.index_dir(root)
     target = folder / f"runs-{upto:020d}-{frame.height}.parquet"
     try:

@@ -194,7 +194,10 @@ def check_depth(data: bytes | str, limit: int = MAX_DEPTH) -> None:
     raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
     if raw.count(b"[") + raw.count(b"{") <= limit:
         return
-    brackets = _STRING.sub(b"", raw).translate(None, _NOT_BRACKETS)
+    # Without a backslash no string holds an escaped quote, so every other piece between
+    # quotes is outside the strings: a C-speed split instead of a regex over every string.
+    outside = b"".join(raw.split(b'"')[::2]) if b"\\" not in raw else _STRING.sub(b"", raw)
+    brackets = outside.translate(None, _NOT_BRACKETS)
     if brackets and max(accumulate(_STEP[b] for b in brackets)) > limit:
         raise TooDeep(f"nested deeper than {limit} levels")
 

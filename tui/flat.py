@@ -17,28 +17,109 @@ unnested a whole level at a time (one polars call per level, whatever the width)
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 import polars as pl
 import polars.selectors as cs
+
+if TYPE_CHECKING:
+    from mmtop.store.keyed import Keyed
 
 Path = tuple[str, ...]
 
 
 @dataclass(frozen=True)
 class Flat:
-    """A flat frame, and for each of its columns the path of keys it came from."""
+    """A flat frame, and for each of its columns the path of keys it came from.
+
+    `blocks` (from `flatten_keyed`) holds array columns of the frame that stand for many
+    flat columns each (a run's 100k metric keys): array column -> the flat names of its
+    cells, in order. `names` lists the flat columns with blocks spread out; `expanded()`
+    makes them real columns, for writers that want every column in the frame.
+    """
 
     frame: pl.DataFrame
-    paths: dict[str, Path]
+    paths: dict[str, Path]  # of the frame's columns (a block's cells: see `path`)
+    blocks: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def names(self) -> list[str]:
+        if not self.blocks:
+            return self.frame.columns
+        out: list[str] = []
+        for column in self.frame.columns:
+            out.extend(self.blocks.get(column, [column]))
+        return out
+
+    @cached_property
+    def _cells(self) -> dict[str, tuple[str, int]]:
+        """Each flat name held in a block: (the block, its position there)."""
+        return {n: (b, i) for b, names in self.blocks.items() for i, n in enumerate(names)}
+
+    def column(self, name: str) -> pl.Expr:
+        """The flat column `name`, also when it is one cell of a block."""
+        if name in self.paths:
+            return pl.col(name)
+        cell = self._cells.get(name)
+        if cell is None:
+            return pl.col(name)
+        return pl.col(cell[0]).arr.get(cell[1]).alias(name)
+
+    def path(self, name: str) -> Path:
+        """The path of keys of the flat column `name`, also of a block's cell."""
+        found = self.paths.get(name)
+        if found is not None:
+            return found
+        block = self._cells[name][0]
+        return (block, name[len(block) + 1 :])
 
     def select(self, columns: list[str]) -> Flat:
-        if columns == self.frame.columns:  # a wide frame pays per column even to copy it
+        if columns == self.names:  # a wide frame pays per column even to copy it
             return self
-        return Flat(self.frame.select(columns), {c: self.paths[c] for c in columns})
+        if not self.blocks:
+            return Flat(self.frame.select(columns), {c: self.paths[c] for c in columns})
+        exprs: list[pl.Expr] = []
+        blocks: dict[str, list[str]] = {}
+        i = 0
+        while i < len(columns):
+            block = self._cells.get(columns[i], ("", 0))[0]
+            whole = self.blocks.get(block, [])
+            if whole and columns[i : i + len(whole)] == whole:
+                exprs.append(pl.col(block))  # the whole block, in order: kept as it is
+                blocks[block] = whole
+                i += len(whole)
+                continue
+            exprs.append(self.column(columns[i]))
+            i += 1
+        frame = self.frame.select(exprs)
+        paths = {c: self.path(c) for c in frame.columns if c not in blocks}
+        return Flat(frame, paths, blocks)
 
     def with_frame(self, frame: pl.DataFrame) -> Flat:
-        return Flat(frame, {c: self.paths[c] for c in frame.columns})
+        """The same columns over other rows (filtered, sorted or cut)."""
+        return Flat(frame, self.paths, self.blocks)
+
+    def expanded(self) -> Flat:
+        """Every block spread into its own columns."""
+        if not self.blocks:
+            return self
+        frame = self.frame.with_columns(
+            pl.col(b).arr.to_struct(names) for b, names in self.blocks.items() if names
+        )
+        empty = [b for b, names in self.blocks.items() if not names]
+        frame = frame.drop(empty).unnest([b for b in self.blocks if b not in empty])
+        return Flat(frame, {c: self.path(c) for c in frame.columns})
+
+
+def flatten_keyed(runs: Keyed) -> Flat:
+    """As `flatten`, but each keyed column (store/keyed.py) stays one array column, a block
+    whose cells are the flat columns `<column>.<key>`: no frame with a column per key."""
+    flat = flatten(runs.frame)
+    blocks = {name: [f"{name}.{key}" for key in keys] for name, keys in runs.keys.items()}
+    paths = {c: p for c, p in flat.paths.items() if c not in blocks}
+    return Flat(flat.frame, paths, blocks)
 
 
 def _leaf_paths(schema: pl.Schema) -> list[Path]:

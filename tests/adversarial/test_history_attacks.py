@@ -95,7 +95,7 @@ def test_runs_cache_is_reused_under_a_root_that_looks_like_a_glob(tmp_path: Path
     from mmtop.store.frame_cache import FrameCache
 
     cached = FrameCache(root).load()
-    assert cached is not None and cached["run_id"].to_list() == [run.run_id]
+    assert cached is not None and cached.frame["run_id"].to_list() == [run.run_id]
 
 
 def test_export_history_and_doctor_deep_with_glob_names(root: Path, capsysbinary) -> None:

@@ -9,6 +9,7 @@ import json
 import math
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -236,3 +237,42 @@ def test_default_table_columns(cli: Callable[..., Any], sample: Any) -> None:
     assert set(header[6:]) == {
         c for c in runs_flat(sample.root).columns if c.startswith("metrics.")
     }
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--sort", "-a"],
+        ["--sort", "b", "--limit", "2"],
+        ["--sort", "c", "--columns", r"run_id,metrics\.(c|a)$"],
+        ["--columns", "metrics.b,name", "--format", "md"],
+    ],
+)
+def test_metric_columns_kept_as_one_block_print_as_one_column_each(
+    cli: Callable[..., Any], tmp_path: Path, args: list[str]
+) -> None:
+    """`ls` keeps a run's metric keys as one array column (a run may log 100k of them):
+    it prints exactly what the frame with one column per key prints."""
+    from mmtop.tui.cli import formats, frames
+
+    root = tmp_path / "mmruns"
+    logged = [{"a": 1.0, "b": float("nan")}, {"b": 2.0, "c": 3.0}, {"a": 0.5, "c": -1e-300}]
+    for i, values in enumerate(logged):
+        with store.Run(experiment="e", name=f"r{i}", root=root, capture_system=False) as run:
+            run.log(values, step=0)
+    result = cli("ls", "--root", root, *args)
+    assert result.code == 0, result.err
+    spec = dict(zip(args[::2], args[1::2], strict=True))
+    fmt = spec.get("--format", "table")
+    flat = frames.flatten(store.open(root).runs())
+    flat = frames.sort_limit(
+        flat, [spec.get("--sort", "-created")], int(spec.get("--limit", 0)) or None
+    )
+    flat = flat.select(frames.choose_columns(flat, spec.get("--columns"), default_table=True))
+    expected = io.BytesIO()
+    if fmt == "md":
+        formats.write_markdown(flat.frame, expected)
+    else:
+        formats.write_table(flat, expected, to_terminal=False)
+    assert result.out == expected.getvalue()
+    assert "nan" in result.text or "--columns" in args

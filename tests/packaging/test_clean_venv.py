@@ -114,7 +114,7 @@ def _source_copy(dest: Path) -> Path:
             shutil.copy2(source, dest / name)
     # What a developer's working copy has and no install may ship.
     (dest / "sample_runs" / ".mmtop").mkdir(exist_ok=True)
-    (dest / "sample_runs" / ".mmtop" / "runs-frame-v1.parquet").write_bytes(b"cache")
+    (dest / "sample_runs" / ".mmtop" / "runs-frame-v2.parquet").write_bytes(b"cache")
     run_dir = next((dest / "sample_runs" / "digits").iterdir())
     (run_dir / ".lock").write_bytes(b"")
     return dest

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import time
@@ -14,6 +15,7 @@ import pytest
 
 import mmtop.store.reader  # noqa: F401  (binds store.reader for monkeypatching)
 from mmtop import store
+from mmtop.store.frame_cache import FRAME_NAME
 
 HOUR = 3600
 
@@ -279,3 +281,60 @@ def test_building_in_chunks_types_the_frame_as_one_build(
     chunked = store.open(root, cache=False).runs().drop("status", "duration_s")
     assert chunked.schema == whole.schema
     assert chunked.equals(whole)
+
+
+def _keyed_runs(root: Path) -> tuple[str, str]:
+    """Two runs whose metric keys differ, one with a NaN (data) where the other has none."""
+    with store.Run(experiment="e", name="nan", root=root, capture_system=False) as a:
+        a.log({"x": float("nan"), "y": 1.0}, step=0)
+    with store.Run(experiment="e", name="plain", root=root, capture_system=False) as b:
+        b.log({"y": 2.0, "z": 3.0}, step=0)
+    _backdate(root)
+    return a.run_id, b.run_id
+
+
+def test_a_null_metric_stays_distinct_from_a_nan_one_through_the_cache(root: Path) -> None:
+    nan_run, plain_run = _keyed_runs(root)
+    cold = store.open(root).runs()
+    warm = store.open(root).runs()
+    assert warm.equals(cold)
+    for column in ("metrics", "metrics_min", "metrics_max"):
+        x = dict(zip(warm["run_id"], warm[column].struct.field("x"), strict=True))
+        assert math.isnan(x[nan_run]) and x[plain_run] is None
+        assert [f.name for f in warm.schema[column].fields] == ["x", "y", "z"]
+
+
+def test_a_cache_in_an_older_layout_is_not_read_and_goes_away(root: Path) -> None:
+    _keyed_runs(root)
+    expected = store.open(root, cache=False).runs()
+    old = root / ".mmtop" / "runs-frame-v1.parquet"
+    old.parent.mkdir()
+    layout = expected.drop("params", "datasets").with_columns(pl.lit("x").alias("_sig"))
+    layout.write_parquet(old)  # the metrics as structs, as the older layout had them
+    assert store.open(root).runs().equals(expected)
+    assert not old.exists()
+    assert [p.name for p in old.parent.iterdir()] == [FRAME_NAME]
+
+
+@pytest.mark.parametrize(
+    "keys",
+    [
+        {"metrics": ["x", "y"]},  # fewer keys than the column holds
+        {"metrics": ["z", "y", "x"]},  # out of order
+        {"metrics": ["x", "x", "y"]},  # twice the same
+        {"metrics": ["x", 1, "z"]},  # not text
+        {"metrics_min": None},
+        None,  # no keys at all
+    ],
+)
+def test_a_cache_whose_keys_do_not_fit_its_columns_is_rebuilt(root: Path, keys: Any) -> None:
+    _keyed_runs(root)
+    expected = store.open(root).runs()
+    cache = root / ".mmtop" / FRAME_NAME
+    meta = pl.read_parquet_metadata(cache)
+    if keys is None:
+        del meta["mmtop.keys"]
+    else:
+        meta["mmtop.keys"] = json.dumps({**json.loads(meta["mmtop.keys"]), **keys})
+    pl.read_parquet(cache).write_parquet(cache, metadata=meta)
+    assert store.open(root).runs().equals(expected)

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from mmtop import store
+from mmtop.store.frame_cache import FRAME_NAME
 
 
 @pytest.mark.parametrize("force_polling", [True, False], ids=["polling", "events"])
@@ -143,7 +144,7 @@ def test_cache_false_and_unchanged_stores_write_no_cache(root: Path) -> None:
         os.utime(path, (old, old))
     s = store.open(root)
     s.runs()
-    frame_file = root / ".mmtop" / "runs-frame-v1.parquet"
+    frame_file = root / ".mmtop" / FRAME_NAME
     first = frame_file.stat().st_mtime_ns
     s.runs()
     assert frame_file.stat().st_mtime_ns == first  # nothing changed: not rewritten

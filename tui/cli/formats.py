@@ -111,16 +111,36 @@ def write_markdown(frame: pl.DataFrame, out: IO[bytes], digits: int = 6) -> None
     out.writelines(f"| {' | '.join(row)} |\n".encode() for row in zip(*columns, strict=True))
 
 
-def text_rows(frame: pl.DataFrame, digits: int = 6) -> list[list[str]]:
-    columns = [cells.column_text(frame[c], digits) for c in frame.columns]
-    return [list(row) for row in zip(*columns, strict=True)]
+def text_rows(flat: Flat, digits: int = 6) -> list[list[str]]:
+    """Cell text row by row; a block (tui/flat.py) is formatted as one long column."""
+    frame = flat.frame
+    parts: list[tuple[int, list[str]]] = []  # (0: one column | a block's width, its text)
+    for name in frame.columns:
+        width = len(flat.blocks.get(name, ()))
+        if name not in flat.blocks:
+            parts.append((0, cells.column_text(frame[name], digits)))
+        elif width:
+            long = frame[name].reshape((frame.height * width,)).alias("")
+            parts.append((width, cells.column_text(long, digits)))
+    if all(width == 0 for width, _ in parts):
+        return [list(row) for row in zip(*(text for _, text in parts), strict=True)]
+    rows: list[list[str]] = []
+    for r in range(frame.height):
+        row: list[str] = []
+        for width, text in parts:
+            if width:
+                row.extend(text[r * width : (r + 1) * width])
+            else:
+                row.append(text[r])
+        rows.append(row)
+    return rows
 
 
 def write_plain_table(
     header: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[bool], out: IO[bytes]
 ) -> None:
     """Aligned columns, two spaces apart, numbers right-aligned; no colour, no box."""
-    shown = [cells.human(h) for h in header]
+    shown = cells.column_text(pl.Series(header, dtype=pl.String))  # as `human`, at once
     widths = [len(h) for h in shown]
     for row in rows:
         for i, cell in enumerate(row):
@@ -218,11 +238,16 @@ def terminal_label(column: str) -> str:
     return column.removeprefix("metrics.")
 
 
-def write_table(frame: pl.DataFrame, out: IO[bytes], *, to_terminal: bool, digits: int = 6) -> None:
-    header = frame.columns
-    schema = frame.schema  # once: each `frame.schema` converts every column's type
-    right = [schema[c].is_numeric() for c in header]
-    rows = text_rows(frame, digits)
+def write_table(flat: Flat, out: IO[bytes], *, to_terminal: bool, digits: int = 6) -> None:
+    header = flat.names
+    right: list[bool] = []
+    for name, dtype in flat.frame.schema.items():
+        if name in flat.blocks:
+            assert isinstance(dtype, pl.Array)
+            right.extend([dtype.inner.is_numeric()] * len(flat.blocks[name]))
+        else:
+            right.append(dtype.is_numeric())
+    rows = text_rows(flat, digits)
     if to_terminal and is_tty(sys.stdout):
         caps = [
             WHOLE_COLUMNS.get(c, NUMBER_FLOOR if r else TEXT_FLOOR)

@@ -10,7 +10,7 @@ import polars as pl
 
 from mmtop.tui import column_rule
 from mmtop.tui.cli.errors import UsageError
-from mmtop.tui.flat import Flat, flatten
+from mmtop.tui.flat import Flat, flatten, flatten_keyed
 
 # Shown by `ls` in a table when --columns is not given: enough to pick a run, plus metrics.
 TABLE_COLUMNS = ("run_id", "experiment", "name", "status", "created", "duration_s")
@@ -27,6 +27,7 @@ __all__ = [
     "Flat",
     "choose_columns",
     "flatten",
+    "flatten_keyed",
     "sort_column",
     "sort_limit",
     "table_sources",
@@ -69,7 +70,7 @@ def choose_columns(flat: Flat, spec: str | None, *, default_table: bool) -> list
 
     Without --columns: every column, or for a terminal table the short default set.
     """
-    names = flat.frame.columns
+    names = flat.names
     if not spec:
         if not default_table:
             return list(names)
@@ -108,15 +109,16 @@ def sort_limit(flat: Flat, keys: list[str], limit: int | None) -> Flat:
     """Sort by KEY / -KEY (nulls last either way, NaN counted as largest), then head(limit)."""
     frame = flat.frame
     if keys:
-        names = frame.columns
-        columns: list[str] = []
+        names = flat.names
+        columns: list[pl.Expr] = []
         descending: list[bool] = []
         for raw in keys:
             desc = raw.startswith("-")
             name = sort_column(raw[1:] if desc or raw.startswith("+") else raw, names)
-            if isinstance(frame.get_column(name).dtype, (pl.List, pl.Struct, pl.Array)):
+            column = flat.column(name)
+            if isinstance(frame.head(0).select(column).dtypes[0], (pl.List, pl.Struct, pl.Array)):
                 raise UsageError(f"--sort: cannot sort by {name!r}, it holds lists")
-            columns.append(name)
+            columns.append(column)
             descending.append(desc)
         if frame.height > 1:  # a wide frame pays per column even to sort one row
             frame = frame.sort(columns, descending=descending, nulls_last=True, maintain_order=True)

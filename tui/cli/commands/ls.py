@@ -19,14 +19,15 @@ def selected(
     (`fitted`: the terminal table's columns instead, see on_terminal)."""
     st = open_store(ns)
     table = getattr(ns, "format", None) in ("table", "md")
-    runs = st.runs(where=ns.where)
+    runs = st.runs_keyed(where=ns.where)
     if fitted:
-        runs = runs.select(frames.terminal_sources(runs.columns, ns.sort or []))
+        runs = runs.select(frames.terminal_sources(runs.frame.columns, ns.sort or []))
     elif table and not ns.columns:
-        runs = runs.select(frames.table_sources(runs.columns, ns.sort or []))
-    flat = frames.flatten(runs)
+        runs = runs.select(frames.table_sources(runs.frame.columns, ns.sort or []))
+    flat = frames.flatten_keyed(runs)
     flat = frames.sort_limit(flat, ns.sort or list(default_sort), ns.limit)
     if fitted:
+        flat = flat.expanded()  # the column rule reads every column's values
         return flat.select(frames.terminal_columns(flat, ns.sort or []))
     return flat.select(frames.choose_columns(flat, ns.columns, default_table=table))
 
@@ -45,6 +46,8 @@ def on_terminal(ns: argparse.Namespace) -> bool:
 def write(flat: frames.Flat, fmt: str, path: str | None, *, fitted: bool = False) -> None:
     """Write a flat runs frame in `fmt` to FILE or stdout; `fitted`: the default terminal
     table, cut to the terminal's width by dropping the last columns."""
+    if fmt != "table" or fitted:
+        flat = flat.expanded()
     with output(path, binary_format="Parquet" if fmt == "parquet" else None) as out:
         if fmt == "csv":
             csv_out.write_csv(flat.frame, out)
@@ -57,7 +60,7 @@ def write(flat: frames.Flat, fmt: str, path: str | None, *, fitted: bool = False
         elif fitted:
             formats.write_fitted_table(flat.frame)
         else:
-            formats.write_table(flat.frame, out, to_terminal=is_stdout(path))
+            formats.write_table(flat, out, to_terminal=is_stdout(path))
 
 
 LS_FORMATS = ("table", "csv", "json", "jsonl", "md", "parquet")
