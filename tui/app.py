@@ -6,6 +6,7 @@ process (the store, the watcher, the clock) and the command palette's list of ac
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
 import threading
@@ -21,7 +22,7 @@ from mmtop.store.errors import first_line
 from mmtop.tui.launch import Launch, resolve
 from mmtop.tui.messages import StoreChanged
 from mmtop.tui.safe_text import clean
-from mmtop.tui.workers import WorkerFailed
+from mmtop.tui.workers import DetachedExecutor, WorkerFailed, busy_workers
 
 if TYPE_CHECKING:
     from mmtop.store import Store, Watcher
@@ -98,6 +99,10 @@ class MmtopApp(App[None]):
 
         return RunsScreen()
 
+    def on_load(self) -> None:
+        # Before any screen starts a worker: `q` must not wait for a read to finish.
+        asyncio.get_running_loop().set_default_executor(DetachedExecutor())
+
     def on_mount(self) -> None:
         where = str(self.launch.root)
         self.sub_title = f"{where} (read-only sample)" if self.launch.source == "sample" else where
@@ -146,7 +151,7 @@ def run_app(path: str | None) -> int:
     app = MmtopApp(resolve(path))
     app.run()
     code = int(app.return_code or 0)
-    if _busy_threads():
+    if _busy_threads() or busy_workers():
         # A store read in a thread worker cannot be interrupted, and Python waits for such
         # threads before it exits: after `q` during a long load the terminal would hang
         # until the read ends. Nothing is lost by not waiting: the reader only writes its

@@ -17,10 +17,12 @@ import polars as pl
 import pytest
 
 from mmtop import store
+from mmtop.store.reader import Store
 from mmtop.tui.app import MmtopApp
 from mmtop.tui.flat import flatten
 from mmtop.tui.launch import Launch
 from mmtop.tui.widgets.runs_table import RunsTable
+from mmtop.tui.workers import busy_workers
 
 NO_CAPTURE = {"capture_env": False, "capture_code": False, "capture_system": False}
 
@@ -187,6 +189,38 @@ def test_q_quits_while_a_huge_store_is_still_loading(tmp_path: Path) -> None:
         assert app.return_code == 0
 
     asyncio.run(scenario())
+
+
+def test_q_during_a_load_that_does_not_end_quits_without_waiting_for_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "mmruns"
+    _wide_run(root, 10)
+    started, release = threading.Event(), threading.Event()
+    real = Store.runs
+
+    def stuck(self: Store, where: str | None = None) -> pl.DataFrame:
+        started.set()  # a read that cannot be interrupted, as a 100k-key run's would be
+        release.wait(60)
+        return real(self, where)
+
+    monkeypatch.setattr(Store, "runs", stuck)
+
+    async def scenario() -> None:
+        app = MmtopApp(Launch(root, "path"), watch=False)
+        async with app.run_test(size=(120, 30)) as pilot:
+            await _until(started.is_set, "the load to start")
+            await pilot.press("q")
+            await _until(lambda: not app.is_running, "the app to quit")
+        assert app.return_code == 0
+
+    try:
+        # Was: the event loop's shutdown waited for the load (here 60 s, for a wide run
+        # minutes), so after `q` the terminal hung until the read was over.
+        asyncio.run(scenario())
+        assert busy_workers(), "the load should still be running, not waited for"
+    finally:
+        release.set()
 
 
 # -- no terminal, and a root folder that goes away ---------------------------------------

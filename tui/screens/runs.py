@@ -147,6 +147,8 @@ class RunsScreen(ReportsFailedWorkers, Screen[None]):
             if get_current_worker().is_cancelled:  # the app is quitting: skip the rest
                 return
             model = RunsModel(frame)
+            if get_current_worker().is_cancelled:
+                return
             # The view (filter mask, columns, their widths) is worked out here, off the UI
             # thread: for a run with 100k metric keys that is seconds of work, and the UI
             # thread then only looks it up. A copy of the state: the user may change it.
