@@ -103,12 +103,16 @@ def read_json(path: str | Path, cap: int | None = None) -> Any:
     return safe_files.read_json(path, cap or safe_files.json_cap(os.path.basename(path)))
 
 
-# Held locks, per folder, for this process: flock belongs to an open file, so a second
+# Lock files open in this process, per folder: flock belongs to an open file, so a second
 # os.open + flock in the same process would wait for itself. That happens when SIGTERM's
-# handler finishes a run while the interrupted code holds the run's lock.
-_held: dict[str, list[int]] = {}  # folder -> [fd, depth]
+# handler finishes a run while the interrupted code is inside `locked()`. A signal handler
+# runs between any two bytecodes of the code it interrupts, so no step of `locked()` may leave
+# the flock held by a file that `_open` does not list: the file stays open and listed while
+# its lock comes and goes, and is closed only when idle (unlocked), delisted first.
+_open: dict[str, list[int]] = {}  # folder -> [fd, depth]; depth 0: open but unlocked
 _thread_locks: dict[str, threading.RLock] = {}
-_registry = threading.Lock()
+_registry = threading.RLock()  # re-entrant: a handler may interrupt its holder
+MAX_IDLE_LOCK_FILES = 32
 
 
 @contextlib.contextmanager
@@ -122,23 +126,37 @@ def locked(folder: Path) -> Iterator[None]:
     with _registry:
         guard = _thread_locks.setdefault(key, threading.RLock())
     with guard:
-        entry = _held.get(key)
-        if entry is None:
-            fd = os.open(folder / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX)
-            except BaseException:
-                os.close(fd)
-                raise
-            entry = _held[key] = [fd, 0]
-        entry[1] += 1
+        with _registry:  # the list of open files is shared by every thread
+            while True:
+                entry = _open.get(key)
+                if entry is None:
+                    _close_idle()
+                    fd = os.open(folder / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+                    entry = _open.setdefault(key, [fd, 0])
+                    if entry[0] != fd:  # a handler listed one meanwhile
+                        os.close(fd)
+                entry[1] += 1  # counted before the flock: a handler's re-entry keeps it
+                if _open.get(key) is entry:
+                    break
+                entry[1] -= 1  # closed as idle by a handler meanwhile: open it again
         try:
+            # Taking the flock again through the same open file returns at once, so a
+            # handler that interrupted the holder anywhere here goes on.
+            fcntl.flock(entry[0], fcntl.LOCK_EX)
             yield
         finally:
             entry[1] -= 1
             if entry[1] == 0:
-                del _held[key]
-                os.close(entry[0])  # closing releases the flock
+                fcntl.flock(entry[0], fcntl.LOCK_UN)
+
+
+def _close_idle() -> None:
+    """Close lock files no one holds, beyond a few (a process may lock many runs); called
+    with `_registry` held."""
+    idle = [key for key, (_, depth) in _open.items() if depth == 0]
+    for key in idle[: max(0, len(idle) - MAX_IDLE_LOCK_FILES)]:
+        entry = _open.pop(key)  # delisted before closed: a handler then opens its own
+        os.close(entry[0])
 
 
 def update_json(path: Path, change: Any) -> Any:
