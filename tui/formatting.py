@@ -40,6 +40,15 @@ def status_glyph(status: str | None, frame: int = 0) -> str:
     return STATUS_GLYPHS.get(status or "", "?")
 
 
+def fmt_float(value: float, digits: int = 6) -> str:
+    """The one rule for a float as short text, in the app, the CLI and chart labels alike:
+    `digits` significant digits (`%g`), `nan`, `inf`, `-inf`, and `0` for zero of either
+    sign. Data formats (CSV, JSON, Parquet) keep floats exact instead."""
+    if value == 0:
+        return "0"
+    return f"{value:.{digits}g}"  # %g already spells NaN and the infinities this way
+
+
 def fmt_number(value: object) -> str:
     """Compact, width-bounded (<= 10 chars) number: 4 significant digits for floats."""
     if value is None:
@@ -50,14 +59,7 @@ def fmt_number(value: object) -> str:
         text = str(value)
         return text if len(text) <= 10 else f"{value:.3e}"
     if isinstance(value, float):
-        if math.isnan(value):
-            return "nan"
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        if value == 0:
-            return "0"
-        text = f"{value:.4g}"
-        return text
+        return fmt_float(value, 4)
     return clean(value, single_line=True)
 
 

@@ -10,7 +10,7 @@ import polars as pl
 from rich.text import Text
 
 from mmtop.store.registry.events import concerns, describe
-from mmtop.tui.formatting import fmt_bytes
+from mmtop.tui.formatting import fmt_bytes, fmt_float
 from mmtop.tui.safe_text import clean, safe
 
 COLUMNS = ("model", "ver", "aliases", "created", "flavour", "run")
@@ -53,7 +53,7 @@ def rows(frame: pl.DataFrame) -> list[tuple[str, list[str]]]:
 
 
 def _num(value: Any) -> str:
-    return "" if value is None else f"{value:.4g}"
+    return "" if value is None else fmt_float(value, 4)
 
 
 def _size(n: Any) -> str:

@@ -1,4 +1,5 @@
-"""Durations and file sizes have one spelling, shared by `mmtop` commands and the app."""
+"""Numbers, durations and file sizes have one spelling, shared by `mmtop` commands, the app
+and chart labels."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ import math
 
 import polars as pl
 
+from mmtop.tui.charting.ticks import format_number
 from mmtop.tui.cli import cells
-from mmtop.tui.formatting import fmt_bytes, fmt_duration
+from mmtop.tui.formatting import fmt_bytes, fmt_duration, fmt_float, fmt_number
 
 DURATIONS = [
     (None, ""),
@@ -40,3 +42,28 @@ def test_a_file_size_is_in_binary_units() -> None:
         "0 B", "1023 B", "1.0 KiB", "2.0 KiB", "1.5 MiB", "5.0 GiB", "3.0 TiB",
     ]  # fmt: skip
     assert fmt_bytes(None) == ""
+
+
+FLOATS = [
+    (math.nan, "nan"),
+    (math.inf, "inf"),
+    (-math.inf, "-inf"),
+    (0.0, "0"),
+    (-0.0, "0"),  # the CLI printed "-0" where the app printed "0"
+    (0.5, "0.5"),
+    (1 / 3, "0.333333"),
+    (-1234567.0, "-1.23457e+06"),
+]
+
+
+def test_a_float_reads_the_same_in_the_app_the_cli_and_on_a_chart() -> None:
+    want = [text for _, text in FLOATS]
+    values = [v for v, _ in FLOATS]
+    assert [fmt_float(v) for v in values] == want
+    assert [cells.human(v) for v in values] == want
+    assert cells.column_text(pl.Series("m", values, dtype=pl.Float64)) == want
+    # The app's cells keep 4 digits, chart labels 3 and their own suffixes; NaN, the
+    # infinities and zero read the same everywhere.
+    assert [fmt_number(v) for v in values[:5]] == want[:5]
+    assert [format_number(v) for v in values[:5]] == want[:5]
+    assert fmt_number(1 / 3) == fmt_float(1 / 3, 4) == "0.3333"

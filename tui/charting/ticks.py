@@ -10,6 +10,8 @@ import math
 from collections.abc import Sequence
 from datetime import datetime, tzinfo
 
+from mmtop.tui.formatting import fmt_float
+
 _SUFFIXES = ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"))
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
@@ -85,12 +87,8 @@ def _strip(s: str) -> str:
 
 def format_number(value: float, digits: int = 3) -> str:
     """A short label with `digits` significant digits: 0.25, 1e-3, 2.5e-3, 2.5k, 1.2M, -40."""
-    if math.isnan(value):
-        return "nan"
-    if math.isinf(value):
-        return "inf" if value > 0 else "-inf"
-    if value == 0:
-        return "0"
+    if value == 0 or not math.isfinite(value):
+        return fmt_float(value)
     a = abs(value)
     sign = "-" if value < 0 else ""
     digits = max(1, digits)

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import math
 import re
 from typing import Any
 
 import polars as pl
 
-from mmtop.tui.formatting import fmt_duration
+from mmtop.tui.formatting import fmt_duration, fmt_float
 from mmtop.tui.safe_text import CONTROL_PATTERN_PL, clean, json_inert
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -67,14 +66,6 @@ def json_dumps(value: Any) -> str:
     # NaN/Infinity are written as Python's json does (and reads back): metrics keep them.
     # Control and bidi characters become \uXXXX escapes: the same string, inert bytes.
     return json_inert(json.dumps(json_value(value), ensure_ascii=False, allow_nan=True))
-
-
-def fmt_float(value: float, digits: int = 6) -> str:
-    if math.isnan(value):
-        return "nan"
-    if math.isinf(value):
-        return "inf" if value > 0 else "-inf"
-    return f"{value:.{digits}g}"
 
 
 def human(value: Any, column: str = "", digits: int = 6) -> str:
@@ -130,7 +121,7 @@ def column_text(series: pl.Series, digits: int = 6, *, markdown: bool = False) -
         assert values is not None
         if series.name == "duration_s":
             return ["" if v is None else fmt_duration(v) for v in values]
-        return ["" if v is None else f"{v:.{digits}g}" for v in values]
+        return ["" if v is None else fmt_float(v, digits) for v in values]
     if dtype.is_integer():
         assert values is not None
         return ["" if v is None else str(v) for v in values]

@@ -12,7 +12,7 @@ from typing import IO, Any
 from mmtop.tui import diffing
 from mmtop.tui.cli import cells, formats
 from mmtop.tui.cli.common import is_tty
-from mmtop.tui.formatting import shell_command
+from mmtop.tui.formatting import fmt_float, shell_command
 
 # On a narrow terminal keys stay readable and values keep their leading digits.
 KEY_FLOOR = 32
@@ -64,7 +64,7 @@ def _value_text(value: Any, key: str = "") -> str:
 def _metric_text(cell: diffing.Cell, best: bool) -> str:
     if cell.value is None:
         return "—"
-    text = cells.fmt_float(cell.value)
+    text = fmt_float(cell.value)
     if cell.delta is not None:
         pct = "" if cell.pct is None else f", {cell.pct:+.3g}%"
         text += f" ({cell.delta:+.3g}{pct})"

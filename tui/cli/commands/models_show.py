@@ -13,6 +13,7 @@ from mmtop.tui.cli.commands.ls import write
 from mmtop.tui.cli.commands.models import version_of
 from mmtop.tui.cli.common import open_store, output
 from mmtop.tui.cli.errors import EXIT_OK
+from mmtop.tui.formatting import fmt_float
 
 
 def run(ns: argparse.Namespace) -> int:
@@ -204,5 +205,5 @@ def _text(value: Any) -> str | None:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
-        return cells.fmt_float(value)
+        return fmt_float(value)
     return str(value)
