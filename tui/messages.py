@@ -7,10 +7,17 @@ thread. Bursts of `StoreChanged` collapse into one (`can_replace`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 import polars as pl
 from textual.message import Message
+
+if TYPE_CHECKING:
+    from mmtop.store.records import Problem
+    from mmtop.store.registry.model_version import ModelVersion
+    from mmtop.store.runinfo import RunInfo
+    from mmtop.tui.run_extras import RunExtras, TableData, TableRef
+    from mmtop.tui.runs_view import RunsModel
 
 
 class StoreChanged(Message, bubble=False):
@@ -26,9 +33,9 @@ class StoreChanged(Message, bubble=False):
 @dataclass
 class RunsLoaded(Message):
     frame: pl.DataFrame
-    problems: list[Any] = field(default_factory=list)
+    model: RunsModel  # built in the worker, so the UI thread only swaps it in
+    problems: list[Problem] = field(default_factory=list)
     seconds: float = 0.0
-    model: Any = None  # a RunsModel built in the worker, so the UI thread only swaps it in
 
 
 @dataclass
@@ -39,8 +46,8 @@ class LoadFailed(Message):
 @dataclass
 class RunDetailLoaded(Message):
     run_id: str
-    info: Any
-    extras: dict[str, Any]
+    info: RunInfo
+    extras: RunExtras
 
 
 @dataclass
@@ -84,21 +91,21 @@ class ExportFinished(Message):
 class TableRead(Message):
     """One logged table was read for the tables tab."""
 
-    ref: Any
-    data: Any
+    ref: TableRef
+    data: TableData
     error: str | None = None
 
 
 @dataclass
 class ModelsLoaded(Message):
     frame: pl.DataFrame
-    problems: list[Any] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
 
 
 @dataclass
 class ModelDetailLoaded(Message):
     ref: str
-    version: Any
+    version: ModelVersion
     history: pl.DataFrame
 
 

@@ -8,10 +8,19 @@ logged nothing simply lack them. Every read here is guarded so the detail screen
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from mmtop.store.tables import ConfusionMatrix
 
 CONSOLE_TAIL = 500
 _ATTRS = ("env", "code", "patch", "artifacts", "inputs", "notes", "comments")
+
+
+# What reading one logged table gives: a confusion matrix, a frame, or nothing.
+TableData: TypeAlias = "ConfusionMatrix | pl.DataFrame | None"
 
 
 @dataclass
@@ -121,7 +130,7 @@ def _writers(info: Any, errors: dict[str, str]) -> list[dict[str, Any]]:
     return [w for w in got if isinstance(w, dict)] if isinstance(got, list) else []
 
 
-def read_table(info: Any, ref: TableRef) -> tuple[Any, str | None]:
+def read_table(info: Any, ref: TableRef) -> tuple[TableData, str | None]:
     """(data, error) for one table, through the most specific reader the store has."""
     errors: dict[str, str] = {}
     method = {"confusion": "confusion_matrix", "predictions": "predictions"}.get(ref.kind, "table")

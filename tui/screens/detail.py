@@ -8,7 +8,7 @@ store API, in a worker, and fail with a clear message on a read-only store.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 from rich.text import Text
@@ -46,6 +46,9 @@ from mmtop.tui.widgets.overview import OverviewPane
 from mmtop.tui.widgets.params_tree import ParamsTree
 from mmtop.tui.widgets.tables_view import TablesView
 from mmtop.tui.workers import ReportsFailedWorkers
+
+if TYPE_CHECKING:
+    from mmtop.store.runinfo import RunInfo
 
 TABS = [
     ("overview", "Overview"),
@@ -102,7 +105,7 @@ class RunDetailScreen(ReportsFailedWorkers, Screen[None]):
     def __init__(self, run_id: str) -> None:
         super().__init__()
         self.run_id = run_id
-        self.info: Any = None
+        self.info: RunInfo | None = None
         self.extras = RunExtras()
         self.loads = 0
         self.history_loads = 0
@@ -155,7 +158,7 @@ class RunDetailScreen(ReportsFailedWorkers, Screen[None]):
         except (Exception, pl.exceptions.PanicException) as exc:  # noqa: BLE001 - say why
             self.post_message(LoadFailed(f"{type(exc).__name__}: {exc}"))
             return
-        self.post_message(RunDetailLoaded(self.run_id, info, {"extras": extras}))
+        self.post_message(RunDetailLoaded(self.run_id, info, extras))
         self.post_message(HistoryLoaded(self.run_id, history))
         self.post_message(HistoryLoaded(self.run_id, system, system=True))
         self.post_message(ConsoleRead(self.run_id, "\n".join(lines) if not error else ""))
@@ -164,17 +167,17 @@ class RunDetailScreen(ReportsFailedWorkers, Screen[None]):
 
     def on_run_detail_loaded(self, message: RunDetailLoaded) -> None:
         before_info, before = self.info, self.extras
+        info = self.info = message.info
+        self.extras = message.extras
         first = before_info is None
-        self.info = message.info
-        self.extras = message.extras["extras"]
         self.loads += 1
-        self._show_head()
+        self._show_head(info)
         root = getattr(self.app, "launch", None)
-        self.query_one(OverviewPane).show(self.info, self.extras, root.root if root else None)
+        self.query_one(OverviewPane).show(info, self.extras, root.root if root else None)
         # A live run reloads every few seconds: panes whose data did not change are left
         # alone so that the tree's folds, the scroll positions and the searches stay put.
-        if first or before_info.params != self.info.params:
-            self.query_one(ParamsTree).show(self.info.params or {})
+        if before_info is None or before_info.params != info.params:
+            self.query_one(ParamsTree).show(info.params or {})
         if first or (before.artifacts, before.inputs) != (
             self.extras.artifacts,
             self.extras.inputs,
@@ -228,8 +231,7 @@ class RunDetailScreen(ReportsFailedWorkers, Screen[None]):
         data, error = read_table(self.info, ref)
         self.post_message(TableRead(ref, data, error))
 
-    def _show_head(self) -> None:
-        info = self.info
+    def _show_head(self, info: RunInfo) -> None:
         status = str(info.status)
         head = Text.assemble(
             (f"{status_glyph(status)} {status}", STATUS_STYLES.get(status, "")), "  "

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 from textual import on, work
@@ -41,6 +41,9 @@ from mmtop.tui.widgets.runs_table import RunsTable
 from mmtop.tui.widgets.sidebar import ExperimentsSidebar
 from mmtop.tui.widgets.status_bar import Status, StatusBar
 from mmtop.tui.workers import ReportsFailedWorkers
+
+if TYPE_CHECKING:
+    from mmtop.store.records import Problem
 
 Command = tuple[str, str, Callable[[], Any]]
 LIVE_RELOAD_EVERY = 2.0  # heartbeats go stale without any file event: look again
@@ -88,7 +91,7 @@ class RunsScreen(ReportsFailedWorkers, Screen[None]):
         self.model = RunsModel()
         self.state = ViewState()
         self.marks: set[str] = set()
-        self.problems: list[Any] = []
+        self.problems: list[Problem] = []
         self.load_seconds = 0.0
         self.loads = 0
         self._reload = Coalescer(self.load_runs)
@@ -158,7 +161,8 @@ class RunsScreen(ReportsFailedWorkers, Screen[None]):
             known = isinstance(exc, StoreError)
             self.post_message(LoadFailed(str(exc) if known else f"{type(exc).__name__}: {exc}"))
             return
-        self.post_message(RunsLoaded(frame, problems, time.perf_counter() - start, model))
+        seconds = time.perf_counter() - start
+        self.post_message(RunsLoaded(frame, model, problems, seconds))
         filter_check.preload()  # after the table is on its way: the filter bar's parser
 
     def on_runs_loaded(self, message: RunsLoaded) -> None:

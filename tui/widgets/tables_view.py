@@ -13,7 +13,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from mmtop.tui.confusion import to_confusion, wrong_first
-from mmtop.tui.run_extras import TableRef
+from mmtop.tui.run_extras import TableData, TableRef
 from mmtop.tui.safe_text import safe
 from mmtop.tui.widgets.confusion_heatmap import ConfusionHeatmap
 from mmtop.tui.widgets.frame_table import FrameTable
@@ -74,7 +74,7 @@ class TablesView(Horizontal):
         if 0 <= index < len(self.refs):
             self.post_message(self.Chosen(self.refs[index]))
 
-    def show_table(self, ref: TableRef, data: Any, error: str | None) -> None:
+    def show_table(self, ref: TableRef, data: TableData, error: str | None) -> None:
         note = self.query_one("#tables-note", Static)
         heat = self.query_one(ConfusionHeatmap)
         table = self.query_one(FrameTable)
