@@ -7,15 +7,18 @@ thread. Bursts of `StoreChanged` collapse into one (`can_replace`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 from textual.message import Message
 
 if TYPE_CHECKING:
+    from mmtop.store.datasets.version import DatasetVersion
+    from mmtop.store.monitoring.report import MonitoringReport
     from mmtop.store.records import Problem
     from mmtop.store.registry.model_version import ModelVersion
     from mmtop.store.runinfo import RunInfo
+    from mmtop.tui.reproduce_plan import Plan
     from mmtop.tui.run_extras import RunExtras, TableData, TableRef
     from mmtop.tui.runs_view import RunsModel
 
@@ -73,9 +76,9 @@ class StoreWritten(Message):
 
 @dataclass
 class ReproducePlanned(Message):
-    """What `mmtop reproduce` would do for a run (a reproduce_plan.Plan) and its command."""
+    """What `mmtop reproduce` would do for a run, and its command."""
 
-    plan: Any
+    plan: Plan | None  # None with an error
     command: str
     error: str | None = None
 
@@ -112,20 +115,20 @@ class ModelDetailLoaded(Message):
 @dataclass
 class DatasetsLoaded(Message):
     frame: pl.DataFrame
-    problems: list[Any] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
 
 
 @dataclass
 class DatasetDetailLoaded(Message):
     ref: str
-    version: Any
-    lineage: dict[str, Any]
-    diff: dict[str, Any] | None = None
+    version: DatasetVersion
+    lineage: dict[str, Any]  # as Store.dataset_lineage gives it (JSON-like)
+    diff: dict[str, Any] | None = None  # as Store.dataset_diff gives it
 
 
 @dataclass
 class MonitorLoaded(Message):
-    """A monitoring report (store/monitoring/report.py) and the serving version's baseline."""
+    """A monitoring report and the serving version's baseline."""
 
-    report: Any
+    report: MonitoringReport
     baseline: dict[str, Any] | None

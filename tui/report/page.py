@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from mmtop.tui.cli import cells
+from mmtop.tui.formatting import fmt_float
 from mmtop.tui.safe_text import clean
 
 # No scripts, no fetches of any kind; styles and images only from the page itself.
@@ -68,7 +69,7 @@ def value(value: Any, key: str = "") -> str:
 
 
 def number(x: float | None) -> str:
-    return '<span class="missing">—</span>' if x is None else line(cells.fmt_float(x))
+    return '<span class="missing">—</span>' if x is None else line(fmt_float(x))
 
 
 def document(title: str, subtitle: str, body: Iterable[str]) -> str:

@@ -376,8 +376,9 @@ class RunDetailScreen(ReportsFailedWorkers, Screen[None]):
     def on_reproduce_planned(self, message: ReproducePlanned) -> None:
         from mmtop.tui.screens.reproduce import ReproduceScreen
 
-        if message.error is not None:
-            self.notify(message.error, title="reproduce", severity="error", markup=False)
+        if message.error is not None or message.plan is None:
+            error = message.error or "no plan"
+            self.notify(error, title="reproduce", severity="error", markup=False)
             return
         self.app.copy_to_clipboard(message.command)
         self.app.push_screen(ReproduceScreen(message.plan, message.command))
