@@ -139,9 +139,9 @@ def _validated(doc: Any, seq: int) -> dict[str, Any]:
 
 def concerns(event: dict[str, Any], number: int) -> bool:
     """Whether `event` is about version `number`: an alias moved to or from it, or a change
-    made to it."""
+    made to it. Takes a raw event (versions as numbers) or a history row (as text)."""
     if event.get("action") == "alias":
-        return str(number) in (event.get("from"), event.get("to"))
+        return str(number) in (str(event.get("from")), str(event.get("to")))
     return bool(event.get("version") == number)
 
 

@@ -129,3 +129,17 @@ def test_unreadable_or_foreign_manifest_is_skipped_and_reported(three_versions, 
     assert [p.reason for p in s.problems()] == [
         "manifest schema_version 99 is newer than this mmtop reads"
     ]
+
+
+def test_an_alias_move_concerns_both_versions_as_raw_event_or_history_row(
+    three_versions: store.Store,
+) -> None:
+    from mmtop.store.registry.events import concerns
+
+    s = three_versions
+    s.set_alias("m", "champion", 1)
+    raw = s.set_alias("m", "champion", 3)
+    assert raw is not None and (raw["from"], raw["to"]) == (1, 3)
+    row = s.model_history("m").to_dicts()[-1]
+    for event in (raw, row):
+        assert [n for n in (1, 2, 3) if concerns(event, n)] == [1, 3]
