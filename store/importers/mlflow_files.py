@@ -107,6 +107,8 @@ def read_run(folder: Path, meta: dict[str, Any], experiment: str) -> SourceRun:
         tags=_texts(folder / "tags"),
         uri=str(folder),
     )
+    run.artifacts = str(folder / "artifacts")
+    run.artifacts_within = str(folder)
     metrics_dir = folder / "metrics"
     for key, path in _files(metrics_dir):
         run.metrics[key] = read_metric(path)

@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 import numpy as np
 
-from . import mlflow_common
+from . import artifacts, mlflow_common
 from .model import ImportError_, Pending, Points, SourceRun
 
 # Every migration of MLflow's tracking schema up to MLflow 3.17 (its
@@ -48,6 +48,7 @@ _COLUMNS = {
         "end_time",
         "lifecycle_stage",
         "experiment_id",
+        "artifact_uri",
     },
     "metrics": {"key", "value", "timestamp", "run_uuid", "step", "is_nan"},
     "params": {"key", "value", "run_uuid"},
@@ -105,7 +106,8 @@ def scan(location: str, problems: list[dict[str, str]]) -> list[Pending]:
     }
     found: list[Pending] = []
     rows = db.execute(
-        "SELECT run_uuid, name, user_id, status, start_time, end_time, experiment_id "
+        "SELECT run_uuid, name, user_id, status, start_time, end_time, experiment_id, "
+        "artifact_uri "
         "FROM runs WHERE lifecycle_stage != 'deleted' ORDER BY start_time, run_uuid"
     ).fetchall()
     for row in rows:
@@ -150,6 +152,13 @@ def read_run(
         uri=f"sqlite:///{path}",
     )
     run.metrics = read_metrics(db, run_uuid)
+    if row[7]:
+        # A relative artifact root is MLflow's default (`./mlruns`, from where it ran): taken
+        # here from the database's folder.
+        try:
+            run.artifacts = str(artifacts.local_folder(str(row[7]), path.parent))
+        except ValueError:
+            run.artifacts = str(row[7])  # not local, or refused: said if --artifacts asks
     return run
 
 

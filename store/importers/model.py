@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -47,6 +48,11 @@ class SourceRun:
     parent_id: str | None = None  # the source's id of the parent run (nested runs)
     metrics: dict[str, Points] = field(default_factory=dict)
     uri: str = ""
+    # Where the source keeps the run's files (a folder path or a URI), and the folder that
+    # path must stay inside when copied (None: anywhere on this machine).
+    artifacts: str | None = None
+    artifacts_within: str | None = None
+    copy: list[tuple[str, Path]] = field(default_factory=list)  # what --artifacts copies
 
 
 @dataclass

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from .. import paths
+from ..artifacts import log_artifact
 from ..buffer import _from_numpy, _stats, _strings
 from ..errors import first_line
 from ..folders import ensure_store, find_run_dir
@@ -31,6 +32,7 @@ from ..ids import new_writer_id, now_iso
 from ..names import MAX_NAME_LEN, check_key
 from ..parts import PartWriter
 from ..schema import RUN_SCHEMA_VERSION
+from .artifacts import files_to_copy
 from .model import ImportReport, Pending, SourceRun, iso, run_id_for
 
 PART_ROWS = 2_000_000
@@ -44,10 +46,16 @@ def import_runs(
     root: str | os.PathLike[str],
     experiment: str | None = None,
     progress: Progress | None = None,
+    artifacts: bool = False,
 ) -> ImportReport:
     """Import every run of `location` not imported before; raises ImportError_ when the
-    source cannot be read at all, reports (and skips) runs that cannot be read."""
+    source cannot be read at all, reports (and skips) runs that cannot be read. With
+    `artifacts`, each run's files are copied into it too."""
     report = ImportReport(source)
+    if artifacts and source != "mlflow":
+        from .model import ImportError_
+
+        raise ImportError_(f"--artifacts copies MLflow runs' files; {source} runs have none")
     found = _scan(source, location, report)
     store_root = paths.local_root(root)
     ensure_store(store_root)
@@ -67,11 +75,12 @@ def import_runs(
     # The next run is read while this one is written: sqlite3, protobuf parsing and Parquet
     # writing release the GIL for much of their work, so reading and writing share two cores.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mmtop-import") as pool:
-        ahead = pool.submit(_load, todo[0][0]) if todo else None
+        ahead = pool.submit(_load, todo[0][0], artifacts, report) if todo else None
         for k, (pending, run_id) in enumerate(todo):
             assert ahead is not None
             loaded = ahead.result()
-            ahead = pool.submit(_load, todo[k + 1][0]) if k + 1 < len(todo) else None
+            nxt = todo[k + 1][0] if k + 1 < len(todo) else None
+            ahead = pool.submit(_load, nxt, artifacts, report) if nxt is not None else None
             if isinstance(loaded, SourceRun):
                 _write_one(loaded, run_id, store_root, staging, experiment, created, report)
             else:
@@ -82,9 +91,12 @@ def import_runs(
     return report
 
 
-def _load(pending: Pending) -> SourceRun | Exception:
+def _load(pending: Pending, artifacts: bool, report: ImportReport) -> SourceRun | Exception:
     try:
-        return pending.load()
+        run = pending.load()
+        if artifacts:
+            run.copy = files_to_copy(run, report.problems)
+        return run
     # A damaged source file can fail a parser in any way; it costs its run only.
     except Exception as exc:  # noqa: BLE001
         return exc
@@ -104,7 +116,11 @@ def _write_one(
     parent = None
     if run.parent_id is not None and run.parent_id in created:
         parent = run_id_for(run.source, run.parent_id, created[run.parent_id])
-    points = write_run(root, staging, run_id, run, parent, report)
+    try:
+        points = write_run(root, staging, run_id, run, parent, report)
+    except OSError as exc:  # an artifact that cannot be read, among others: this run only
+        report.problems.append({"path": run.uri, "reason": first_line(exc)})
+        return
     if points is None:
         report.skipped.append(run_id)
     else:
@@ -172,6 +188,8 @@ def _fill(
         write_json_atomic(folder / paths.CODE_JSON, run.code)
     if run.notes:
         write_bytes_atomic(folder / paths.NOTES_MD, run.notes.encode("utf-8"))
+    for name, source in run.copy:
+        log_artifact(folder, source, name)
     imported: dict[str, Any] = {
         "source": run.source,
         "id": run.source_id,

@@ -422,6 +422,7 @@ not be read (its run is skipped, the others are imported).
 examples:
   mmtop import mlflow ./mlruns
   mmtop import mlflow sqlite:///mlflow.db --experiment legacy
+  mmtop import mlflow ./mlruns --artifacts     # copy each run's local artifacts too
   mmtop import tensorboard ./runs
 """
 
@@ -430,6 +431,9 @@ def _import(p: argparse.ArgumentParser) -> None:
     p.add_argument("source", choices=("mlflow", "tensorboard"), help="the tool that logged")
     p.add_argument("path", help="an mlruns folder, sqlite:///FILE.db, or a TensorBoard log folder")
     p.add_argument("--experiment", metavar="NAME", help="put every run in this experiment")
+    p.add_argument(
+        "--artifacts", action="store_true", help="copy each MLflow run's local artifacts too"
+    )
     p.add_argument("-f", "--format", choices=("text", "json"), default="text", help="report format")
 
 

@@ -25,7 +25,9 @@ def run(ns: argparse.Namespace) -> int:
 
     root = root_of(ns)
     try:
-        report = import_runs(ns.source, ns.path, root, ns.experiment, progress)
+        report = import_runs(
+            ns.source, ns.path, root, ns.experiment, progress, artifacts=ns.artifacts
+        )
     finally:
         if bar is not None:
             bar.close()
