@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ import pytest
 
 from mmtop import store
 
-NO_CAPTURE = {"capture_env": False, "capture_code": False, "capture_system": False}
+NO_CAPTURE: dict[str, Any] = {"capture_env": False, "capture_code": False, "capture_system": False}
 
 
 def _log_run(root: Path, experiment: str = "exp", steps: int = 50, **kw: object) -> store.Run:
@@ -98,7 +99,9 @@ def test_runs_cache_is_reused_under_a_root_that_looks_like_a_glob(tmp_path: Path
     assert cached is not None and cached.frame["run_id"].to_list() == [run.run_id]
 
 
-def test_export_history_and_doctor_deep_with_glob_names(root: Path, capsysbinary) -> None:
+def test_export_history_and_doctor_deep_with_glob_names(
+    root: Path, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
     from mmtop.tui.cli import main
 
     runs = [_log_run(root, name) for name in GLOB_NAMES]
@@ -159,7 +162,7 @@ def _write_foreign_part(run: store.Run, table) -> Path:
     ["value as text", "no key column", "step as float", "time as text"],
 )
 def test_a_part_with_the_wrong_schema_costs_only_its_own_points(
-    root: Path, change: str, capsysbinary
+    root: Path, change: str, capsysbinary: pytest.CaptureFixture[bytes]
 ) -> None:
     import pyarrow as pa
 
@@ -292,7 +295,9 @@ def _dead_writer_parts(root: Path, runs: int, parts: int, points: int = 50) -> l
     return ids
 
 
-def test_history_reads_beside_a_compaction_process_all_succeed(root: Path, spawn) -> None:
+def test_history_reads_beside_a_compaction_process_all_succeed(
+    root: Path, spawn: Callable[..., Any]
+) -> None:
     runs, parts, points = 40, 8, 50
     ids = _dead_writer_parts(root, runs, parts, points)
     want = sorted((run_id, s) for run_id in ids for s in range(parts * points))

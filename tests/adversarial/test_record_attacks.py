@@ -28,7 +28,7 @@ from mmtop.tui.cli import main
 from mmtop.tui.run_extras import console_tail, gather
 from mmtop.tui.widgets.overview import OverviewPane
 
-OFF = {"capture_env": False, "capture_code": False, "capture_system": False}
+OFF: dict[str, Any] = {"capture_env": False, "capture_code": False, "capture_system": False}
 SECRET = "SECRET-FROM-OUTSIDE-THE-STORE"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

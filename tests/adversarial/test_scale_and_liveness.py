@@ -24,7 +24,7 @@ from mmtop.tui.launch import Launch
 from mmtop.tui.widgets.runs_table import RunsTable
 from mmtop.tui.workers import busy_workers
 
-NO_CAPTURE = {"capture_env": False, "capture_code": False, "capture_system": False}
+NO_CAPTURE: dict[str, Any] = {"capture_env": False, "capture_code": False, "capture_system": False}
 
 
 def _mmtop(*args: str, **kw: Any) -> subprocess.CompletedProcess[bytes]:
@@ -185,7 +185,7 @@ def test_q_quits_while_a_huge_store_is_still_loading(tmp_path: Path) -> None:
             await _until(loading, "the load to start")
             await pilot.press("q")
             await _until(lambda: not app.is_running, "the app to quit")
-            assert screen.loads == 0  # type: ignore[attr-defined]  (the load never landed)
+            assert screen.loads == 0  # type: ignore[attr-defined]  # the load never landed
         assert app.return_code == 0
 
     asyncio.run(scenario())

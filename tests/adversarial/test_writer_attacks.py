@@ -24,7 +24,7 @@ from mmtop.store.parts import parse_part
 from mmtop.store.registry import layout
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-QUIET = {"capture_env": False, "capture_code": False, "capture_system": False}
+QUIET: dict[str, Any] = {"capture_env": False, "capture_code": False, "capture_system": False}
 
 
 @pytest.fixture(autouse=True)

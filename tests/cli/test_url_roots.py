@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,7 +16,9 @@ URLS = ["s3://bucket/runs", "gs://b/x", "file:///tmp/x"]
 
 
 @pytest.mark.parametrize("url", URLS)
-def test_the_api_refuses_a_url_root(url: str, tmp_path: Path, monkeypatch) -> None:
+def test_the_api_refuses_a_url_root(
+    url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     message = f"store root {url!r} is a URL: object storage is not supported yet"
     with pytest.raises(store.StoreError, match=message.replace("/", ".")):
@@ -31,7 +35,9 @@ def test_the_api_refuses_a_url_root(url: str, tmp_path: Path, monkeypatch) -> No
     assert os.listdir(tmp_path) == []
 
 
-def test_commands_refuse_a_url_root_in_one_line(cli, tmp_path: Path, monkeypatch) -> None:
+def test_commands_refuse_a_url_root_in_one_line(
+    cli: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     result = cli("ls", "--root", "s3://bucket/runs")
     assert result.code == 1

@@ -19,7 +19,8 @@ def _cwd_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def digits() -> tuple[Any, Any]:
     from sklearn.datasets import load_digits
 
-    return load_digits(return_X_y=True)
+    data: tuple[Any, Any] = load_digits(return_X_y=True)
+    return data
 
 
 @pytest.fixture(scope="session")

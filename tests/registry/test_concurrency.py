@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from mmtop import store
 
@@ -65,7 +67,9 @@ def _finish(procs: list[subprocess.Popen[str]]) -> list[str]:
     return outs
 
 
-def test_eight_processes_registering_at_once_get_one_to_eight(root, tmp_path, spawn):
+def test_eight_processes_registering_at_once_get_one_to_eight(
+    root: Path, tmp_path: Path, spawn: Callable[..., Any]
+) -> None:
     go = _setup(root, tmp_path)
     procs = [spawn(REGISTER, str(root), str(go), str(i)) for i in range(8)]
     go.write_text("go")
@@ -78,7 +82,9 @@ def test_eight_processes_registering_at_once_get_one_to_eight(root, tmp_path, sp
     assert s.problems() == []
 
 
-def test_eight_processes_moving_one_alias_keep_every_move_in_order(root, tmp_path, spawn):
+def test_eight_processes_moving_one_alias_keep_every_move_in_order(
+    root: Path, tmp_path: Path, spawn: Callable[..., Any]
+) -> None:
     go = _setup(root, tmp_path)
     s = store.open(root)
     for i in range(8):
@@ -97,7 +103,9 @@ def test_eight_processes_moving_one_alias_keep_every_move_in_order(root, tmp_pat
     assert store.open(root).model("shared@champion").version == last
 
 
-def test_kill_9_during_registration_leaves_no_visible_version(root, tmp_path, spawn, wait_until):
+def test_kill_9_during_registration_leaves_no_visible_version(
+    root: Path, tmp_path: Path, spawn: Callable[..., Any], wait_until: Callable[..., Any]
+) -> None:
     from mmtop.tui.cli import main
 
     _setup(root, tmp_path)

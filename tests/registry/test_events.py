@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,7 +26,7 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def test_guarded_removal_leaves_an_alias_moved_meanwhile(three_versions: store.Store):
+def test_guarded_removal_leaves_an_alias_moved_meanwhile(three_versions: store.Store) -> None:
     s = three_versions
     s.set_alias("m", "champion", 1)
     s.set_alias("m", "champion", 2)  # moved by someone else after we saw it on 1
@@ -39,7 +40,7 @@ def test_guarded_removal_leaves_an_alias_moved_meanwhile(three_versions: store.S
         s.remove_alias("m", "champion", version=2)
 
 
-def test_alias_moves_are_events_with_from_and_to(three_versions: store.Store, root: Path):
+def test_alias_moves_are_events_with_from_and_to(three_versions: store.Store, root: Path) -> None:
     s = three_versions
     s.set_alias("m", "champion", 1)
     s.set_alias("m", "champion", 3)
@@ -62,7 +63,7 @@ def test_alias_moves_are_events_with_from_and_to(three_versions: store.Store, ro
         s.model("m@champion")
 
 
-def test_replay_answers_which_version_held_an_alias_at_a_past_time(three_versions):
+def test_replay_answers_which_version_held_an_alias_at_a_past_time(three_versions: Any) -> None:
     s = three_versions
     before = _now()
     s.set_alias("m", "champion", 1)
@@ -83,7 +84,7 @@ def test_replay_answers_which_version_held_an_alias_at_a_past_time(three_version
         s.model("m@champion", at=before)
 
 
-def test_tags_descriptions_and_deprecation_are_events(three_versions):
+def test_tags_descriptions_and_deprecation_are_events(three_versions: Any) -> None:
     s = three_versions
     s.set_model_tag("m/2", "owner", "ana")
     s.set_model_description("m/2", "retrained on March data")
@@ -104,7 +105,7 @@ def test_tags_descriptions_and_deprecation_are_events(three_versions):
     assert s.model("m/1").deprecated is None
 
 
-def test_unreadable_event_is_skipped_and_reported(three_versions, root: Path):
+def test_unreadable_event_is_skipped_and_reported(three_versions: Any, root: Path) -> None:
     s = three_versions
     s.set_alias("m", "champion", 2)
     events = root / "_models" / "m" / "events"
@@ -120,7 +121,9 @@ def test_unreadable_event_is_skipped_and_reported(three_versions, root: Path):
     assert "unknown action 'explode'" in reasons[1]
 
 
-def test_unreadable_or_foreign_manifest_is_skipped_and_reported(three_versions, root: Path):
+def test_unreadable_or_foreign_manifest_is_skipped_and_reported(
+    three_versions: Any, root: Path
+) -> None:
     manifest = root / "_models" / "m" / "versions" / "2" / "manifest.json"
     doc = json.loads(manifest.read_text())
     manifest.write_text(json.dumps({**doc, "schema_version": 99}))

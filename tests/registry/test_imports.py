@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 from mmtop import store
 
@@ -18,7 +21,9 @@ print(json.dumps(sorted(m.split(".")[0] for m in sys.modules)))
 """
 
 
-def test_import_store_imports_no_framework(root, tmp_path, run_bytes):
+def test_import_store_imports_no_framework(
+    root: Path, tmp_path: Path, run_bytes: Callable[..., Any]
+) -> None:
     (tmp_path / "w.bin").write_bytes(b"w")
     with store.Run("e", root=root, capture_system=False, capture_code=False) as run:
         run.log_model(tmp_path / "w.bin", "m", aliases=["prod"])

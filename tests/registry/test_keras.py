@@ -38,7 +38,9 @@ def _tiny(keras: Any, *extra: Any) -> Any:
     )
 
 
-def test_sequential_round_trips_with_identical_predictions(root, keras, tmp_path, capsys):
+def test_sequential_round_trips_with_identical_predictions(
+    root: Path, keras: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     model = _tiny(keras)
     x = np.random.default_rng(0).normal(size=(6, 4)).astype("float32")
     v = _log(root, model, "k", input_example=x)
@@ -59,7 +61,9 @@ def test_sequential_round_trips_with_identical_predictions(root, keras, tmp_path
     assert 'keras.saving.load_model("model/model.keras", safe_mode=True)' in card
 
 
-def test_lambda_layer_is_refused_in_safe_mode_whatever_the_file_says(root, keras):
+def test_lambda_layer_is_refused_in_safe_mode_whatever_the_file_says(
+    root: Path, keras: Any
+) -> None:
     model = _tiny(keras, keras.layers.Lambda(lambda t: t * 2))
     v = _log(root, model, "lam")
     with pytest.raises(store.UntrustedModelError, match="Keras' safe mode refuses"):
@@ -72,7 +76,9 @@ def test_lambda_layer_is_refused_in_safe_mode_whatever_the_file_says(root, keras
         store.open(root).model("lam").load(trusted=["keras.layers.Lambda"], check=False)
 
 
-def test_a_file_that_is_not_a_keras_archive_is_refused_before_keras_reads_it(root, keras):
+def test_a_file_that_is_not_a_keras_archive_is_refused_before_keras_reads_it(
+    root: Path, keras: Any
+) -> None:
     v = _log(root, _tiny(keras), "h5")
     target = v.path / "model" / "model.keras"
     assert zipfile.is_zipfile(target)

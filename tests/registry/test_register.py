@@ -22,7 +22,9 @@ def _train_and_log(root: Path, pipeline: Any, digits: Any, opts: dict[str, Any],
     return run, version
 
 
-def test_log_model_round_trip_gives_identical_predictions(root, pipeline, digits, run_options):
+def test_log_model_round_trip_gives_identical_predictions(
+    root: Path, pipeline: Any, digits: Any, run_options: dict[str, Any]
+) -> None:
     X, _ = digits
     run, v = _train_and_log(root, pipeline, digits, run_options, aliases=["candidate"])
     assert (v.name, v.version, v.aliases) == ("digits-clf", 1, ("candidate",))
@@ -34,8 +36,8 @@ def test_log_model_round_trip_gives_identical_predictions(root, pipeline, digits
 
 
 def test_manifest_records_files_signature_requirements_and_lineage(
-    root, pipeline, digits, run_options
-):
+    root: Path, pipeline: Any, digits: Any, run_options: dict[str, Any]
+) -> None:
     run, v = _train_and_log(root, pipeline, digits, run_options, description="LR on digits")
     m = json.loads((v.path / "manifest.json").read_text())
     assert m["format"] == "mmtop-model" and m["schema_version"] == 1
@@ -65,7 +67,9 @@ def test_manifest_records_files_signature_requirements_and_lineage(
     assert v.description == "LR on digits"
 
 
-def test_refs_resolve_latest_number_and_alias(root, pipeline, digits, run_options):
+def test_refs_resolve_latest_number_and_alias(
+    root: Path, pipeline: Any, digits: Any, run_options: dict[str, Any]
+) -> None:
     for _ in range(3):
         _train_and_log(root, pipeline, digits, run_options)
     s = store.open(root)
@@ -88,8 +92,8 @@ def test_refs_resolve_latest_number_and_alias(root, pipeline, digits, run_option
 
 
 def test_models_frame_lists_every_version_with_aliases_and_metrics(
-    root, pipeline, digits, run_options
-):
+    root: Path, pipeline: Any, digits: Any, run_options: dict[str, Any]
+) -> None:
     _train_and_log(root, pipeline, digits, run_options, aliases=["candidate"])
     _train_and_log(root, pipeline, digits, run_options)
     s = store.open(root)
@@ -106,7 +110,9 @@ def test_models_frame_lists_every_version_with_aliases_and_metrics(
     assert s.models("other").height == 0
 
 
-def test_bad_names_and_objects_are_refused_before_anything_is_written(root, run_options):
+def test_bad_names_and_objects_are_refused_before_anything_is_written(
+    root: Path, run_options: dict[str, Any]
+) -> None:
     with store.Run("digits", root=root, **run_options) as run:
         for bad in ("", "a/b", "a@b", "../x", ".hidden", "x" * 129, "m\n"):
             with pytest.raises(ValueError, match="model name"):
@@ -122,7 +128,9 @@ def test_bad_names_and_objects_are_refused_before_anything_is_written(root, run_
     assert not (root / "_models").exists()
 
 
-def test_tampered_file_fails_verify_and_load(root, pipeline, digits, run_options):
+def test_tampered_file_fails_verify_and_load(
+    root: Path, pipeline: Any, digits: Any, run_options: dict[str, Any]
+) -> None:
     _, v = _train_and_log(root, pipeline, digits, run_options)
     assert v.verify().ok and v.verify().checked == 2
     model_file = v.path / "model" / "model.skops"
@@ -137,7 +145,9 @@ def test_tampered_file_fails_verify_and_load(root, pipeline, digits, run_options
     assert store.open(root).model("digits-clf").verify().missing == ["input_example.parquet"]
 
 
-def test_manifest_paths_cannot_reach_outside_the_version(root, tmp_path, run_options):
+def test_manifest_paths_cannot_reach_outside_the_version(
+    root: Path, tmp_path: Path, run_options: dict[str, Any]
+) -> None:
     (tmp_path / "w.bin").write_bytes(b"weights")
     with store.Run("digits", root=root, **run_options) as run:
         v = run.log_model(tmp_path / "w.bin", "opaque")
@@ -147,7 +157,9 @@ def test_manifest_paths_cannot_reach_outside_the_version(root, tmp_path, run_opt
     assert store.open(root).model("opaque").verify().missing == ["../../../../mmtop-store.json"]
 
 
-def test_register_after_the_fact_from_a_run_artifact(root, tmp_path, run_options):
+def test_register_after_the_fact_from_a_run_artifact(
+    root: Path, tmp_path: Path, run_options: dict[str, Any]
+) -> None:
     weights = tmp_path / "net.onnx"
     weights.write_bytes(b"\x08\x07onnx-bytes")
     with store.Run("vision", root=root, params={"depth": 4}, **run_options) as run:
@@ -169,8 +181,8 @@ def test_register_after_the_fact_from_a_run_artifact(root, tmp_path, run_options
 
 
 def test_retraining_run_records_its_parent_and_the_parent_its_child(
-    root, pipeline, digits, run_options
-):
+    root: Path, pipeline: Any, digits: Any, run_options: dict[str, Any]
+) -> None:
     _train_and_log(root, pipeline, digits, run_options)
     s = store.open(root)
     s.set_alias("digits-clf", "champion", 1)
@@ -199,7 +211,9 @@ print(json.dumps(out))
 """
 
 
-def test_read_only_store_lists_models_and_refuses_registry_writes(unprivileged, run_options):
+def test_read_only_store_lists_models_and_refuses_registry_writes(
+    unprivileged: Any, run_options: dict[str, Any]
+) -> None:
     root = unprivileged.dir / "mmruns"
     (unprivileged.dir / "w.bin").write_bytes(b"w")
     with store.Run("digits", root=root, **run_options) as run:

@@ -57,7 +57,9 @@ def _log(root: Path, model: Any, name: str = "m", **kw: Any) -> Any:
         return run.log_model(model, name, **kw)
 
 
-def test_untrusted_type_is_refused_and_named_until_the_caller_trusts_it(root, digits, user_module):
+def test_untrusted_type_is_refused_and_named_until_the_caller_trusts_it(
+    root: Path, digits: Any, user_module: Any
+) -> None:
     from sklearn.linear_model import RidgeClassifier
     from sklearn.pipeline import make_pipeline
 
@@ -80,7 +82,7 @@ def test_untrusted_type_is_refused_and_named_until_the_caller_trusts_it(root, di
     np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
 
 
-def test_pickle_needs_allow_pickle_to_save_and_again_to_load(root):
+def test_pickle_needs_allow_pickle_to_save_and_again_to_load(root: Path) -> None:
     from collections import OrderedDict
 
     weights = OrderedDict(w=[1.5, 2.5])
@@ -93,7 +95,7 @@ def test_pickle_needs_allow_pickle_to_save_and_again_to_load(root):
     assert store.load_model("m", root=root, allow_pickle=True) == weights
 
 
-def test_files_and_folders_are_kept_as_they_are(root, tmp_path):
+def test_files_and_folders_are_kept_as_they_are(root: Path, tmp_path: Path) -> None:
     folder = tmp_path / "saved"
     (folder / "sub").mkdir(parents=True)
     (folder / "config.json").write_text('{"a": 1}')
@@ -111,7 +113,7 @@ def test_files_and_folders_are_kept_as_they_are(root, tmp_path):
     assert store.open(root).model("o").manifest["requirements"][:1] == ["onnx"]
 
 
-def test_torch_module_round_trips_through_safetensors(root, user_module):
+def test_torch_module_round_trips_through_safetensors(root: Path, user_module: Any) -> None:
     torch = pytest.importorskip("torch")
     torch.manual_seed(0)
     net = user_module.MLP(width=8).eval()

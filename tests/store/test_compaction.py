@@ -4,7 +4,9 @@ a point twice nor loses one it saw before."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -17,7 +19,7 @@ def _points(df: pl.DataFrame) -> list[tuple[str, int, float]]:
     return list(df.select("key", "step", "value").iter_rows())
 
 
-def test_many_small_flushes_end_in_few_files(root: Path, wait_until) -> None:
+def test_many_small_flushes_end_in_few_files(root: Path, wait_until: Callable[..., Any]) -> None:
     with store.Run(root=root, flush_every=0.001) as run:
         parts = run.path / "metrics"
         seen_single: set[str] = set()

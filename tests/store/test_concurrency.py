@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +50,9 @@ print(json.dumps({"created": created, "own": own.run_id, "writer": shared.writer
 
 
 @pytest.fixture(scope="module")
-def eight_writers(tmp_path_factory: pytest.TempPathFactory, module_spawn) -> dict[str, Any]:
+def eight_writers(
+    tmp_path_factory: pytest.TempPathFactory, module_spawn: Callable[..., Any]
+) -> dict[str, Any]:
     base = tmp_path_factory.mktemp("eight")
     root, gate = base / "mmruns", base / "gate"
     gate.mkdir()
@@ -73,7 +76,7 @@ def eight_writers(tmp_path_factory: pytest.TempPathFactory, module_spawn) -> dic
     return {"root": root, "reports": reports}
 
 
-def test_shared_run_created_once_and_holds_every_point_once(eight_writers) -> None:
+def test_shared_run_created_once_and_holds_every_point_once(eight_writers: Any) -> None:
     root: Path = eight_writers["root"]
     reports = eight_writers["reports"]
     assert sum(r["created"] for r in reports) == 1
@@ -104,7 +107,7 @@ def test_shared_run_created_once_and_holds_every_point_once(eight_writers) -> No
     assert s.problems() == []
 
 
-def test_eight_processes_write_eight_runs(eight_writers) -> None:
+def test_eight_processes_write_eight_runs(eight_writers: Any) -> None:
     root: Path = eight_writers["root"]
     own = sorted(r["own"] for r in eight_writers["reports"])
     assert len(set(own)) == WRITERS

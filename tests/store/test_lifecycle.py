@@ -8,7 +8,9 @@ import math
 import os
 import shutil
 import signal
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -59,7 +61,7 @@ def _series(df: pl.DataFrame, key: str) -> tuple[list[int], list[float]]:
 
 
 def test_kill_9_keeps_flushed_prefix_shows_crashed_and_resumes(
-    root: Path, spawn, wait_until
+    root: Path, spawn: Callable[..., Any], wait_until: Callable[..., Any]
 ) -> None:
     proc = spawn(LOOP_WRITER, str(root))
     run_id = proc.stdout.readline().strip()
@@ -109,7 +111,7 @@ def test_kill_9_keeps_flushed_prefix_shows_crashed_and_resumes(
     assert hist.select("key", "step").is_duplicated().sum() == 0
 
 
-def test_sigterm_flushes_and_marks_killed(root: Path, spawn) -> None:
+def test_sigterm_flushes_and_marks_killed(root: Path, spawn: Callable[..., Any]) -> None:
     proc = spawn(SIGTERM_WRITER, str(root))
     run_id = proc.stdout.readline().strip()
     assert run_id, proc.stderr.read()
@@ -127,7 +129,7 @@ def test_sigterm_flushes_and_marks_killed(root: Path, spawn) -> None:
     assert _series(hist, "y") == (list(range(1000)), [float(-i) for i in range(1000)])
 
 
-def test_uncaught_exception_in_a_script_marks_failed(root: Path, spawn) -> None:
+def test_uncaught_exception_in_a_script_marks_failed(root: Path, spawn: Callable[..., Any]) -> None:
     proc = spawn(UNCAUGHT_WRITER, str(root))
     run_id = proc.stdout.readline().strip()
     assert proc.wait(timeout=20) == 1
@@ -280,7 +282,9 @@ def test_copy_of_a_run_folder_elsewhere_reads_back(root: Path, tmp_path: Path) -
     assert store.open(copy).history(run.run_id)["value"].to_list() == [0.25]
 
 
-def test_sigterm_while_the_run_lock_is_held_ends_the_run_killed(spawn, root: Path) -> None:
+def test_sigterm_while_the_run_lock_is_held_ends_the_run_killed(
+    spawn: Callable[..., Any], root: Path
+) -> None:
     code = (
         "import sys\nfrom mmtop import store\n"
         "run = store.Run(root=sys.argv[1], run_id='busy', capture_system=False)\n"

@@ -6,7 +6,9 @@ import os
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -69,14 +71,14 @@ def test_stopped_watcher_stays_quiet(root: Path) -> None:
     assert len(calls) == seen == 0
 
 
-def _prints_ok(spawn, code: str) -> None:
+def _prints_ok(spawn: Callable[..., Any], code: str) -> None:
     proc = spawn(code)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     assert out.strip() == "ok"
 
 
-def test_import_store_does_not_import_textual(spawn) -> None:
+def test_import_store_does_not_import_textual(spawn: Callable[..., Any]) -> None:
     code = (
         "import sys\nfrom mmtop import store\n"
         "store.open; store.Run; store.watch\n"
@@ -87,7 +89,7 @@ def test_import_store_does_not_import_textual(spawn) -> None:
     _prints_ok(spawn, code)
 
 
-def test_logging_and_reading_stay_light(spawn, root: Path) -> None:
+def test_logging_and_reading_stay_light(spawn: Callable[..., Any], root: Path) -> None:
     """A training process never pays for pandas or Textual; a reader not for pyarrow/numpy."""
     code = (
         "import sys\nfrom mmtop import store\n"

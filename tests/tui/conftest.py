@@ -23,6 +23,7 @@ from rich.cells import cell_len
 from mmtop import store
 from mmtop.tui.app import MmtopApp
 from mmtop.tui.launch import Launch
+from mmtop.tui.widgets.runs_table import RunsTable
 
 BASE = datetime(2026, 1, 5, 9, 0, 0, tzinfo=UTC)
 NOW = BASE + timedelta(days=1)
@@ -153,9 +154,9 @@ def make_app(root: Path, **kwargs: Any) -> MmtopApp:
 
 def names(app: MmtopApp) -> list[str]:
     """Run names in table order, as the table holds them."""
-    table = app.screen.query_one("#runs-table")
+    table = app.screen.query_one("#runs-table", RunsTable)
     view = table.view
-    return [row[0] for row in table.model.rows(view, 0, len(view), ["name"])]
+    return [str(row[0]) for row in table.model.rows(view, 0, len(view), ["name"])]
 
 
 # One <text> element of Rich's SVG export: its x offset, its width, its line, its text.

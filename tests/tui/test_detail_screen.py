@@ -28,7 +28,7 @@ from mmtop.tui.widgets.metric_grid import MetricGrid
 from mmtop.tui.widgets.tables_view import TablesView
 
 
-def rich_run(root: Path, h) -> str:
+def rich_run(root: Path, h: Any) -> str:
     """A run with nested params, curves, a confusion matrix, predictions and a console."""
     spec = h.Spec(
         "cnn",
@@ -63,7 +63,7 @@ def rich_run(root: Path, h) -> str:
     return run.run_id
 
 
-async def open_detail(pilot, h) -> RunDetailScreen:
+async def open_detail(pilot, h: Any) -> RunDetailScreen:
     await h.loaded(pilot)
     await pilot.press("enter")
     screen = pilot.app.screen
@@ -73,7 +73,7 @@ async def open_detail(pilot, h) -> RunDetailScreen:
     return screen
 
 
-async def test_overview_and_number_keys_switch_tabs(tmp_path: Path, h) -> None:
+async def test_overview_and_number_keys_switch_tabs(tmp_path: Path, h: Any) -> None:
     root = tmp_path / "store"
     rich_run(root, h)
     app = h.make_app(root)
@@ -110,7 +110,7 @@ async def test_overview_and_number_keys_switch_tabs(tmp_path: Path, h) -> None:
         assert isinstance(app.screen, RunsScreen)
 
 
-async def test_params_tree_search_keeps_matching_paths(tmp_path: Path, h) -> None:
+async def test_params_tree_search_keeps_matching_paths(tmp_path: Path, h: Any) -> None:
     root = tmp_path / "store"
     rich_run(root, h)
     app = h.make_app(root)
@@ -139,7 +139,7 @@ async def test_params_tree_search_keeps_matching_paths(tmp_path: Path, h) -> Non
         assert labels() == ["optim", "name = adam", "betas = [0.9, 0.99]"]
 
 
-async def test_metric_charts_one_per_key_with_regex_filter(tmp_path: Path, h) -> None:
+async def test_metric_charts_one_per_key_with_regex_filter(tmp_path: Path, h: Any) -> None:
     root = tmp_path / "store"
     rich_run(root, h)
     app = h.make_app(root)
@@ -160,7 +160,7 @@ async def test_metric_charts_one_per_key_with_regex_filter(tmp_path: Path, h) ->
         await pilot.press("escape")
 
 
-async def test_tables_tab_heatmap_and_predictions_wrong_first(tmp_path: Path, h) -> None:
+async def test_tables_tab_heatmap_and_predictions_wrong_first(tmp_path: Path, h: Any) -> None:
     root = tmp_path / "store"
     rich_run(root, h)
     app = h.make_app(root)
@@ -193,7 +193,7 @@ async def test_tables_tab_heatmap_and_predictions_wrong_first(tmp_path: Path, h)
         assert table.shown_first_column == ["d", "c", "b", "a"]
 
 
-async def test_tags_and_comment_are_written_through_the_store(tmp_path: Path, h) -> None:
+async def test_tags_and_comment_are_written_through_the_store(tmp_path: Path, h: Any) -> None:
     root = tmp_path / "store"
     run_id = rich_run(root, h)
     app = h.make_app(root)
@@ -217,7 +217,7 @@ async def test_tags_and_comment_are_written_through_the_store(tmp_path: Path, h)
     assert [json.loads(line)["text"] for line in lines] == ["looks [bold]good[/bold]"]
 
 
-async def test_read_only_store_refuses_edits_with_a_reason(tmp_path: Path, h) -> None:
+async def test_read_only_store_refuses_edits_with_a_reason(tmp_path: Path, h: Any) -> None:
     root = tmp_path / "store"
     run_id = rich_run(root, h)
     before = (root / "digits" / run_id / "run.json").read_text()
@@ -244,7 +244,7 @@ def test_split_tags() -> None:
     assert split_tags("") == []
 
 
-def test_predictions_frame_columns_are_what_wrong_first_expects(tmp_path: Path, h) -> None:
+def test_predictions_frame_columns_are_what_wrong_first_expects(tmp_path: Path, h: Any) -> None:
     root = tmp_path / "store"
     run_id = rich_run(root, h)
     frame = store.open(root).run(run_id).predictions("val")
@@ -252,7 +252,7 @@ def test_predictions_frame_columns_are_what_wrong_first_expects(tmp_path: Path, 
     assert frame.columns[:5] == ["id", "y_true", "pred", "confidence", "correct"]
 
 
-async def test_metrics_tab_pages_a_grid_changing_keys_first(tmp_path: Path, h) -> None:
+async def test_metrics_tab_pages_a_grid_changing_keys_first(tmp_path: Path, h: Any) -> None:
     root = tmp_path / "store"
     spec = h.Spec("sweep")
     with store.Run(
@@ -287,7 +287,7 @@ async def test_metrics_tab_pages_a_grid_changing_keys_first(tmp_path: Path, h) -
         assert (grid.shape, grid.shown_keys) == ((2, 2), pane.keys)
 
 
-async def test_every_focusable_widget_shows_a_focus_bar(tmp_path: Path, h) -> None:
+async def test_every_focusable_widget_shows_a_focus_bar(tmp_path: Path, h: Any) -> None:
     rich_run(tmp_path / "store", h)
     app = h.make_app(tmp_path / "store")
     async with app.run_test(size=(120, 40)) as pilot:
@@ -310,7 +310,7 @@ async def test_every_focusable_widget_shows_a_focus_bar(tmp_path: Path, h) -> No
         assert {"Input", "Tree", "MetricChart", "OptionList", "ConsoleView"} <= seen
 
 
-async def test_slash_and_digits_work_wherever_focus_is(tmp_path: Path, h) -> None:
+async def test_slash_and_digits_work_wherever_focus_is(tmp_path: Path, h: Any) -> None:
     rich_run(tmp_path / "store", h)
     app = h.make_app(tmp_path / "store")
     async with app.run_test(size=(120, 40)) as pilot:
@@ -339,7 +339,7 @@ async def test_slash_and_digits_work_wherever_focus_is(tmp_path: Path, h) -> Non
         assert screen.query_one("#env-pane Input", Input).has_focus
 
 
-async def test_j_and_k_move_in_lists_trees_and_text(tmp_path: Path, h) -> None:
+async def test_j_and_k_move_in_lists_trees_and_text(tmp_path: Path, h: Any) -> None:
     rich_run(tmp_path / "store", h)
     app = h.make_app(tmp_path / "store")
     async with app.run_test(size=(120, 40)) as pilot:
@@ -368,7 +368,7 @@ async def test_j_and_k_move_in_lists_trees_and_text(tmp_path: Path, h) -> None:
         assert console.scroll_y == 3
 
 
-async def test_help_names_keys_as_people_write_them(tmp_path: Path, h) -> None:
+async def test_help_names_keys_as_people_write_them(tmp_path: Path, h: Any) -> None:
     rich_run(tmp_path / "store", h)
     app = h.make_app(tmp_path / "store")
     async with app.run_test(size=(120, 40)) as pilot:
@@ -385,7 +385,7 @@ async def test_help_names_keys_as_people_write_them(tmp_path: Path, h) -> None:
             assert raw not in text
 
 
-async def test_tab_bar_keeps_console_at_80_columns(tmp_path: Path, h) -> None:
+async def test_tab_bar_keeps_console_at_80_columns(tmp_path: Path, h: Any) -> None:
     rich_run(tmp_path / "store", h)
     app = h.make_app(tmp_path / "store")
     async with app.run_test(size=(80, 24)) as pilot:
@@ -399,7 +399,7 @@ async def test_tab_bar_keeps_console_at_80_columns(tmp_path: Path, h) -> None:
         assert str(tabs.get_tab("artifacts").label) == "6 Artifacts"
 
 
-async def test_notes_render_as_markdown_and_stay_inert(tmp_path: Path, h) -> None:
+async def test_notes_render_as_markdown_and_stay_inert(tmp_path: Path, h: Any) -> None:
     root = tmp_path / "store"
     run_id = rich_run(root, h)
     folder = store.open(root).run(run_id).path

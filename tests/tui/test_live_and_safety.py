@@ -19,7 +19,7 @@ def row(app, name: str) -> dict[str, object]:
     return hits.row(0, named=True)
 
 
-async def test_live_run_appears_updates_and_finishes(store_root: Path, h) -> None:
+async def test_live_run_appears_updates_and_finishes(store_root: Path, h: Any) -> None:
     app = h.make_app(store_root, watch=True)
     async with app.run_test(size=(120, 40)) as pilot:
         await h.loaded(pilot)
@@ -61,7 +61,7 @@ async def test_live_run_appears_updates_and_finishes(store_root: Path, h) -> Non
         assert table.current_run_id == cursor_run
 
 
-async def test_markup_and_escapes_in_untrusted_text_are_inert(tmp_path: Path, h) -> None:
+async def test_markup_and_escapes_in_untrusted_text_are_inert(tmp_path: Path, h: Any) -> None:
     root = tmp_path / "store"
     specs = [
         h.Spec("[red]x[/red]", params={"note": "[b]bold[/b]", "lr": 1.0}, tags=["[i]t[/i]"]),
@@ -91,7 +91,7 @@ async def test_markup_and_escapes_in_untrusted_text_are_inert(tmp_path: Path, h)
         assert "\x1b" not in text
 
 
-async def test_the_app_goes_quiet_once_a_change_is_read(store_root: Path, h) -> None:
+async def test_the_app_goes_quiet_once_a_change_is_read(store_root: Path, h: Any) -> None:
     """A store change leads to a bounded number of reloads, not a loop that keeps a core busy
     (the app once re-posted every change message it saw, forever)."""
     app = h.make_app(store_root, watch=True)
@@ -106,7 +106,7 @@ async def test_the_app_goes_quiet_once_a_change_is_read(store_root: Path, h) -> 
         assert app.screen.loads - loads <= 1
 
 
-async def test_preview_follows_the_live_run_under_the_cursor(tmp_path: Path, h) -> None:
+async def test_preview_follows_the_live_run_under_the_cursor(tmp_path: Path, h: Any) -> None:
     root = tmp_path / "live"
     run = store.Run(root=root, name="trainer", flush_every=600, capture_system=False)
     try:

@@ -120,7 +120,9 @@ def test_models_screen_snapshot(
     assert snap_compare(app, terminal_size=size, run_before=ready)
 
 
-async def test_alias_moves_after_confirmation_and_compare_opens(registry_store: Path, h: Any):
+async def test_alias_moves_after_confirmation_and_compare_opens(
+    registry_store: Path, h: Any
+) -> None:
     app = h.make_app(registry_store)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await _models_ready(pilot, h)

@@ -23,7 +23,7 @@ def table(app) -> RunsTable:
     return app.screen.query_one(RunsTable)
 
 
-async def test_first_load_lists_runs_newest_first_with_statuses(store_root: Path, h) -> None:
+async def test_first_load_lists_runs_newest_first_with_statuses(store_root: Path, h: Any) -> None:
     app = h.make_app(store_root)
     async with app.run_test(size=(120, 40)) as pilot:
         await h.loaded(pilot)
@@ -46,7 +46,7 @@ async def test_first_load_lists_runs_newest_first_with_statuses(store_root: Path
         ]  # fmt: skip
 
 
-async def test_sql_filter_narrows_and_enter_keeps_it_in_history(store_root: Path, h) -> None:
+async def test_sql_filter_narrows_and_enter_keeps_it_in_history(store_root: Path, h: Any) -> None:
     app = h.make_app(store_root)
     async with app.run_test(size=(120, 40)) as pilot:
         await h.loaded(pilot)
@@ -63,7 +63,9 @@ async def test_sql_filter_narrows_and_enter_keeps_it_in_history(store_root: Path
         assert app.screen.query_one(StatusBar).status.shown == 2
 
 
-async def test_bad_filter_shows_error_inline_and_keeps_previous_result(store_root: Path, h) -> None:
+async def test_bad_filter_shows_error_inline_and_keeps_previous_result(
+    store_root: Path, h: Any
+) -> None:
     app = h.make_app(store_root)
     async with app.run_test(size=(120, 40)) as pilot:
         await h.loaded(pilot)
@@ -80,7 +82,7 @@ async def test_bad_filter_shows_error_inline_and_keeps_previous_result(store_roo
         assert isinstance(app.focused, RunsTable)
 
 
-async def test_plain_words_search_name_tags_and_experiment(store_root: Path, h) -> None:
+async def test_plain_words_search_name_tags_and_experiment(store_root: Path, h: Any) -> None:
     app = h.make_app(store_root)
     async with app.run_test(size=(120, 40)) as pilot:
         await h.loaded(pilot)
@@ -95,7 +97,7 @@ async def test_plain_words_search_name_tags_and_experiment(store_root: Path, h) 
         assert app.screen.query_one(FilterInput).value == ""
 
 
-async def test_filter_history_and_field_completion(store_root: Path, h) -> None:
+async def test_filter_history_and_field_completion(store_root: Path, h: Any) -> None:
     app = h.make_app(store_root)
     async with app.run_test(size=(120, 40)) as pilot:
         await h.loaded(pilot)
@@ -115,7 +117,7 @@ async def test_filter_history_and_field_completion(store_root: Path, h) -> None:
         assert h.names(app) == ["mlp-lr0.001", "mlp-lr0.01"]
 
 
-async def test_export_writes_visible_table_to_csv(store_root: Path, tmp_path: Path, h) -> None:
+async def test_export_writes_visible_table_to_csv(store_root: Path, tmp_path: Path, h: Any) -> None:
     app = h.make_app(store_root)
     target = tmp_path / "out.csv"
     async with app.run_test(size=(120, 40)) as pilot:
@@ -136,7 +138,7 @@ async def test_export_writes_visible_table_to_csv(store_root: Path, tmp_path: Pa
 
 
 async def test_export_with_marks_writes_only_the_marked_runs(
-    store_root: Path, tmp_path: Path, h
+    store_root: Path, tmp_path: Path, h: Any
 ) -> None:
     app = h.make_app(store_root)
     target = tmp_path / "marked.csv"

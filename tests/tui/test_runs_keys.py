@@ -22,7 +22,7 @@ def table(app) -> RunsTable:
     return app.screen.query_one(RunsTable)
 
 
-async def test_sort_by_focused_column_reverse_and_header_click(store_root: Path, h) -> None:
+async def test_sort_by_focused_column_reverse_and_header_click(store_root: Path, h: Any) -> None:
     app = h.make_app(store_root)
     async with app.run_test(size=(120, 40)) as pilot:
         await h.loaded(pilot)
@@ -44,7 +44,7 @@ async def test_sort_by_focused_column_reverse_and_header_click(store_root: Path,
         assert h.names(app)[:2] == ["resnet-b", "resnet-a"]
 
 
-async def test_metric_sort_uses_last_then_min_then_max(tmp_path: Path, h) -> None:
+async def test_metric_sort_uses_last_then_min_then_max(tmp_path: Path, h: Any) -> None:
     root = tmp_path / "store"
     specs = [
         h.Spec("a", params={"lr": 1.0}, steps=3, scale=1.0),
@@ -65,7 +65,7 @@ async def test_metric_sort_uses_last_then_min_then_max(tmp_path: Path, h) -> Non
         assert app.screen.table.view.sort_column == "metrics.train/loss"
 
 
-async def test_marks_survive_sort_filter_and_reload(store_root: Path, h) -> None:
+async def test_marks_survive_sort_filter_and_reload(store_root: Path, h: Any) -> None:
     app = h.make_app(store_root)
     async with app.run_test(size=(120, 40)) as pilot:
         await h.loaded(pilot)
@@ -86,7 +86,7 @@ async def test_marks_survive_sort_filter_and_reload(store_root: Path, h) -> None
         assert app.screen.marks == set()
 
 
-async def test_vim_keys_move_the_cursor(store_root: Path, h) -> None:
+async def test_vim_keys_move_the_cursor(store_root: Path, h: Any) -> None:
     app = h.make_app(store_root)
     async with app.run_test(size=(120, 40)) as pilot:
         await h.loaded(pilot)
@@ -102,7 +102,7 @@ async def test_vim_keys_move_the_cursor(store_root: Path, h) -> None:
         assert t.cursor_row == 0
 
 
-async def test_column_picker_keeps_or_drops_by_regex(store_root: Path, h) -> None:
+async def test_column_picker_keeps_or_drops_by_regex(store_root: Path, h: Any) -> None:
     app = h.make_app(store_root)
     async with app.run_test(size=(120, 40)) as pilot:
         await h.loaded(pilot)
@@ -128,7 +128,7 @@ async def test_column_picker_keeps_or_drops_by_regex(store_root: Path, h) -> Non
         assert len(app.screen.query_one(RunsTable).columns) == 11
 
 
-async def test_sidebar_narrows_to_one_experiment(store_root: Path, h) -> None:
+async def test_sidebar_narrows_to_one_experiment(store_root: Path, h: Any) -> None:
     app = h.make_app(store_root)
     async with app.run_test(size=(120, 40)) as pilot:
         await h.loaded(pilot)
@@ -145,7 +145,7 @@ async def test_sidebar_narrows_to_one_experiment(store_root: Path, h) -> None:
         assert h.names(app) == NEWEST_FIRST
 
 
-async def test_skipped_files_are_counted_and_listed(store_root: Path, h) -> None:
+async def test_skipped_files_are_counted_and_listed(store_root: Path, h: Any) -> None:
     broken = store_root / "digits" / "20260105T100000Z-bad000"
     broken.mkdir()
     (broken / "run.json").write_text("{not json")
@@ -169,7 +169,7 @@ def _highlighted(commands: CommandList) -> str | None:
     return str(commands.get_option_at_index(commands.highlighted).prompt).splitlines()[0]
 
 
-async def test_help_and_palette_and_quit(store_root: Path, h) -> None:
+async def test_help_and_palette_and_quit(store_root: Path, h: Any) -> None:
     app = h.make_app(store_root)
     async with app.run_test(size=(120, 40)) as pilot:
         await h.loaded(pilot)
@@ -193,7 +193,7 @@ async def test_help_and_palette_and_quit(store_root: Path, h) -> None:
     assert app.return_code == 0
 
 
-async def test_c_compares_marked_runs_else_every_shown_run(store_root: Path, h) -> None:
+async def test_c_compares_marked_runs_else_every_shown_run(store_root: Path, h: Any) -> None:
     from mmtop.tui.screens.compare import CompareScreen
 
     app = h.make_app(store_root)
@@ -213,7 +213,7 @@ async def test_c_compares_marked_runs_else_every_shown_run(store_root: Path, h) 
         await h.wait_for(pilot, lambda: app.screen.data.run_ids == shown)
 
 
-async def test_palette_lists_hostile_metric_keys_literally(tmp_path: Path, h) -> None:
+async def test_palette_lists_hostile_metric_keys_literally(tmp_path: Path, h: Any) -> None:
     from textual.command import CommandPalette
 
     from mmtop import store

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,7 +15,9 @@ def _boom() -> None:
     raise RuntimeError("probe \x1b[2J[red]exploded[/red]")
 
 
-async def test_an_unforeseen_worker_error_is_shown_and_the_app_stays(store_root: Path, h) -> None:
+async def test_an_unforeseen_worker_error_is_shown_and_the_app_stays(
+    store_root: Path, h: Any
+) -> None:
     app = h.make_app(store_root)
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
         await h.loaded(pilot)
@@ -30,7 +33,7 @@ async def test_an_unforeseen_worker_error_is_shown_and_the_app_stays(store_root:
 
 
 async def test_a_failed_reload_keeps_the_table_and_the_next_reload_works(
-    store_root: Path, h, monkeypatch: pytest.MonkeyPatch
+    store_root: Path, h: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     app = h.make_app(store_root)
     async with app.run_test(size=(120, 40)) as pilot:
