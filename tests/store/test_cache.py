@@ -16,6 +16,7 @@ import pytest
 import mmtop.store.reader  # noqa: F401  (binds store.reader for monkeypatching)
 from mmtop import store
 from mmtop.store.frame_cache import FRAME_NAME
+from mmtop.store.records import Problem, read_record
 
 HOUR = 3600
 
@@ -48,9 +49,9 @@ def _populate(root: Path) -> list[str]:
 def count_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Run folders whose JSON files the reader actually parsed (cache misses)."""
     calls: list[str] = []
-    real = store.reader.read_record
+    real = read_record
 
-    def spy(run, problems):  # type: ignore[no-untyped-def]
+    def spy(run: str | Path, problems: list[Problem]) -> dict[str, Any] | None:
         calls.append(str(run))
         return real(run, problems)
 
@@ -207,7 +208,7 @@ def test_read_only_store_lists(unprivileged: Any) -> None:
     assert not (root / ".mmtop").exists()
 
 
-def _cold(root: Path) -> object:
+def _cold(root: Path) -> pl.DataFrame:
     shutil.rmtree(root / ".mmtop", ignore_errors=True)
     return store.open(root).runs().drop("status", "duration_s")
 
@@ -228,12 +229,12 @@ def test_a_param_changing_type_rebuilds_the_frame_by_the_type_rule(root: Path) -
     _populate(root)
     _backdate(root)
     s = store.open(root)
-    assert s.runs()["params"].struct.field("lr").dtype == store.reader.pl.Float64
+    assert s.runs()["params"].struct.field("lr").dtype == pl.Float64
     with store.Run(experiment="exp0", root=root, params={"lr": "warmup-cosine"}):
         pass
     warm = s.runs()
     lr = warm["params"].struct.field("lr")
-    assert lr.dtype == store.reader.pl.String  # mixed float and str: JSON text, str as is
+    assert lr.dtype == pl.String  # mixed float and str: JSON text, str as is
     assert sorted(lr.to_list())[-1] == "warmup-cosine"
     assert "0.001" in lr.to_list()
     assert warm.drop("status", "duration_s").equals(_cold(root))
@@ -261,12 +262,14 @@ def test_removing_a_run_narrows_types_and_fields_as_a_cold_read_would(root: Path
         odd.log({"only/here": 1.0})
     _backdate(root)
     s = store.open(root)
-    assert s.runs()["params"].struct.field("lr").dtype == store.reader.pl.String
+    assert s.runs()["params"].struct.field("lr").dtype == pl.String
     shutil.rmtree(odd.path)
     warm = s.runs()
     assert warm.schema["params"] == _cold(root).schema["params"]
-    assert "only/here" not in [f.name for f in warm.schema["metrics"].fields]
-    assert warm.filter(store.reader.pl.sql_expr("params.model.depth = 3")).height == 1
+    metrics = warm.schema["metrics"]
+    assert isinstance(metrics, pl.Struct)
+    assert "only/here" not in [f.name for f in metrics.fields]
+    assert warm.filter(pl.sql_expr("params.model.depth = 3")).height == 1
     assert warm.drop("status", "duration_s").equals(_cold(root))
 
 
@@ -301,7 +304,9 @@ def test_a_null_metric_stays_distinct_from_a_nan_one_through_the_cache(root: Pat
     for column in ("metrics", "metrics_min", "metrics_max"):
         x = dict(zip(warm["run_id"], warm[column].struct.field("x"), strict=True))
         assert math.isnan(x[nan_run]) and x[plain_run] is None
-        assert [f.name for f in warm.schema[column].fields] == ["x", "y", "z"]
+        dtype = warm.schema[column]
+        assert isinstance(dtype, pl.Struct)
+        assert [f.name for f in dtype.fields] == ["x", "y", "z"]
 
 
 def test_a_cache_in_an_older_layout_is_not_read_and_goes_away(root: Path) -> None:
