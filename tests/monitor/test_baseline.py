@@ -36,7 +36,8 @@ def test_log_model_with_baseline_stores_profiles_and_metrics(tmp_path: Path, dat
     assert list(base["features"]["columns"]) == FEATURES
     assert base["features"]["sample"]["rows"] == 3000
     col = base["features"]["columns"]["f0"]
-    assert col["mean"] == pytest.approx(float(data.x_val["f0"].mean()), abs=1e-12)
+    mean = data.x_val["f0"].mean()  # typed by polars as any scalar; a float here
+    assert col["mean"] == pytest.approx(float(mean), abs=1e-12)  # type: ignore[arg-type]
     pred = data.model.predict(data.x_val.to_numpy())
     assert base["metrics"]["accuracy"] == pytest.approx(accuracy_score(data.y_val, pred), abs=1e-12)
     assert base["metrics"]["f1"] == pytest.approx(
