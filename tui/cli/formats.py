@@ -238,7 +238,11 @@ def terminal_label(column: str) -> str:
     return column.removeprefix("metrics.")
 
 
-def write_table(flat: Flat, out: IO[bytes], *, to_terminal: bool, digits: int = 6) -> None:
+def write_table(
+    table: Flat | pl.DataFrame, out: IO[bytes], *, to_terminal: bool, digits: int = 6
+) -> None:
+    """An aligned table; a plain frame (no struct columns) is taken as it is."""
+    flat = table if isinstance(table, Flat) else Flat(table, {c: (c,) for c in table.columns})
     header = flat.names
     right: list[bool] = []
     for name, dtype in flat.frame.schema.items():
