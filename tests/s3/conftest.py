@@ -6,20 +6,40 @@ the processes they start."""
 from __future__ import annotations
 
 import secrets
+import threading
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 import pytest
 
 pytest.importorskip("obstore")
-moto_server = pytest.importorskip("moto.server")
+moto_app = pytest.importorskip("moto.moto_server.werkzeug_app")
+werkzeug_serving = pytest.importorskip("werkzeug.serving")
+
+
+class OneRequestAtATime:
+    """Moto checks a PUT's If-None-Match / If-Match and then stores the object as two steps with
+    no lock between them, so two racing requests on its threaded server can both pass the check.
+    S3 itself decides a conditional write atomically; serialising requests gives the tests that
+    guarantee, so a race they lose is ours, not the mock's."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        with self.lock:
+            return list(self.app(environ, start_response))
 
 
 @pytest.fixture(scope="module")
 def s3_env() -> Iterator[dict[str, str]]:
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
+    app = moto_app.DomainDispatcherApplication(moto_app.create_backend_app)
+    server = werkzeug_serving.make_server("127.0.0.1", 0, OneRequestAtATime(app), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    host, port = server.server_address[:2]
     env = {
         "AWS_ENDPOINT_URL": f"http://{host}:{port}",
         "AWS_ACCESS_KEY_ID": "testing",
@@ -35,7 +55,8 @@ def s3_env() -> Iterator[dict[str, str]]:
         try:
             yield env
         finally:
-            server.stop()
+            server.shutdown()
+            thread.join(timeout=30)
 
 
 @pytest.fixture
