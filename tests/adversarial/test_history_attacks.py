@@ -9,6 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import polars as pl
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -66,7 +68,7 @@ def _want(run: store.Run, steps: int = 50) -> list[tuple[str, str, int, float]]:
     return sorted(rows)
 
 
-def _got(df) -> list[tuple[str, str, int, float]]:
+def _got(df: pl.DataFrame) -> list[tuple[str, str, int, float]]:
     return sorted(df.select("run_id", "key", "step", "value").iter_rows())
 
 
@@ -81,7 +83,7 @@ def test_history_of_runs_whose_experiment_looks_like_a_glob(root: Path, experime
 
 
 def test_tables_of_a_run_in_a_glob_like_experiment(root: Path) -> None:
-    with store.Run(experiment="resnet[v2]", root=root, **NO_CAPTURE) as run:  # type: ignore[arg-type]
+    with store.Run(experiment="resnet[v2]", root=root, **NO_CAPTURE) as run:
         run.log_table("samples", {"x": [1, 2, 3]})
         run.log_predictions([[0.9, 0.1], [0.2, 0.8]], y_true=[0, 1], class_names=["a", "b"])
     info = store.open(root).run(run.run_id)
@@ -147,7 +149,7 @@ def _damage(part: Path, offset: int | None = None) -> None:
     part.write_bytes(bytes(data))
 
 
-def _write_foreign_part(run: store.Run, table) -> Path:
+def _write_foreign_part(run: store.Run, table: pa.Table) -> Path:
     # A part of a second (dead) writer of the run, with its sha256 recorded as a writer would.
     from mmtop.store import checksums
 
@@ -276,7 +278,7 @@ def _dead_writer_parts(root: Path, runs: int, parts: int, points: int = 50) -> l
 
     ids = []
     for _ in range(runs):
-        run = store.Run(experiment="e", root=root, **NO_CAPTURE)  # type: ignore[arg-type]
+        run = store.Run(experiment="e", root=root, **NO_CAPTURE)
         run.finish()
         ids.append(run.run_id)
         (run.path / "metrics").mkdir(exist_ok=True)
