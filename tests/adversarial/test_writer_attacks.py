@@ -203,8 +203,8 @@ def test_a_disk_that_stays_full_ends_the_run_failed_with_a_clear_error(
     assert meta["error"]["type"] == "StoreWriteError"
     assert meta["error"]["message"].startswith(message)
     disk.full = False
-    info = store.open(root, cache=False).run(run.run_id)
-    assert info.status == "failed"
+    reopened = store.open(root, cache=False).run(run.run_id)
+    assert reopened.status == "failed"
     assert _steps(root, run.run_id) == list(range(10))
 
 
