@@ -114,7 +114,7 @@ def test_every_intermediate_state_of_compaction_reads_each_point_once(root: Path
     expected = sorted(_points(store.open(root).history(run.run_id)))
     assert len(expected) == 2 * flushes * per_flush
 
-    def rows(first_step: int, last_step: int):
+    def rows(first_step: int, last_step: int) -> Any:
         steps = table.column("step")
         return table.filter(
             pc.and_(pc.greater_equal(steps, first_step), pc.less_equal(steps, last_step))
