@@ -68,7 +68,7 @@ def test_folder_artifact_records_every_file(new_run: Any, root: Path, model_fold
     with new_run() as run:
         run.log_artifact(model_folder, name="best")
     [entry] = store.open(root).run(run.run_id).artifacts
-    expected = {
+    expected: dict[str, dict[str, Any]] = {
         rel: {"size": len(data), "sha256": sha256(data)}
         for rel, data in every_file(model_folder).items()
     }
