@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from typing import Any
+from typing import Any, cast
 
 import polars as pl
 import pytest
@@ -230,7 +230,9 @@ def test_group_stats_match_a_direct_computation() -> None:
     groups = [Group("a", (0, 1)), Group("b", (2,))]
     got = group_stats(stats, groups)
     assert got[0]["loss"]["last"] == GroupStat(
-        pytest.approx(0.6), pytest.approx(statistics.stdev([0.5, 0.7])), 2
+        cast(float, pytest.approx(0.6)),
+        cast(float, pytest.approx(statistics.stdev([0.5, 0.7]))),
+        2,
     )
     assert got[0]["acc"]["last"] == GroupStat(0.9, None, 1)
     assert got[1]["loss"]["max"] == GroupStat(1.0, None, 1)
