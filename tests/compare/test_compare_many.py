@@ -35,7 +35,8 @@ async def test_two_runs_on_the_same_data(
 
         screen.action_show_help()
         await pilot.pause()
-        assert isinstance(pilot.app.screen, HelpScreen)
+        help_screen: object = pilot.app.screen
+        assert isinstance(help_screen, HelpScreen)
         await pilot.press("escape")
         assert pilot.app.screen is screen
         titles = [title for title, _, _ in screen.palette_commands()]
