@@ -7,12 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.app import App
 
 from mmtop import store
 from mmtop.tui.widgets.runs_table import RunsTable
 
 
-def row(app, name: str) -> dict[str, object]:
+def row(app: App[Any], name: str) -> dict[str, object]:
     model = app.screen.query_one(RunsTable).model
     hits = model.raw.filter(model.raw["name"] == name)
     assert hits.height == 1
