@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.app import App
 from textual.widgets import Input
 
 from mmtop.tui.filtering import History
@@ -19,7 +20,7 @@ from mmtop.tui.widgets.status_bar import StatusBar
 NEWEST_FIRST = ["resnet-b", "resnet-a", "mlp-lr0.001", "mlp-lr0.01", "sgd-lr0.01", "sgd-lr0.1"]
 
 
-def table(app) -> RunsTable:
+def table(app: App[Any]) -> RunsTable:
     return app.screen.query_one(RunsTable)
 
 
