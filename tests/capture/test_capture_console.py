@@ -8,6 +8,7 @@ import os
 import sys
 import threading
 from pathlib import Path
+from typing import cast
 
 import pytest
 
@@ -58,7 +59,7 @@ def test_the_tee_looks_like_the_original(tmp_path: Path, monkeypatch: pytest.Mon
     out, _ = terminal(monkeypatch)
     with ConsoleCapture(tmp_path / "console.log"):
         assert sys.stdout.isatty() is False
-        assert sys.stdout.getvalue() == ""  # type: ignore[attr-defined]
+        assert cast(io.StringIO, sys.stdout).getvalue() == ""
         assert sys.stdout.closed is False
         with pytest.raises(TypeError):
             sys.stdout.write(b"bytes")  # type: ignore[arg-type]
