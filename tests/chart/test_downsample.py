@@ -28,7 +28,8 @@ def series(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, int, int]:
 
 def reference_buckets(x: np.ndarray, n_buckets: int, width: int) -> np.ndarray:
     """Column of each point: x // width, with x == hi in the last column (exact on ints)."""
-    return np.minimum(x // width, n_buckets - 1).astype(int)
+    cols: np.ndarray = np.minimum(x // width, n_buckets - 1).astype(int)
+    return cols
 
 
 @settings(max_examples=150, deadline=None)
