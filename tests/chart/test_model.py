@@ -131,7 +131,8 @@ def test_readouts_pick_the_nearest_point_and_show_smoothing() -> None:
     assert got == [(0.0, 1.0, None), (4.0, 7.0, None)]
     smooth = st.smoother()
     r = smooth.readouts()[1]
-    assert (r.value, r.smoothed) == (7.0, pytest.approx((0.4 * 5 * 0.6 + 0.4 * 7) / (1 - 0.36)))
+    pair: tuple[object, object] = (r.value, r.smoothed)
+    assert pair == (7.0, pytest.approx((0.4 * 5 * 0.6 + 0.4 * 7) / (1 - 0.36)))
 
 
 def test_palette_colours_are_stable_and_distinct() -> None:
