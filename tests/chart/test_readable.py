@@ -90,7 +90,7 @@ def test_grid_shape_fits_the_terminal(size: tuple[int, int], shape: tuple[int, i
 def test_compare_keys_put_a_swept_lr_last() -> None:
     from mmtop.tui.compare_data import CompareData
 
-    stats = [
+    stats: list[dict[str, dict[str, float]]] = [
         {"lr": {"last": 5.0, "min": 5.0, "max": 5.0}, "loss": {"last": 1, "min": 1, "max": 3}},
         {"lr": {"last": 0.1, "min": 0.1, "max": 0.1}, "loss": {"last": 2, "min": 2, "max": 2}},
     ]
