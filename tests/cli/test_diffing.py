@@ -160,7 +160,7 @@ def test_code_rows() -> None:
 def test_different_data_is_obvious() -> None:
     same_data = [{"name": "train", "fingerprint": "f1", "rows": 10}]
     other_data = [{"name": "train", "fingerprint": "f2", "rows": 10}]
-    extra = [*same_data, {"name": "val", "fingerprint": "v1"}]
+    extra: list[dict[str, object]] = [*same_data, {"name": "val", "fingerprint": "v1"}]
     assert diffing.different_data([same_data, same_data]) == []
     assert diffing.different_data([same_data, other_data]) == ["train"]
     assert diffing.different_data([same_data, extra]) == ["val"]
