@@ -39,7 +39,7 @@ def _json(result: Any) -> Any:
     return json.loads(result.out)
 
 
-def test_ls_lists_versions_in_every_format(cli: Callable[..., Any], registry) -> None:
+def test_ls_lists_versions_in_every_format(cli: Callable[..., Any], registry: Path) -> None:
     rows = _json(cli("models", "ls", "--root", registry, "--format", "json"))
     assert [(r["name"], r["version"], r["aliases"]) for r in rows] == [
         ("digits-clf", 1, []),
@@ -64,7 +64,7 @@ def test_ls_lists_versions_in_every_format(cli: Callable[..., Any], registry) ->
     assert csv.splitlines()[2].startswith("digits-clf,2,")
 
 
-def test_show_and_lineage(cli: Callable[..., Any], registry) -> None:
+def test_show_and_lineage(cli: Callable[..., Any], registry: Path) -> None:
     doc = _json(cli("models", "show", "digits-clf@candidate", "--root", registry, "-f", "json"))
     assert (doc["ref"], doc["flavour"], doc["aliases"]) == ("digits-clf/2", "onnx", ["candidate"])
     assert doc["lineage"]["params"] == {"lr": 0.01}
@@ -77,7 +77,7 @@ def test_show_and_lineage(cli: Callable[..., Any], registry) -> None:
     assert tree[2] == "version  digits-clf/2  candidate"
 
 
-def test_alias_history_and_unalias(cli: Callable[..., Any], registry) -> None:
+def test_alias_history_and_unalias(cli: Callable[..., Any], registry: Path) -> None:
     done = cli("models", "alias", "digits-clf", "champion", "1", "--root", registry)
     assert (done.code, done.text) == (0, "digits-clf@champion: (none) -> 1 (event 5)\n")
     again = cli("models", "alias", "digits-clf", "champion", "1", "--root", registry)
@@ -98,7 +98,7 @@ def test_alias_history_and_unalias(cli: Callable[..., Any], registry) -> None:
     ]
 
 
-def test_diff_shows_what_differs(cli: Callable[..., Any], registry) -> None:
+def test_diff_shows_what_differs(cli: Callable[..., Any], registry: Path) -> None:
     rows = _json(
         cli("models", "diff", "digits-clf/1", "digits-clf/2", "--root", registry, "-f", "json")
     )
@@ -110,7 +110,7 @@ def test_diff_shows_what_differs(cli: Callable[..., Any], registry) -> None:
 
 
 def test_export_writes_a_self_contained_folder(
-    cli: Callable[..., Any], registry, tmp_path: Path
+    cli: Callable[..., Any], registry: Path, tmp_path: Path
 ) -> None:
     dest = tmp_path / "out"
     done = cli("models", "export", "digits-clf@candidate", "-o", dest, "--root", registry)
@@ -133,7 +133,7 @@ def test_export_writes_a_self_contained_folder(
     assert again.code == 1 and "is not an empty folder" in again.err
 
 
-def test_verify_exit_codes(cli: Callable[..., Any], registry) -> None:
+def test_verify_exit_codes(cli: Callable[..., Any], registry: Path) -> None:
     ok = cli("models", "verify", "digits-clf/1", "--root", registry)
     assert (ok.code, ok.text) == (0, "digits-clf/1: ok: 2 files verified\n")
     target = registry / "_models" / "digits-clf" / "versions" / "1" / "model" / "w0.onnx"
@@ -148,7 +148,7 @@ def test_verify_exit_codes(cli: Callable[..., Any], registry) -> None:
     assert refused.code == 1 and "files do not match" in refused.err
 
 
-def test_errors_are_one_line_with_exit_codes(cli: Callable[..., Any], registry) -> None:
+def test_errors_are_one_line_with_exit_codes(cli: Callable[..., Any], registry: Path) -> None:
     missing = cli("models", "show", "nope", "--root", registry)
     assert missing.code == 1 and missing.err.startswith("mmtop: error: no model named 'nope'")
     bad = cli("models", "show", "a/b/c", "--root", registry)
