@@ -126,6 +126,7 @@ async def test_tabs_and_filters(
         assert grid.shown_keys == []
         assert ui.text(grid, ".charts-status") == "no key matches /LOb/"
         await pilot.press("backspace", "left_parenthesis")
+        assert box.border_subtitle is not None
         assert box.border_subtitle.startswith("✗")  # a bad regex keeps the last good one
         assert grid.pattern is not None and grid.pattern.pattern == "LO"
         await pilot.press("escape")
