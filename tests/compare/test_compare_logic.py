@@ -125,7 +125,7 @@ def test_env_code_and_data_differences_are_surfaced() -> None:
         {"git": {"commit": "aaaa1111ff", "dirty": False}},
         {"git": {"commit": "bbbb", "dirty": True}},
     ]
-    inputs = [
+    inputs: list[list[dict[str, Any]]] = [
         [
             {"name": "train", "fingerprint": "x1", "logged": 1.0},
             {"name": "val", "fingerprint": "v"},
