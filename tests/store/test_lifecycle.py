@@ -135,6 +135,7 @@ def test_uncaught_exception_in_a_script_marks_failed(root: Path, spawn: Callable
     assert proc.wait(timeout=20) == 1
     info = store.open(root).run(run_id)
     assert info.status == "failed"
+    assert info.error is not None
     assert info.error["type"] == "RuntimeError"
     assert info.error["message"] == "diverged at step 0"
     assert store.open(root).history(run_id)["value"].to_list() == [1.0]
@@ -147,6 +148,7 @@ def test_keyboard_interrupt_marks_killed(root: Path) -> None:
             raise KeyboardInterrupt
     info = store.open(root).run(run.run_id)
     assert info.status == "killed"
+    assert info.error is not None
     assert info.error["type"] == "KeyboardInterrupt"
     assert store.open(root).history(run.run_id)["value"].to_list() == [1.0]
 
@@ -161,6 +163,7 @@ def test_exception_marks_failed_with_error_details(root: Path) -> None:
             train(run)
     info = store.open(root).run(run.run_id)
     assert info.status == "failed"
+    assert info.error is not None
     assert info.error["type"] == "ValueError"
     assert info.error["message"] == "loss is nan at step 7"
     tb = info.error["traceback"]
