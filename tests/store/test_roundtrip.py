@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import SupportsFloat, cast
 
 import numpy as np
 import polars as pl
@@ -80,7 +81,7 @@ def test_metric_values_round_trip_exactly(root: Path) -> None:
         run.log(logged, step=3)
     hist = _history(root, run.run_id)
     assert set(hist) == set(logged)
-    expected = {k: float(v) for k, v in logged.items()}
+    expected = {k: float(cast(SupportsFloat, v)) for k, v in logged.items()}
     expected["np_f32"] = float(np.float32(0.1))  # the float32 value, widened exactly
     for key, want in expected.items():
         [(step, got)] = hist[key]
@@ -105,7 +106,7 @@ def test_steps_auto_increment_and_history_is_step_ordered(root: Path) -> None:
         run.log({"a": 3.0, "b": 30.0})
         run.log({"a": 4.0}, step=10)
         run.log({"a": 5.0})
-        run.log({"b": 6.0}, step=np.int64(20))
+        run.log({"b": 6.0}, step=cast(int, np.int64(20)))  # a numpy int, as training loops pass
     hist = _history(root, run.run_id)
     assert hist["a"] == [(0, 1.0), (1, 2.0), (2, 3.0), (10, 4.0), (11, 5.0)]
     assert hist["b"] == [(2, 30.0), (20, 6.0)]
@@ -239,7 +240,7 @@ def test_non_text_experiment_names_are_refused(root: Path, name: object) -> None
         return
     if name == "":
         with pytest.raises(ValueError, match="experiment name must not be empty"):
-            store.Run(experiment=name, root=root)  # type: ignore[arg-type]
+            store.Run(experiment=name, root=root)
         return
     with pytest.raises(TypeError):
         store.Run(experiment=name, root=root)  # type: ignore[arg-type]
@@ -248,7 +249,7 @@ def test_non_text_experiment_names_are_refused(root: Path, name: object) -> None
 def test_bad_run_names_and_tags_are_refused(root: Path) -> None:
     for kwargs in ({"name": "a\x1b[2Jb"}, {"tags": ["ok", "bad\nline"]}, {"tags": [""]}):
         with pytest.raises(ValueError):
-            store.Run(root=root, **kwargs)  # type: ignore[arg-type]
+            store.Run(root=root, **kwargs)
     assert not root.exists()  # refused before anything was written
 
 
