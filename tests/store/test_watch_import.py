@@ -46,9 +46,12 @@ def test_watcher_reports_a_new_experiment(root: Path) -> None:
         pass
     appeared = threading.Event()
     target = root / "brand-new"
-    watcher = store.watch(
-        root, lambda: target.exists() and appeared.set(), poll_every=0.05, debounce=0.02
-    )
+
+    def on_change() -> None:
+        if target.exists():
+            appeared.set()
+
+    watcher = store.watch(root, on_change, poll_every=0.05, debounce=0.02)
     try:
         with store.Run(experiment="brand-new", root=root):
             pass
