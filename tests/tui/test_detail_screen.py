@@ -9,13 +9,16 @@ import json
 import os
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import polars as pl
 from textual.geometry import Region
+from textual.pilot import Pilot
 from textual.widgets import Input, OptionList, TabbedContent, Tree
+from textual.widgets.tree import TreeNode
 
 from mmtop import store
+from mmtop.store import RunInfo
 from mmtop.tui.launch import Launch
 from mmtop.tui.screens.detail import RunDetailScreen, split_tags
 from mmtop.tui.screens.help import HelpScreen
@@ -63,7 +66,7 @@ def rich_run(root: Path, h: Any) -> str:
     return run.run_id
 
 
-async def open_detail(pilot, h: Any) -> RunDetailScreen:
+async def open_detail(pilot: Pilot[Any], h: Any) -> RunDetailScreen:
     await h.loaded(pilot)
     await pilot.press("enter")
     screen = pilot.app.screen
@@ -122,7 +125,7 @@ async def test_params_tree_search_keeps_matching_paths(tmp_path: Path, h: Any) -
         def labels() -> list[str]:
             out: list[str] = []
 
-            def walk(node) -> None:
+            def walk(node: TreeNode[Any]) -> None:
                 for child in node.children:
                     out.append(str(child.label))
                     walk(child)
@@ -204,7 +207,7 @@ async def test_tags_and_comment_are_written_through_the_store(tmp_path: Path, h:
         assert app.screen.query_one(Input).value == "baseline"
         await pilot.press("ctrl+a", "ctrl+k", *"best, v2")
         await pilot.press("enter")
-        await h.wait_for(pilot, lambda: screen.info.tags == ["best", "v2"])
+        await h.wait_for(pilot, lambda: cast(RunInfo, screen.info).tags == ["best", "v2"])
         assert store.open(root).run(run_id).tags == ["best", "v2"]
         await pilot.press("n")
         app.screen.query_one(Input).value = "looks [bold]good[/bold]"
