@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
 from mmtop import store
+from mmtop.tui.screens.compare import CompareScreen
 from mmtop.tui.screens.models import ModelsScreen
 
 
@@ -165,7 +166,7 @@ async def test_compare_opens_on_exactly_the_runs_of_two_marked_versions(
         await pilot.press("space", "c")
         await pilot.pause()
         assert type(app.screen).__name__ == "CompareScreen"
-        assert app.screen.requested == [h.run_id(1), h.run_id(4)]
+        assert cast(CompareScreen, app.screen).requested == [h.run_id(1), h.run_id(4)]
         await pilot.press("escape")
         await pilot.pause()
         await pilot.press("space", "c")  # unmarked again: one left, no compare
