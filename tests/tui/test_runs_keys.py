@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from textual.app import App
 from textual.command import CommandInput, CommandList
 from textual.widgets import Input
 
@@ -18,7 +19,7 @@ from mmtop.tui.widgets.status_bar import StatusBar
 NEWEST_FIRST = ["resnet-b", "resnet-a", "mlp-lr0.001", "mlp-lr0.01", "sgd-lr0.01", "sgd-lr0.1"]
 
 
-def table(app) -> RunsTable:
+def table(app: App[Any]) -> RunsTable:
     return app.screen.query_one(RunsTable)
 
 
@@ -27,12 +28,14 @@ async def test_sort_by_focused_column_reverse_and_header_click(store_root: Path,
     async with app.run_test(size=(120, 40)) as pilot:
         await h.loaded(pilot)
         t = table(app)
+        assert t.current_column is not None
         assert t.current_column.key == "name"
         await pilot.press("s")
         assert h.names(app) == sorted(NEWEST_FIRST)
         await pilot.press("r")
         assert h.names(app) == sorted(NEWEST_FIRST, reverse=True)
         await pilot.press("l", "l", "l")
+        assert t.current_column is not None
         assert t.current_column.key == "params.lr"
         await pilot.press("s")  # numbers sort high to low first
         assert h.names(app)[:2] == ["sgd-lr0.1", "resnet-b"]
@@ -174,7 +177,8 @@ async def test_help_and_palette_and_quit(store_root: Path, h: Any) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await h.loaded(pilot)
         await pilot.press("question_mark")
-        assert isinstance(app.screen, HelpScreen)
+        help_screen: object = app.screen
+        assert isinstance(help_screen, HelpScreen)
         await pilot.pause()
         text = h.screen_text(app)
         for words in ("Filter", "Mark", "Reverse", "Columns", "Sidebar", "Export"):
