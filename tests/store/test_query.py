@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 from pathlib import Path
+from typing import cast
 
 import polars as pl
 import pytest
@@ -164,12 +165,12 @@ def test_params_with_types_that_differ_across_runs(root: Path) -> None:
         },
         "m3": {"seed": True, "extra": {"deep": {"er": "x"}}},
     }
-    for run_id, p in params.items():
-        with store.Run(run_id=run_id, params=p, root=root):
+    for run_id, run_params in params.items():
+        with store.Run(run_id=run_id, params=run_params, root=root):
             pass
     s = store.open(root)
     df = s.runs().sort("run_id")
-    fields = dict(df.schema["params"].to_schema())  # type: ignore[union-attr]
+    fields = dict(cast(pl.Struct, df.schema["params"]).to_schema())
     assert fields["seed"] == pl.String
     assert fields["opt"] == pl.String
     assert fields["flag"] == pl.Boolean
