@@ -77,7 +77,10 @@ def _start(
     spawn: Any, root: Path, world: int, rank: int, steps: int, delay: float, mode: str = "-"
 ) -> subprocess.Popen[str]:
     env = {"WORLD_SIZE": str(world), "RANK": str(rank), "LOCAL_RANK": str(rank)}
-    return spawn(RANK, str(root), str(steps), f"{delay:.3f}", mode, RUN_ID, env=env)
+    proc: subprocess.Popen[str] = spawn(
+        RANK, str(root), str(steps), f"{delay:.3f}", mode, RUN_ID, env=env
+    )
+    return proc
 
 
 def _meta(root: Path) -> dict[str, Any]:
@@ -216,7 +219,7 @@ def test_torch_distributed_gloo_ranks_share_one_run(root: Path, tmp_path: Path) 
 
 def _run(root: Path, **kw: Any) -> store.Run:
     kw.setdefault("run_id", RUN_ID)
-    opts = dict(capture_env=False, capture_code=False, capture_system=False)
+    opts: dict[str, Any] = dict(capture_env=False, capture_code=False, capture_system=False)
     return store.Run(root=root, **opts, **kw)
 
 
@@ -345,7 +348,7 @@ def test_the_environment_counts_only_for_an_explicit_run_id(
 
 
 def test_system_metrics_and_console_are_per_rank(root: Path, wait_until: Any) -> None:
-    opts = dict(capture_env=False, capture_code=False)
+    opts: dict[str, Any] = dict(capture_env=False, capture_code=False)
     one = store.Run(root=root, run_id=RUN_ID, world_size=2, rank=1, capture_console=True,
                     system_every=0.02, flush_every=0.05, **opts)  # fmt: skip
     zero = store.Run(root=root, run_id=RUN_ID, world_size=2, rank=0, capture_console=True,
