@@ -4,9 +4,11 @@ them), correct answers blue, and the legend's swatches are the colours drawn."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 import pytest
 from rich.color import Color, ColorSystem
+from rich.console import Group
 from rich.style import Style
 from rich.table import Table
 from rich.text import Text
@@ -21,7 +23,7 @@ CM = ConfusionMatrix(["a", "b", "c"], [[1000, 1, 0], [3, 990, 12], [0, 2, 1005]]
 
 
 def cell_styles(cm: ConfusionMatrix) -> dict[tuple[int, int], Style]:
-    grid = heatmap(cm).renderables[1]  # type: ignore[attr-defined]
+    grid = cast(Group, heatmap(cm)).renderables[1]
     assert isinstance(grid, Table)
     out = {}
     for j, column in enumerate(grid.columns[1 : 1 + len(cm.labels)]):
@@ -55,7 +57,7 @@ def test_mistakes_red_correct_blue(system: ColorSystem) -> None:
 
 def test_legend_swatches_are_the_drawn_colours() -> None:
     styles = cell_styles(CM)
-    foot = heatmap(CM).renderables[2]  # type: ignore[attr-defined]
+    foot = cast(Text, cast(Group, heatmap(CM)).renderables[2])
     swatches = [span.style for span in foot.spans if foot.plain[span.start : span.end] == " ■ "]
     assert [Style.parse(s) if isinstance(s, str) else s for s in swatches] == [
         styles[(2, 2)],  # the largest correct count
@@ -71,8 +73,8 @@ def test_the_heatmap_shows_the_stores_precision_and_recall(tmp_path: Path) -> No
         run.log_confusion_matrix(["a", "a", "b", "b"], ["a", "b", "b", "b"], labels=["a", "b", "c"])
     cm = store.open(root).run(run.run_id).confusion_matrix()
     assert to_confusion(cm) is cm
-    grid = heatmap(cm).renderables[1]  # type: ignore[attr-defined]
+    grid = cast(Table, cast(Group, heatmap(cm)).renderables[1])
     precision, recall = ([str(c) for c in col.cells] for col in grid.columns[-3:-1])
     assert precision == ["100.0%", "66.7%", ""] and recall == ["50.0%", "100.0%", ""]
-    foot = heatmap(cm).renderables[2]  # type: ignore[attr-defined]
+    foot = cast(Text, cast(Group, heatmap(cm)).renderables[2])
     assert foot.plain.startswith("accuracy 75.0% of 4 ")
