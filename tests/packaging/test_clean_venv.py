@@ -174,8 +174,9 @@ def test_readme_first_command_in_a_fresh_venv(source: Path, tmp_path: Path) -> N
     readme = (REPO / "README.md").read_text()
     assert README_FIRST in readme, "the README's first command changed: update this test"
     venv_dir = _fresh_venv(tmp_path / "venv")
-    # Word for word, in a terminal: installs, paints the sample runs, quits on `q`.
-    screen = _in_a_terminal(README_FIRST, source, venv_dir, until=b"breast-cancer", keys=b"q")
+    # Word for word, in a terminal: installs, paints the sample runs (the newest one, on the
+    # first screen at any width), quits on `q`.
+    screen = _in_a_terminal(README_FIRST, source, venv_dir, until=b"sgd-preempted", keys=b"q")
     assert b"Successfully installed" in screen
     _exercise(venv_dir, _user_folder(tmp_path / "project", editable=True), tmp_path / "empty")
 
