@@ -6,12 +6,27 @@ import dataclasses
 import enum
 import os
 from argparse import Namespace
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..names import MAX_PARAM_DEPTH
 
 _SCALARS = (bool, int, float, str)
+
+
+def built_on_first_use(module: str, attr: str, build: Callable[[], type]) -> Callable[[str], Any]:
+    """A module `__getattr__` that builds `attr` once, on first access: importing the module
+    then does not import the framework the class subclasses."""
+    built: list[type] = []
+
+    def __getattr__(name: str) -> Any:
+        if name != attr:
+            raise AttributeError(f"module {module!r} has no attribute {name!r}")
+        if not built:
+            built.append(build())
+        return built[0]
+
+    return __getattr__
 
 
 def plain_params(params: Any) -> dict[str, Any]:

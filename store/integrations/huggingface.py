@@ -11,21 +11,11 @@ import os
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from ._common import plain, scalars
+from ._common import built_on_first_use, plain, scalars
 from ._ending import UNFINISHED, end_at_exit
 
 if TYPE_CHECKING:
     MmtopCallback: Any
-
-_BUILT: list[type] = []
-
-
-def __getattr__(name: str) -> Any:
-    if name != "MmtopCallback":
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    if not _BUILT:
-        _BUILT.append(_build())
-    return _BUILT[0]
 
 
 def _build() -> type:
@@ -136,3 +126,6 @@ def _build() -> type:
 
     MmtopCallback.__module__ = __name__
     return MmtopCallback
+
+
+__getattr__ = built_on_first_use(__name__, "MmtopCallback", _build)

@@ -13,22 +13,13 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._common import plain, scalars
+from ._common import built_on_first_use, plain, scalars
 from ._ending import UNFINISHED, end_at_exit
 
 if TYPE_CHECKING:
     MmtopCallback: Any
 
-_BUILT: list[type] = []
 SUMMARY_ARTIFACT = "model-summary.txt"
-
-
-def __getattr__(name: str) -> Any:
-    if name != "MmtopCallback":
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    if not _BUILT:
-        _BUILT.append(_build())
-    return _BUILT[0]
 
 
 def _build() -> type:
@@ -167,3 +158,6 @@ def _log_summary(run: Any, model: Any) -> None:
         path = Path(tmp) / SUMMARY_ARTIFACT
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
         run.log_artifact(path)
+
+
+__getattr__ = built_on_first_use(__name__, "MmtopCallback", _build)

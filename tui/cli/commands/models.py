@@ -14,6 +14,8 @@ from mmtop.tui.cli.common import open_store, output
 from mmtop.tui.cli.errors import EXIT_ERROR, EXIT_OK, CliError, UsageError
 
 if TYPE_CHECKING:
+    import polars as pl
+
     from mmtop import store
 
 # Shown in a table when the format is for people; files get every column.
@@ -73,14 +75,7 @@ def _history(ns: argparse.Namespace) -> int:
     st = open_store(ns)
     with refs():
         df = st.model_history(ns.name)
-    if not df.height and not st.models(ns.name).height:
-        from mmtop.store import ModelNotFoundError
-
-        raise ModelNotFoundError(f"no model named {ns.name!r} in {st.root}")
-    if ns.format in ("table", "md") and df.height:
-        df = df.drop([c for c in df.columns if df[c].null_count() == df.height])
-    write(frames.flatten(df), ns.format, ns.output)
-    return EXIT_OK
+    return _write_events(ns, st, df)
 
 
 def _alias(ns: argparse.Namespace) -> int:
@@ -159,10 +154,16 @@ def _deployments(ns: argparse.Namespace) -> int:
     st = open_store(ns)
     with refs():
         df = st.deployments(ns.name)
-        if not df.height and not st.models(ns.name).height:
-            from mmtop.store import ModelNotFoundError
+        return _write_events(ns, st, df)
 
-            raise ModelNotFoundError(f"no model named {ns.name!r} in {st.root}")
+
+def _write_events(ns: argparse.Namespace, st: store.Store, df: pl.DataFrame) -> int:
+    """A model's history or deployments: an unknown model is an error, an empty frame of a
+    known one is not; a table leaves out the columns no event fills."""
+    if not df.height and not st.models(ns.name).height:
+        from mmtop.store import ModelNotFoundError
+
+        raise ModelNotFoundError(f"no model named {ns.name!r} in {st.root}")
     if ns.format in ("table", "md") and df.height:
         df = df.drop([c for c in df.columns if df[c].null_count() == df.height])
     write(frames.flatten(df), ns.format, ns.output)
