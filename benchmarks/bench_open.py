@@ -1,20 +1,29 @@
-"""Opening a big store: `store.open(root).runs()` in a fresh process, cold and warm.
+"""Opening a big store: `store.open(root).runs()` in a fresh process, cold and warm, beside a
+bare orjson+polars read of the same files.
 
 Also: 50 histories on a freshly opened store (no `runs()` first) against the same after
 `runs()`, which knows every run's folder.
 
-Generates N runs (20 params, 5 metrics x 200 steps each) once under a cache folder, then times
-fresh processes: cold (no .mmtop/ cache), warm (cache present), and a bare polars/json read of
-the same files (run.json + params.json + summaries, parsed and put in a frame) for comparison.
+Generates N runs (20 params, 5 metrics x 200 steps each) once under a cache folder, writes the
+run index (`mmtop compact`), then times fresh processes, bare and ours taken in turn
+(`--repeat` pairs, median and min): cold (no `.mmtop/` cache, so the run index is read),
+warm (cache present), and the bare read (run.json + params.json + summaries, parsed and put
+in a frame). `--drop-caches` also empties the kernel's page, dentry and inode caches before
+every cold and bare measurement (needs root; it slows everything else on the machine for a
+moment); without it "cold" means no cache of mmtop's own, with the files in the page cache.
+Child processes may write bytecode (as an installed package has it), whatever
+PYTHONDONTWRITEBYTECODE says.
 
-    python benchmarks/bench_open.py [--runs 10000] [--dir /tmp/mmtop-bench-open]
+    nice python benchmarks/bench_open.py [--runs 10000] [--repeat 5] [--drop-caches]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -158,7 +167,25 @@ def write_part(file: Path, steps: int, keys: list[str]) -> None:
     ).write_parquet(file, compression="zstd")
 
 
+def child_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
+def drop_caches() -> bool:
+    """Empty the page, dentry and inode caches; False where this process may not."""
+    os.sync()
+    try:
+        with open("/proc/sys/vm/drop_caches", "w") as f:
+            f.write("3\n")
+    except OSError:
+        return False
+    return True
+
+
 def timed(script: str, root: Path, *extra: str) -> tuple[float, float]:
+    """(time inside the process, wall time of the process) of one fresh process."""
     t0 = time.perf_counter()
     out = subprocess.run(
         [sys.executable, "-c", script, str(root), *extra],
@@ -166,10 +193,15 @@ def timed(script: str, root: Path, *extra: str) -> tuple[float, float]:
         capture_output=True,
         text=True,
         cwd=REPO,
+        env=child_env(),
     )
     wall = time.perf_counter() - t0
     inner = float(out.stdout.split()[0])
     return inner, wall
+
+
+def spread(values: list[float]) -> str:
+    return f"median {statistics.median(values):.2f} s, min {min(values):.2f} s"
 
 
 def history_pair(root: Path, ids: str) -> tuple[float, float]:
@@ -179,6 +211,7 @@ def history_pair(root: Path, ids: str) -> tuple[float, float]:
         capture_output=True,
         text=True,
         cwd=REPO,
+        env=child_env(),
     )
     fresh, after = map(float, out.stdout.split())
     return fresh, after
@@ -196,10 +229,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, nargs="+", default=[10_000])
     parser.add_argument("--dir", type=Path, default=Path("/tmp/mmtop-bench-open"))
+    parser.add_argument("--repeat", type=int, default=5, help="pairs of fresh processes")
+    parser.add_argument(
+        "--drop-caches", action="store_true", help="empty the kernel's caches before each"
+    )
     parser.add_argument(
         "--skip-unindexed", action="store_true", help="skip the cold open without an index"
     )
     args = parser.parse_args()
+    print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}, {os.cpu_count()} cores")
+    dropping = args.drop_caches and drop_caches()
+    if args.drop_caches and not dropping:
+        print("cannot drop the kernel's caches here: cold means no .mmtop/ cache only")
     for n in args.runs:
         root = args.dir / f"runs-{n}"
         if not (root / "mmtop-store.json").exists():
@@ -207,26 +248,41 @@ def main() -> None:
             t0 = time.perf_counter()
             generate(root, n)
             print(f"generated {n} runs in {time.perf_counter() - t0:.1f} s under {root}")
+            time.sleep(2.1)  # files younger than 2 s are never trusted (store/index.py)
         shutil.rmtree(root / ".mmtop", ignore_errors=True)
         shutil.rmtree(root / "_index", ignore_errors=True)
-        bare = min(timed(BARE, root) for _ in range(3))
+        timed(BARE, root)  # imports and bytecode: not measured
         if not args.skip_unindexed:
+            if dropping:
+                drop_caches()
             cold = timed(COLD_WARM, root)  # no run index either: every run's files are read
             print(f"{n} runs: runs() cold without a run index {cold[0]:.2f} s")
             shutil.rmtree(root / ".mmtop", ignore_errors=True)
         t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-c", INDEX, str(root)], check=True, cwd=REPO)
+        subprocess.run(
+            [sys.executable, "-c", INDEX, str(root)], check=True, cwd=REPO, env=child_env()
+        )
         print(f"{n} runs: run index written by `mmtop compact` in {time.perf_counter() - t0:.1f} s")
-        colds = []
-        for _ in range(3):
+        bares, colds = [], []
+        for _ in range(args.repeat):  # in turn: a load spike hits both sides alike
+            if dropping:
+                drop_caches()
+            bares.append(timed(BARE, root))
             shutil.rmtree(root / ".mmtop", ignore_errors=True)
+            if dropping:
+                drop_caches()
             colds.append(timed(COLD_WARM, root))
-        cold = min(colds)
-        warm = min(timed(COLD_WARM, root) for _ in range(3))
+        warms = [timed(COLD_WARM, root) for _ in range(args.repeat)]
+        ratios = [c[0] / b[0] for b, c in zip(bares, colds, strict=True)]
+        what = "dropped caches" if dropping else "no .mmtop/ cache"
+        print(f"{n} runs, {args.repeat} fresh processes each ({what}), time inside the process:")
+        print(f"  bare {BARE_JSON} + polars read   {spread([b[0] for b in bares])}")
+        print(f"  runs() cold, from the run index  {spread([c[0] for c in colds])}")
+        print(f"  runs() warm (.mmtop/ cache)      {spread([w[0] for w in warms])}")
         print(
-            f"{n} runs: runs() cold (run index, no .mmtop/ cache) {cold[0]:.2f} s "
-            f"(process {cold[1]:.2f} s), warm {warm[0]:.2f} s (process {warm[1]:.2f} s); "
-            f"bare {BARE_JSON} + polars read {bare[0]:.2f} s; cold/bare = {cold[0] / bare[0]:.2f}"
+            f"  cold/bare per pair: median {statistics.median(ratios):.2f}, "
+            f"max {max(ratios):.2f}; process wall: bare {spread([b[1] for b in bares])}, "
+            f"cold {spread([c[1] for c in colds])}"
         )
         ids = ",".join(run_id(i) for i in [*range(50), 199])
         fresh, after = min(history_pair(root, ids) for _ in range(3))
@@ -234,6 +290,7 @@ def main() -> None:
             f"{n} runs: 51 histories (one key x 200 steps) on a fresh store.open "
             f"{fresh * 1000:.0f} ms, after runs() {after * 1000:.0f} ms"
         )
+    print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} at the end")
 
 
 if __name__ == "__main__":

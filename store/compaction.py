@@ -78,6 +78,7 @@ def compact(root: str | os.PathLike[str], grace: float = GRACE_SECONDS) -> Compa
     report = CompactReport()
     retired = _Retired()
     upto = run_index.mark(store.root)
+    store._vouched = False
     frame = store.runs()
     for run_id, status, folder in frame.select("run_id", "status", "path").iter_rows():
         if status not in FINAL_STATUSES:
@@ -94,8 +95,9 @@ def compact(root: str | os.PathLike[str], grace: float = GRACE_SECONDS) -> Compa
             report.parts_after += after
             changed = changed or before != after
         report.runs_compacted += int(changed)
-    if store._base is not None and run_index.save(store.root, store._base, upto) is not None:
-        report.index_runs = store._base.height
+    base = store._base
+    if base is not None and run_index.save(store.root, base, upto, store._unread()):
+        report.index_runs = base.height
     retired.delete(grace)
     report.model_versions_removed = [str(p) for p in remove_interrupted_versions(store.root)]
     report.dataset_versions_removed = [str(p) for p in remove_interrupted_datasets(store.root)]

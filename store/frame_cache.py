@@ -60,6 +60,7 @@ def too_deep(dtypes: Iterable[pl.DataType], limit: int = MAX_FRAME_DEPTH) -> boo
 class FrameCache:
     def __init__(self, root: Path) -> None:
         self.file = paths.cache_dir(root) / FRAME_NAME
+        self.meta: dict[str, str] = {}  # the Parquet metadata of the last frame loaded
 
     def load(self) -> Keyed | None:
         # polars only (no pyarrow import): `mmtop ls` pays for what it uses.
@@ -69,6 +70,7 @@ class FrameCache:
             with open_binary(self.file) as f:
                 schema = pl.read_parquet_schema(f)
             meta = pl.read_parquet_metadata(self.file)
+            self.meta = meta
             if too_deep(schema.values()):
                 return None  # never handed to polars' reader: it could crash the process
             keys = _keys(meta.get(_KEYS_KEY), schema)
@@ -88,7 +90,7 @@ class FrameCache:
         except (OSError, ValueError, TypeError, pl.exceptions.PolarsError):
             return None
 
-    def save(self, keyed: Keyed) -> None:
+    def save(self, keyed: Keyed, extra: dict[str, str] | None = None) -> None:
         # Parquet cannot hold a struct without fields (no params at all, say), and pyarrow
         # fails on a list of size 0: leave those columns out (their names and keys are in the
         # metadata).
@@ -108,6 +110,7 @@ class FrameCache:
                         _EMPTY_KEY: json.dumps(empty),
                         _ORDER_KEY: json.dumps(frame.columns),
                         _KEYS_KEY: json.dumps(keyed.keys),
+                        **(extra or {}),
                     },
                 ),
             )

@@ -83,6 +83,10 @@ class Store(ModelRegistry, DatasetRegistry):
         self._dirs: dict[str, str] = {}  # run_id -> folder, from the last listing
         self._verified = Verified()  # parts whose sha256 this store has checked
         self._force: set[str] = set()  # run folders the run index says changed: read again
+        self._listed: list[str] = []  # run folders the last listing found
+        # False: list and stat every run even when the run index could vouch for them (what
+        # folding the index and `mmtop compact` do, so what it vouches for is checked anew).
+        self._vouched = True
         self._beats = BeatWatch(self.stale_after)  # heartbeats judged by their progress
 
     @property
@@ -97,6 +101,14 @@ class Store(ModelRegistry, DatasetRegistry):
                 out.extend(_subdirs(exp, self._problems))
         out.sort(key=lambda p: (os.path.basename(p), p))
         return out
+
+    def _list_runs(self, experiment: str) -> list[str]:
+        return _subdirs(experiment, self._problems)
+
+    def _unread(self) -> list[str]:
+        """Run folders the last listing found that gave no row (broken, or half made)."""
+        have = set(self._dirs.values())
+        return [run for run in self._listed if run not in have]
 
     def _scan(self) -> list[tuple[str, Signature]]:
         """(run folder, signature) of every readable-looking run; reports the rest."""
@@ -237,12 +249,19 @@ class Store(ModelRegistry, DatasetRegistry):
         return frame.with_columns(status_col, duration_col)
 
     def _frame(self) -> Keyed:
-        scanned = self._scan()
         base = self._base
         if base is None and self.use_cache:
             base = self._frames.load()
+        scanned = None
         if base is None:
-            base, self._force = run_index.load(self.root)
+            index = run_index.load(self.root)
+            base, self._force = index.keyed, index.force
+            if base is not None and self._vouched:
+                self._problems = []
+                scanned = run_index.scan(self.root, index, self._list_runs)
+        if scanned is None:
+            scanned = self._scan()
+        self._listed = [run for run, _ in scanned]
         keyed = base
         if base is None:
             keyed = self._build(scanned)

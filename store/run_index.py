@@ -6,6 +6,11 @@ compact` does the same for the whole store. A reader with no cache of its own st
 the newest snapshot: each row carries the signature of the run's files (store/index.py), so
 rows whose files changed since, and runs named by newer entries, are read again from their
 files, which stay the truth. A missing, stale or damaged index only costs time.
+
+The snapshot also records each experiment folder's mtime as it was before the folders were
+listed. Creating, removing or renaming a run folder changes its experiment folder's mtime, so
+where that mtime is unchanged (and was old enough to trust: store/index.py) the snapshot's
+rows are exactly the run folders there, and the reader need not list them (`scan`).
 """
 
 from __future__ import annotations
@@ -16,18 +21,28 @@ import os
 import re
 import secrets
 import time
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import paths
+from . import index, paths, records
 from .fsio import read_json
+from .index import Signature
 from .names import RUN_ID_RE
+from .schema import FINAL_STATUSES
 
 if TYPE_CHECKING:
     from .keyed import Keyed
 
-SNAPSHOT_RE = re.compile(r"runs-(?P<upto>[0-9]{20})-(?P<rows>[0-9]{1,12})\.parquet")
+# The layout version is in the name: a reader never pays for opening a snapshot it cannot
+# use; snapshots in other layouts are ignored, and removed when a new one is written.
+LAYOUT = 2
+SNAPSHOT_RE = re.compile(rf"runs-v{LAYOUT}-(?P<upto>[0-9]{{20}})-(?P<rows>[0-9]{{1,12}})\.parquet")
+ANY_SNAPSHOT_RE = re.compile(r"runs-(?:v[0-9]{1,6}-)?[0-9]{20}-[0-9]{1,12}\.parquet")
+FOLDERS_KEY = "mmtop.index.folders"  # {experiment folder: mtime_ns before it was listed}
+LISTED_KEY = "mmtop.index.listed_ns"  # when that listing began
+UNREAD_KEY = "mmtop.index.unread"  # run folders listed that gave no row (broken, half made)
 ENTRY_RE = re.compile(r"(?P<ns>[0-9]{20})-[0-9a-f]{8}\.json")
 EVENTS = ("start", "finish", "tags")
 # Writers fold the log into a new snapshot once it holds this many entries, and at least a
@@ -109,28 +124,157 @@ def runs_named(root: Path, names: list[tuple[str, int]]) -> set[str]:
     return out
 
 
-def load(root: Path) -> tuple[Keyed | None, set[str]]:
+@dataclass
+class Loaded:
+    """The newest readable snapshot, as `load` found it."""
+
+    keyed: Keyed | None  # its rows, run folders spelled under the root; None: no snapshot
+    force: set[str]  # run folders that log entries newer than it name
+    folders: dict[str, int] = field(default_factory=dict)  # experiment folder -> ctime_ns
+    listed_ns: int = 0  # when the listing it was built from began
+    unread: list[str] = field(default_factory=list)  # run folders listed that gave no row
+
+
+def load(root: Path) -> Loaded:
     """The newest readable snapshot (run folders spelled under `root`), and the run folders
     that log entries newer than it name."""
     import polars as pl
 
     from .frame_cache import FrameCache  # the snapshot is a runs-frame cache, moved about
 
+    prefix = os.path.join(str(root), "")
     for snap in snapshots(root):
         cache = FrameCache(root)
         cache.file = snap.path
         keyed = cache.load()
         if keyed is None or "path" not in keyed.frame.columns:
             continue
-        prefix = os.path.join(str(root), "")
         frame = keyed.frame.with_columns((pl.lit(prefix) + pl.col("path")).alias("path"))
-        return keyed.with_frame(frame), runs_named(root, entries(root, snap.upto))
-    return None, runs_named(root, entries(root))
+        force = runs_named(root, entries(root, snap.upto))
+        try:
+            folders, listed, unread = _vouched(cache.meta)
+        except (ValueError, TypeError):
+            return Loaded(keyed.with_frame(frame), force)  # rows still usable; list it all
+        return Loaded(keyed.with_frame(frame), force, folders, listed, [prefix + p for p in unread])
+    return Loaded(None, runs_named(root, entries(root)))
 
 
-def save(root: Path, keyed: Keyed, upto: int) -> Path | None:
+def _vouched(meta: dict[str, str]) -> tuple[dict[str, int], int, list[str]]:
+    folders = json.loads(meta[FOLDERS_KEY]) if FOLDERS_KEY in meta else {}
+    listed = int(meta.get(LISTED_KEY, "0"))
+    unread = json.loads(meta[UNREAD_KEY]) if UNREAD_KEY in meta else []
+    if not (
+        isinstance(folders, dict)
+        and all(isinstance(v, int) and _plain(k) for k, v in folders.items())
+        and isinstance(unread, list)
+        and all(
+            isinstance(p, str)
+            and p.count("/") == 1
+            and _plain(p.partition("/")[0])
+            and _plain(p.partition("/")[2])
+            for p in unread
+        )
+    ):
+        raise ValueError("bad snapshot metadata")
+    return folders, listed, unread
+
+
+def _plain(name: str) -> bool:
+    return bool(name) and name not in (".", "..") and "/" not in name and "\0" not in name
+
+
+def experiment_folders(root: Path) -> dict[str, int] | None:
+    """ctime_ns of each experiment folder (a ctime cannot be set back, unlike an mtime, and
+    also moves when the folder's permissions change); None if the root cannot be listed."""
+    out = {}
+    try:
+        with os.scandir(root) as it:
+            for e in it:
+                if paths.is_hidden(e.name) or not e.is_dir(follow_symlinks=False):
+                    continue
+                with contextlib.suppress(OSError):
+                    out[e.name] = e.stat(follow_symlinks=False).st_ctime_ns
+    except OSError:
+        return None
+    return out
+
+
+def scan(
+    root: Path, loaded: Loaded, list_folder: Callable[[str], list[str]]
+) -> list[tuple[str, Signature]] | None:
+    """(run folder, signature) of every run, as the reader's listing and `signature` would
+    give them, stating only what the snapshot cannot vouch for; None when the root cannot be
+    listed (the reader then lists as usual, and reports why).
+
+    An experiment folder whose ctime is what the snapshot recorded holds the snapshot's run
+    folders, so it is not listed. A run the snapshot saw ended, stable and not named in the
+    log since is checked by its folder and its `run.json` (people edit that by hand, in
+    place): its summaries are written only while `run.json` says running, or by a writer
+    that resumes it, which changes `run.json` and notes it in the log.
+    """
+    from .frame_cache import READ_COL, SIG_COL
+
+    assert loaded.keyed is not None
+    current = experiment_folders(root)
+    if current is None:
+        return None
+    cutoff = loaded.listed_ns - index.RACY_NS
+    trusted = {
+        name for name, ns in current.items() if loaded.folders.get(name) == ns and ns < cutoff
+    }
+    prefix = os.path.join(str(root), "")
+    out: list[tuple[str, Signature]] = []
+    frame = loaded.keyed.frame
+    force = loaded.force
+    rows = zip(
+        frame["path"].to_list(),
+        frame["status"].to_list(),
+        frame[SIG_COL].to_list(),
+        frame[READ_COL].to_list(),
+        strict=True,
+    )
+    for path, status, old, read in rows:
+        if path[len(prefix) :].partition("/")[0] not in trusted:
+            continue
+        sig = _recheck(path, old, read) if status in FINAL_STATUSES and path not in force else None
+        if sig is None:
+            sig = records.signature(path)
+        if sig is not None:
+            out.append((path, sig))
+    for path in loaded.unread:
+        if path[len(prefix) :].partition("/")[0] in trusted and (sig := records.signature(path)):
+            out.append((path, sig))
+    for name in sorted(current.keys() - trusted):
+        for run in list_folder(os.path.join(str(root), name)):
+            if (sig := records.signature(run)) is not None:
+                out.append((run, sig))
+    return out
+
+
+def _recheck(path: str, old: str, read: int) -> Signature | None:
+    """The signature of a run the snapshot vouches for, from two stats: its folder and its
+    run.json, the summary folder's mtime taken from the snapshot. None: check it all."""
+    try:
+        sig = tuple(int(x) for x in old[1:-1].split(", "))
+    except ValueError:
+        return None
+    if len(sig) != 3 or not index.stable(sig, read):
+        return None
+    try:
+        folder = os.stat(path).st_mtime_ns
+    except FileNotFoundError:
+        return None
+    try:
+        meta = os.stat(f"{path}/{paths.RUN_JSON}").st_mtime_ns
+    except FileNotFoundError:
+        meta = 0
+    return (folder, meta, sig[2])
+
+
+def save(root: Path, keyed: Keyed, at: Mark, unread: Iterable[str] = ()) -> Path | None:
     """Write `frame` (the reader's, with its signature columns) as the snapshot covering the
-    log up to `upto`; then drop older snapshots and the entries it covers."""
+    log up to `at.upto`, with the experiment folders as they were before the listing it was
+    built from; then drop older snapshots and the entries it covers."""
     import polars as pl
 
     from .frame_cache import FrameCache
@@ -141,22 +285,31 @@ def save(root: Path, keyed: Keyed, upto: int) -> Path | None:
         return None  # a row from elsewhere: cannot be spelled relative to the root
     rel = keyed.with_frame(frame.with_columns(pl.col("path").str.slice(len(prefix))))
     folder = paths.index_dir(root)
-    target = folder / f"runs-{upto:020d}-{frame.height}.parquet"
+    target = folder / f"runs-v{LAYOUT}-{at.upto:020d}-{frame.height}.parquet"
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError:
         return None
+    extra = {
+        FOLDERS_KEY: json.dumps(at.folders if at.folders is not None else {}),
+        LISTED_KEY: str(at.listed_ns),
+        UNREAD_KEY: json.dumps(sorted(p[len(prefix) :] for p in unread if p.startswith(prefix))),
+    }
     cache = FrameCache(root)
     cache.file = target
-    cache.save(rel)
+    cache.save(rel, extra)
     if not target.exists():
         return None
-    for old in snapshots(root)[KEEP_SNAPSHOTS:]:
+    stale = [s.path.name for s in snapshots(root)[KEEP_SNAPSHOTS:]]
+    stale += [
+        n for n in _names(folder) if ANY_SNAPSHOT_RE.fullmatch(n) and not SNAPSHOT_RE.fullmatch(n)
+    ]
+    for name in stale:
         with contextlib.suppress(OSError):
-            os.unlink(old.path)
+            os.unlink(folder / name)
     log = paths.index_log_dir(root)
     for name, ns in entries(root):
-        if ns <= upto:
+        if ns <= at.upto:
             with contextlib.suppress(OSError):
                 os.unlink(log / name)
     return target
@@ -167,19 +320,29 @@ def rebuild(root: Path) -> Path | None:
     its signature); what `mmtop compact` and writers call."""
     from .reader import Store
 
-    upto = mark(root)
+    at = mark(root)
     st = Store(root, cache=False)
+    st._vouched = False
     st.runs()
     if st._base is None:
         return None
-    return save(root, st._base, upto)
+    return save(root, st._base, at, st._unread())
 
 
-def mark(root: Path) -> int:
-    """The `upto` of a snapshot built from a listing that starts now: it covers every entry
-    there is, whose runs' files were written before they were noted."""
+@dataclass(frozen=True)
+class Mark:
+    """What a snapshot built from a listing that starts now can vouch for."""
+
+    upto: int  # it covers every log entry there is: their runs' files were written first
+    listed_ns: int
+    folders: dict[str, int] | None  # experiment folders' ctimes before the listing
+
+
+def mark(root: Path) -> Mark:
     pending = entries(root)
-    return max(time.time_ns(), pending[-1][1] if pending else 0)
+    listed = time.time_ns()
+    folders = experiment_folders(root)
+    return Mark(max(listed, pending[-1][1] if pending else 0), listed, folders)
 
 
 def fold_if_due(root: Path) -> None:

@@ -16,7 +16,7 @@ import pytest
 
 import mmtop.store.reader  # noqa: F401  (binds store.reader for monkeypatching)
 from mmtop import store
-from mmtop.store import records, run_index
+from mmtop.store import index, records, run_index
 
 HOUR = 3600
 
@@ -195,3 +195,162 @@ def test_noting_runs_does_not_import_polars_into_the_training_process(root: Path
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
     assert len(run_index.entries(root)) == 2
+
+
+def _vouching(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Trust folder times at once: ctimes cannot be set back, and the 2 s a just-made folder
+    must age before its time is trusted is what this file's other tests rely on."""
+    monkeypatch.setattr(index, "RACY_NS", 0)
+
+
+def _listed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Experiment folders whose run folders the reader lists."""
+    seen: list[str] = []
+    real = store.reader._subdirs
+
+    def counting(folder: str, problems: list[store.Problem]) -> list[str]:
+        seen.append(os.path.basename(folder))
+        return real(folder, problems)
+
+    monkeypatch.setattr(store.reader, "_subdirs", counting)
+    return seen
+
+
+def _full_signatures(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Run folders whose three file times the reader takes."""
+    seen: list[str] = []
+    real = records.signature
+
+    def counting(run: str) -> index.Signature | None:
+        seen.append(os.path.basename(run))
+        return real(run)
+
+    monkeypatch.setattr(records, "signature", counting)
+    return seen
+
+
+def test_a_fresh_index_is_read_without_listing_or_reading_runs(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _vouching(monkeypatch)
+    _populate(root)
+    _indexed(root)
+    truth = _truth(root)
+    listed, full, reads = _listed(monkeypatch), _full_signatures(monkeypatch), _reads(monkeypatch)
+    frame = store.open(root, cache=False).runs()
+    assert (listed, full, reads) == ([], [], [])
+    _same(frame, truth)
+
+
+def test_runs_changed_added_or_removed_behind_a_fresh_index_are_seen(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _vouching(monkeypatch)
+    ids = _populate(root)  # exp0: ids 0, 2, 4; exp1: ids 1, 3, 5
+    _indexed(root)
+    # exp0 keeps its run folders: run.json edited in place, params.json replaced by hand.
+    meta_file = root / "exp0" / ids[0] / "run.json"
+    meta = json.loads(meta_file.read_text())
+    meta["name"] = "renamed"
+    with open(meta_file, "r+") as f:
+        f.truncate(0)
+        f.write(json.dumps(meta))
+    params = root / "exp0" / ids[2] / "params.json"
+    (params.parent / "params.tmp").write_text(json.dumps({"lr": 5.0}))
+    os.replace(params.parent / "params.tmp", params)
+    # exp1 loses a run and gains one.
+    shutil.rmtree(root / "exp1" / ids[1])
+    copy = root / "exp1" / "20270101T000000Z-aaaaaaaaaaaa"
+    shutil.copytree(root / "exp1" / ids[3], copy)
+    meta = json.loads((copy / "run.json").read_text())
+    meta["run_id"] = copy.name
+    (copy / "run.json").write_text(json.dumps(meta))
+    listed, reads = _listed(monkeypatch), _reads(monkeypatch)
+    frame = store.open(root, cache=False).runs()
+    assert listed == ["exp1"]
+    assert sorted(reads) == sorted([ids[0], ids[2], copy.name])
+    _same(frame, _truth(root))
+    names = dict(zip(frame["run_id"].to_list(), frame["name"].to_list(), strict=True))
+    assert names[ids[0]] == "renamed" and ids[1] not in names and copy.name in names
+
+
+def test_a_running_run_is_checked_in_full_behind_a_fresh_index(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _vouching(monkeypatch)
+    ids = _populate(root, 2)
+    meta_file = root / "exp1" / ids[1] / "run.json"
+    meta = json.loads(meta_file.read_text())
+    meta["status"] = "running"  # as a run whose writer is still at work
+    meta_file.write_text(json.dumps(meta))
+    _indexed(root)
+    summary = next((root / "exp1" / ids[1] / "summary").iterdir())
+    doc = json.loads(summary.read_text())
+    doc["metrics"]["loss"]["last"] = 0.125
+    (summary.parent / "tmp").write_text(json.dumps(doc))
+    os.replace(summary.parent / "tmp", summary)  # the writer's next summary, by rename
+    full, reads = _full_signatures(monkeypatch), _reads(monkeypatch)
+    frame = store.open(root, cache=False).runs()
+    assert (full, reads) == ([ids[1]], [ids[1]])
+    assert frame.filter(pl.col("run_id") == ids[1])["metrics"].struct.field("loss").item() == 0.125
+
+
+def test_a_run_folder_listed_without_a_row_is_read_again_once_whole(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _vouching(monkeypatch)
+    ids = _populate(root, 2)
+    half = root / "exp0" / "20270101T000000Z-bbbbbbbbbbbb"
+    half.mkdir()  # a run being created (or copied in): no run.json yet
+    _indexed(root)
+    assert store.open(root, cache=False).runs().height == 2
+    meta = json.loads((root / "exp0" / ids[0] / "run.json").read_text())
+    meta["run_id"] = half.name
+    shutil.copy(root / "exp0" / ids[0] / "params.json", half / "params.json")
+    (half / "run.json").write_text(json.dumps(meta))  # inside the run folder only
+    listed, reads = _listed(monkeypatch), _reads(monkeypatch)
+    frame = store.open(root, cache=False).runs()
+    assert (listed, reads) == ([], [half.name])
+    assert half.name in frame["run_id"].to_list()
+
+
+def test_snapshots_in_another_layout_are_ignored_and_removed_by_compact(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _populate(root, 3)
+    _indexed(root)
+    (snap,) = run_index.snapshots(root)
+    assert snap.path.name.startswith("runs-v2-")
+    older = snap.path.with_name(f"runs-{snap.upto + 1:020d}-3.parquet")  # the first layout
+    shutil.copy(snap.path, older)
+    snap.path.unlink()
+    assert run_index.snapshots(root) == []
+    reads = _reads(monkeypatch)
+    store.open(root, cache=False).runs()
+    assert len(reads) == 3
+    store.compact(root)
+    assert [p.name for p in (root / "_index").glob("*.parquet")] == [
+        s.path.name for s in run_index.snapshots(root)
+    ]
+    assert not older.exists()
+
+
+def test_folding_checks_every_run_in_full_whatever_the_index_vouches_for(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _vouching(monkeypatch)
+    ids = _populate(root, 2)
+    _indexed(root)
+    summary = next((root / "exp0" / ids[0] / "summary").iterdir())
+    doc = json.loads(summary.read_text())
+    doc["metrics"]["loss"]["last"] = 0.25
+    (summary.parent / "tmp").write_text(json.dumps(doc))
+    os.replace(summary.parent / "tmp", summary)  # by hand: run.json untouched, nothing noted
+
+    def loss() -> float:
+        frame = store.open(root, cache=False).runs().filter(pl.col("run_id") == ids[0])
+        return float(frame["metrics"].struct.field("loss").item())
+
+    assert loss() == 1.0  # the documented exception: the ended run is vouched for
+    assert store.compact(root).index_runs == 2
+    assert loss() == 0.25
