@@ -11,7 +11,7 @@ from typing import Any
 
 from . import paths
 from .capture.code import strip_url_credentials
-from .fsio import locked, read_json, write_atomic, write_json_atomic
+from .fsio import locked, mirror_for, read_json, write_atomic, write_json_atomic
 from .names import MAX_PARAM_DEPTH, check_params, check_path_component
 
 CHUNK = 1 << 20
@@ -71,7 +71,10 @@ def log_artifact(run: Path, source: Path, name: str | None) -> dict[str, Any]:
         if target.exists():
             shutil.rmtree(target)
         os.replace(staging, target)
+        mirror = mirror_for(target)
         for path in sorted(p for p in target.rglob("*") if p.is_file()):
+            if mirror is not None:  # object storage has no folders to rename: file by file
+                mirror.put_file(path, path)
             rel = path.relative_to(target).as_posix()
             files.append({"path": rel, "size": path.stat().st_size, "sha256": sha256_file(path)})
         size = sum(f["size"] for f in files)

@@ -18,7 +18,7 @@ from typing import BinaryIO
 
 from . import paths
 from .errors import CorruptPartError
-from .fsio import write_bytes_atomic
+from .fsio import mirror_for, write_bytes_atomic
 
 # Part names never hold white space; a torn line (a writer killed mid-append) fails to match.
 _LINE = re.compile(rb"([0-9a-f]{64})  ([^\s/]+)")
@@ -64,6 +64,9 @@ def record(part: Path, sha256: str) -> None:
         os.write(fd, line)
     finally:
         os.close(fd)
+    mirror = mirror_for(sums)
+    if mirror is not None:  # only this writer writes its file: the whole of it replaces the old
+        mirror.put_file(sums, sums)
 
 
 def recorded(folder: Path, writer: str) -> dict[str, str]:

@@ -3,6 +3,10 @@
 Writers never leave a half-written file under its final name: they write a temporary file in
 the same folder and `os.replace` it (atomic on POSIX). Read-modify-write of shared JSON files
 (run.json) happens under an advisory lock so concurrent writers do not lose each other's update.
+
+A local folder can be the staging copy of a store on object storage (store/s3/push.py): every
+write below then also goes to the object store, in the way its rule needs there (a plain PUT,
+a conditional create, a compare-and-swap), before it is made locally.
 """
 
 from __future__ import annotations
@@ -17,10 +21,54 @@ import stat
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from . import safe_files
 from .paths import LOCK_FILE, TMP_SUFFIX
+
+
+class Mirror(Protocol):
+    """Where the writes under a staging folder also go (store/s3/push.py)."""
+
+    def put_file(self, path: Path, source: Path) -> None:
+        """Make `path`'s object hold the bytes of the local file `source`."""
+
+    def create(self, path: Path, data: bytes) -> bytes | None:
+        """Create `path`'s object unless it exists: None if created, else what it holds."""
+
+    def update(self, path: Path, change: Callable[[Any], None]) -> Any:
+        """Apply `change` to the JSON object at `path` (FileNotFoundError if absent)."""
+
+    def append(self, path: Path, data: bytes) -> None:
+        """Add `data` at the end of `path`'s object (created when absent)."""
+
+    def beat(self, path: Path) -> None:
+        """Refresh a heartbeat."""
+
+    def remove(self, path: Path) -> None:
+        """Delete `path`'s object, if any."""
+
+
+_mirrors: dict[str, Mirror] = {}  # staging folder + os.sep -> its mirror
+
+
+def attach_mirror(folder: Path, mirror: Mirror) -> None:
+    """Send every write under `folder` (an absolute path) to `mirror` as well."""
+    _mirrors[os.path.join(os.fspath(folder), "")] = mirror
+
+
+def detach_mirror(folder: Path) -> None:
+    _mirrors.pop(os.path.join(os.fspath(folder), ""), None)
+
+
+def mirror_for(path: Path) -> Mirror | None:
+    if not _mirrors:
+        return None
+    text = os.fspath(path)
+    for folder, mirror in list(_mirrors.items()):
+        if text.startswith(folder):
+            return mirror
+    return None
 
 
 def tmp_path_for(path: Path) -> Path:
@@ -48,6 +96,9 @@ def write_atomic(path: Path, fill: Callable[[Path], object]) -> None:
     tmp = tmp_path_for(path)
     try:
         fill(tmp)
+        mirror = mirror_for(path)
+        if mirror is not None:
+            mirror.put_file(path, tmp)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -83,7 +134,15 @@ def create_json_exclusive(path: Path, obj: Any) -> bool:
 
     Hard-linking a finished temporary file is atomic and fails if the name exists, so
     exactly one of several racing processes creates the file, and readers never see it partial.
+    Mirrored, the object store decides the race, and the local file then holds what the winner
+    wrote.
     """
+    mirror = mirror_for(path)
+    if mirror is not None:
+        data = dumps(obj)
+        theirs = mirror.create(path, data)
+        _replace_locally(path, data if theirs is None else theirs)
+        return theirs is None
     tmp = tmp_path_for(path)
     try:
         write_new_file(tmp, dumps(obj))
@@ -95,6 +154,19 @@ def create_json_exclusive(path: Path, obj: Any) -> bool:
     finally:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+
+
+def _replace_locally(path: Path, data: bytes) -> None:
+    """The local copy of a mirrored file, made to hold what its object holds."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = tmp_path_for(path)
+    try:
+        write_new_file(tmp, data)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def read_json(path: str | Path, cap: int | None = None) -> Any:
@@ -161,6 +233,12 @@ def _close_idle() -> None:
 
 def update_json(path: Path, change: Any) -> Any:
     """Atomically apply `change(dict) -> None` to the JSON object at `path`; returns it."""
+    mirror = mirror_for(path)
+    if mirror is not None:
+        with locked(path.parent):  # the threads of this process; the object store's CAS for others
+            data = mirror.update(path, change)
+            _replace_locally(path, dumps(data))
+            return data
     with locked(path.parent):
         data = read_json(path)
         change(data)
@@ -176,6 +254,8 @@ def update_json_in_place(path: Path, change: Any) -> Any:
     end when no new file can be written. Refuses (ENOSPC) when the new text would need more
     blocks than the file already has.
     """
+    if mirror_for(path) is not None:  # the object store has room: a whole write
+        return update_json(path, change)
     with locked(path.parent):
         data = read_json(path)
         change(data)
@@ -202,7 +282,10 @@ def append_text(path: Path, text: str) -> None:
     """Append `text` with a single O_APPEND write under the folder lock; never through a
     link (a planted `notes.md -> ~/.bashrc` must not be written)."""
     data = text.encode("utf-8")
+    mirror = mirror_for(path)
     with locked(path.parent):
+        if mirror is not None:
+            mirror.append(path, data)
         try:
             fd = os.open(path, _APPEND_FLAGS, 0o644)
         except OSError as exc:
@@ -219,7 +302,19 @@ def append_text(path: Path, text: str) -> None:
             os.close(fd)
 
 
+def remove(path: Path) -> None:
+    """Delete a file, and its object when mirrored; absent is fine."""
+    mirror = mirror_for(path)
+    if mirror is not None:
+        mirror.remove(path)
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+
+
 def touch(path: Path) -> None:
+    mirror = mirror_for(path)
+    if mirror is not None:
+        mirror.beat(path)
     try:
         os.utime(path)
     except FileNotFoundError:

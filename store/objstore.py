@@ -21,14 +21,19 @@ credentials is stored in the store or logged.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from .errors import StoreError, StoreWriteError
+
+# (key, LastModified in epoch seconds); named here because the class's `list` shadows the type.
+Walk = list[tuple[str, float]]
 
 MAX_SWAPS = 64  # compare-and-swap attempts before a change is given up as contended
 
@@ -121,3 +126,37 @@ class ObjectRoot:
         got = obstore.list_with_delimiter(self._store, prefix.rstrip("/") or None)
         objects = [str(o["path"]) for o in got["objects"]]
         return [str(p) for p in got["common_prefixes"]], objects
+
+    def walk(self, prefix: str) -> Walk:
+        """Every object under `prefix` (recursively): its key and LastModified (epoch s)."""
+        import obstore
+
+        found: Walk = []
+        for batch in obstore.list(self._store, prefix.rstrip("/") or None, chunk_size=1000):
+            for meta in batch:
+                found.append((str(meta["path"]), meta["last_modified"].timestamp()))
+        return found
+
+    def exists(self, key: str) -> bool:
+        import obstore
+        from obstore.exceptions import NotFoundError
+
+        try:
+            obstore.head(self._store, key)
+        except (NotFoundError, FileNotFoundError):
+            return False
+        return True
+
+    def put_file(self, key: str, source: str) -> None:
+        """Replace `key` with the bytes of the local file `source` (multipart when big)."""
+        import obstore
+
+        obstore.put(self._store, key, Path(source))
+
+    def delete(self, key: str) -> None:
+        """Delete `key`; absent is fine (S3's DELETE is idempotent)."""
+        import obstore
+        from obstore.exceptions import NotFoundError
+
+        with contextlib.suppress(NotFoundError, FileNotFoundError):
+            obstore.delete(self._store, key)

@@ -9,7 +9,6 @@ never returns two files that hold the same point.
 
 from __future__ import annotations
 
-import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from . import checksums
 from .errors import CorruptPartError, first_line
-from .fsio import write_bytes_atomic
+from .fsio import remove, write_bytes_atomic
 from .paths import PART_RE, part_name
 
 if TYPE_CHECKING:
@@ -181,8 +180,7 @@ class PartWriter:
         out = Part(self.folder / part_name(self.writer, first, last), self.writer, first, last)
         write_part(out.path, merged, self.options)
         for p in parts:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(p.path)
+            remove(p.path)
         checksums.prune(self.folder, self.writer, own_part_names(self.folder, self.writer))
         rows = merged.num_rows
         self._small = [(out, rows)] if rows < SMALL_PART_ROWS else []

@@ -20,12 +20,13 @@ REPRODUCES_ENV = "MMTOP_REPRODUCES"
 
 @dataclass(frozen=True)
 class RunArgs:
-    root: Path
+    root: Path  # for a store on object storage: unused, the writer stages it locally
     flush_every: float
     tags: list[str]
     launch: shared.Launch
     params: dict[str, Any]
     reproduces: str | None = None
+    remote: str | None = None  # s3://bucket/prefix
 
 
 def check_run_args(
@@ -46,7 +47,9 @@ def check_run_args(
     The order of the checks is part of the behaviour: when several arguments are wrong, the
     caller is told about the same one every time.
     """
-    local = paths.local_root(root) if root is not None else paths.default_root()
+    text = os.fspath(root) if root is not None else os.environ.get(paths.ROOT_ENV, "")
+    remote = object_root(text)
+    local = Path() if remote is not None else paths.local_root(text or paths.DEFAULT_ROOT)
     interval = float(flush_every)
     # A single string is one tag, not one tag per character.
     given = [tags] if isinstance(tags, str) else (tags or [])
@@ -60,8 +63,24 @@ def check_run_args(
     if capture_system and not system_every > 0:
         raise ValueError(f"system_every must be > 0 seconds, got {system_every!r}")
     return RunArgs(
-        local, interval, tag_list, launch, check_params(params or {}), reproduces_from_env()
+        local,
+        interval,
+        tag_list,
+        launch,
+        check_params(params or {}),
+        reproduces_from_env(),
+        remote,
     )
+
+
+def object_root(text: str) -> str | None:
+    """`text` when it names a store on object storage the writer can log to (checked, no
+    request made); None for a local folder. Other URLs are refused by paths.local_root."""
+    if not text.startswith("s3://"):
+        return None
+    from .objstore import ObjectRoot
+
+    return ObjectRoot(text).url
 
 
 def reproduces_from_env(environ: Mapping[str, str] | None = None) -> str | None:

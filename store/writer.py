@@ -16,7 +16,7 @@ from array import array
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import lifecycle, paths, run_index, shared
 from .capture import ConsoleCapture, SystemSampler, collect_code, collect_env, redact_argv
@@ -26,7 +26,6 @@ from .folders import claim_new_run_dir, ensure_store, find_run_dir
 from .fsio import (
     create_json_exclusive,
     locked,
-    read_json,
     touch,
     update_json,
     write_bytes_atomic,
@@ -40,6 +39,9 @@ from .run_args import RunArgs, check_run_args
 from .safe_files import inside
 from .schema import FINAL_STATUSES, RUN_SCHEMA_VERSION
 from .steps import check_step, last_step, step_error
+
+if TYPE_CHECKING:
+    from .s3.remote_run import Staging
 
 HEARTBEAT_EVERY = 1.0
 MAX_BUFFERED_CALLS = 500_000
@@ -121,6 +123,17 @@ class Run(ExplicitLogging):
             params=params,
         )
         self.root = args.root
+        # A store on object storage: written into a private local folder mirrored to it.
+        self._staging: Staging | None = None
+        if args.remote is not None:
+            if parent_model is not None:
+                raise StoreError(
+                    f"parent_model= is not supported on object storage yet ({args.remote})"
+                )
+            from .s3.remote_run import Staging
+
+            self._staging = Staging(args.remote)
+            self.root = self._staging.folder
         self.writer_id = new_writer_id()
         self.flush_every = args.flush_every
         self.summary = Summary()
@@ -131,9 +144,23 @@ class Run(ExplicitLogging):
         self._owner = True  # created or resumed the run (False: joined another's live run)
         self._launch = args.launch
         self.rank = self._launch.rank
-        self._open(experiment, name, run_id, resume, args, parent_model)
-        run_index.note(self.root, self.run_id, self.path.parent.name, "start")
-        self._start(capture_env, capture_code, capture_system, system_every, capture_console)
+        try:
+            self._open(experiment, name, run_id, resume, args, parent_model)
+            run_index.note(self.root, self.run_id, self.path.parent.name, "start")
+            if self._staging is not None:
+                self._staging.push_index_log()
+            self._start(capture_env, capture_code, capture_system, system_every, capture_console)
+        except BaseException:
+            if self._staging is not None:
+                self._staging.close()
+            raise
+
+    @property
+    def url(self) -> str | None:
+        """The run's location on object storage (s3://bucket/prefix/exp/run_id), if there."""
+        if self._staging is None:
+            return None
+        return f"{self._staging.url}/{self.path.parent.name}/{self.path.name}"
 
     # ----------------------------------------------------------------- creation
     def _open(
@@ -146,6 +173,8 @@ class Run(ExplicitLogging):
         parent_model: str | None,
     ) -> None:
         """Join the run `run_id` names when it exists, else create a new one."""
+        if self._staging is not None:
+            self._staging.pull_for(None if run_id is None else check_run_id(run_id))
         ensure_store(self.root)
         # Pinned to a version now: the alias may move before this run registers its model.
         parent = _pin_model(self.root, parent_model) if parent_model else None
@@ -367,12 +396,19 @@ class Run(ExplicitLogging):
         """Merge `params` (nested dicts merge key by key) into params.json, atomically."""
         new = check_params(params)
         target = self.path / paths.PARAMS_JSON
+
+        def merge(current: dict[str, Any]) -> None:
+            merged = _deep_merge(current, new)
+            current.clear()
+            current.update(merged)
+
         with locked(self.path):
+            # Created once, else merged: a read-modify-write the object store can also do.
             try:
-                current = read_json(target)
+                update_json(target, merge)
             except FileNotFoundError:
-                current = {}
-            write_json_atomic(target, _deep_merge(current, new))
+                if not create_json_exclusive(target, new):
+                    update_json(target, merge)
 
     # ----------------------------------------------------------------- flushing
     def flush(self) -> None:
@@ -427,6 +463,9 @@ class Run(ExplicitLogging):
             self._sampler.stop()
         if self._console is not None:
             self._console.stop()
+            if self._staging is not None:  # written around fsio: uploaded whole, at the end
+                log = self._console.path
+                self._staging.push_files(log, log.with_name(log.name + ".1"))
         if self._thread is not threading.current_thread():
             self._thread.join(timeout=30)
         failure: StoreWriteError | None = None
@@ -452,7 +491,12 @@ class Run(ExplicitLogging):
         finally:
             lifecycle.unregister(self)
         run_index.note(self.root, self.run_id, self.path.parent.name, "finish")
-        if status != "killed":  # preempted: leave quickly, the next run folds the log
+        if self._staging is not None:
+            # The staging folder holds this run alone: folding it would index one run.
+            self._staging.push_index_log()
+            if failure is None:
+                self._staging.close()
+        elif status != "killed":  # preempted: leave quickly, the next run folds the log
             run_index.fold_if_due(self.root)
         if failure is not None:
             raise failure

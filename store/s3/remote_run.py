@@ -1,0 +1,112 @@
+"""A writer's staging folder for a store on object storage, and what it pulls into it.
+
+`store.Run(root="s3://bucket/prefix")` writes into a private temporary folder laid out like a
+local store, mirrored to the object store (store/s3/push.py). Before the writer looks for the
+run it is asked to join or resume, the run's objects (and the store marker) are pulled into
+that folder, so the ordinary writer finds them where it would on a disk: a resumed run
+continues after its last step, a joined run's run.json is the one on the object store.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from .. import paths
+from ..fsio import attach_mirror, detach_mirror, mirror_for
+from ..objstore import ObjectRoot
+from .push import Pusher, remote_errors
+
+STAGING_PREFIX = "mmtop-s3-"
+
+
+class Staging:
+    """The local folder one writer stages a remote store in, while it is attached."""
+
+    def __init__(self, url: str) -> None:
+        self.remote = ObjectRoot(url)  # checks the URL and obstore; no request yet
+        self.folder = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX)).resolve()
+        self.pusher = Pusher(self.folder, self.remote)
+        self._pushed_log: set[str] = set()
+        attach_mirror(self.folder, self.pusher)
+
+    @property
+    def url(self) -> str:
+        return self.remote.url
+
+    def pull_for(self, run_id: str | None) -> None:
+        """The store marker, and the run `run_id` names if the object store has it."""
+        pull(self.remote, self.folder, paths.STORE_MARKER)
+        if run_id is None:
+            return
+        experiment = find_run(self.remote, run_id)
+        if experiment is not None:
+            pull_tree(self.remote, self.folder, f"{experiment}/{run_id}/")
+
+    def push_files(self, *files: Path) -> None:
+        """Files written around fsio (the console log): whole, when they exist."""
+        for path in files:
+            if path.is_file() and mirror_for(path) is self.pusher:
+                self.pusher.put_file(path, path)
+
+    def push_index_log(self) -> None:
+        """The run index's new log entries (store/run_index.py writes them directly)."""
+        log = paths.index_log_dir(self.folder)
+        try:
+            names = sorted(set(os.listdir(log)) - self._pushed_log)
+        except FileNotFoundError:
+            return
+        for name in names:
+            if not name.endswith(paths.TMP_SUFFIX):
+                self.pusher.create(log / name, (log / name).read_bytes())
+            self._pushed_log.add(name)
+
+    def close(self) -> None:
+        """Stop mirroring and remove the folder: everything in it is on the object store."""
+        detach_mirror(self.folder)
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def find_run(remote: ObjectRoot, run_id: str) -> str | None:
+    """The experiment that holds run `run_id` on the object store, if one does."""
+    with remote_errors(remote.url, ""):
+        folders, _ = remote.list("")
+        for folder in sorted(folders):
+            experiment = folder.rstrip("/").rsplit("/", 1)[-1]
+            if paths.is_hidden(experiment):
+                continue
+            if remote.exists(f"{experiment}/{run_id}/{paths.RUN_JSON}"):
+                return experiment
+    return None
+
+
+def pull_tree(remote: ObjectRoot, folder: Path, prefix: str) -> int:
+    """Copy every object under `prefix` into `folder`, its mtime its LastModified."""
+    with remote_errors(remote.url, prefix):
+        found = remote.walk(prefix)
+    for key, modified in found:
+        pull(remote, folder, key, modified)
+    return len(found)
+
+
+def pull(remote: ObjectRoot, folder: Path, key: str, modified: float | None = None) -> bool:
+    target = local_path(folder, key)
+    with remote_errors(remote.url, key):
+        got = remote.get(key)
+    if got is None:
+        return False
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(got.data)
+    if modified is not None:
+        os.utime(target, (modified, modified))
+    return True
+
+
+def local_path(folder: Path, key: str) -> Path:
+    """Where `key` goes under `folder`; a key that would lead out of it is refused."""
+    parts = key.split("/")
+    if not key or key.startswith("/") or any(p in ("", ".", "..") for p in parts):
+        raise ValueError(f"object key {key!r} is not a store path: not pulled")
+    return folder.joinpath(*parts)

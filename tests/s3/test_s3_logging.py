@@ -1,0 +1,251 @@
+"""Logging to a store on object storage (`store.Run(root="s3://...")`) against the local S3
+server: read back by downloading the prefix and opening it as an ordinary store."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import obstore
+import pytest
+from obstore.store import from_url
+
+from mmtop import store
+from mmtop.store.errors import StoreError
+
+
+def download(url: str, dest: Path) -> Path:
+    """Every object under `url` into `dest`, each file's mtime its LastModified (a heartbeat's
+    beat), so that the ordinary reader judges the store as it would on a disk."""
+    remote = from_url(url)
+    for batch in obstore.list(remote, chunk_size=1000):
+        for meta in batch:
+            key = str(meta["path"])
+            target = dest.joinpath(*key.split("/"))
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(bytes(obstore.get(remote, key).bytes()))
+            stamp = meta["last_modified"].timestamp()
+            os.utime(target, (stamp, stamp))
+    return dest
+
+
+def read_back(url: str, dest: Path, **kw: Any) -> store.Store:
+    return store.open(download(url, dest), cache=False, **kw)
+
+
+def points(s: store.Store, run_id: str, key: str) -> tuple[list[int], list[float]]:
+    """The steps and values of one key of one run, in step order."""
+    hist = s.history(run_id, [key])
+    return hist["step"].to_list(), hist["value"].to_list()
+
+
+def keys(url: str) -> list[str]:
+    return sorted(str(m["path"]) for b in obstore.list(from_url(url)) for m in b)
+
+
+def test_a_run_logged_to_s3_reads_back_exactly(s3_url: str, tmp_path: Path) -> None:
+    with store.Run(
+        experiment="exp",
+        root=s3_url,
+        params={"lr": 0.1, "opt": {"name": "sgd"}},
+        tags=["a"],
+        flush_every=0.1,
+        capture_system=False,
+    ) as run:
+        for step in range(300):
+            run.log({"loss": 1.0 / (step + 1), "acc": step / 300}, step=step)
+        run.flush()
+        run.log_params({"opt": {"momentum": 0.9}})
+        run.summary["test/acc"] = 0.5
+    assert run.url == f"{s3_url}/exp/{run.run_id}"
+    assert not run.path.exists()  # the staging folder goes once everything is pushed
+
+    s = read_back(s3_url, tmp_path / "copy")
+    info = s.run(run.run_id)
+    assert (info.status, info.tags) == ("finished", ["a"])
+    assert info.params == {"lr": 0.1, "opt": {"name": "sgd", "momentum": 0.9}}
+    assert info.values == {"test/acc": 0.5}
+    assert points(s, run.run_id, "loss") == (list(range(300)), [1.0 / (i + 1) for i in range(300)])
+    assert s.history(run.run_id).height == 600
+    assert (tmp_path / "copy" / "mmtop-store.json").is_file()
+
+
+def test_credentials_are_never_written(
+    s3_env: dict[str, str], s3_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key_id, secret = f"AKIA{secrets.token_hex(8).upper()}", secrets.token_hex(20)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", key_id)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret)
+    with store.Run(experiment="exp", root=s3_url, capture_system=False) as run:
+        run.log({"x": 1.0})
+        staged = [p.read_bytes() for p in run.path.rglob("*") if p.is_file()]
+    copy = download(s3_url, tmp_path / "copy")
+    written = staged + [p.read_bytes() for p in copy.rglob("*") if p.is_file()]
+    assert len(written) > 5
+    port = s3_env["AWS_ENDPOINT_URL"].rsplit(":", 1)[1].encode()
+    for data in written:
+        assert key_id.encode() not in data and secret.encode() not in data
+        assert b"127.0.0.1:" + port not in data
+
+
+def test_mmtop_dir_names_an_s3_store(
+    s3_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MMTOP_DIR", s3_url)
+    with store.Run(experiment="env", capture_system=False, capture_code=False) as run:
+        run.log({"x": 2.0})
+    assert f"env/{run.run_id}/run.json" in keys(s3_url)
+
+
+def test_other_urls_and_bad_s3_urls_are_refused_with_one_line(tmp_path: Path) -> None:
+    for root, words in (("gs://b/p", "object storage"), ("s3://", "s3://bucket")):
+        with pytest.raises(StoreError, match=words) as err:
+            store.Run(root=root, capture_system=False)
+        assert "\n" not in str(err.value)
+
+
+OWN_RUN = """
+import sys
+from mmtop import store
+url, me, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+with store.Run(experiment="many", name=me, root=url, flush_every=0.05,
+               capture_system=False, capture_env=False, capture_code=False) as run:
+    for step in range(n):
+        run.log({"x": float(step), "w": float(len(me))}, step=step)
+        if step % 40 == 39:
+            run.flush()
+print(run.run_id)
+"""
+
+RANK = """
+import sys
+from mmtop import store
+url, rank, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+with store.Run(experiment="many", run_id="shared-run", world_size=3, rank=rank, root=url,
+               flush_every=0.05, capture_system=False, capture_env=False,
+               capture_code=False) as run:
+    for step in range(n):
+        run.log({f"r{rank}": float(step)}, step=step)
+        if step % 40 == 39:
+            run.flush()
+"""
+
+
+def test_eight_processes_and_a_shared_run_log_to_one_store_at_once(
+    s3_url: str, tmp_path: Path, spawn: Any
+) -> None:
+    n = 200
+    own = [spawn(OWN_RUN, s3_url, f"p{i}", str(n)) for i in range(8)]
+    ranks = [spawn(RANK, s3_url, str(r), str(n)) for r in range(3)]
+    ids = []
+    for proc in own + ranks:
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        ids.append(out.strip())
+
+    s = read_back(s3_url, tmp_path / "copy")
+    runs = s.runs()
+    assert runs.height == 9
+    assert set(runs["status"]) == {"finished"}
+    for run_id in ids[:8]:
+        # Exact: nothing lost, nothing twice.
+        assert points(s, run_id, "x") == (list(range(n)), [float(i) for i in range(n)])
+    for rank in range(3):
+        assert points(s, "shared-run", f"r{rank}") == (list(range(n)), [float(i) for i in range(n)])
+    meta = json.loads((tmp_path / "copy" / "many" / "shared-run" / "run.json").read_text())
+    assert sorted(w["rank"] for w in meta["writers"]) == [0, 1, 2]
+
+
+KILLED = """
+import sys, time
+from mmtop import store
+url = sys.argv[1]
+run = store.Run(experiment="k", run_id="victim", root=url, flush_every=3600,
+                capture_system=False, capture_env=False, capture_code=False)
+for step in range(150):
+    run.log({"x": float(step)})
+run.flush()
+for step in range(150, 170):
+    run.log({"x": float(step)})  # never flushed: lost to kill -9
+print("flushed", flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_killed_writer_reads_crashed_and_resumes_keeping_every_flushed_point(
+    s3_url: str, tmp_path: Path, spawn: Any, wait_until: Any
+) -> None:
+    proc = spawn(KILLED, s3_url)
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "flushed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+
+    copies = iter(range(1000))
+
+    def status() -> str:
+        return str(read_back(s3_url, tmp_path / f"c{next(copies)}").run("victim").status)
+
+    # Running until the dead writer's heartbeat is a few seconds old (docs/FORMAT.md).
+    wait_until(lambda: status() == "crashed", timeout=30, what="the killed run to read crashed")
+    s = read_back(s3_url, tmp_path / "before")
+    assert points(s, "victim", "x") == (list(range(150)), [float(i) for i in range(150)])
+
+    with store.Run(root=s3_url, run_id="victim", resume=True, capture_system=False) as run:
+        run.log({"x": 150.0})
+    s = read_back(s3_url, tmp_path / "after")
+    info = s.run("victim")
+    assert info.status == "finished"
+    assert points(s, "victim", "x") == (list(range(151)), [float(i) for i in range(151)])
+    meta = json.loads((tmp_path / "after" / "k" / "victim" / "run.json").read_text())
+    assert len(meta["resumed"]) == 1
+    assert [w["status"] for w in meta["writers"]] == ["running", "finished"]
+
+
+CREATE = """
+import os, sys, time
+from mmtop import store
+url, go, end = sys.argv[1:4]
+print("ready", flush=True)
+while not os.path.exists(go):
+    time.sleep(0.001)
+run = store.Run(experiment="race", run_id="one-id", root=url, params={"by": os.getpid()},
+                capture_system=False, capture_env=False, capture_code=False)
+print(int(run._owner), flush=True)
+while not os.path.exists(end):  # the first to finish would end the run for a late joiner
+    time.sleep(0.01)
+run.finish()
+"""
+
+
+def test_processes_racing_to_create_one_run_id_never_both_win(
+    s3_url: str, tmp_path: Path, spawn: Any
+) -> None:
+    go, end = tmp_path / "go", tmp_path / "end"
+    procs = [spawn(CREATE, s3_url, str(go), str(end)) for _ in range(4)]
+    for proc in procs:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+    go.touch()
+    owners = []
+    for proc in procs:
+        assert proc.stdout is not None
+        owners.append(proc.stdout.readline().strip())
+    end.touch()
+    for proc in procs:
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+    assert sorted(owners) == ["0", "0", "0", "1"]
+    meta = json.loads(
+        (download(s3_url, tmp_path / "copy") / "race" / "one-id" / "run.json").read_text()
+    )
+    # Every racer is recorded in the one run.json: none overwrote the winner's.
+    assert len(meta["writers"]) == 4
+    assert {w["status"] for w in meta["writers"]} == {"finished"}
+    assert meta["status"] == "finished"
+    created = datetime.fromisoformat(meta["created"])
+    assert all(datetime.fromisoformat(w["started"]) >= created for w in meta["writers"])
