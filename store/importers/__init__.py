@@ -1,4 +1,4 @@
-"""Importers: bring runs logged by other tools (MLflow, TensorBoard) into a store.
+"""Importers: bring runs logged by other tools (MLflow, TensorBoard, W&B) into a store.
 
 One module per source; each imports its framework (if any) only when it runs, so importing
 `mmtop.store` imports none of them. `import_runs` is the one entry point.
@@ -13,7 +13,7 @@ from .model import ImportError_, ImportReport, SourceRun
 if TYPE_CHECKING:
     from .target import import_runs
 
-SOURCES = ("mlflow", "tensorboard")
+SOURCES = ("mlflow", "tensorboard", "wandb")
 
 __all__ = ["SOURCES", "ImportError_", "ImportReport", "SourceRun", "import_runs"]
 

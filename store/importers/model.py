@@ -47,6 +47,9 @@ class SourceRun:
     error: dict[str, Any] | None = None
     parent_id: str | None = None  # the source's id of the parent run (nested runs)
     metrics: dict[str, Points] = field(default_factory=dict)
+    values: dict[str, float] = field(default_factory=dict)  # explicit summary values
+    # Values the source logged that mmtop keeps no series of (images, text...), by kind.
+    left_out: dict[str, int] = field(default_factory=dict)
     uri: str = ""
     # Where the source keeps the run's files (a folder path or a URI), and the folder that
     # path must stay inside when copied (None: anywhere on this machine).
@@ -72,6 +75,7 @@ class ImportReport:
     imported: list[str] = field(default_factory=list)  # mmtop run ids
     skipped: list[str] = field(default_factory=list)  # imported before
     points: int = 0
+    left_out: dict[str, int] = field(default_factory=dict)  # values not imported, by kind
     problems: list[dict[str, str]] = field(default_factory=list)
 
 

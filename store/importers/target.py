@@ -126,6 +126,8 @@ def _write_one(
     else:
         report.imported.append(run_id)
         report.points += points
+        for kind, count in run.left_out.items():
+            report.left_out[kind] = report.left_out.get(kind, 0) + count
 
 
 def _scan(source: str, location: str, report: ImportReport) -> list[Pending]:
@@ -143,7 +145,11 @@ def _scan(source: str, location: str, report: ImportReport) -> list[Pending]:
         from . import tensorboard
 
         return tensorboard.scan(location, report.problems)
-    raise ImportError_(f"unknown source {source!r} (known: mlflow, tensorboard)")
+    if source == "wandb":
+        from . import wandb_runs
+
+        return wandb_runs.scan(location, report.problems)
+    raise ImportError_(f"unknown source {source!r} (known: mlflow, tensorboard, wandb)")
 
 
 def write_run(
@@ -201,6 +207,8 @@ def _fill(
         imported["parent_run_id"] = parent
     if run.source_tags:
         imported["tags"] = run.source_tags
+    if run.left_out:
+        imported["left_out"] = run.left_out
     meta: dict[str, Any] = {
         "schema_version": RUN_SCHEMA_VERSION,
         "run_id": run_id,
@@ -235,7 +243,10 @@ def _write_points(folder: Path, writer: str, run: SourceRun, report: ImportRepor
         order = np.lexsort((pts.time_us, pts.step))  # stable: repeated steps keep their order
         chunks.append((len(names), pts.step[order], pts.time_us[order], pts.value[order]))
         names.append(key)
+    explicit = _checked_values(run, report)
     if not chunks:
+        if explicit:
+            _write_summary(folder, writer, {}, explicit)
         return 0
     key_idx = np.concatenate([np.full(len(c[1]), c[0], dtype=np.int32) for c in chunks])
     steps = np.concatenate([c[1] for c in chunks]).astype(np.int64, copy=False)
@@ -264,16 +275,34 @@ def _write_points(folder: Path, writer: str, run: SourceRun, report: ImportRepor
         )
     parts.try_compact()
     stats = _stats(key_idx, steps, times, values, names)
+    _write_summary(folder, writer, {k: v.to_json() for k, v in stats.items()}, explicit)
+    return len(values)
+
+
+def _checked_values(run: SourceRun, report: ImportReport) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for key, value in run.values.items():
+        try:
+            check_key(key)
+        except (TypeError, ValueError) as exc:
+            report.problems.append({"path": run.uri, "reason": f"summary value skipped: {exc}"})
+            continue
+        out[key] = value
+    return out
+
+
+def _write_summary(
+    folder: Path, writer: str, metrics: dict[str, Any], values: dict[str, float]
+) -> None:
     summary = {
         "writer": writer,
         "updated": time.time(),
-        "metrics": {k: v.to_json() for k, v in stats.items()},
-        "values": {},
+        "metrics": metrics,
+        "values": values,
         "system": {},
     }
     (folder / paths.SUMMARY_DIR).mkdir()
     write_json_atomic(paths.summary_file(folder, writer), summary)
-    return len(values)
 
 
 def text_value(text: str | None, limit: int = MAX_NAME_LEN) -> str | None:

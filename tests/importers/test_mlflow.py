@@ -207,7 +207,7 @@ def test_unknown_schemas_and_missing_sources_are_refused(
     assert "unknown MLflow schema revision" in capsys.readouterr().err
     assert main(["import", "mlflow", str(tmp_path / "nope"), "--root", str(tmp_path)]) == 1
     assert "no MLflow file store" in capsys.readouterr().err
-    assert main(["import", "wandb", "x"]) == 2
+    assert main(["import", "comet", "x"]) == 2
 
 
 def test_the_store_imports_no_importer_dependency() -> None:

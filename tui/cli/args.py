@@ -27,7 +27,7 @@ COMMANDS: dict[str, str] = {
     "doctor": "check the store; list unreadable files and crashed runs",
     "compact": "merge metric parts of finished runs into fewer files",
     "sql": "SQL over the tables runs, metrics and system (polars SQL), output as ls",
-    "import": "import runs from MLflow (file or SQLite store) or TensorBoard, once each",
+    "import": "import runs from MLflow (file or SQLite store), TensorBoard or W&B, once each",
     "models": "the model registry: list, show, promote, export and verify versions",
     "datasets": "the dataset registry: list, show, diff versions and trace their lineage",
     "reproduce": "rebuild a run's code, packages and command; --run checks the result",
@@ -424,12 +424,18 @@ examples:
   mmtop import mlflow sqlite:///mlflow.db --experiment legacy
   mmtop import mlflow ./mlruns --artifacts     # copy each run's local artifacts too
   mmtop import tensorboard ./runs
+  mmtop import wandb ./wandb                   # offline-run-*/ and run-*/ folders
 """
 
 
 def _import(p: argparse.ArgumentParser) -> None:
-    p.add_argument("source", choices=("mlflow", "tensorboard"), help="the tool that logged")
-    p.add_argument("path", help="an mlruns folder, sqlite:///FILE.db, or a TensorBoard log folder")
+    p.add_argument(
+        "source", choices=("mlflow", "tensorboard", "wandb"), help="the tool that logged"
+    )
+    p.add_argument(
+        "path",
+        help="an mlruns folder, sqlite:///FILE.db, a TensorBoard log folder, or a W&B folder",
+    )
     p.add_argument("--experiment", metavar="NAME", help="put every run in this experiment")
     p.add_argument(
         "--artifacts", action="store_true", help="copy each MLflow run's local artifacts too"

@@ -1,4 +1,4 @@
-"""`mmtop import SOURCE PATH`: bring MLflow or TensorBoard runs into the store, once each."""
+"""`mmtop import SOURCE PATH`: bring MLflow, TensorBoard or W&B runs into the store, once each."""
 
 from __future__ import annotations
 
@@ -46,6 +46,9 @@ def as_text(data: dict[str, Any]) -> str:
         f"{data['source']}: {data['found']} runs found, {imported} imported "
         f"({data['points']:,} points), {skipped} imported before, into {cells.human(data['root'])}"
     ]
+    if data["left_out"]:
+        kinds = ", ".join(f"{n:,} {cells.human(k)}" for k, n in sorted(data["left_out"].items()))
+        lines.append(f"values left out (not numbers): {kinds}")
     if data["problems"]:
         lines.append(f"skipped ({len(data['problems'])}):")
         lines.extend(
