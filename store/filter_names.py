@@ -38,14 +38,21 @@ def spell(path: Path) -> str:
 
 
 def _leaves(schema: pl.Schema) -> dict[Path, pl.DataType]:
+    """Every column and struct field, in the frame's order (a struct before its fields)."""
     out: dict[Path, pl.DataType] = {}
-    stack: list[tuple[Path, Any]] = [((name,), dtype) for name, dtype in schema.items()]
+    stack: list[tuple[Path, Any]] = [((name,), dtype) for name, dtype in reversed(schema.items())]
     while stack:
         path, dtype = stack.pop()
         out[path] = dtype
         if isinstance(dtype, pl.Struct):
-            stack.extend(((*path, f.name), f.dtype) for f in dtype.fields)
+            stack.extend(((*path, f.name), f.dtype) for f in reversed(dtype.fields))
     return out
+
+
+def names(schema: pl.Schema) -> list[str]:
+    """Every name a filter can use, spelled as a filter writes it, in the frame's order:
+    what the filter bar offers while a name is typed."""
+    return _Names(schema).spelled
 
 
 def _path(node: Any, exp: Any) -> Path:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
 
 import polars as pl
+
+from mmtop.store import filter_names
 
 # Anything that can only mean SQL: comparison operators, brackets, quotes, dotted fields,
 # or keywords between words.
@@ -99,21 +100,9 @@ def mask(raw: pl.DataFrame, search: pl.Series | None, flt: Filter) -> pl.Series 
 
 
 def field_names(raw: pl.DataFrame) -> list[str]:
-    """Every name a filter can use, nested params and metric keys included (for completion)."""
-    names: list[str] = []
-
-    def walk(prefix: str, dtype: Any) -> None:
-        if isinstance(dtype, pl.Struct):
-            for fld in dtype.fields:
-                walk(f"{prefix}.{quote(fld.name)}", fld.dtype)
-        else:
-            names.append(prefix)
-
-    for col, dtype in raw.schema.items():
-        if col.startswith("__"):
-            continue
-        walk(col, dtype)
-    return names
+    """Every name a filter can use (store/filter_names.py), for completion; internal
+    `__` columns left out."""
+    return [n for n in filter_names.names(raw.schema) if not n.startswith("__")]
 
 
 def quote(name: str) -> str:
@@ -121,20 +110,6 @@ def quote(name: str) -> str:
     if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
         return name
     return '"' + name.replace('"', '""') + '"'
-
-
-def complete(text: str, names: list[str]) -> str | None:
-    """Complete the last token of `text` against field names; None when nothing fits."""
-    match = re.search(r"[A-Za-z_\"][\w./\"-]*$", text)
-    if not match:
-        return None
-    token = match.group(0)
-    if len(token) < 2:
-        return None
-    for name in names:
-        if name.startswith(token) and name != token:
-            return text[: match.start()] + name
-    return None
 
 
 @dataclass

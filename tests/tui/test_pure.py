@@ -11,7 +11,8 @@ import pytest
 from mmtop.tui.column_rule import differing
 from mmtop.tui.columns import ColumnChoice, choose
 from mmtop.tui.confusion import to_confusion, wrong_first
-from mmtop.tui.filtering import FilterError, classify, complete, field_names, mask
+from mmtop.tui.filter_completion import Completion, candidates
+from mmtop.tui.filtering import FilterError, classify, field_names, mask
 from mmtop.tui.flat import flatten
 from mmtop.tui.formatting import fit, fmt_age, fmt_duration, fmt_number, status_glyph
 from mmtop.tui.launch import resolve, sample_root
@@ -93,9 +94,24 @@ def test_filter_language() -> None:
         mask(raw, search, classify("params.lr + 1"))
     names = field_names(raw)
     assert 'metrics."val/acc"' in names and "params.opt.name" in names
-    assert complete("params.o", names) == "params.opt.name"
-    assert complete("status = 'x' and metrics.", names) == "status = 'x' and metrics.\"val/acc\""
-    assert complete("zzz", names) is None
+
+    def offered(text: str) -> tuple[str, ...] | None:
+        found = candidates(text, len(text), names)
+        return None if found is None else found.candidates
+
+    assert offered("params.o") == ("params.opt.name",)
+    assert offered("status = 'x' and metrics.v") == ('metrics."val/acc"',)
+    assert candidates("lr > 1 and metrics.va", 21, names) == Completion(
+        11, 21, ('metrics."val/acc"',)
+    )
+    assert offered("zzz") is None
+    assert offered("name = 'params.o") is None  # inside a string
+    assert offered("1e") is None  # a number, not a name
+    assert offered("status = ") == ("'running'", "'finished'", "'failed'", "'killed'", "'crashed'")
+    assert offered("status != 'f") == ("'finished'", "'failed'")
+    # A bare key: the params whose last part starts with it, then the metrics.
+    assert offered("lr") == ("params.lr",)
+    assert offered("va") == ('metrics."val/acc"',)
 
 
 def test_columns_show_differing_params_and_present_metrics() -> None:

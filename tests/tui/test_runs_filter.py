@@ -13,7 +13,7 @@ from textual.widgets import Input
 
 from mmtop.tui.filtering import History
 from mmtop.tui.screens.prompt import PromptScreen
-from mmtop.tui.widgets.filter_bar import FilterBar, FilterInput
+from mmtop.tui.widgets.filter_bar import CompletionList, FilterBar, FilterInput
 from mmtop.tui.widgets.runs_table import RunsTable
 from mmtop.tui.widgets.status_bar import StatusBar
 
@@ -111,11 +111,112 @@ async def test_filter_history_and_field_completion(store_root: Path, h: Any) -> 
         await pilot.press("down")
         assert bar_input.value == "sgd"
         await pilot.press("ctrl+a", "ctrl+k", *"params.mo")
-        await h.wait_for(pilot, lambda: bar_input._suggestion == "params.model.kind")
+        assert completion(app).values == ("params.model.kind",)
         await pilot.press("tab")
         assert bar_input.value == "params.model.kind"
+        assert not completion(app).display  # the only candidate: taken, the list closes
         await pilot.press(*" = 'mlp'")
         assert h.names(app) == ["mlp-lr0.001", "mlp-lr0.01"]
+
+
+def completion(app: App[Any]) -> CompletionList:
+    return app.screen.query_one(CompletionList)
+
+
+async def test_completion_list_pops_up_cycles_and_takes_a_candidate(
+    store_root: Path, h: Any
+) -> None:
+    app = h.make_app(store_root)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await h.loaded(pilot)
+        bar_input = app.screen.query_one(FilterInput)
+        popup = completion(app)
+        await pilot.press("slash", *"metrics.va")
+        # Metric keys come with the double quotes the filter needs.
+        assert popup.display and popup.values == ('metrics."val/acc"',)
+        await pilot.press("tab")
+        assert bar_input.value == 'metrics."val/acc"'
+        await pilot.press(*" > 0.9 and va")
+        assert completion(app).values == (
+            'metrics."val/acc"', 'metrics_min."val/acc"', 'metrics_max."val/acc"',
+        )  # fmt: skip
+        # Drawn just above the bar, starting under the word being completed.
+        assert popup.region.bottom == bar_input.region.y
+        assert popup.region.x == bar_input.region.x + len('metrics."val/acc" > 0.9 and ')
+        lines = h.screen_text(app).splitlines()
+        box = popup.region
+        assert [line[box.x : box.right].strip() for line in lines[box.y : box.bottom]] == [
+            'metrics."val/acc"', 'metrics_min."val/acc"', 'metrics_max."val/acc"',
+        ]  # fmt: skip
+        head = 'metrics."val/acc" > 0.9 and '
+        await pilot.press("tab")  # the highlighted (first) one
+        assert bar_input.value == head + 'metrics."val/acc"'
+        await pilot.press("tab")  # again: the next one in its place
+        assert bar_input.value == head + 'metrics_min."val/acc"'
+        await pilot.press("tab", "tab")  # past the last: round to the first
+        assert bar_input.value == head + 'metrics."val/acc"'
+        await pilot.press("shift+tab")  # back: round to the last
+        assert bar_input.value == head + 'metrics_max."val/acc"'
+        assert popup.display and popup.highlighted == 2
+        await pilot.press("enter")  # takes it and closes the list; the filter stays
+        assert not popup.display
+        assert isinstance(app.focused, FilterInput)
+        assert bar_input.value == head + 'metrics_max."val/acc"'
+        assert bar_input.cursor_position == len(bar_input.value)
+        # up/down move in an open list (not the history); enter takes the one gone to.
+        await pilot.press(*" > 0 and status = ")
+        assert completion(app).values == (
+            "'running'",
+            "'finished'",
+            "'failed'",
+            "'killed'",
+            "'crashed'",
+        )
+        await pilot.press("down", "down", "up", "down")
+        assert bar_input.value.endswith("status = ")  # moving puts nothing in
+        await pilot.press("enter")
+        assert bar_input.value.endswith("status = 'failed'")
+        assert h.names(app) == ["mlp-lr0.01"]
+        # esc closes the list; esc again clears the filter.
+        await pilot.press(*" and pa")
+        assert popup.display
+        await pilot.press("escape")
+        assert not popup.display and bar_input.value.endswith(" and pa")
+        await pilot.press("escape")
+        assert bar_input.value == ""
+        assert isinstance(app.focused, RunsTable)
+
+
+async def test_enter_keeps_a_typed_word_when_a_candidate_was_only_offered(
+    store_root: Path, h: Any
+) -> None:
+    app = h.make_app(store_root)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await h.loaded(pilot)
+        await pilot.press("slash", *"na")
+        assert completion(app).values == ("name",)
+        await pilot.press("backspace", "backspace", *"resnet")
+        assert not completion(app).display
+        await pilot.press("slash", "ctrl+a", "ctrl+k", *"ru", "enter")  # run_id offered
+        assert app.screen.query_one(FilterInput).value == "ru"
+        assert isinstance(app.focused, RunsTable)
+        assert not completion(app).display
+
+
+async def test_completion_shows_run_logged_names_inert(tmp_path: Path, h: Any) -> None:
+    root = tmp_path / "store"
+    h.build_store(root)
+    h.write_run(root, 9, h.Spec("odd", params={"[reverse]x[/reverse]": 1, "lr": 0.3}))
+    app = h.make_app(root)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await h.loaded(pilot)
+        await pilot.press("slash", *"params.")
+        popup = completion(app)
+        assert 'params."[reverse]x[/reverse]"' in popup.values
+        # Drawn as typed: the markup is text, not a style.
+        assert 'params."[reverse]x[/reverse]"' in h.screen_text(app)
+        await pilot.press("tab")
+        assert app.screen.query_one(FilterInput).value == popup.values[0]
 
 
 async def test_export_writes_visible_table_to_csv(store_root: Path, tmp_path: Path, h: Any) -> None:

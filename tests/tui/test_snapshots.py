@@ -58,6 +58,18 @@ def test_runs_screen_bad_filter(relative_store: Path, snap_compare: Any, h: Any)
     assert snap_compare(app, terminal_size=(120, 40), run_before=ready)
 
 
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)], ids=["120x40", "80x24"])
+def test_filter_completion_list(
+    relative_store: Path, snap_compare: Any, h: Any, size: tuple[int, int]
+) -> None:
+    async def ready(pilot: Any) -> None:
+        await _runs_ready(pilot, h)
+        await pilot.press("slash", *"lr > 0.01 and va", "tab", "tab")
+
+    app = h.make_app(relative_store)
+    assert snap_compare(app, terminal_size=size, run_before=ready)
+
+
 def test_sample_store_read_only_header(relative_store: Path, snap_compare: Any, h: Any) -> None:
     async def ready(pilot: Any) -> None:
         await _runs_ready(pilot, h)
