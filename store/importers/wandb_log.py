@@ -24,7 +24,6 @@ MAGIC = 0xBEE1
 VERSION = 0
 FULL, FIRST, MIDDLE, LAST = 1, 2, 3, 4
 _CHUNK = struct.Struct("<IHB")
-_ZERO = bytes(HEADER)
 
 
 class CorruptLog(ValueError):
@@ -48,8 +47,9 @@ def read_records(data: bytes) -> Framed:
     if version != VERSION:
         raise CorruptLog(f"W&B run file version {version} is not known (only {VERSION})")
     out = Framed()
+    view = memoryview(data)  # chunks are sliced without copying; records are joined once
     pos = HEADER
-    parts: list[bytes] = []
+    parts: list[memoryview] = []
     start = pos  # where the record being put together began
     size = len(data)
     while pos < size:
@@ -60,25 +60,25 @@ def read_records(data: bytes) -> Framed:
         if pos + HEADER > size:
             out.torn_at = start if parts else pos
             return out
-        if data[pos : pos + HEADER] == _ZERO:
+        crc, length, kind = _CHUNK.unpack_from(data, pos)
+        if kind == 0 and length == 0 and crc == 0:
             pos += room
             continue
-        crc, length, kind = _CHUNK.unpack_from(data, pos)
         end = pos + HEADER + length
         if end > size:
             out.torn_at = start if parts else pos
             return out
         if length > room - HEADER:
             raise CorruptLog(f"chunk at byte {pos} runs past its block")
-        if zlib.crc32(data[pos + HEADER - 1 : end]) != crc:
+        if zlib.crc32(view[pos + HEADER - 1 : end]) != crc:
             raise CorruptLog(f"chunk at byte {pos} is corrupt (CRC mismatch)")
-        chunk = data[pos + HEADER : end]
+        chunk = view[pos + HEADER : end]
         if kind == FULL or kind == FIRST:
             if parts:
                 raise CorruptLog(f"record at byte {start} has no last chunk")
             start = pos
             if kind == FULL:
-                out.records.append(chunk)
+                out.records.append(bytes(chunk))
             else:
                 parts = [chunk]
         elif kind == MIDDLE or kind == LAST:

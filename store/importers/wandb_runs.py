@@ -188,43 +188,78 @@ def _value(text: str) -> Any:
 def _history(
     history: Any, series: dict[str, _Series], left_out: Counter[str], last: float | None
 ) -> float | None:
-    items = [
-        (tuple(i.nested_key) if i.nested_key else (i.key,), i.value_json) for i in history.item
-    ]
-    media = {p[: p.index("_type")] for p, _ in items if "_type" in p[1:]}
     step = history.step.num
     when: float | None = None
-    numbers: list[tuple[str, float]] = []
-    for path, text in items:
-        if path == (STEP,):
+    flat: list[tuple[str, str]] = []
+    deep: list[tuple[tuple[str, ...], str]] = []
+    for item in history.item:
+        nested = item.nested_key
+        parts = len(nested)
+        if parts > 1:
+            deep.append((tuple(nested), item.value_json))
+            continue
+        key = nested[0] if parts else item.key
+        text = item.value_json
+        if key == STEP:
             step = int(text) if text.isdigit() else int(_value(text))
-            continue
-        if path == (TIME,):
+        elif key == TIME:
             when = float(_value(text))
-            continue
-        if path == (RUNTIME,) or path[0] == _HIDDEN:
-            continue
-        if media and any(path[: len(m)] == m for m in media):
-            continue
-        value = _value(text)
-        if isinstance(value, bool | int | float):
-            numbers.append((".".join(path), float(value)))
-        else:
-            left_out[_kind(value)] += 1
-    for m in media:
-        kind = next((_value(t) for p, t in items if p == (*m, "_type")), "media")
-        left_out[str(kind)] += 1
+        elif key != RUNTIME and key != _HIDDEN:
+            flat.append((key, text))
+    if deep:
+        flat.extend(_nested(deep, left_out))
     if when is None:
         when = last if last is not None else 0.0
     time_us = round(when * 1_000_000)
-    for key, number in numbers:
-        s = series.get(key)
-        if s is None:
-            s = series[key] = _Series()
-        s.steps.append(step)
-        s.times.append(time_us)
-        s.values.append(number)
+    for key, text in flat:
+        try:
+            number = float(text)  # the common case, and exact: the double json would give
+        except ValueError:
+            for sub, value in _numbers(key, json.loads(text), left_out):
+                _append(series, sub, step, time_us, value)
+            continue
+        _append(series, key, step, time_us, number)
     return when
+
+
+def _append(series: dict[str, _Series], key: str, step: int, time_us: int, value: float) -> None:
+    s = series.get(key)
+    if s is None:
+        s = series[key] = _Series()
+    s.steps.append(step)
+    s.times.append(time_us)
+    s.values.append(value)
+
+
+def _numbers(key: str, value: Any, left_out: Counter[str]) -> list[tuple[str, float]]:
+    """The numbers in a decoded value: itself, or a nested dict's as `key.sub` (older wandb
+    wrote a dict as one item); media, tables, histograms, text, lists and nulls are counted."""
+    if isinstance(value, bool | int | float):
+        return [(key, float(value))]
+    if isinstance(value, dict):
+        kind = value.get("_type")
+        if kind is not None:
+            left_out[kind if isinstance(kind, str) else "media"] += 1
+            return []
+        return [n for k, v in value.items() for n in _numbers(f"{key}.{k}", v, left_out)]
+    left_out[_kind(value)] += 1
+    return []
+
+
+def _nested(
+    items: list[tuple[tuple[str, ...], str]], left_out: Counter[str]
+) -> list[tuple[str, str]]:
+    """Values logged as nested dicts, keyed `a.b`; a dict with a `_type` (media, tables,
+    histograms) is left out whole and counted by its type."""
+    media = {p[: p.index("_type")]: t for p, t in items if "_type" in p[1:]}
+    for text in media.values():
+        kind = _value(text)
+        left_out[kind if isinstance(kind, str) else "media"] += 1
+    return [
+        (".".join(path), text)
+        for path, text in items
+        if path[0] != _HIDDEN and not any(path[: len(m)] == m for m in media)
+    ]
 
 
 def _kind(value: Any) -> str:
@@ -242,7 +277,8 @@ def _apply(state: dict[tuple[str, ...], str], items: Any) -> None:
     W&B writes a summary update beside every history row)."""
     for item in items.update:
         nested = item.nested_key
-        path = tuple(nested) if nested else (item.key,)
+        parts = len(nested)
+        path = (nested[0],) if parts == 1 else tuple(nested) if parts else (item.key,)
         if path not in state:
             for old in [p for p in state if p[: len(path)] == path or path[: len(p)] == p]:
                 del state[old]
@@ -279,14 +315,12 @@ def _summary_values(
     `run.summary`, or kept as a min/max by `define_metric`."""
     media = {p[: p.index("_type")] for p in summary if "_type" in p[1:]}
     out: dict[str, float] = {}
+    numbers: list[tuple[str, float]] = []
     for path, text in summary.items():
         if path[0].startswith("_") or any(path[: len(m)] == m for m in media):
             continue
-        value = _value(text)
-        if not isinstance(value, bool | int | float):
-            continue
-        key = ".".join(path)
-        number = float(value)
+        numbers.extend(_numbers(".".join(path), _value(text), Counter()))
+    for key, number in numbers:
         s = series.get(key)
         if s is not None:
             last = s.values[max(range(len(s.steps)), key=lambda i: (s.steps[i], s.times[i]))]

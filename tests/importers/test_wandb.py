@@ -331,3 +331,15 @@ def test_reading_needs_neither_wandb_nor_its_service(
         check=True,
     )
     assert json.loads(done.stdout) == [3, 11 + 2 + 1 + 1 + ROWS * WIDE + 1, [], False]
+
+
+def test_a_dict_logged_as_one_item_is_read_as_nested_keys() -> None:
+    """Older wandb wrote a nested dict (and media) as one item's JSON, not as nested keys."""
+    from collections import Counter
+
+    from mmtop.store.importers.wandb_runs import _numbers
+
+    left_out: Counter[str] = Counter()
+    value = {"b": 1, "c": {"_type": "image-file", "width": 4}, "d": "x", "e": {"f": True}}
+    assert _numbers("a", value, left_out) == [("a.b", 1.0), ("a.e.f", 1.0)]
+    assert left_out == {"image-file": 1, "text": 1}
