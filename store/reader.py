@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ from typing import Any
 import polars as pl
 
 from . import paths, query, run_index
-from .beats import BeatWatch
+from .beats import BeatWatch, StoreClock
 from .datasets.api import DatasetRegistry
 from .errors import (
     AmbiguousRunError,
@@ -88,6 +87,9 @@ class Store(ModelRegistry, DatasetRegistry):
         # folding the index and `mmtop compact` do, so what it vouches for is checked anew).
         self._vouched = True
         self._beats = BeatWatch(self.stale_after)  # heartbeats judged by their progress
+        # Heartbeats seen once are judged by their age on the store's clock, probed in the
+        # reader's cache folder (skipped by listings) when the store may be written.
+        self._clock = StoreClock(paths.cache_dir(self.root), not self.read_only)
 
     @property
     def read_only(self) -> bool:
@@ -220,21 +222,27 @@ class Store(ModelRegistry, DatasetRegistry):
         status = "crashed" if stale or (dead_here and age > DEAD_PID_GRACE) else "running"
         return status, seen
 
-    def _with_status(self, rec: dict[str, Any], run: Path, now: float) -> dict[str, Any]:
+    def _with_status(self, rec: dict[str, Any], run: Path) -> dict[str, Any]:
         out = dict(rec, status=str(rec["meta"].get("status", "running")), last_seen=None)
         if out["status"] == "running":
             meta = rec["meta"]
             out["status"], out["last_seen"] = self._liveness(
-                str(run), meta.get("host"), meta.get("pid"), now, meta
+                str(run), meta.get("host"), meta.get("pid"), self.store_time(), meta
             )
         return out
+
+    def store_time(self) -> float:
+        """Now on the clock that stamps the store's heartbeats (docs/FORMAT.md, "Shared disks
+        (NFS)"): measured once per `Store` by a probe file when the store may be written,
+        else this machine's clock."""
+        return self._clock.now()
 
     def _live(self, frame: pl.DataFrame) -> pl.DataFrame:
         """Fill in liveness: running rows may be crashed; their duration runs to the last beat."""
         mask = frame["status"] == "running"
         if not mask.any():
             return frame
-        now = time.time()
+        now = self.store_time()
         live = frame.filter(mask).select("path", "host", "pid", "created")
         statuses: list[str] = []
         durations: list[float | None] = []
@@ -407,7 +415,7 @@ class Store(ModelRegistry, DatasetRegistry):
             reason = problems[0].reason if problems else "run.json is missing"
             raise StoreError(f"run {run_id} cannot be read: {reason}")
         rec["path"] = str(folder)
-        rec = self._with_status(rec, folder, time.time())
+        rec = self._with_status(rec, folder)
         info = RunInfo.from_record(rec, folder, self)
         info.problems.extend(problems)
         return info

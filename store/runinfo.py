@@ -272,8 +272,9 @@ class RunInfo(RunFiles):
     def writers(self) -> list[dict[str, Any]]:
         """Each process that wrote the run: writer, rank, host, pid, status, last_step,
         started, ended, attempt, error. Live writers read `running` or `crashed`."""
-        stale = self._store.stale_after if self._store is not None else DEFAULT_STALE_AFTER
-        return writer_rows(self.path, self.meta, time.time(), stale)
+        if self._store is None:
+            return writer_rows(self.path, self.meta, time.time(), DEFAULT_STALE_AFTER)
+        return writer_rows(self.path, self.meta, self._store.store_time(), self._store.stale_after)
 
     @property
     def metric_keys(self) -> list[str]:

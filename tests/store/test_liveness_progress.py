@@ -8,7 +8,11 @@ import os
 import time
 from pathlib import Path
 
+import pytest
+
 from mmtop import store
+from mmtop.store import beats
+from mmtop.tui.cli import main
 
 RUN = "20270101T000000Z-aaaaaaaaaaaa"
 
@@ -84,3 +88,71 @@ def test_a_beat_set_back_is_not_progress(root: Path) -> None:
     assert _status(st) == "running"
     os.utime(run / "heartbeat", (now - 3600, now - 3600))
     assert _status(st) == "crashed"
+
+
+HOURS = 3 * 3600
+
+
+def _server_clock(monkeypatch: pytest.MonkeyPatch, skew: float) -> list[Path]:
+    """The store's file system stamps files with a clock `skew` seconds off ours, as a file
+    server does: the reader's probe file gets that time (a real file, stamped here by hand).
+    Returns the probe files made."""
+    made: list[Path] = []
+    real = beats._create_probe
+
+    def stamped(folder: Path) -> Path:
+        path = real(folder)
+        os.utime(path, (time.time() + skew, time.time() + skew))
+        made.append(path)
+        return path
+
+    monkeypatch.setattr(beats, "_create_probe", stamped)
+    return made
+
+
+def test_a_one_shot_reader_judges_a_fresh_beat_by_the_store_clock_hours_behind(
+    root: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _foreign_run(root, time.time() - HOURS - 5)  # beat 5 s ago on a server 3 h behind
+    probes = _server_clock(monkeypatch, -HOURS)
+    assert _status(store.open(root)) == "running"
+    assert _status(store.open(root, cache=False)) == "running"
+    assert len(probes) == 2 and not any(p.exists() for p in probes)
+    assert [p.name for p in (root / ".mmtop").iterdir() if p.name.startswith("clock-")] == []
+    assert main(["ls", "--root", str(root), "--format", "csv"]) == 0  # what `mmtop ls` does
+    out = capsys.readouterr().out
+    assert ",running," in out, out
+
+
+def test_a_one_shot_reader_judges_a_stale_beat_by_the_store_clock_hours_ahead(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _foreign_run(root, time.time() + HOURS - 120)  # 2 min old on a server 3 h ahead
+    _server_clock(monkeypatch, HOURS)
+    st = store.open(root, cache=False)
+    assert _status(st) == "crashed"
+    assert st.run(RUN).status == "crashed"
+
+
+def test_the_store_clock_is_probed_once_per_open(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _foreign_run(root, time.time() - HOURS - 5)
+    probes = _server_clock(monkeypatch, -HOURS)
+    st = store.open(root, cache=False)
+    for _ in range(3):
+        assert _status(st) == "running"
+    st.run(RUN)
+    assert len(probes) == 1
+    assert abs(st.store_time() - (time.time() - HOURS)) < 60
+
+
+def test_a_store_that_cannot_be_written_is_judged_by_the_local_clock(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _foreign_run(root, time.time() - HOURS - 5)
+    probes = _server_clock(monkeypatch, -HOURS)
+    monkeypatch.setattr(store.Store, "read_only", property(lambda self: True))
+    st = store.open(root)
+    assert _status(st) == "crashed"  # no probe: the local clock says 3 h old
+    assert probes == [] and not (root / ".mmtop").exists()
