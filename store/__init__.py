@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from .registry import (
         ModelIntegrityError,
         ModelNotFoundError,
+        ModelPointerError,
         ModelVersion,
         UntrustedModelError,
         load_model,
@@ -62,6 +63,7 @@ _LAZY = {
     "ModelVersion": "registry",
     "ModelNotFoundError": "registry",
     "ModelIntegrityError": "registry",
+    "ModelPointerError": "registry",
     "UntrustedModelError": "registry",
 }
 
@@ -101,6 +103,7 @@ __all__ = [
     "PredictionLogger",
     "ModelIntegrityError",
     "ModelNotFoundError",
+    "ModelPointerError",
     "ModelVersion",
     "UntrustedModelError",
     "open",

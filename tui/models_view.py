@@ -91,14 +91,25 @@ def detail(version: Any, history: pl.DataFrame) -> Text:
     if version.description:
         text.append_text(safe(version.description, "italic"))
         text.append("\n")
-    serializer = m.get("serializer") or {}
-    _line(
-        text,
-        "flavour",
-        f"{m.get('flavour')} ({serializer.get('name')} {serializer.get('version')})",
-    )
-    _line(text, "created", f"{m.get('created', '')[:19]} by {m.get('user')}@{m.get('host')}")
-    _line(text, "size", f"{_size(m.get('size'))} in {len(version.files)} files")
+    pointer = version.pointer
+    if pointer is not None:
+        found = m.get("imported") or {}
+        origin = f" from {found.get('source')}" if found.get("source") else ""
+        _line(text, "flavour", f"pointer{origin} ({pointer.get('status')})")
+        by = f" by {m.get('user')}" if m.get("user") else ""
+        _line(text, "created", f"{str(m.get('created', ''))[:19]}{by}")
+        _line(text, "files at", pointer.get("uri"))
+        if pointer.get("local"):
+            _line(text, "copy", pointer.get("local"))
+    else:
+        serializer = m.get("serializer") or {}
+        _line(
+            text,
+            "flavour",
+            f"{m.get('flavour')} ({serializer.get('name')} {serializer.get('version')})",
+        )
+        _line(text, "created", f"{m.get('created', '')[:19]} by {m.get('user')}@{m.get('host')}")
+        _line(text, "size", f"{_size(m.get('size'))} in {len(version.files)} files")
     sig = m.get("signature") or {}
     _line(text, "inputs", _sig(sig.get("inputs")))
     _line(text, "outputs", _sig(sig.get("outputs")))
@@ -106,8 +117,8 @@ def detail(version: Any, history: pl.DataFrame) -> Text:
     text.append("\nlineage\n", "bold underline")
     for d in lin.get("datasets") or []:
         found = d.get("dataset") if isinstance(d.get("dataset"), dict) else {}
-        version = f"{found.get('name')}@{found.get('version')}  " if found else ""
-        _line(text, "data", f"{d.get('name')}  {version}{d.get('fingerprint')}")
+        used = f"{found.get('name')}@{found.get('version')}  " if found else ""
+        _line(text, "data", f"{d.get('name')}  {used}{d.get('fingerprint')}")
     if lin.get("run_id"):
         commit = (lin.get("code") or {}).get("commit")
         code = f"  code {commit[:10]}" if commit else ""
@@ -139,6 +150,8 @@ def detail(version: Any, history: pl.DataFrame) -> Text:
         text.append("\n")
 
     text.append("\nfiles\n", "bold underline")
+    if pointer is not None:
+        _line(text, "none", f"a pointer: files at {pointer.get('uri')}")
     for f in version.files:
         digest = str(f.get("sha256") or "")[:12]
         _line(text, _size(f.get("size")), f"{f.get('path')}  sha256 {digest}…")

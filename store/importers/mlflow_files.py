@@ -31,8 +31,12 @@ def load_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
+def store_folder(location: str) -> Path:
+    return Path(location.removeprefix("file://").removeprefix("file:"))
+
+
 def scan(location: str, problems: list[dict[str, str]]) -> list[Pending]:
-    root = Path(location.removeprefix("file://").removeprefix("file:"))
+    root = store_folder(location)
     if not root.is_dir():
         raise ImportError_(f"no MLflow file store at {str(root)!r}: not a folder")
     found: list[Pending] = []
@@ -103,8 +107,8 @@ def read_run(folder: Path, meta: dict[str, Any], experiment: str) -> SourceRun:
         start_ms=meta.get("start_time"),
         end_ms=end if isinstance(end, int) else None,
         user=meta.get("user_id") or None,
-        params=_texts(folder / "params"),
-        tags=_texts(folder / "tags"),
+        params=texts(folder / "params"),
+        tags=texts(folder / "tags"),
         uri=str(folder),
     )
     run.artifacts = str(folder / "artifacts")
@@ -126,7 +130,7 @@ def _files(folder: Path) -> list[tuple[str, Path]]:
     return out
 
 
-def _texts(folder: Path) -> dict[str, str]:
+def texts(folder: Path) -> dict[str, str]:
     return {key: path.read_text(encoding="utf-8") for key, path in _files(folder)}
 
 

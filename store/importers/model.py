@@ -77,6 +77,8 @@ class ImportReport:
     points: int = 0
     left_out: dict[str, int] = field(default_factory=dict)  # values not imported, by kind
     problems: list[dict[str, str]] = field(default_factory=list)
+    models: list[str] = field(default_factory=list)  # model versions imported: name/number
+    model_events: int = 0  # alias, tag, description and deletion changes recorded
 
 
 Scan = Iterator[Pending]

@@ -88,6 +88,10 @@ def import_runs(
             done += 1
             if progress is not None:
                 progress(done, len(found), report.points)
+    if source == "mlflow":
+        from .mlflow_models import import_registry
+
+        import_registry(location, store_root, created, report)
     return report
 
 

@@ -10,7 +10,12 @@ import os
 from collections.abc import Iterable
 from typing import Any
 
-from .errors import ModelIntegrityError, ModelNotFoundError, UntrustedModelError
+from .errors import (
+    ModelIntegrityError,
+    ModelNotFoundError,
+    ModelPointerError,
+    UntrustedModelError,
+)
 from .model_version import ModelVersion
 from .verify import VerifyReport
 
@@ -31,6 +36,7 @@ def load_model(
 __all__ = [
     "ModelIntegrityError",
     "ModelNotFoundError",
+    "ModelPointerError",
     "ModelVersion",
     "UntrustedModelError",
     "VerifyReport",

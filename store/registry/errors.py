@@ -18,3 +18,7 @@ class UntrustedModelError(StoreError):
 
 class ModelIntegrityError(StoreError):
     """A version's files no longer match the hashes in its manifest."""
+
+
+class ModelPointerError(StoreError):
+    """The version is a pointer (imported from another registry): its files are elsewhere."""

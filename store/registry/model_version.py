@@ -9,11 +9,25 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import layout
-from .errors import ModelIntegrityError
+from .errors import ModelIntegrityError, ModelPointerError
 from .verify import VerifyReport, verify
 
 if TYPE_CHECKING:
     from .catalog import Catalog
+
+
+POINTER = "pointer"
+
+
+def pointer_message(ref: str, version_dir: Path, pointer: dict[str, Any]) -> str:
+    """One line: why a pointer version cannot be loaded, and where its files are."""
+    where = f"{ref} is a pointer to files outside this store, at {pointer.get('uri')}"
+    local = pointer.get("local")
+    if isinstance(local, str) and local:
+        # The manifest holds it relative to the store root: <root>/_models/<name>/versions/<n>.
+        root = version_dir.parent.parent.parent.parent
+        return f"{where}; a copy came with its run: {root / local}"
+    return where
 
 
 @dataclass(frozen=True, eq=False)
@@ -64,6 +78,12 @@ class ModelVersion:
         lineage = self.manifest.get("lineage") or {}
         return lineage.get("run_id")
 
+    @property
+    def pointer(self) -> dict[str, Any] | None:
+        """Where the files of a pointer version live (`uri`, `status`, `local`), else None."""
+        found = self.manifest.get("pointer")
+        return found if self.flavour == POINTER and isinstance(found, dict) else None
+
     def lineage(self) -> dict[str, Any]:
         """Run, params, metrics, datasets, code and parent at registration, and child versions."""
         out = dict(self.manifest.get("lineage") or {})
@@ -77,8 +97,12 @@ class ModelVersion:
         return read(self.path)
 
     def verify(self) -> VerifyReport:
-        """Check every file the manifest lists against its size and sha256."""
-        return verify(self.path, self.files)
+        """Check every file the manifest lists against its size and sha256; a pointer has
+        none, and its report says where its files are."""
+        report = verify(self.path, self.files)
+        if self.pointer is not None:
+            report.pointer = str(self.pointer.get("uri") or "")
+        return report
 
     def input_example(self) -> Any:
         """The stored input example (numpy array or pyarrow Table), or None."""
@@ -105,6 +129,8 @@ class ModelVersion:
         from .serializers import for_flavour
         from .serializers.trust import Trust
 
+        if self.pointer is not None:
+            raise ModelPointerError(pointer_message(self.ref, self.path, self.pointer))
         if check:
             report = self.verify()
             if not report.ok:

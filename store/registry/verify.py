@@ -36,12 +36,15 @@ class VerifyReport:
     checked: int = 0
     mismatched: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
+    pointer: str | None = None  # a pointer version: where its files are (nothing to hash)
 
     @property
     def ok(self) -> bool:
         return not self.mismatched and not self.missing
 
     def __str__(self) -> str:
+        if self.ok and self.pointer is not None:
+            return f"pointer, files at {self.pointer}"
         if self.ok:
             return f"{self.checked} files verified"
         parts = []

@@ -49,6 +49,11 @@ def as_text(data: dict[str, Any]) -> str:
     if data["left_out"]:
         kinds = ", ".join(f"{n:,} {cells.human(k)}" for k, n in sorted(data["left_out"].items()))
         lines.append(f"values left out (not numbers): {kinds}")
+    if data["models"] or data["model_events"]:
+        lines.append(
+            f"models: {len(data['models'])} versions imported, "
+            f"{data['model_events']} alias/tag/description changes recorded"
+        )
     if data["problems"]:
         lines.append(f"skipped ({len(data['problems'])}):")
         lines.extend(

@@ -115,6 +115,7 @@ def _verify(ns: argparse.Namespace) -> int:
         "checked": report.checked,
         "mismatched": report.mismatched,
         "missing": report.missing,
+        "pointer": report.pointer,
     }
     with output(None) as out:
         if ns.format == "json":

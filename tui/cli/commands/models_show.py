@@ -60,7 +60,7 @@ def overview(version: Any) -> list[tuple[str, Any]]:
         ("model", version.ref),
         ("aliases", ", ".join(version.aliases)),
         ("created", m.get("created")),
-        ("by", f"{m.get('user')}@{m.get('host')}"),
+        ("by", _by(m)),
         ("flavour", m.get("flavour")),
         ("serializer", _name_version(m.get("serializer"))),
         ("frameworks", ", ".join(f"{k} {v}" for k, v in (m.get("frameworks") or {}).items())),
@@ -70,7 +70,34 @@ def overview(version: Any) -> list[tuple[str, Any]]:
         ("deprecated", version.deprecated if version.deprecated is not None else None),
         ("run", f"{lin.get('experiment')}/{lin.get('run_id')}" if lin.get("run_id") else None),
         ("parent", _ref(lin.get("parent"))),
+        *_pointer_pairs(version),
         ("path", str(version.path)),
+    ]
+
+
+def _by(manifest: dict[str, Any]) -> str | None:
+    user, host = manifest.get("user"), manifest.get("host")
+    if host is None:  # an imported version: who, if the source said, but no machine
+        return str(user) if user else None
+    return f"{user}@{host}"
+
+
+def _pointer_pairs(version: Any) -> list[tuple[str, Any]]:
+    """Where a pointer version's files are, and where it was imported from."""
+    pointer = version.pointer
+    if pointer is None:
+        return []
+    found = version.manifest.get("imported") or {}
+    origin = None
+    if found.get("source"):
+        origin = f"{found.get('source')} {found.get('model')} version {found.get('version')}"
+        origin += f" ({found.get('uri')})" if found.get("uri") else ""
+    return [
+        ("files at", pointer.get("uri")),
+        ("copy", pointer.get("local")),
+        ("status", pointer.get("status")),
+        ("imported", origin),
+        ("source run", found.get("run_id")),
     ]
 
 
@@ -91,6 +118,8 @@ def show_text(version: Any) -> str:
         lines += ["", "params"]
         _pairs(lines, sorted(params.items()), 2)
     lines += ["", "files"]
+    if version.pointer is not None:
+        lines.append(f"  none: a pointer, files at {cells.human(version.pointer.get('uri'))}")
     lines.extend(
         f"  {cells.human(f.get('path'))}  {f.get('size')} B  sha256 {cells.human(f.get('sha256'))}"
         for f in version.files
