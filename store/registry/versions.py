@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..fsio import create_json_exclusive, read_json, write_json_atomic
+from ..fsio import create_json_exclusive, mirror_for, read_json
 from ..ids import hostname, now_iso, pid_alive, username
 from . import layout
 
@@ -61,15 +61,22 @@ def claim_in(versions: Path) -> tuple[int, Path]:
         except FileExistsError:
             number += 1
             continue
-        write_json_atomic(
-            folder / layout.CLAIM,
-            {"pid": os.getpid(), "host": hostname(), "user": username(), "claimed": now_iso()},
-        )
+        claim = {"pid": os.getpid(), "host": hostname(), "user": username(), "claimed": now_iso()}
+        # On a disk the mkdir above decided; a staged store on object storage has no shared
+        # folders, so there the conditional create of the claim does (and the claim stays).
+        if not create_json_exclusive(folder / layout.CLAIM, claim):
+            number += 1
+            continue
         return number, folder
 
 
 def commit(folder: Path, manifest: dict[str, Any]) -> None:
     """Make a claimed version visible: its manifest, created last and only once."""
+    mirror = mirror_for(folder)
+    if mirror is not None:  # serializers write their files directly: they go up first
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            if path.name not in (layout.MANIFEST, layout.CLAIM):
+                mirror.put_file(path, path)
     if not create_json_exclusive(folder / layout.MANIFEST, manifest):
         raise FileExistsError(f"{folder}: version already committed")
     with contextlib.suppress(FileNotFoundError):

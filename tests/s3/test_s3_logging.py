@@ -249,3 +249,96 @@ def test_processes_racing_to_create_one_run_id_never_both_win(
     assert meta["status"] == "finished"
     created = datetime.fromisoformat(meta["created"])
     assert all(datetime.fromisoformat(w["started"]) >= created for w in meta["writers"])
+
+
+EDITOR = """
+import sys
+from mmtop.store.s3 import edits
+url, me = sys.argv[1], sys.argv[2]
+for i in range(4):
+    edits.add_tags(url, "edited", [f"{me}-{i}"])
+    edits.comment(url, "edited", f"{me} says {i}", author=me)
+"""
+
+
+def test_tags_and_comments_from_many_processes_on_a_live_run_are_all_kept(
+    s3_url: str, tmp_path: Path, spawn: Any
+) -> None:
+    from mmtop.store.s3 import edits
+
+    with store.Run(
+        experiment="e", run_id="edited", root=s3_url, tags=["first"], capture_system=False
+    ) as run:
+        editors = [spawn(EDITOR, s3_url, f"p{i}") for i in range(3)]
+        for step in range(50):  # the writer's own run.json updates race the edits too
+            run.log({"x": float(step)})
+        for proc in editors:
+            _, err = proc.communicate(timeout=120)
+            assert proc.returncode == 0, err
+        run.note("a note from the run")
+    assert edits.remove_tags(s3_url, "edited", ["p0-0"])[0] == "first"
+    edits.note(s3_url, "edited", "a note from outside")
+
+    s = read_back(s3_url, tmp_path / "copy")
+    info = s.run("edited")
+    assert info.status == "finished"
+    assert sorted(info.tags) == sorted(
+        ["first"] + [f"p{p}-{i}" for p in range(3) for i in range(4) if (p, i) != (0, 0)]
+    )
+    lines = (tmp_path / "copy" / "e" / "edited" / "comments.jsonl").read_text().splitlines()
+    texts = sorted(json.loads(line)["text"] for line in lines)
+    assert texts == sorted(f"p{p} says {i}" for p in range(3) for i in range(4))
+    notes_md = (tmp_path / "copy" / "e" / "edited" / "notes.md").read_text()
+    assert "a note from the run" in notes_md and "a note from outside" in notes_md
+
+
+def test_an_edit_of_a_run_that_is_not_there_is_one_line(s3_url: str) -> None:
+    from mmtop.store.s3 import edits
+
+    with pytest.raises(store.RunNotFoundError, match="no run 'nope'") as err:
+        edits.add_tags(s3_url, "nope", ["x"])
+    assert "\n" not in str(err.value)
+
+
+REGISTER = """
+import os, sys, time
+from mmtop import store
+url, go, weights = sys.argv[1:4]
+run = store.Run(experiment="reg", root=url, capture_system=False, capture_env=False,
+                capture_code=False)
+print("ready", flush=True)
+while not os.path.exists(go):
+    time.sleep(0.001)
+version = run.log_model(weights, "m", aliases=["champion"])
+run.finish()
+print(version.version, flush=True)
+"""
+
+
+def test_processes_racing_to_register_a_model_get_distinct_versions(
+    s3_url: str, tmp_path: Path, spawn: Any
+) -> None:
+    go = tmp_path / "go"
+    weights = tmp_path / "weights.bin"
+    weights.write_bytes(b"\0" * 1000)
+    procs = [spawn(REGISTER, s3_url, str(go), str(weights)) for _ in range(4)]
+    for proc in procs:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+    go.touch()
+    numbers = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        numbers.append(int(out.strip()))
+    assert sorted(numbers) == [1, 2, 3, 4]
+
+    s = read_back(s3_url, tmp_path / "copy")
+    assert sorted(s.models("m")["version"].to_list()) == [1, 2, 3, 4]
+    history = s.model_history("m")
+    assert history["seq"].to_list() == list(range(1, history.height + 1))
+    registered = history.filter(history["action"] == "registered")["version"].to_list()
+    assert sorted(registered) == [1, 2, 3, 4]
+    # The alias ends on whichever version moved it last, and every move is recorded once.
+    assert s.model("m@champion").version in (1, 2, 3, 4)
+    for number in range(1, 5):
+        assert s.model(f"m/{number}").files
