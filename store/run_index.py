@@ -48,6 +48,8 @@ EVENTS = ("start", "finish", "tags")
 # Writers fold the log into a new snapshot once it holds this many entries, and at least a
 # fiftieth of the snapshot's rows, so a big store is rewritten every few thousand runs.
 COMPACT_AT = 256
+CLAIM = "folding.json"  # the writer folding the log now (see `claim`)
+CLAIM_STALE_AFTER = 600.0  # seconds: a fold of 100k runs takes a minute or two
 KEEP_SNAPSHOTS = 2  # the one a reader may have just listed stays while the next is written
 
 
@@ -353,14 +355,57 @@ def fold_if_due(root: Path) -> None:
     try:
         if not due(root):
             return
+        token = claim(root)
+        if token is None:
+            return  # another writer is folding the same entries now
         import polars as pl  # only now: a training process need not import polars
 
         try:
             rebuild(root)
         except pl.exceptions.PolarsError:
             pass
+        finally:
+            release(root, token)
     except (OSError, ValueError, StoreError):
         pass
+
+
+def claim(root: Path) -> str | None:
+    """Claim the next fold for this writer: a token, or None while another writer's claim
+    holds. Two writers finishing at once would both fold, which is safe but wasted work.
+
+    The claim is a create-once file; one older than `CLAIM_STALE_AFTER` on the store's clock
+    (its writer died or hangs) is taken over. Two writers taking one over at the same moment
+    may both fold: again only wasted work.
+    """
+    from .beats import StoreClock
+    from .fsio import create_json_exclusive, remove
+
+    path = paths.index_dir(root) / CLAIM
+    path.parent.mkdir(parents=True, exist_ok=True)
+    token = secrets.token_hex(8)
+    doc = {"pid": os.getpid(), "token": token}
+    if create_json_exclusive(path, doc):
+        return token
+    try:
+        age = StoreClock(paths.cache_dir(root), True).now() - os.stat(path).st_mtime
+    except OSError:
+        return None
+    if age < CLAIM_STALE_AFTER:
+        return None
+    remove(path)
+    return token if create_json_exclusive(path, doc) else None
+
+
+def release(root: Path, token: str) -> None:
+    """Remove this writer's claim (not one that took it over meanwhile)."""
+    from .fsio import remove
+
+    path = paths.index_dir(root) / CLAIM
+    with contextlib.suppress(OSError, ValueError):
+        doc = read_json(path, 4096)
+        if isinstance(doc, dict) and doc.get("token") == token:
+            remove(path)
 
 
 def due(root: Path) -> bool:

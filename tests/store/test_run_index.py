@@ -354,3 +354,52 @@ def test_folding_checks_every_run_in_full_whatever_the_index_vouches_for(
     assert loss() == 1.0  # the documented exception: the ended run is vouched for
     assert store.compact(root).index_runs == 2
     assert loss() == 0.25
+
+
+def _rebuilds(monkeypatch: pytest.MonkeyPatch, during: Any = None) -> list[Path]:
+    """Folds the writers start; `during` runs in the middle of each (a second writer)."""
+    calls: list[Path] = []
+    real = run_index.rebuild
+
+    def counting(root: Path) -> Path | None:
+        calls.append(root)
+        if during is not None:
+            during(root)
+        out: Path | None = real(root)
+        return out
+
+    monkeypatch.setattr(run_index, "rebuild", counting)
+    return calls
+
+
+def test_a_writer_finishing_while_another_folds_leaves_the_fold_to_it(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _populate(root, 2)
+    monkeypatch.setattr(run_index, "COMPACT_AT", 1)
+    calls = _rebuilds(monkeypatch, during=run_index.fold_if_due)
+    run_index.fold_if_due(root)
+    assert len(calls) == 1
+    assert [s.rows for s in run_index.snapshots(root)] == [2]
+    assert not (root / "_index" / run_index.CLAIM).exists()  # released
+    assert sorted(p.name for p in (root / "_index").iterdir()) == [
+        "log",
+        run_index.snapshots(root)[0].path.name,
+    ]
+
+
+def test_a_claim_left_by_a_writer_that_died_is_taken_over(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _populate(root, 2)
+    monkeypatch.setattr(run_index, "COMPACT_AT", 1)
+    calls = _rebuilds(monkeypatch)
+    left = root / "_index" / run_index.CLAIM
+    left.write_text(json.dumps({"pid": 1, "token": "0123456789abcdef"}))
+    run_index.fold_if_due(root)  # a fresh claim: another writer is at it
+    assert calls == [] and left.exists()
+    old = time.time() - run_index.CLAIM_STALE_AFTER - 60
+    os.utime(left, (old, old))
+    run_index.fold_if_due(root)
+    assert calls == [root] and not left.exists()
+    assert [s.rows for s in run_index.snapshots(root)] == [2]
