@@ -56,6 +56,7 @@ class SourceRun:
     artifacts: str | None = None
     artifacts_within: str | None = None
     copy: list[tuple[str, Path]] = field(default_factory=list)  # what --artifacts copies
+    fingerprint: str | None = None  # of what was read (see Pending.fingerprint)
 
 
 @dataclass
@@ -66,6 +67,9 @@ class Pending:
     created: float
     where: str  # shown when reading it fails
     load: Callable[[], SourceRun]
+    # What the source looks like now (a file's size, say), where it can still change: a run
+    # imported at another fingerprint is reported as changed since, not imported again.
+    fingerprint: str | None = None
 
 
 @dataclass

@@ -10,6 +10,7 @@ would cost more than reading the source.
 from __future__ import annotations
 
 import errno
+import json
 import os
 import secrets
 import shutil
@@ -65,8 +66,11 @@ def import_runs(
     todo: list[tuple[Pending, str]] = []
     for pending in found:
         run_id = run_id_for(source, pending.source_id, pending.created)
-        if find_run_dir(store_root, run_id) is not None:
+        existing = find_run_dir(store_root, run_id)
+        if existing is not None:
             report.skipped.append(run_id)
+            if pending.fingerprint is not None:
+                _check_unchanged(existing, pending, run_id, report)
         else:
             todo.append((pending, run_id))
     done = len(report.skipped)
@@ -93,6 +97,26 @@ def import_runs(
 
         import_registry(location, store_root, created, report)
     return report
+
+
+def _check_unchanged(folder: Path, pending: Pending, run_id: str, report: ImportReport) -> None:
+    """A source run that changed since it was imported is listed: the imported copy is not
+    brought up to date (it may have been annotated since), and saying nothing would let the
+    difference go unnoticed."""
+    try:
+        meta = json.loads((folder / paths.RUN_JSON).read_bytes())
+        before = meta["imported"].get("fingerprint")
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return
+    if before is not None and before != pending.fingerprint:
+        report.problems.append(
+            {
+                "path": pending.where,
+                "reason": f"changed since it was imported as {run_id} ({before}, now "
+                f"{pending.fingerprint}); not brought up to date: remove {folder} to import "
+                "it again",
+            }
+        )
 
 
 def _load(pending: Pending, artifacts: bool, report: ImportReport) -> SourceRun | Exception:
@@ -213,6 +237,8 @@ def _fill(
         imported["tags"] = run.source_tags
     if run.left_out:
         imported["left_out"] = run.left_out
+    if run.fingerprint is not None:
+        imported["fingerprint"] = run.fingerprint
     meta: dict[str, Any] = {
         "schema_version": RUN_SCHEMA_VERSION,
         "run_id": run_id,

@@ -62,6 +62,7 @@ def scan(location: str, problems: list[dict[str, str]]) -> list[Pending]:
                 created=created,
                 where=str(real),
                 load=_loader(real, problems),
+                fingerprint=_size(real.stat().st_size),
             )
         )
     return found
@@ -128,8 +129,9 @@ class _Series:
 
 
 def read_run(path: Path, problems: list[dict[str, str]]) -> SourceRun:
+    data = path.read_bytes()
     try:
-        framed = read_records(path.read_bytes())
+        framed = read_records(data)
     except CorruptLog as exc:
         raise ValueError(f"{path.name}: {exc}") from None
     if framed.torn_at is not None:
@@ -169,7 +171,14 @@ def read_run(path: Path, problems: list[dict[str, str]]) -> SourceRun:
             exit_ = rec.exit
     if run is None:
         raise ValueError(f"{path.name}: no run record")
-    return _build(path, run, exit_, config, summary, series, left_out, last_time)
+    built = _build(path, run, exit_, config, summary, series, left_out, last_time)
+    built.fingerprint = _size(len(data))
+    return built
+
+
+def _size(size: int) -> str:
+    """A `.wandb` file only grows (records are appended), so its size tells what was read."""
+    return f"{size} bytes"
 
 
 def _path(item: Any) -> tuple[str, ...]:

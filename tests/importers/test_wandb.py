@@ -216,7 +216,7 @@ def test_every_value_comes_back_exactly(
 
     again = import_runs("wandb", str(folder), tmp_path)
     assert again.imported == [] and sorted(again.skipped) == sorted(report.imported)
-    assert again.points == 0
+    assert again.points == 0 and again.problems == []
 
 
 def test_our_descriptor_reads_what_wandbs_own_classes_read(
@@ -290,7 +290,19 @@ def test_corrupt_and_truncated_files(
 
     # Imported once: the damaged run is still left out, and the others are not written again.
     assert main(["import", "wandb", str(src), "--root", str(root)]) == 1
-    assert "0 imported (0 points), 2 imported before" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "0 imported (0 points), 2 imported before" in out and "changed since" not in out
+
+    # The truncated run's file whole again: listed as changed, the imported copy left as is.
+    shutil.copyfile(files["long"], long_file)
+    assert main(["import", "wandb", str(src), "--root", str(root)]) == 1
+    out = capsys.readouterr().out
+    size = files["long"].stat().st_size
+    assert (
+        f"{long_file}: changed since it was imported as {long_run.run_id} ({cut} bytes, now "
+        f"{size} bytes); not brought up to date: remove {long_run.path} to import it again"
+    ) in out
+    assert st.history(long_run.run_id).height == kept * WIDE
 
 
 def test_cli_shows_the_wandb_run_id_and_refuses_what_it_cannot_read(
