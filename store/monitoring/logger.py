@@ -102,6 +102,7 @@ class PredictionLogger:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._closed = False
+        self.on_close: Callable[[], None] | None = None  # after the last flush
         self._failing = False
         self._thread = threading.Thread(
             target=self._background, name=f"mmtop-monitor-{name}", daemon=True
@@ -171,6 +172,8 @@ class PredictionLogger:
         if self._thread is not threading.current_thread():
             self._thread.join(timeout=30)
         self.flush()
+        if self.on_close is not None:
+            self.on_close()
 
     @property
     def rows_written(self) -> int:
@@ -221,9 +224,17 @@ def monitor(
 ) -> PredictionLogger:
     """A prediction logger for model `name` at `target`; the version is the one deployed
     there (recorded with `Store.deploy`) unless given."""
-    from ..paths import default_root, local_root
-    from ..registry.catalog import Catalog
+    import os
 
+    from ..paths import ROOT_ENV, default_root, local_root
+    from ..registry.catalog import Catalog
+    from ..run_args import object_root
+
+    url = object_root(os.fspath(root) if root is not None else os.environ.get(ROOT_ENV, ""))
+    if url is not None:  # staged locally, pushed to the object store (store/s3/)
+        from ..s3.prediction_push import monitor as monitor_s3
+
+        return monitor_s3(url, name, target, version, flush_every)
     base = local_root(root) if root is not None else default_root()
     reg_layout.check_model_name(name)
     reg_layout.check_target(target)

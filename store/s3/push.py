@@ -29,7 +29,7 @@ from typing import Any
 from ..errors import StoreWriteError, first_line
 from ..fsio import dumps
 from ..objstore import MAX_SWAPS, ObjectRoot
-from ..paths import PART_RE
+from ..paths import CACHE_DIR, LOCK_FILE, PART_RE, TMP_SUFFIX
 from ..safe_files import loads
 
 # Any JSON the writer edits in place (run.json, params.json) is far below this.
@@ -59,8 +59,16 @@ class Pusher:
     def key(self, path: Path) -> str:
         return path.relative_to(self.staging).as_posix()
 
+    @staticmethod
+    def local_only(key: str) -> bool:
+        """A reader's cache, a lock file, a temporary file: never the store's objects."""
+        name = key.rsplit("/", 1)[-1]
+        return key.split("/", 1)[0] == CACHE_DIR or name == LOCK_FILE or name.endswith(TMP_SUFFIX)
+
     def put_file(self, path: Path, source: Path) -> None:
         key = self.key(path)
+        if self.local_only(key):
+            return
         self.puts += 1
         with remote_errors(self.remote.url, key):
             if PART_RE.fullmatch(path.name) is None:
@@ -119,12 +127,16 @@ class Pusher:
 
     def beat(self, path: Path) -> None:
         key = self.key(path)
+        if self.local_only(key):
+            return
         self.puts += 1
         with remote_errors(self.remote.url, key):
             self.remote.put(key, b"")
 
     def remove(self, path: Path) -> None:
         key = self.key(path)
+        if self.local_only(key):
+            return
         with remote_errors(self.remote.url, key):
             self.remote.delete(key)
 

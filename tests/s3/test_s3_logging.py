@@ -342,3 +342,40 @@ def test_processes_racing_to_register_a_model_get_distinct_versions(
     assert s.model("m@champion").version in (1, 2, 3, 4)
     for number in range(1, 5):
         assert s.model(f"m/{number}").files
+
+
+def test_deploy_through_an_attached_copy_and_log_predictions_to_s3(
+    s3_url: str, tmp_path: Path
+) -> None:
+    import numpy as np
+
+    from mmtop.store.fsio import detach_mirror
+    from mmtop.store.monitoring import reader
+    from mmtop.store.s3 import edits
+
+    weights = tmp_path / "weights.bin"
+    weights.write_bytes(b"w" * 100)
+    with store.Run("clf", root=s3_url, capture_system=False, capture_code=False) as run:
+        run.log_model(str(weights), "clf")
+
+    copy = download(s3_url, tmp_path / "copy")
+    pusher = edits.attach(copy, s3_url)
+    try:
+        assert store.open(copy).deploy("clf/1", "prod") is not None
+    finally:
+        detach_mirror(pusher.staging)
+    assert not any(k.startswith(".mmtop/") for k in keys(s3_url))  # caches stay local
+
+    x = np.arange(300.0).reshape(100, 3)
+    with store.monitor("clf", "prod", root=s3_url, flush_every=0.05) as mon:
+        assert mon.version == 1
+        mon.log(x[:50], ["a"] * 50, ids=range(50))
+        mon.flush()
+        mon.log(x[50:], ["b"] * 50, ids=range(50, 100))
+        mon.log_labels(np.arange(10), ["a"] * 10)
+    after = download(s3_url, tmp_path / "after")
+    df = reader.predictions(after, "clf", "prod")
+    assert df["id"].to_list() == [str(i) for i in range(100)]
+    assert df["prediction"].to_list() == ["a"] * 50 + ["b"] * 50
+    assert reader.labels(after, "clf", "prod").height == 10
+    assert store.open(after).deployed("clf") == {"prod": 1}
