@@ -41,17 +41,28 @@ def predictions(
     root: Path, name: str, target: str, problems: list[Problem] | None = None
 ) -> pl.DataFrame:
     """Every logged prediction of `name` at `target`, sorted by time (stable)."""
-    frame = read_parts(layout.predictions_dir(root, name, target), problems)
-    return frame.sort(layout.TIME, maintain_order=True) if frame.height else frame
+    return _by_time(read_parts(layout.predictions_dir(root, name, target), problems))
 
 
 def labels(
-    root: Path, name: str, target: str, problems: list[Problem] | None = None
+    root: Path,
+    name: str,
+    target: str,
+    problems: list[Problem] | None = None,
+    *,
+    ordered: bool = True,
 ) -> pl.DataFrame:
-    """The latest label per id of `name` at `target`: columns id, label, time."""
-    frame = read_parts(layout.labels_dir(root, name, target), problems)
+    """The latest label per id of `name` at `target`: columns id, label, time; in the order
+    of each id's latest label, or in no particular order (cheaper) with `ordered=False`."""
+    frame = _by_time(read_parts(layout.labels_dir(root, name, target), problems))
     if not frame.height:
         return frame
-    return frame.sort(layout.TIME, maintain_order=True).unique(
-        layout.ID, keep="last", maintain_order=True
-    )
+    return frame.unique(layout.ID, keep="last", maintain_order=ordered)
+
+
+def _by_time(frame: pl.DataFrame) -> pl.DataFrame:
+    """`frame` sorted by time, stable; one writer's parts usually are already (a sort of a
+    million rows and every column costs more than the check)."""
+    if not frame.height or frame[layout.TIME].is_sorted():
+        return frame
+    return frame.sort(layout.TIME, maintain_order=True)

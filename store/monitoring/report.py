@@ -30,7 +30,7 @@ from .. import drift
 from ..records import Problem
 from . import layout, quality, reader
 from .inputs import as_class
-from .windows import WINDOW_COLUMN, assign, check_window
+from .windows import WINDOW_COLUMN, assign, check_window, spans
 
 MAX_DROP = 0.05
 MIN_LABELS = 30
@@ -99,20 +99,30 @@ def build(
             pl.DataFrame(schema=ALERT_SCHEMA),
             problems=problems,
         )
-    labels = reader.labels(root, name, target, problems)
+    labels = reader.labels(root, name, target, problems, ordered=False)
     logged = assign(logged, window)
+    # Only the labelled predictions, joined once: a left join would copy every feature.
+    labelled: dict[int, pl.DataFrame] | None = None
     if labels.height:
-        logged = logged.join(
+        joined = logged.select(WINDOW_COLUMN, layout.ID, layout.PREDICTION).join(
             labels.select(layout.ID, pl.col(layout.LABEL).alias("_label")),
             on=layout.ID,
-            how="left",
+            how="inner",
         )
+        joined = joined.filter(pl.col("_label").is_not_null())
+        labelled = {
+            int(key[0]): part
+            for key, part in joined.partition_by(WINDOW_COLUMN, as_dict=True).items()
+        }
+        empty = joined.clear()
     rows: list[dict[str, Any]] = []
     drifts: list[pl.DataFrame] = []
     alerts: list[dict[str, Any]] = []
     baselines: dict[int, dict[str, Any] | None] = {}
     prepared: dict[int, drift.Prepared] = {}
-    for (index,), part in logged.group_by(WINDOW_COLUMN, maintain_order=True):
+    part = logged.clear()
+    for index, offset, length in spans(logged):
+        part = logged.slice(offset, length)
         version = int(part[layout.VERSION].mode().sort()[0])
         if version not in baselines:
             doc = baseline_of(version)
@@ -120,8 +130,16 @@ def build(
             if doc is not None:
                 prepared[version] = drift.prepare(doc["features"])
         base = baselines[version]
+        window_labels = None if labelled is None else labelled.get(index, empty)
         row, found, window_alerts = _window(
-            int(index), part, base, prepared.get(version), thresholds, max_drop, min_labels
+            index,
+            part,
+            window_labels,
+            base,
+            prepared.get(version),
+            thresholds,
+            max_drop,
+            min_labels,
         )
         row["versions"] = sorted(part[layout.VERSION].unique().to_list())
         rows.append(row)
@@ -129,7 +147,6 @@ def build(
             drifts.append(found)
         alerts += window_alerts
     windows = pl.DataFrame(rows).sort(WINDOW_COLUMN)
-    newest = logged.filter(pl.col(WINDOW_COLUMN) == logged[WINDOW_COLUMN].max())
     return MonitoringReport(
         name,
         target,
@@ -141,7 +158,7 @@ def build(
             str(v): dict(b.get("metrics") or {}) for v, b in baselines.items() if b is not None
         },
         problems=problems,
-        latest=_features(newest),
+        latest=_features(part),  # the newest window
     )
 
 
@@ -172,6 +189,7 @@ def _features(part: pl.DataFrame) -> pl.DataFrame:
 def _window(
     index: int,
     part: pl.DataFrame,
+    labelled: pl.DataFrame | None,
     base: dict[str, Any] | None,
     ready: drift.Prepared | None,
     thresholds: dict[str, Any] | None,
@@ -224,7 +242,7 @@ def _window(
             pl.lit(index, pl.Int64).alias(WINDOW_COLUMN), pl.lit(start).alias("start")
         ).select(list(_DRIFT_SCHEMA))
         _predictions(row, part, base, limits, alert)
-        _quality(row, part, base, max_drop, min_labels, alert)
+        _quality(row, part.height, labelled, base, max_drop, min_labels, alert)
     row["alert"] = bool(alerts)
     return row, found, alerts
 
@@ -272,19 +290,21 @@ def _predictions(
 
 def _quality(
     row: dict[str, Any],
-    part: pl.DataFrame,
+    rows: int,
+    labelled: pl.DataFrame | None,
     base: dict[str, Any],
     max_drop: float,
     min_labels: int,
     alert: Any,
 ) -> None:
-    if "_label" not in part.columns:
+    """Quality on the window's `labelled` predictions (columns prediction, _label; None:
+    no label was ever logged) out of its `rows`."""
+    if labelled is None:
         row["labelled"] = 0
         row["label_coverage"] = 0.0
         return
-    labelled = part.filter(pl.col("_label").is_not_null())
     row["labelled"] = labelled.height
-    row["label_coverage"] = labelled.height / part.height
+    row["label_coverage"] = labelled.height / rows
     if base.get("task") == "classification":
         found = quality.classification(
             as_class(labelled["_label"]), labelled[layout.PREDICTION].cast(pl.String)

@@ -30,7 +30,8 @@ def check_window(window: str | int) -> str | int:
 
 def assign(frame: pl.DataFrame, window: str | int) -> pl.DataFrame:
     """`frame` (sorted by time) with columns `window` (0, 1, ...), `start` and `end`: the
-    window's time span (for a count window, its first and last prediction's times)."""
+    window's time span (for a count window, its first and last prediction's times). Each
+    window is one contiguous run of rows (see `spans`)."""
     if isinstance(window, int):
         frame = frame.with_columns(
             (pl.int_range(pl.len(), dtype=pl.Int64) // window).alias(WINDOW_COLUMN)
@@ -41,7 +42,19 @@ def assign(frame: pl.DataFrame, window: str | int) -> pl.DataFrame:
         )
     start = pl.col(layout.TIME).dt.truncate(window)
     return frame.with_columns(
-        start.rank("dense").cast(pl.Int64).sub(1).alias(WINDOW_COLUMN),
+        start.rle_id().cast(pl.Int64).alias(WINDOW_COLUMN),
         start.alias("start"),
         start.dt.offset_by(window).alias("end"),
     )
+
+
+def spans(frame: pl.DataFrame) -> list[tuple[int, int, int]]:
+    """(window, offset, rows) of each window of a frame `assign` made, in order: a window
+    is then `frame.slice(offset, rows)`, a view, not a copy."""
+    runs = frame.select(pl.col(WINDOW_COLUMN).rle()).unnest(WINDOW_COLUMN)
+    out: list[tuple[int, int, int]] = []
+    offset = 0
+    for run in runs.iter_rows(named=True):
+        out.append((int(run["value"]), offset, int(run["len"])))
+        offset += run["len"]
+    return out

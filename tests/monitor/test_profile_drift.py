@@ -123,6 +123,28 @@ def test_wasserstein_matches_scipy() -> None:
     assert math.isnan(drift.wasserstein([], [1.0]))
 
 
+def test_wasserstein_of_a_small_sample_and_a_large_window_matches_scipy() -> None:
+    """The shapes a drift report meets: a 10k sample against 100k values, shifted, on a large
+    offset, disjoint, discrete with ties everywhere, and tiny samples of few values."""
+    rng = np.random.default_rng(5)
+    base = rng.normal(size=10_000)
+    cases = [
+        (base, rng.normal(size=100_000)),
+        (base, rng.normal(2.5, 1.0, size=100_000)),
+        (base + 1e6, rng.normal(1e6 + 0.1, 1.0, size=100_000)),
+        (base, rng.normal(-40.0, 1.0, size=50_000)),
+        (rng.integers(0, 5, 10_000).astype(float), rng.integers(0, 7, 100_000).astype(float)),
+        (np.array([3.0]), rng.normal(size=1000)),
+        (rng.normal(size=1000), np.array([3.0])),
+    ]
+    cases += [
+        (rng.integers(0, 4, n).astype(float), rng.integers(0, 4, m).astype(float))
+        for n, m in rng.integers(1, 12, size=(300, 2))
+    ]
+    for u, v in cases:
+        assert drift.wasserstein(u, v) == pytest.approx(wasserstein_distance(u, v), abs=1e-9)
+
+
 def test_normalised_wasserstein_uses_baseline_sample_and_std() -> None:
     rng = np.random.default_rng(4)
     base, cur = rng.normal(2.0, 3.0, size=20_000), rng.normal(2.5, 3.0, size=4000)
