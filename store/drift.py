@@ -35,18 +35,28 @@ FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 
 @dataclass(frozen=True)
 class Thresholds:
-    """Drift is flagged when any distance is above its threshold (None turns one off)."""
+    """When monitoring alerts on a feature (None turns a check off).
+
+    Drift (`compare`'s `drift` column): any distance above its threshold, `psi`,
+    `wasserstein` (normalised) or `js`. Data quality (alerts of their own in a monitoring
+    report): the null share above the baseline's by more than `null_share` (absolute), more
+    than `out_of_range` of a numeric feature's values outside the baseline's [min, max], or
+    more than `unseen` of a categorical feature's values in categories the baseline never saw.
+    """
 
     psi: float | None = 0.2
     wasserstein: float | None = 0.1
     js: float | None = 0.1
+    null_share: float | None = 0.05
+    out_of_range: float | None = 0.05
+    unseen: float | None = 0.05
 
     @classmethod
     def from_dict(cls, values: dict[str, Any] | None) -> Thresholds:
-        """Thresholds from {"psi": .., "wasserstein": .., "js": ..}; missing keys keep defaults."""
+        """Thresholds from {"psi": .., "null_share": .., ...}; missing keys keep defaults."""
         if not values:
             return cls()
-        unknown = set(values) - {"psi", "wasserstein", "js"}
+        unknown = set(values) - set(KEYS)
         if unknown:
             raise ValueError(f"unknown drift threshold {sorted(unknown)[0]!r}")
         out: dict[str, float | None] = {}
@@ -59,7 +69,10 @@ class Thresholds:
         return cls(**out)
 
     def to_dict(self) -> dict[str, float | None]:
-        return {"psi": self.psi, "wasserstein": self.wasserstein, "js": self.js}
+        return {key: getattr(self, key) for key in KEYS}
+
+
+KEYS = ("psi", "wasserstein", "js", "null_share", "out_of_range", "unseen")
 
 
 def _shares(counts: Any) -> FloatArray:

@@ -24,6 +24,9 @@ SHADES = (
 )
 BARS = " ▁▂▃▄▅▆▇█"
 LIMITS: dict[str, float | None] = {"psi": 0.2, "wasserstein": 0.1, "js": 0.1}
+# Alerts on a feature's data rather than its distribution; marked "!" in the heatmap.
+QUALITY_KINDS = ("null_share", "out_of_range", "unseen_category")
+QUALITY_LINES = 4
 
 
 def severity(row: dict[str, Any], limits: dict[str, float | None]) -> float | None:
@@ -90,6 +93,8 @@ def heatmap(report: Any, selected: str | None, width: int, rows: int) -> Text:
     cell = 2 if (width - label_w - 3) >= 2 * len(windows) else 1
     shown = windows[-max(1, (width - label_w - 3) // cell) :]
     drift = {(r["window"], r["column"]): r for r in report.drift.iter_rows(named=True)}
+    quality = report.alerts.filter(pl.col("kind").is_in(QUALITY_KINDS))
+    marked = set(quality.select("window", "column").rows())
     for column in order[:rows]:
         marker = "▶" if column == selected else " "
         name = clean(column, single_line=True)[:label_w].ljust(label_w)
@@ -98,10 +103,20 @@ def heatmap(report: Any, selected: str | None, width: int, rows: int) -> Text:
             row = drift.get((w, column))
             level = severity(row, LIMITS) if row else None
             glyph = "█" * cell if row is None or not row["drift"] else "▓" * cell
-            text.append(glyph, _shade(level))
+            if (w, column) in marked:
+                text.append("!" * cell, "bold red")
+            else:
+                text.append(glyph, _shade(level))
         text.append("\n")
     if len(order) > rows:
         text.append(f" ... {len(order) - rows} more features\n", "dim")
+    if quality.height:
+        text.append(f"data quality alerts (!): {quality.height}\n", "bold red")
+        for r in quality.tail(QUALITY_LINES).iter_rows(named=True):
+            line = safe(f"  w{r['window']} {r['message']}", single_line=True)
+            line.truncate(max(width - 3, 8), overflow="ellipsis")
+            text.append_text(line)
+            text.append("\n")
     return text
 
 

@@ -7,8 +7,15 @@ compares each window with the baseline of the version that served it:
   flagged), prediction_psi, prediction_js, prediction_drift, latency_p50, latency_p95,
   labelled, label_coverage, accuracy and f1 (or mae and rmse), baseline_<metric>, alert;
 - `drift`: one row per window and feature (store/drift.py's columns);
-- `alerts`: one row per alert: window, start, kind (data_drift, prediction_drift,
-  performance), column, value, threshold, message.
+- `alerts`: one row per alert: window, start, kind (data_drift, null_share, out_of_range,
+  unseen_category, prediction_drift, performance), column, value, threshold, message.
+
+Data quality is judged per feature against the thresholds (store/drift.py's `Thresholds`):
+`null_share` when the window's null share exceeds the baseline's by more than the threshold
+(value: the window's share; threshold: the baseline's share plus the threshold),
+`out_of_range` when more than the threshold of a numeric feature's values lie outside the
+baseline's [min, max], `unseen_category` when more than the threshold of a categorical
+feature's values are in categories the baseline never saw.
 
 Performance is judged only on windows with at least `min_labels` labels: accuracy (or F1)
 below the baseline's by more than `max_drop`, or MAE/RMSE above it by more than `max_drop`
@@ -238,6 +245,8 @@ def _window(
                 limit,
                 f"drift on {r['column']} ({what} {value:.3g})",
             )
+        for r in found.iter_rows(named=True):
+            _data_quality(r, limits, alert)
         found = found.with_columns(
             pl.lit(index, pl.Int64).alias(WINDOW_COLUMN), pl.lit(start).alias("start")
         ).select(list(_DRIFT_SCHEMA))
@@ -245,6 +254,39 @@ def _window(
         _quality(row, part.height, labelled, base, max_drop, min_labels, alert)
     row["alert"] = bool(alerts)
     return row, found, alerts
+
+
+def _data_quality(r: dict[str, Any], limits: drift.Thresholds, alert: Any) -> None:
+    """The null-share, out-of-range and unseen-category alerts of one feature's drift row."""
+    column = r["column"]
+    nulls, before = r["null_share"], r["baseline_null_share"] or 0.0
+    if limits.null_share is not None and nulls is not None and nulls - before > limits.null_share:
+        alert(
+            "null_share",
+            column,
+            nulls,
+            before + limits.null_share,
+            f"null share of {column} {nulls:.3g} (baseline {before:.3g})",
+        )
+    outside = r["out_of_range_share"]
+    if limits.out_of_range is not None and outside is not None and outside > limits.out_of_range:
+        alert(
+            "out_of_range",
+            column,
+            outside,
+            limits.out_of_range,
+            f"{outside:.3g} of {column} outside the baseline's range",
+        )
+    unseen = r["unseen_share"]
+    if limits.unseen is not None and unseen is not None and unseen > limits.unseen:
+        named = ", ".join(repr(v) for v in (r["unseen"] or [])[:5])
+        alert(
+            "unseen_category",
+            column,
+            unseen,
+            limits.unseen,
+            f"{unseen:.3g} of {column} in unseen categories ({named})",
+        )
 
 
 def _worst(r: dict[str, Any], limits: drift.Thresholds) -> tuple[float, float, str]:

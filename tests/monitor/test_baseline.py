@@ -45,7 +45,14 @@ def test_log_model_with_baseline_stores_profiles_and_metrics(tmp_path: Path, dat
     )
     counts = base["predictions"]["columns"]["prediction"]["categories"]
     assert counts == {str(k): int((pred == k).sum()) for k in (0, 1)}
-    assert base["thresholds"] == {"psi": 0.3, "wasserstein": 0.1, "js": 0.1}
+    assert base["thresholds"] == {
+        "psi": 0.3,
+        "wasserstein": 0.1,
+        "js": 0.1,
+        "null_share": 0.05,
+        "out_of_range": 0.05,
+        "unseen": 0.05,
+    }
     manifest = store.open(root).model(v.ref).manifest
     assert manifest["baseline"] == "baseline.json"
     paths = {f["path"] for f in manifest["files"]}

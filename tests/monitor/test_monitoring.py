@@ -92,9 +92,16 @@ def test_count_windows_and_overrides(deployed: Path, data: Data) -> None:
     s = store.open(deployed)
     by_count = s.monitoring("clf", "prod", window=3000)
     assert by_count.windows["rows"].to_list() == [3000, 3000, 3000, 3000]
-    loose = s.monitoring(
-        "clf", "prod", thresholds={"psi": 100, "wasserstein": 100, "js": 100}, max_drop=1.0
-    )
+    distances = {"psi": 100, "wasserstein": 100, "js": 100}
+    shifted = s.monitoring("clf", "prod", thresholds=distances, max_drop=1.0)
+    # Shifted by 2.5 std, more than 5% of f0 and f2 lie beyond the baseline's maximum.
+    assert sorted(shifted.alerts.select("window", "kind", "column").rows()) == [
+        (4, "out_of_range", "f0"),
+        (4, "out_of_range", "f2"),
+        (5, "out_of_range", "f0"),
+        (5, "out_of_range", "f2"),
+    ]
+    loose = s.monitoring("clf", "prod", thresholds={**distances, "out_of_range": 1.0}, max_drop=1.0)
     assert loose.status == "ok"
     with pytest.raises(ValueError, match="bad window '1w'"):
         s.monitoring("clf", "prod", window="1w")
@@ -135,6 +142,8 @@ def test_mmtop_monitor_exit_codes(deployed: Path, data: Data, cli: Callable[...,
         "9",
         "--js",
         "9",
+        "--out-of-range",
+        "1",
         "--max-drop",
         "1",
     )

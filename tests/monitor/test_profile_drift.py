@@ -196,7 +196,14 @@ def test_compare_flags_only_shifted_columns_and_reads_profiles() -> None:
 
 def test_thresholds_from_dict() -> None:
     t = drift.Thresholds.from_dict({"psi": 0.5, "js": None})
-    assert t.to_dict() == {"psi": 0.5, "wasserstein": 0.1, "js": None}
+    assert t.to_dict() == {
+        "psi": 0.5,
+        "wasserstein": 0.1,
+        "js": None,
+        "null_share": 0.05,
+        "out_of_range": 0.05,
+        "unseen": 0.05,
+    }
     with pytest.raises(ValueError, match="unknown drift threshold 'pis'"):
         drift.Thresholds.from_dict({"pis": 1})
     with pytest.raises(ValueError, match="must be a number"):

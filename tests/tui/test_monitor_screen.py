@@ -109,6 +109,32 @@ async def test_monitor_view_shows_drift_quality_and_story(monitored: Path, h: An
         assert isinstance(app.screen, ModelsScreen)
 
 
+async def test_monitor_view_shows_data_quality_alerts(monitored: Path, h: Any) -> None:
+    model, x, _ = _data()
+    xs = x[:PER_DAY]
+    frame = pl.DataFrame(xs, schema=FEATURES).with_columns(
+        pl.when(pl.int_range(pl.len()) % 5 < 2)
+        .then(None)
+        .otherwise(pl.col("income"))
+        .alias("income")
+    )
+    with store.monitor("churn", "prod", root=monitored) as mon:
+        mon.log(frame, model.predict(xs), time=DAY0 + dt.timedelta(days=6, hours=3))
+    app = h.make_app(monitored)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await _monitor_ready(pilot, h)
+        text = screen.text
+        # Shifted by 3 std, 5% of score's values on day 5 lie beyond the baseline's maximum.
+        assert (
+            "data quality alerts (!): 2\n"
+            "  w5 0.0507 of score outside the baseline's range\n"
+            "  w6 null share of income 0.4 (baseline 0)\n"
+        ) in text
+        income = next(line for line in text.splitlines() if line.startswith(" income "))
+        assert income.endswith("!!")  # the newest window's cell, and only that one
+        assert income.count("!") == 2
+
+
 async def test_monitor_view_is_live(monitored: Path, h: Any) -> None:
     app = h.make_app(monitored, watch=True)
     async with app.run_test(size=(120, 40)) as pilot:

@@ -644,6 +644,17 @@ def _monitor(p: argparse.ArgumentParser) -> None:
             metavar="X",
             help=f"drift threshold (default: the version's, else {default})",
         )
+    for key, what in (
+        ("null-share", "a feature's null share above the baseline's by more than X"),
+        ("out-of-range", "more than X of a feature's values outside the baseline's range"),
+        ("unseen", "more than X of a feature's values in categories the baseline never saw"),
+    ):
+        p.add_argument(
+            f"--{key}",
+            type=_non_negative_float,
+            metavar="X",
+            help=f"alert on {what} (default: the version's, else 0.05)",
+        )
     p.add_argument(
         "--max-drop",
         type=_non_negative_float,

@@ -1,6 +1,7 @@
 """`mmtop monitor NAME`: the monitoring report of a deployed model; exit 3 on an alert.
 
-Exit codes: 0 healthy (or nothing logged yet), 3 when any alert fires, 1 for runtime errors
+Exit codes: 0 healthy (or nothing logged yet), 3 when any alert fires (drift, null share,
+out-of-range or unseen-category share, prediction drift, performance), 1 for runtime errors
 (no such model), 2 for usage errors. A cron job or CI step can retrain on 3.
 """
 
@@ -40,9 +41,8 @@ TEXT_COLUMNS = (
 
 def run(ns: argparse.Namespace) -> int:
     st = open_store(ns)
-    overrides = {
-        k: getattr(ns, k) for k in ("psi", "wasserstein", "js") if getattr(ns, k) is not None
-    }
+    keys = ("psi", "wasserstein", "js", "null_share", "out_of_range", "unseen")
+    overrides = {k: getattr(ns, k) for k in keys if getattr(ns, k) is not None}
     with refs():
         if not st.models(ns.name).height:
             from mmtop.store import ModelNotFoundError
