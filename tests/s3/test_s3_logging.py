@@ -379,3 +379,20 @@ def test_deploy_through_an_attached_copy_and_log_predictions_to_s3(
     assert df["prediction"].to_list() == ["a"] * 50 + ["b"] * 50
     assert reader.labels(after, "clf", "prod").height == 10
     assert store.open(after).deployed("clf") == {"prod": 1}
+
+
+def test_an_unreachable_server_is_one_line_and_leaves_no_staging_folder(
+    s3_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import socket
+    import tempfile
+
+    with socket.socket() as sock:  # a port nothing listens on once closed
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{port}")
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where staging folders go
+    with pytest.raises(store.StoreWriteError) as err:
+        store.Run(root=s3_url, capture_system=False)
+    assert "\n" not in str(err.value) and s3_url in str(err.value)
+    assert list(tmp_path.iterdir()) == []
