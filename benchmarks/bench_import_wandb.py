@@ -76,15 +76,20 @@ def main() -> None:
             f"source: {args.runs} runs, {points:,} points, {size / 2**20:.1f} MiB of .wandb "
             f"(logged by wandb in {time.perf_counter() - t:.1f} s)"
         )
-        times, bare = [], []
+        times, cpu, bare = [], [], []
         for i in range(args.repeat):
             bare.append(bare_read(folder))
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             report = import_runs("wandb", str(folder), work / f"store{i}")
             times.append(time.perf_counter() - t)
+            cpu.append(time.process_time() - c)
             assert report.points == points and not report.problems, report.problems
         took, base = statistics.median(times), statistics.median(bare)
-        print(f"import:    {took:.2f} s, {points / took:,.0f} points/s")
+        used = statistics.median(cpu)
+        print(
+            f"import:    {took:.2f} s, {points / took:,.0f} points/s "
+            f"(CPU {used:.2f} s, the steadier figure on a shared box)"
+        )
         print(
             f"bare read: {base:.2f} s, {points / base:,.0f} points/s; import / bare = "
             f"{took / base:.1f}x"

@@ -187,11 +187,16 @@ def _path(item: Any) -> tuple[str, ...]:
 
 
 def _value(text: str) -> Any:
-    """A `value_json` as Python: JSON with NaN and ±Infinity, as W&B writes them."""
+    """A `value_json` as Python: JSON with NaN and ±Infinity, as W&B writes them; None (left
+    out as a null) for an empty or broken one."""
     try:
         return float(text)  # the common case, and exact: the same double json would give
     except ValueError:
+        pass
+    try:
         return json.loads(text)
+    except ValueError:
+        return None
 
 
 def _history(
@@ -224,7 +229,7 @@ def _history(
         try:
             number = float(text)  # the common case, and exact: the double json would give
         except ValueError:
-            for sub, value in _numbers(key, json.loads(text), left_out):
+            for sub, value in _numbers(key, _value(text), left_out):
                 _append(series, sub, step, time_us, value)
             continue
         _append(series, key, step, time_us, number)
@@ -307,7 +312,10 @@ def _config(config: dict[str, Any], items: Any) -> None:
         for p in parents:
             child = node.get(p)
             node = node[p] = child if isinstance(child, dict) else {}
-        node[leaf] = json.loads(item.value_json)
+        try:
+            node[leaf] = json.loads(item.value_json)
+        except ValueError:
+            node[leaf] = None
     for item in items.remove:
         *parents, leaf = _path(item)
         node = config

@@ -349,9 +349,13 @@ def test_a_dict_logged_as_one_item_is_read_as_nested_keys() -> None:
     """Older wandb wrote a nested dict (and media) as one item's JSON, not as nested keys."""
     from collections import Counter
 
-    from mmtop.store.importers.wandb_runs import _numbers
+    from mmtop.store.importers.wandb_runs import _numbers, _value
 
     left_out: Counter[str] = Counter()
     value = {"b": 1, "c": {"_type": "image-file", "width": 4}, "d": "x", "e": {"f": True}}
     assert _numbers("a", value, left_out) == [("a.b", 1.0), ("a.e.f", 1.0)]
     assert left_out == {"image-file": 1, "text": 1}
+    # An empty or broken value_json is a null (left out and counted), not a failed run.
+    assert _value("") is None and _value("[1, ") is None
+    assert _numbers("z", _value(""), left_out) == [] and left_out["null"] == 1
+    assert math.isnan(_value("NaN")) and _value("-Infinity") == -math.inf
