@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import first_line
 from .model import ImportError_, Pending, Points, SourceRun
 from .wandb_log import CorruptLog, read_records
 from .wandb_proto import record_class
@@ -55,6 +56,11 @@ def scan(location: str, problems: list[dict[str, str]]) -> list[Pending]:
         if real in seen:
             continue
         seen.add(real)
+        try:
+            size = real.stat().st_size
+        except OSError as exc:  # a dangling link, among others: this run only
+            problems.append({"path": str(path), "reason": first_line(exc)})
+            continue
         run_id, created = _head(real)
         found.append(
             Pending(
@@ -62,7 +68,7 @@ def scan(location: str, problems: list[dict[str, str]]) -> list[Pending]:
                 created=created,
                 where=str(real),
                 load=_loader(real, problems),
-                fingerprint=_size(real.stat().st_size),
+                fingerprint=_size(size),
             )
         )
     return found
@@ -108,7 +114,10 @@ def _folder_time(name: str) -> float:
     if match is None:
         return 0.0
     # The folder's time is the writer's local time; only a fallback, and stable.
-    stamp = dt.datetime.strptime(match["time"], "%Y%m%d_%H%M%S")
+    try:
+        stamp = dt.datetime.strptime(match["time"], "%Y%m%d_%H%M%S")
+    except ValueError:
+        return 0.0
     return stamp.replace(tzinfo=dt.UTC).timestamp()
 
 
@@ -149,6 +158,7 @@ def read_run(path: Path, problems: list[dict[str, str]]) -> SourceRun:
     summary: dict[tuple[str, ...], str] = {}
     series: dict[str, _Series] = {}
     left_out: Counter[str] = Counter()
+    first_time: float | None = None
     last_time: float | None = None
     for k, raw in enumerate(framed.records):
         try:
@@ -159,6 +169,7 @@ def read_run(path: Path, problems: list[dict[str, str]]) -> SourceRun:
         if kind == "history":
             t = _history(rec.history, series, left_out, last_time)
             last_time = t if t is not None else last_time
+            first_time = last_time if first_time is None else first_time
         elif kind == "summary":
             _apply(summary, rec.summary)
         elif kind == "config":
@@ -171,7 +182,11 @@ def read_run(path: Path, problems: list[dict[str, str]]) -> SourceRun:
             exit_ = rec.exit
     if run is None:
         raise ValueError(f"{path.name}: no run record")
-    built = _build(path, run, exit_, config, summary, series, left_out, last_time)
+    if run.HasField("start_time"):
+        created = run.start_time.seconds + run.start_time.nanos / 1e9
+    else:  # not known to happen; the first row's time is the next best
+        created = first_time if first_time is not None else _folder_time(path.parent.name)
+    built = _build(path, run, exit_, created, config, summary, series, left_out, last_time)
     built.fingerprint = _size(len(data))
     return built
 
@@ -351,13 +366,13 @@ def _build(
     path: Path,
     run: Any,
     exit_: Any,
+    created: float,
     config: dict[str, Any],
     summary: dict[tuple[str, ...], str],
     series: dict[str, _Series],
     left_out: Counter[str],
     last_time: float | None,
 ) -> SourceRun:
-    created = run.start_time.seconds + run.start_time.nanos / 1e9
     error: dict[str, Any] | None = None
     ended = last_time
     if exit_ is None:

@@ -325,6 +325,16 @@ def test_cli_shows_the_wandb_run_id_and_refuses_what_it_cannot_read(
     with pytest.raises(ImportError_, match="no run-\\*.wandb file under it"):
         import_runs("wandb", str(tmp_path / "empty"), root)
 
+    # A run file on its own, beside a link that leads nowhere: the link is listed.
+    loose = tmp_path / "loose"
+    loose.mkdir()
+    shutil.copy(files["failed"], loose / files["failed"].name)
+    (loose / "run-gone.wandb").symlink_to(tmp_path / "gone.wandb")
+    report = import_runs("wandb", str(loose), tmp_path / "other")
+    assert len(report.imported) == 1 and len(report.problems) == 1
+    assert report.problems[0]["path"] == str(loose / "run-gone.wandb")
+    assert "No such file or directory" in report.problems[0]["reason"]
+
 
 def test_reading_needs_neither_wandb_nor_its_service(
     offline: tuple[Path, dict[str, Path]], tmp_path: Path
