@@ -344,7 +344,7 @@ def _summary_values(
     summary: dict[tuple[str, ...], str], series: dict[str, _Series]
 ) -> dict[str, float]:
     """Summary numbers that the history does not already end with: values set on
-    `run.summary`, or kept as a min/max by `define_metric`."""
+    `run.summary`, and `define_metric`'s summaries (`loss.max`)."""
     media = {p[: p.index("_type")] for p in summary if "_type" in p[1:]}
     out: dict[str, float] = {}
     numbers: list[tuple[str, float]] = []
