@@ -4,6 +4,7 @@ v3 (prod since 2026-03-01 12:00 UTC)
   drift alert on f1, f3 from 2026-03-05 00:00 UTC (2 windows)
   -> v4 retrained: drift on f1 (run 20260306T..., data train blake2b:...)
 v4 (prod since 2026-03-07 09:00 UTC)
+v4 undeployed from prod at 2026-04-01 08:00 UTC by alice: replaced by the v2 service
 """
 
 from __future__ import annotations
@@ -30,6 +31,12 @@ def story(catalog: Catalog, name: str, target: str, report: MonitoringReport) ->
     for event in timeline.iter_rows(named=True):
         version = event["version"]
         if version is None:
+            if event["from"] is not None:
+                note = f": {event['note']}" if event["note"] else ""
+                lines.append(
+                    f"v{event['from']} undeployed from {target} at {_when(event['time'])}"
+                    f" by {event['user'] or '?'}{note}"
+                )
             continue
         how = "rolled back" if event["rollback"] else target
         lines.append(f"v{version} ({how} since {_when(event['time'])})")

@@ -199,9 +199,49 @@ class ModelRegistry:
         layout.check_target(target)
         return rollback(self._log(name), target, note)
 
+    def undeploy(self, name: str, target: str, note: str | None = None) -> dict[str, Any]:
+        """Record that nothing of `name` serves at `target` any more (an event, like a
+        deployment); ValueError when nothing does."""
+        from .deployments import undeploy
+
+        self._writable()
+        layout.check_target(target)
+        event = undeploy(self._log(name), target, note)
+        assert event is not None  # only a conditional undeploy records nothing
+        return event
+
+    def retire(self, ref: str, reason: str = "") -> list[dict[str, Any]]:
+        """Take the version `ref` names out of service: undeploy it from every target where
+        it serves, then deprecate it with `reason`. Returns the events recorded (none when
+        it served nowhere and was deprecated already)."""
+        from ..names import check_text
+        from .deployments import MAX_NOTE, undeploy
+
+        self._writable()
+        if reason:
+            check_text(reason, "retire reason", MAX_NOTE)
+        v = self.model(ref)
+        log = self._log(v.name)
+        events: list[dict[str, Any]] = []
+        for target, serving in sorted(log.state().deployments.items()):
+            if serving != v.version:
+                continue
+            try:
+                # Only while it still serves there: a deployment made meanwhile stays.
+                event = undeploy(log, target, reason or "retired", only=v.version)
+            except ValueError:  # undeployed meanwhile
+                continue
+            if event is not None:
+                events.append(event)
+        deprecated = self.deprecate_model(v.ref, reason)
+        if deprecated is not None:
+            events.append(deprecated)
+        return events
+
     def deployments(self, name: str) -> pl.DataFrame:
         """Every deployment of a model in order: seq, time, target, version, from, rollback,
-        current (this event set the target's version now serving), user, host, note."""
+        undeployed (this event stopped the target: version null), current (this event set
+        the target's version now serving), user, host, note."""
         from .deployments import timeline
 
         return timeline(self._catalog.log(layout.check_model_name(name)).read())

@@ -3,7 +3,8 @@
 A deployment is an event in the model's history (`"action": "deployed"`, with `target`,
 `from` the version it replaced, `to` the version now serving, `note`), so the version serving
 a target at any past time is a replay, and a rollback is one more deployment: of the version
-the current one replaced.
+the current one replaced. Undeploying is the same event with `to` null: from then on nothing
+serves at that target (readers that predate it replay it the same way).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ TIMELINE_SCHEMA: dict[str, Any] = {
     "version": pl.Int64,
     "from": pl.Int64,
     "rollback": pl.Boolean,
+    "undeployed": pl.Boolean,
     "current": pl.Boolean,
     "user": pl.String,
     "host": pl.String,
@@ -67,8 +69,27 @@ def rollback(log: EventLog, target: str, note: str | None = None) -> dict[str, A
     return event
 
 
+def undeploy(
+    log: EventLog, target: str, note: str | None = None, *, only: int | None = None
+) -> dict[str, Any] | None:
+    """Record that nothing serves at `target` any more; ValueError when nothing does. With
+    `only`, just while that version serves there (None when another one does by now)."""
+    if note is not None:
+        check_text(note, "deployment note", MAX_NOTE)
+
+    def make(state: State) -> dict[str, Any] | None:
+        current = state.deployments.get(target)
+        if current is None:
+            raise ValueError(f"{log.name}: nothing is deployed at {target!r}")
+        if only is not None and current != only:
+            return None
+        return _body(target, current, None, note, rollback=False)
+
+    return log.append(make)
+
+
 def _body(
-    target: str, current: int | None, version: int, note: str | None, *, rollback: bool
+    target: str, current: int | None, version: int | None, note: str | None, *, rollback: bool
 ) -> dict[str, Any]:
     body: dict[str, Any] = {
         "action": "deployed",
@@ -85,7 +106,9 @@ def _body(
 
 
 def timeline(events: list[dict[str, Any]]) -> pl.DataFrame:
-    """Every deployment in order; `current` marks the event each target's version comes from."""
+    """Every deployment in order; `current` marks the event each target's version comes from,
+    `undeployed` the events that stopped a target (version null, `from` the one that served;
+    a target whose last event is one serves nothing now)."""
     rows = [e for e in events if e.get("action") == "deployed" and isinstance(e.get("target"), str)]
     last: dict[str, int] = {}
     for i, event in enumerate(rows):
@@ -103,6 +126,7 @@ def timeline(events: list[dict[str, Any]]) -> pl.DataFrame:
         out["version"].append(to if isinstance(to, int) else None)
         out["from"].append(previous if isinstance(previous, int) else None)
         out["rollback"].append(bool(event.get("rollback")))
+        out["undeployed"].append(to is None)
         out["current"].append(last[event["target"]] == i and isinstance(to, int))
         for col in ("user", "host", "note"):
             value = event.get(col)

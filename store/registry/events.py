@@ -156,6 +156,8 @@ def describe(event: dict[str, Any]) -> str:
     if action == "deployed":
         old, new = event.get("from") or "(none)", event.get("to") or "(none)"
         note = f" ({event['note']})" if event.get("note") else ""
+        if event.get("to") is None:
+            return f"undeployed from {event.get('target')}: {old} → (none){note}"
         return f"deployed to {event.get('target')}: {old} → {new}{note}"
     key = f" {event.get('key')}" if event.get("key") else ""
     return f"{action}{key}: {event.get('from')} → {event.get('to')}"

@@ -76,11 +76,11 @@ def test_bash_script_completes_models_actions_flags_and_refs(
     script = cli("completion", "bash").text
     env = child_env()
     actions = ["ls", "show", "lineage", "history", "diff", "alias", "unalias", "export", "verify"]
-    actions += ["deploy", "rollback", "predict", "deployments"]
+    actions += ["deploy", "rollback", "undeploy", "retire", "predict", "deployments"]
     assert complete(script, ["mmtop", "models", ""], env) == actions
     assert complete(script, ["mmtop", "models", "l"], env) == ["ls", "lineage"]
     assert complete(script, ["mmtop", "models", "dep"], env) == ["deploy", "deployments"]
-    assert complete(script, ["mmtop", "--root", str(root), "models", "un"], env) == ["unalias"]
+    assert complete(script, ["mmtop", "--root", str(root), "models", "una"], env) == ["unalias"]
     assert complete(script, ["mmtop", "models", "verify", "--f"], env) == ["--format"]
     assert complete(script, ["mmtop", "models", "history", "-f", "j"], env) == ["json", "jsonl"]
     assert complete(script, ["mmtop", "models", "export", "--"], env) == [

@@ -457,6 +457,8 @@ examples:
   mmtop models verify digits-clf/3      # exit 1 when a file changed
   mmtop models deploy digits-clf@champion --target prod
   mmtop models rollback digits-clf --target prod
+  mmtop models undeploy digits-clf --target eu-canary --note "canary over"
+  mmtop models retire digits-clf/1 --reason "superseded by v3"
   mmtop models deployments digits-clf
   mmtop models predict digits-clf@prod batch.parquet -o scored.parquet --target batch-nightly
 """
@@ -473,6 +475,8 @@ MODELS_ACTIONS: dict[str, str] = {
     "verify": "check every file's sha256 against the manifest (exit 1 on a mismatch)",
     "deploy": "record that REF now serves at --target (an event; replaces what served there)",
     "rollback": "deploy again, at --target, the version the current one replaced",
+    "undeploy": "record that nothing of NAME serves at --target any more (an event)",
+    "retire": "undeploy REF from every target where it serves, and deprecate it",
     "deployments": "which version serves at each target, and every deployment in order",
     "predict": "predict a Parquet/CSV file with REF into -o OUTPUT; log them with --target",
 }
@@ -530,9 +534,14 @@ def _models(models: argparse.ArgumentParser, common: Parser) -> None:
     deploy.add_argument("ref", metavar="REF")
     rollback = act("rollback")
     rollback.add_argument("name", metavar="NAME")
-    for p in (deploy, rollback):
+    undeploy = act("undeploy")
+    undeploy.add_argument("name", metavar="NAME")
+    for p in (deploy, rollback, undeploy):
         p.add_argument("-t", "--target", metavar="T", required=True, help="prod, eu-canary, ...")
         p.add_argument("--note", metavar="TEXT", help="why (kept in the event)")
+    retire = act("retire")
+    retire.add_argument("ref", metavar="REF")
+    retire.add_argument("--reason", metavar="TEXT", default="", help="why (kept in the events)")
     predict = act("predict")
     predict.add_argument("ref", metavar="REF")
     predict.add_argument("input", metavar="INPUT", help="a .parquet or .csv file of inputs")

@@ -1,4 +1,5 @@
-"""`mmtop models ...`: list, show, compare, promote, deploy, export and verify versions."""
+"""`mmtop models ...`: list, show, compare, promote, deploy, retire, export and verify
+versions."""
 
 from __future__ import annotations
 
@@ -148,6 +149,41 @@ def _rollback(ns: argparse.Namespace) -> int:
     except ValueError as exc:  # nothing to roll back to: the store's state, not the command
         raise CliError(str(exc)) from None
     _say(f"{ns.name} at {ns.target}", event, "")
+    return EXIT_OK
+
+
+def _undeploy(ns: argparse.Namespace) -> int:
+    from mmtop.store.registry.layout import check_model_name, check_target
+
+    st = open_store(ns)
+    with refs():
+        check_model_name(ns.name)
+        check_target(ns.target)
+    if not st.models(ns.name).height:
+        from mmtop.store import ModelNotFoundError
+
+        raise ModelNotFoundError(f"no model named {ns.name!r} in {st.root}")
+    try:
+        event = st.undeploy(ns.name, ns.target, note=ns.note)
+    except ValueError as exc:  # nothing serves there: the store's state, not the command
+        raise CliError(str(exc)) from None
+    _say(f"{ns.name} at {ns.target}", event, "")
+    return EXIT_OK
+
+
+def _retire(ns: argparse.Namespace) -> int:
+    st = open_store(ns)
+    version = version_of(st, ns.ref)
+    with refs():
+        events = st.retire(version.ref, ns.reason)
+    lines = [
+        f"{version.name} at {event['target']}: {event['from']} -> (removed) (event {event['seq']})"
+        if event["action"] == "deployed"
+        else f"{version.ref}: deprecated (event {event['seq']})"
+        for event in events
+    ] or [f"{version.ref}: serves nowhere and is deprecated already (nothing recorded)"]
+    with output(None) as out:
+        out.writelines(cells.human(line).encode() + b"\n" for line in lines)
     return EXIT_OK
 
 

@@ -2,7 +2,8 @@
 
 Exit codes: 0 healthy (or nothing logged yet), 3 when any alert fires (drift, null share,
 out-of-range or unseen-category share, prediction drift, performance), 1 for runtime errors
-(no such model), 2 for usage errors. A cron job or CI step can retrain on 3.
+(no such model; nothing deployed at the target: undeployed, or never deployed and nothing
+logged there), 2 for usage errors. A cron job or CI step can retrain on 3.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from mmtop.tui.cli import cells, formats
 from mmtop.tui.cli.commands.ls import write
 from mmtop.tui.cli.commands.models import refs
 from mmtop.tui.cli.common import is_stdout, open_store, output
-from mmtop.tui.cli.errors import EXIT_OK
+from mmtop.tui.cli.errors import EXIT_OK, CliError
 from mmtop.tui.flat import flatten
 
 EXIT_ALERT = 3
@@ -48,6 +49,7 @@ def run(ns: argparse.Namespace) -> int:
             from mmtop.store import ModelNotFoundError
 
             raise ModelNotFoundError(f"no model named {ns.name!r} in {st.root}")
+        _check_serving(st, ns.name, ns.target)
         report = st.monitoring(
             ns.name,
             ns.target,
@@ -65,6 +67,25 @@ def run(ns: argparse.Namespace) -> int:
     else:
         write(flatten(report.windows), ns.format, ns.output)
     return EXIT_ALERT if report.status == "alert" else EXIT_OK
+
+
+def _check_serving(st: Any, name: str, target: str) -> None:
+    """A target where nothing serves is an error: undeployed (said when and by whom), or
+    never deployed and nothing logged there. Predictions logged at a target that was never
+    deployed (`mmtop models predict --target` with no deployment) are still reported."""
+    if target in st.deployed(name):
+        return
+    timeline = st.deployments(name)
+    ended = timeline.filter(pl.col("target") == target)
+    if ended.height:
+        last = ended.row(ended.height - 1, named=True)
+        when = last["time"].strftime("%Y-%m-%d %H:%M UTC") if last["time"] else "?"
+        raise CliError(
+            f"{name}: nothing is deployed at {target!r}: v{last['from']} was undeployed "
+            f"{when} by {last['user'] or '?'}"
+        )
+    if target not in st.targets(name):
+        raise CliError(f"{name}: nothing is deployed at {target!r} and nothing was logged there")
 
 
 def _json(report: Any) -> dict[str, Any]:
