@@ -2,10 +2,12 @@
 
 The database is created by MLflow (`MlflowClient`, so its own migrations lay out the schema)
 and then filled with sqlite3 `executemany`, as MLflow's own writes would take minutes for a
-million points. Reports the import's seconds and points/s (budget: >= 500k points/s), and,
-for scale, a bare read of the same rows (`SELECT ... ORDER BY key, step, timestamp` per run
-into Python, nothing written). Each figure is the median of `--repeat` imports into fresh
-stores.
+million points. Reports the import's seconds and points/s (budget: >= 500k points/s) with the
+Arrow reader (`mmtop[mlflow]`, Apache Arrow's ADBC SQLite driver) and with the sqlite3
+fallback, and, for scale, bare reads of the same rows, nothing written: sqlite3 (`SELECT ...
+ORDER BY key, step, timestamp` per run into Python tuples) and the ADBC driver (the same per
+run into Arrow tables). Each figure is the median of `--repeat` runs, imports into fresh
+stores; the load average is printed before and after (the box is shared).
 
     python benchmarks/bench_import.py [--runs 200] [--metrics 5] [--steps 1000] [--repeat 3]
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import random
 import shutil
 import sqlite3
@@ -22,7 +25,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from mmtop.store.importers import mlflow_arrow
 from mmtop.store.importers.target import import_runs
+
+QUERY = (
+    "SELECT key, step, timestamp, value, is_nan FROM metrics WHERE run_uuid = ? "
+    "ORDER BY key, step, timestamp"
+)
 
 
 def make_db(path: Path, runs: int, metrics: int, steps: int) -> None:
@@ -62,12 +71,38 @@ def bare_read(path: Path) -> float:
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     ids = [r[0] for r in db.execute("SELECT run_uuid FROM runs")]
     for run_id in ids:
-        db.execute(
-            "SELECT key, step, timestamp, value, is_nan FROM metrics WHERE run_uuid = ? "
-            "ORDER BY key, step, timestamp",
-            (run_id,),
-        ).fetchall()
+        db.execute(QUERY, (run_id,)).fetchall()
     return time.perf_counter() - start
+
+
+def bare_arrow_read(path: Path) -> float:
+    import adbc_driver_sqlite.dbapi as adbc
+
+    start = time.perf_counter()
+    ids = [r[0] for r in sqlite3.connect(path).execute("SELECT run_uuid FROM runs")]
+    with adbc.connect(f"file:{path}?mode=ro") as conn, conn.cursor() as cursor:
+        for run_id in ids:
+            cursor.execute(QUERY, (run_id,))
+            cursor.fetch_arrow_table()
+    return time.perf_counter() - start
+
+
+def timed_import(db: Path, root: Path, points: int, arrow: bool, cpu: list[float]) -> float:
+    real = mlflow_arrow.available
+    mlflow_arrow.available = real if arrow else (lambda: False)  # type: ignore[assignment]
+    try:
+        start, used = time.perf_counter(), time.process_time()
+        report = import_runs("mlflow", f"sqlite:///{db}", root)
+        took = time.perf_counter() - start
+        cpu.append(time.process_time() - used)  # both threads: steadier than wall on a busy box
+    finally:
+        mlflow_arrow.available = real  # type: ignore[assignment]
+    assert report.points == points and not report.problems, report.problems
+    return took
+
+
+def load() -> str:
+    return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def main() -> None:
@@ -84,20 +119,37 @@ def main() -> None:
         t = time.perf_counter()
         make_db(db, args.runs, args.metrics, args.steps)
         print(f"source: {args.runs} runs, {points:,} points ({time.perf_counter() - t:.1f} s)")
-        times, bare = [], []
+        print(load())
+        arrow = mlflow_arrow.available()
+        figures: dict[str, list[float]] = {
+            k: [] for k in ("arrow", "sqlite3", "bare", "bare_arrow")
+        }
+        cpu: dict[str, list[float]] = {"arrow": [], "sqlite3": []}
         for i in range(args.repeat):
-            bare.append(bare_read(db))
-            root = work / f"store{i}"
-            t = time.perf_counter()
-            report = import_runs("mlflow", f"sqlite:///{db}", root)
-            times.append(time.perf_counter() - t)
-            assert report.points == points and not report.problems, report.problems
-        took, base = statistics.median(times), statistics.median(bare)
-        print(f"import:    {took:.2f} s, {points / took:,.0f} points/s (budget >= 500,000)")
-        print(
-            f"bare read: {base:.2f} s, {points / base:,.0f} points/s; import / bare = "
-            f"{took / base:.1f}x"
-        )
+            figures["bare"].append(bare_read(db))
+            figures["sqlite3"].append(
+                timed_import(db, work / f"plain{i}", points, False, cpu["sqlite3"])
+            )
+            if arrow:
+                figures["bare_arrow"].append(bare_arrow_read(db))
+                figures["arrow"].append(
+                    timed_import(db, work / f"arrow{i}", points, True, cpu["arrow"])
+                )
+        rows = [
+            ("import, Arrow reader", "arrow"),
+            ("import, sqlite3 reader", "sqlite3"),
+            ("bare sqlite3 read", "bare"),
+            ("bare ADBC read", "bare_arrow"),
+        ]
+        for label, key in rows:
+            if not figures[key]:
+                print(f"{label:24} not measured (pip install 'mmtop[mlflow]')")
+                continue
+            took = statistics.median(figures[key])
+            budget = " (budget >= 500,000)" if key == "arrow" else ""
+            used = f", CPU {statistics.median(cpu[key]):.2f} s" if key in cpu else ""
+            print(f"{label:24} {took:6.2f} s, {points / took:>11,.0f} points/s{budget}{used}")
+        print(load())
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

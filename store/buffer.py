@@ -132,7 +132,20 @@ def _to_batch(
         names, key_idx, steps, times_us, values = _mixed(
             step_arr, time_arr, ks_ids, vals_c, keysets
         )
-    arrow = pa.Table.from_arrays(
+    arrow = points_table(names, key_idx, steps, times_us, values)
+    return Batch(arrow, key_stats(key_idx, steps, times_us, values, names))
+
+
+def points_table(
+    names: list[str],
+    key_idx: np.ndarray[Any, Any],
+    steps: np.ndarray[Any, Any],
+    times_us: np.ndarray[Any, Any],
+    values: np.ndarray[Any, Any],
+) -> pa.Table:
+    """Points as a part's table (POINT_SCHEMA): key `names[key_idx[i]]`, step, time (µs since
+    the epoch, UTC) and value of point i, from numpy arrays without a Python object per point."""
+    return pa.Table.from_arrays(
         [
             _from_numpy(steps, np.int64, pa.int64()),
             _from_numpy(times_us, np.int64, pa.timestamp("us", tz="UTC")),
@@ -143,7 +156,6 @@ def _to_batch(
         ],
         schema=POINT_SCHEMA,
     )
-    return Batch(arrow, _stats(key_idx, steps, times_us, values, names))
 
 
 # Arrays are built from raw buffers: `pa.array` probes every input for pandas, importing it
@@ -195,7 +207,7 @@ def _mixed(
     return list(names), key_idx[order], steps[order], times_us[order], values[order]
 
 
-def _stats(
+def key_stats(
     key_idx: np.ndarray[Any, Any],
     steps: np.ndarray[Any, Any],
     times_us: np.ndarray[Any, Any],

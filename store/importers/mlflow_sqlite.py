@@ -16,7 +16,8 @@ from urllib.parse import quote
 
 import numpy as np
 
-from . import artifacts, mlflow_common
+from . import artifacts, mlflow_arrow, mlflow_common
+from .mlflow_arrow import ArrowMetrics
 from .model import ImportError_, Pending, Points, SourceRun
 
 # Every migration of MLflow's tracking schema up to MLflow 3.17 (its
@@ -105,6 +106,7 @@ def scan(location: str, problems: list[dict[str, str]]) -> list[Pending]:
         )
     }
     found: list[Pending] = []
+    arrow = mlflow_arrow.ArrowMetrics(path) if mlflow_arrow.available() else None
     rows = db.execute(
         "SELECT run_uuid, name, user_id, status, start_time, end_time, experiment_id, "
         "artifact_uri "
@@ -120,21 +122,31 @@ def scan(location: str, problems: list[dict[str, str]]) -> list[Pending]:
                 source_id=str(row[0]),
                 created=start / 1000.0,
                 where=f"{path} run {row[0]}",
-                load=_loader(db, path, row, experiment),
+                load=_loader(db, path, row, experiment, arrow),
             )
         )
     return found
 
 
-def _loader(db: sqlite3.Connection, path: Path, row: tuple[Any, ...], experiment: str) -> Any:
+def _loader(
+    db: sqlite3.Connection,
+    path: Path,
+    row: tuple[Any, ...],
+    experiment: str,
+    arrow: ArrowMetrics | None,
+) -> Any:
     def load() -> SourceRun:
-        return read_run(db, path, row, experiment)
+        return read_run(db, path, row, experiment, arrow)
 
     return load
 
 
 def read_run(
-    db: sqlite3.Connection, path: Path, row: tuple[Any, ...], experiment: str
+    db: sqlite3.Connection,
+    path: Path,
+    row: tuple[Any, ...],
+    experiment: str,
+    arrow: ArrowMetrics | None = None,
 ) -> SourceRun:
     run_uuid = row[0]
     params = dict(db.execute("SELECT key, value FROM params WHERE run_uuid = ?", (run_uuid,)))
@@ -151,7 +163,8 @@ def read_run(
         tags={str(k): "" if v is None else str(v) for k, v in tags.items()},
         uri=f"sqlite:///{path}",
     )
-    run.metrics = read_metrics(db, run_uuid)
+    found = arrow.read(str(run_uuid)) if arrow is not None else None
+    run.metrics = found if found is not None else read_metrics(db, run_uuid)
     if row[7]:
         # A relative artifact root is MLflow's default (`./mlruns`, from where it ran): taken
         # here from the database's folder.

@@ -25,13 +25,12 @@ import numpy as np
 
 from .. import paths
 from ..artifacts import log_artifact
-from ..buffer import _from_numpy, _stats, _strings
+from ..bulk import write_json_compact, write_points
 from ..errors import first_line
 from ..folders import ensure_store, find_run_dir
 from ..fsio import write_bytes_atomic, write_json_atomic
 from ..ids import new_writer_id, now_iso
 from ..names import MAX_NAME_LEN, check_key
-from ..parts import PartWriter
 from ..schema import RUN_SCHEMA_VERSION
 from .artifacts import files_to_copy
 from .model import ImportReport, Pending, SourceRun, iso, run_id_for
@@ -255,7 +254,7 @@ def _fill(
         "error": run.error,
         "imported": imported,
     }
-    write_json_atomic(folder / paths.RUN_JSON, meta)
+    write_json_compact(folder / paths.RUN_JSON, meta)
     return points
 
 
@@ -278,35 +277,17 @@ def _write_points(folder: Path, writer: str, run: SourceRun, report: ImportRepor
         if explicit:
             _write_summary(folder, writer, {}, explicit)
         return 0
-    key_idx = np.concatenate([np.full(len(c[1]), c[0], dtype=np.int32) for c in chunks])
-    steps = np.concatenate([c[1] for c in chunks]).astype(np.int64, copy=False)
-    times = np.concatenate([c[2] for c in chunks]).astype(np.int64, copy=False)
-    values = np.concatenate([c[3] for c in chunks]).astype(np.float64, copy=False)
-    import pyarrow as pa
-
-    from ..schema import POINT_SCHEMA
-
-    parts = PartWriter(folder / paths.METRICS_DIR, writer)
-    dictionary = _strings(names)
-    for start in range(0, len(values), PART_ROWS):
-        cut = slice(start, start + PART_ROWS)
-        parts.write(
-            pa.Table.from_arrays(
-                [
-                    _from_numpy(steps[cut], np.int64, pa.int64()),
-                    _from_numpy(times[cut], np.int64, pa.timestamp("us", tz="UTC")),
-                    pa.DictionaryArray.from_arrays(
-                        _from_numpy(key_idx[cut], np.int32, pa.int32()), dictionary
-                    ),
-                    _from_numpy(values[cut], np.float64, pa.float64()),
-                ],
-                schema=POINT_SCHEMA,
-            )
-        )
-    parts.try_compact()
-    stats = _stats(key_idx, steps, times, values, names)
-    _write_summary(folder, writer, {k: v.to_json() for k, v in stats.items()}, explicit)
-    return len(values)
+    return write_points(
+        folder,
+        writer,
+        names,
+        np.concatenate([np.full(len(c[1]), c[0], dtype=np.int32) for c in chunks]),
+        np.concatenate([c[1] for c in chunks]).astype(np.int64, copy=False),
+        np.concatenate([c[2] for c in chunks]).astype(np.int64, copy=False),
+        np.concatenate([c[3] for c in chunks]).astype(np.float64, copy=False),
+        explicit,
+        PART_ROWS,
+    )
 
 
 def _checked_values(run: SourceRun, report: ImportReport) -> dict[str, float]:

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from mmtop import store
-from mmtop.store.importers import ImportError_
+from mmtop.store.importers import ImportError_, mlflow_arrow
 from mmtop.store.importers.target import import_runs
 from mmtop.tui.cli import main
 
@@ -106,11 +106,26 @@ def _canon(value: float) -> Any:
     return "nan" if math.isnan(value) else (value, math.copysign(1.0, value))
 
 
-@pytest.mark.parametrize("kind", ["files", "sqlite"])
-def test_every_value_comes_back_exactly(sources: dict[str, Any], kind: str, tmp_path: Path) -> None:
-    location, expected = sources[kind]
+@pytest.mark.parametrize("kind", ["files", "sqlite", "sqlite without Arrow"])
+def test_every_value_comes_back_exactly(
+    sources: dict[str, Any], kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    location, expected = sources[kind.split()[0]]
+    read: list[str] = []
+    real_read = mlflow_arrow.ArrowMetrics.read
+
+    def counted(self: mlflow_arrow.ArrowMetrics, run_uuid: str) -> Any:
+        found = real_read(self, run_uuid)
+        read.append(run_uuid if found is not None else "refused")
+        return found
+
+    monkeypatch.setattr(mlflow_arrow.ArrowMetrics, "read", counted)
+    if kind == "sqlite without Arrow":
+        monkeypatch.setattr(mlflow_arrow, "available", lambda: False)
     report = import_runs("mlflow", location, tmp_path)
     assert report.problems == []
+    # The SQLite store's points come through the Arrow reader when it is installed.
+    assert sorted(read) == (sorted(expected) if kind == "sqlite" else [])
     assert len(report.imported) == 2
     assert report.points == sum(len(p) for e in expected.values() for p in e["points"].values())
 
@@ -221,3 +236,36 @@ def test_the_store_imports_no_importer_dependency() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_the_arrow_reader_refuses_a_column_of_mixed_types(tmp_path: Path) -> None:
+    """SQLite keeps any type in any column; the driver then hands the column over as text,
+    numbers printed to 7 digits. Such a run is left to sqlite3, which keeps what is stored."""
+    pytest.importorskip("adbc_driver_sqlite")
+    path = tmp_path / "m.db"
+    db = sqlite3.connect(path)
+    db.execute(
+        "CREATE TABLE metrics (key VARCHAR(250), value FLOAT, timestamp BIGINT, "
+        "run_uuid VARCHAR(32), step BIGINT, is_nan BOOLEAN)"
+    )
+    rows = [
+        ("loss", 0.123456789012345, 1000, "good", 0, 0),
+        ("loss", 0.0, 2000, "good", 1, 1),
+        ("acc", 1.7976931348623157e308, 3000, "good", 1, 0),
+        ("loss", 0.123456789012345, 1000, "mixed", 0, 0),
+        ("loss", "n/a", 2000, "mixed", 1, 0),
+    ]
+    db.executemany("INSERT INTO metrics VALUES (?, ?, ?, ?, ?, ?)", rows)
+    db.commit()
+    reader = mlflow_arrow.ArrowMetrics(path)
+    assert reader.read("mixed") is None
+    good = reader.read("good")
+    assert good is not None and sorted(good) == ["acc", "loss"]
+    assert good["loss"].step.tolist() == [0, 1]
+    assert good["loss"].time_us.tolist() == [1_000_000, 2_000_000]
+    assert [_canon(v) for v in good["loss"].value.tolist()] == [
+        _canon(0.123456789012345),
+        "nan",
+    ]
+    assert good["acc"].value.tolist() == [math.inf]
+    assert reader.read("absent") == {}
