@@ -57,6 +57,13 @@ PART_RE = re.compile(
 URL_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
 
+def object_root(root: str | os.PathLike[str] | None) -> str | None:
+    """`root` when it names a store on object storage (`s3://...`), else None."""
+    if root is None or not isinstance(root, str):
+        return None
+    return root if root.startswith("s3://") else None
+
+
 def default_root(environ: Mapping[str, str] | None = None) -> Path:
     """$MMTOP_DIR, else ./mmruns."""
     env = os.environ if environ is None else environ

@@ -474,10 +474,18 @@ def open(
 ) -> Store:
     """Open the store at `root` (default $MMTOP_DIR, else ./mmruns) for reading.
 
+    An `s3://bucket/prefix` root is read through a local mirror (store/s3/reader.py), and
+    is read-only.
+
     `stale_after`: seconds without a heartbeat before a running run reads as crashed.
     `cache=False`: never read or write the `.mmtop/` cache (it is also off when the root
     cannot be written).
     """
+    remote = paths.object_root(root if root is not None else os.environ.get(paths.ROOT_ENV))
+    if remote is not None:
+        from .s3.reader import S3Store  # polars and obstore only for a store on S3
+
+        return S3Store(remote, stale_after=stale_after, cache=cache)
     return Store(
         root if root is not None else paths.default_root(), stale_after=stale_after, cache=cache
     )

@@ -15,9 +15,13 @@ import stat
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import paths
+
+if TYPE_CHECKING:
+    from .reader import Store
+    from .s3.reader import Poller
 
 Mode = str  # "events" or "polling"
 
@@ -243,8 +247,25 @@ def _identity(folder: Path) -> tuple[int, int] | None:
     return (st.st_dev, st.st_ino) if stat.S_ISDIR(st.st_mode) else None
 
 
-def watch(root: str | os.PathLike[str], on_change: Callable[[], None], **options: Any) -> Watcher:
-    """Call `on_change()` (from a background thread) when something in the store changes."""
+def watch(
+    root: str | os.PathLike[str] | Store, on_change: Callable[[], None], **options: Any
+) -> Watcher | Poller:
+    """Call `on_change()` (from a background thread) when something in the store changes.
+
+    `root` may be an open store: one on object storage is polled (store/s3/reader.py),
+    every `poll_every` seconds when given."""
+    from .reader import Store
+
+    if isinstance(root, Store):
+        poll = getattr(root, "poll", None)
+        if callable(poll):
+            return poll(on_change, options.get("poll_every"))  # type: ignore[no-any-return]
+        root = root.root
+    remote = paths.object_root(root)
+    if remote is not None:
+        from .s3.reader import S3Store
+
+        return S3Store(remote).poll(on_change, options.get("poll_every"))
     return Watcher(root, on_change, **options)
 
 

@@ -26,6 +26,7 @@ from mmtop.tui.workers import DetachedExecutor, WorkerFailed, busy_workers
 
 if TYPE_CHECKING:
     from mmtop.store import Store, Watcher
+    from mmtop.store.s3.reader import Poller
 
 
 class MmtopApp(App[None]):
@@ -59,7 +60,7 @@ class MmtopApp(App[None]):
         self._stale_after = stale_after
         self._store: Store | None = None
         self._store_lock = threading.Lock()
-        self.watcher: Watcher | None = None
+        self.watcher: Watcher | Poller | None = None
 
     # -- the store (called from worker threads) -----------------------------------------
 
@@ -75,7 +76,7 @@ class MmtopApp(App[None]):
                 self._store = store.open(self.launch.root, **options)
                 self.read_only = self.read_only or bool(self._store.read_only)
                 if self._want_watch and self.watcher is None:
-                    self.watcher = store.watch(self._store.root, self._notify_screens)
+                    self.watcher = store.watch(self._store, self._notify_screens)
                     self.watch_mode = str(self.watcher.mode)
             return self._store
 

@@ -21,7 +21,7 @@ HINT = (
 
 @dataclass(frozen=True)
 class Launch:
-    root: Path
+    root: Path | str  # a str only for a store on object storage (s3://...)
     source: str  # "path" | "env" | "default" | "sample"
     read_only: bool = False
     hint: str = ""
@@ -39,7 +39,11 @@ def sample_root() -> Path | None:
 def resolve(path: str | None, environ: dict[str, str] | None = None) -> Launch:
     env = os.environ if environ is None else environ
     if path:
-        return Launch(paths.local_root(path), "path")
+        remote = paths.object_root(path)
+        return Launch(remote if remote else paths.local_root(path), "path")
+    remote = paths.object_root(env.get(paths.ROOT_ENV))
+    if remote is not None:
+        return Launch(remote, "env")
     if env.get(paths.ROOT_ENV):
         root = paths.default_root(env)
         if root.exists():

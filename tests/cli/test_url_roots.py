@@ -1,4 +1,5 @@
-"""A store root that is a URL is refused with one line, and never becomes a folder `s3:`."""
+"""A store root that is a URL other than s3:// (read through a mirror: tests/s3/) is refused
+with one line, and never becomes a folder `gs:`."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 from mmtop import store
 from mmtop.tui.launch import resolve
 
-URLS = ["s3://bucket/runs", "gs://b/x", "file:///tmp/x"]
+URLS = ["gs://b/x", "file:///tmp/x", "http://host/runs"]
 
 
 @pytest.mark.parametrize("url", URLS)
@@ -39,12 +40,12 @@ def test_commands_refuse_a_url_root_in_one_line(
     cli: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    result = cli("ls", "--root", "s3://bucket/runs")
+    result = cli("ls", "--root", "gs://bucket/runs")
     assert result.code == 1
     assert result.err == (
-        "mmtop: error: store root 's3://bucket/runs' is a URL: object storage is not "
+        "mmtop: error: store root 'gs://bucket/runs' is a URL: object storage is not "
         "supported yet; use a local or mounted folder\n"
     )
-    monkeypatch.setenv("MMTOP_DIR", "s3://bucket/runs")
+    monkeypatch.setenv("MMTOP_DIR", "gs://bucket/runs")
     assert cli("doctor").code == 1
     assert os.listdir(tmp_path) == []

@@ -12,6 +12,7 @@ import asyncio
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from mmtop.tui.app import MmtopApp
@@ -34,7 +35,7 @@ async def wait_for(pilot: Any, condition: Callable[[], bool], what: str) -> None
 async def tour(where: str) -> None:
     launch = resolve(None if where == "--samples" else where, environ={})
     assert (launch.source == "sample") == (where == "--samples"), launch
-    assert launch.root.is_dir(), launch
+    assert isinstance(launch.root, Path) and launch.root.is_dir(), launch
     app = MmtopApp(launch, watch=False)
     async with app.run_test(size=(120, 40)) as pilot:
         runs = app.screen

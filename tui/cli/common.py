@@ -26,15 +26,30 @@ def root_of(ns: argparse.Namespace) -> Path:
 
 
 def open_store(ns: argparse.Namespace) -> store.Store:
-    """Open the store read-only-safe; a missing folder is a runtime error (exit 1)."""
+    """Open the store read-only-safe; a missing folder is a runtime error (exit 1). A store
+    on object storage (s3://...) is opened read-only, through a local mirror."""
     from mmtop import store
+    from mmtop.store import paths
 
+    remote = paths.object_root(getattr(ns, "root", None) or os.environ.get(paths.ROOT_ENV))
+    if remote is not None:
+        return store.open(remote)
     root = root_of(ns)
     if not root.exists():
         raise CliError(f"no store at {str(root)!r} (use --root PATH or set $MMTOP_DIR)")
     if not root.is_dir():
         raise CliError(f"not a folder: {str(root)!r}")
     return store.open(root)
+
+
+def open_writable(ns: argparse.Namespace) -> store.Store:
+    """`open_store` for a command that writes into the store itself: a store on object
+    storage is refused in one line (it is read through a mirror, never written there)."""
+    st = open_store(ns)
+    refused = getattr(st, "refused", None)
+    if callable(refused):
+        raise refused()
+    return st
 
 
 def resolve(st: store.Store, ref: str) -> str:

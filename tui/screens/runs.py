@@ -482,7 +482,9 @@ class RunsScreen(ReportsFailedWorkers, Screen[None]):
     def action_show_problems(self) -> None:
         from mmtop.tui.screens.problems import ProblemsScreen
 
-        root = str(host(self).launch.root)
+        app = host(self)
+        # Problems name files as the reader met them: in the local mirror for a store on S3.
+        root = str(app.get_store().root if isinstance(app.launch.root, str) else app.launch.root)
         self.app.push_screen(ProblemsScreen(self.problems, root))
 
     def action_refresh(self) -> None:

@@ -7,14 +7,14 @@ import dataclasses
 from typing import Any
 
 from mmtop.tui.cli import cells
-from mmtop.tui.cli.common import open_store, output
+from mmtop.tui.cli.common import open_writable, output
 from mmtop.tui.cli.errors import EXIT_OK
 
 
 def run(ns: argparse.Namespace) -> int:
     from mmtop import store
 
-    st = open_store(ns)  # checks the folder and the store marker first
+    st = open_writable(ns)  # checks the folder and the store marker first
     report = _plain(store.compact(st.root))
     with output(None) as out:
         if ns.format == "json":

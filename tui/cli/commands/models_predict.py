@@ -31,6 +31,9 @@ def run(ns: argparse.Namespace) -> int:
     with refs():
         if target is not None:
             check_target(target)
+    refused = getattr(st, "refused", None)
+    if target is not None and callable(refused):
+        raise refused()  # predictions are logged into the store
     try:
         done = run_batch(st.root, version, source, dest, target, ns.id_column)
     except ValueError as exc:
