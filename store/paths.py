@@ -71,14 +71,13 @@ def default_root(environ: Mapping[str, str] | None = None) -> Path:
 
 
 def local_root(root: str | os.PathLike[str]) -> Path:
-    """`root` as a local folder. A URL is refused: the writer and reader do not work on object
-    storage yet (store/objstore.py has its primitives), and `s3://bucket` must not quietly
-    become a local folder named `s3:`."""
+    """`root` as a local folder. A URL is refused (`s3://` roots are handled before this is
+    asked: store/s3/), and `gs://bucket` must not quietly become a local folder named `gs:`."""
     text = os.fspath(root)
     if URL_RE.match(text):
         raise StoreError(
-            f"store root {text!r} is a URL: object storage is not supported yet; "
-            "use a local or mounted folder"
+            f"store root {text!r} is a URL: the only object storage supported is "
+            "s3://bucket/prefix; otherwise use a local or mounted folder"
         )
     return Path(text)
 

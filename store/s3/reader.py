@@ -11,8 +11,9 @@ is opened: `run()`, `history()`.
 
 A refresh happens when the store is opened, on `runs()` when the last one is more than
 `FRESH_FOR` seconds old, and every `POLL_EVERY` seconds in the app (`poll`). The store is
-read-only: every write fails with one line, and nothing is ever written into the mirror but
-what the object store holds.
+read-only but for tags and comments, which go to the object store (store/s3/edits.py): every
+other write fails with one line, and nothing is ever written into the mirror but what the
+object store holds.
 """
 
 from __future__ import annotations
@@ -72,7 +73,9 @@ class S3Store(Store):
 
     @property
     def read_only(self) -> bool:
-        return True
+        """False: tags and comments are written to the object store (store/s3/edits.py);
+        other writes raise `refused()`."""
+        return False
 
     # ----------------------------------------------------------------- refreshing
     def refresh(self) -> bool:
@@ -233,6 +236,39 @@ class S3Store(Store):
     def _writable_dir(self, ref: str) -> Path:
         raise self.refused()
 
+    def add_tags(self, ref: str, tags: Iterable[str]) -> list[str]:
+        """Add tags to the run on the object store (compare-and-swap of its run.json)."""
+        from . import edits
+
+        run_id = self.resolve(ref)
+        out = edits.add_tags(self.url, run_id, _tags(tags))
+        self._edited(run_id)
+        return out
+
+    def remove_tags(self, ref: str, tags: Iterable[str]) -> list[str]:
+        from . import edits
+
+        run_id = self.resolve(ref)
+        out = edits.remove_tags(self.url, run_id, _tags(tags))
+        self._edited(run_id)
+        return out
+
+    def comment(self, ref: str, text: str, author: str | None = None) -> dict[str, Any]:
+        """Append a comment to the run on the object store."""
+        from . import edits
+
+        run_id = self.resolve(ref)
+        out = edits.comment(self.url, run_id, text, author)
+        self._edited(run_id)
+        return out
+
+    def _edited(self, run_id: str) -> None:
+        """Copy the run again now, so the next `runs()` shows the edit."""
+        for run in self._listing.runs:
+            if run.partition("/")[2] == run_id:
+                self._whole.pop(run, None)
+                self._copy_whole([run])
+
     def _writable(self) -> None:
         raise self.refused()
 
@@ -271,6 +307,10 @@ class Poller:
     def stop(self) -> None:
         self._stopped.set()
         self._thread.join(timeout=self._every + 60)
+
+
+def _tags(tags: Iterable[str]) -> list[str]:
+    return [tags] if isinstance(tags, str) else list(tags)
 
 
 def poll_every(environ: dict[str, str] | None = None) -> float:

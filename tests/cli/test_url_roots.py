@@ -21,7 +21,7 @@ def test_the_api_refuses_a_url_root(
     url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    message = f"store root {url!r} is a URL: object storage is not supported yet"
+    message = f"store root {url!r} is a URL: the only object storage supported is s3://"
     with pytest.raises(store.StoreError, match=message.replace("/", ".")):
         store.Run(root=url)
     with pytest.raises(store.StoreError, match="is a URL"):
@@ -43,8 +43,8 @@ def test_commands_refuse_a_url_root_in_one_line(
     result = cli("ls", "--root", "gs://bucket/runs")
     assert result.code == 1
     assert result.err == (
-        "mmtop: error: store root 'gs://bucket/runs' is a URL: object storage is not "
-        "supported yet; use a local or mounted folder\n"
+        "mmtop: error: store root 'gs://bucket/runs' is a URL: the only object storage "
+        "supported is s3://bucket/prefix; otherwise use a local or mounted folder\n"
     )
     monkeypatch.setenv("MMTOP_DIR", "gs://bucket/runs")
     assert cli("doctor").code == 1

@@ -93,9 +93,3 @@ def test_other_urls_are_refused_with_one_line(url: str) -> None:
     with pytest.raises(store.StoreError) as err:
         ObjectRoot(url)
     assert "\n" not in str(err.value)
-
-
-def test_reading_on_s3_roots_is_refused_clearly(s3_url: str) -> None:
-    with pytest.raises(store.StoreError) as err:
-        store.open(s3_url)
-    assert "object storage" in str(err.value) and "\n" not in str(err.value)

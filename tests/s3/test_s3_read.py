@@ -136,20 +136,39 @@ def test_open_gives_the_same_runs_and_histories_as_the_local_folder(
     assert sorted(filtered["name"].to_list()) == sorted(f"run {i}-1 ✓" for i in range(3))
 
 
-def test_the_store_on_s3_is_read_only(s3_store: tuple[Path, str, dict[str, str]]) -> None:
+def test_registry_and_dataset_writes_on_s3_are_refused(
+    s3_store: tuple[Path, str, dict[str, str]], tmp_path: Path
+) -> None:
     _, url, ids = s3_store
     st = store.open(url)
+    st.runs()
     before = sorted(p.relative_to(st.root).as_posix() for p in Path(st.root).rglob("*"))
     message = f"the store at {url} is opened read-only"
     with pytest.raises(store.ReadOnlyStoreError, match=message):
-        st.add_tags(ids["broken"], ["x"])
-    with pytest.raises(store.ReadOnlyStoreError, match=message):
-        st.comment(ids["broken"], "hi")
-    with pytest.raises(store.ReadOnlyStoreError, match=message):
         st.set_alias("clf", "prod", 1)
-    assert st.read_only
+    with pytest.raises(store.ReadOnlyStoreError, match=message):
+        st.deploy("clf@1", "prod")
+    with pytest.raises(store.ReadOnlyStoreError, match=message):
+        st.log_dataset_version("d", tmp_path / "weights.bin")
     after = sorted(p.relative_to(st.root).as_posix() for p in Path(st.root).rglob("*"))
     assert after == before
+
+
+def test_tags_and_comments_go_to_the_object_store(
+    s3_store: tuple[Path, str, dict[str, str]],
+) -> None:
+    _, url, ids = s3_store
+    st = store.open(url)
+    run_id = ids["run 2-1 ✓"]
+    assert st.add_tags(run_id, ["best"]) == ["t a", "x/2", "best"]
+    st.comment(run_id, "looks good", author="me")
+    assert st.runs().filter(pl.col("run_id") == run_id)["tags"].to_list() == [
+        ["t a", "x/2", "best"]
+    ]
+    other = S3Store(url, mirror_cache=Path(st.root).parent.parent / "elsewhere")
+    assert other.run(run_id).tags == ["t a", "x/2", "best"]
+    assert [c["text"] for c in other.run(run_id).comments] == ["looks good"]
+    assert st.remove_tags(run_id, "best") == ["t a", "x/2"]
 
 
 def test_a_new_run_appears_and_a_deleted_one_disappears_on_refresh(

@@ -290,8 +290,6 @@ class RunDetailScreen(ReportsFailedWorkers, Screen[None]):
         app: Any = self.app
         if app.launch.source == "sample":
             return "the bundled sample runs are read-only; log your own runs to edit them"
-        if isinstance(app.launch.root, str):
-            return f"the store at {app.launch.root} is on object storage, opened read-only"
         if app.read_only:
             return f"the store at {app.launch.root} is read-only (no write permission)"
         return None
