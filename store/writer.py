@@ -183,7 +183,8 @@ class Run(ExplicitLogging):
         if existing is not None:
             self._join(existing, resume, args.params, args.tags)
         elif resume:
-            raise ValueError(f"cannot resume run {run_id!r}: no such run under {self.root}")
+            where = self._staging.url if self._staging is not None else self.root
+            raise ValueError(f"cannot resume run {run_id!r}: no such run under {where}")
         else:
             exp = check_path_component(
                 "default" if experiment is None else experiment, "experiment name"

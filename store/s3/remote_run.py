@@ -9,6 +9,7 @@ continues after its last step, a joined run's run.json is the one on the object 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -59,9 +60,11 @@ class Staging:
         except FileNotFoundError:
             return
         for name in names:
-            if not name.endswith(paths.TMP_SUFFIX):
-                self.pusher.create(log / name, (log / name).read_bytes())
-            self._pushed_log.add(name)
+            # The index is optional (never the truth): a failure here fails nothing.
+            with contextlib.suppress(OSError):
+                if not name.endswith(paths.TMP_SUFFIX):
+                    self.pusher.create(log / name, (log / name).read_bytes())
+                self._pushed_log.add(name)
 
     def close(self) -> None:
         """Stop mirroring and remove the folder: everything in it is on the object store."""

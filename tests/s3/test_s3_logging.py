@@ -102,6 +102,11 @@ def test_mmtop_dir_names_an_s3_store(
     assert f"env/{run.run_id}/run.json" in keys(s3_url)
 
 
+def test_resuming_a_run_that_is_not_there_names_the_s3_store(s3_url: str) -> None:
+    with pytest.raises(ValueError, match=f"no such run under {s3_url}$"):
+        store.Run(root=s3_url, run_id="absent", resume=True, capture_system=False)
+
+
 def test_other_urls_and_bad_s3_urls_are_refused_with_one_line(tmp_path: Path) -> None:
     for root, words in (("gs://b/p", "object storage"), ("s3://", "s3://bucket")):
         with pytest.raises(StoreError, match=words) as err:
