@@ -185,9 +185,8 @@ class S3Store(Store):
             use = [r for r in settled if r in listed and r not in have]
             if rows is None or not use:
                 return local
-            keep = pl.Series(use, dtype=pl.String)
             extra = rows.with_frame(
-                rows.frame.filter(pl.col("path").is_in(keep))
+                rows.frame.filter(pl.col("path").is_in(use))
                 .with_columns((pl.lit(tree) + pl.col("path")).alias("path"))
                 .drop(SIG_COL, READ_COL, strict=False)
             )

@@ -279,6 +279,10 @@ def _doctor(doctor: argparse.ArgumentParser) -> None:
 
 
 def _compact(compact: argparse.ArgumentParser) -> None:
+    compact.epilog = (
+        "on a store on S3 (--root s3://...) only the run index is folded: a snapshot "
+        "written to the bucket, so cold opens read it instead of every run's files"
+    )
     compact.add_argument(
         "-f", "--format", choices=("text", "json"), default="text", help="report format"
     )

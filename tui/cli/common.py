@@ -42,16 +42,6 @@ def open_store(ns: argparse.Namespace) -> store.Store:
     return store.open(root)
 
 
-def open_writable(ns: argparse.Namespace) -> store.Store:
-    """`open_store` for a command that writes into the store itself: a store on object
-    storage is refused in one line (it is read through a mirror, never written there)."""
-    st = open_store(ns)
-    refused = getattr(st, "refused", None)
-    if callable(refused):
-        raise refused()
-    return st
-
-
 def resolve(st: store.Store, ref: str) -> str:
     """A run id from RUN: an id, a unique id prefix, `experiment/name`, or a run name that
     only one run has. Ambiguity lists the candidates with their experiment/name; a miss

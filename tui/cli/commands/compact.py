@@ -7,15 +7,23 @@ import dataclasses
 from typing import Any
 
 from mmtop.tui.cli import cells
-from mmtop.tui.cli.common import open_writable, output
+from mmtop.tui.cli.common import open_store, output
 from mmtop.tui.cli.errors import EXIT_OK
 
 
 def run(ns: argparse.Namespace) -> int:
     from mmtop import store
 
-    st = open_writable(ns)  # checks the folder and the store marker first
-    report = _plain(store.compact(st.root))
+    st = open_store(ns)  # checks the folder and the store marker first
+    url = getattr(st, "url", None)
+    if isinstance(url, str):
+        # On object storage only the run index is folded (store/s3/fold.py).
+        from mmtop.store.compaction import CompactReport
+        from mmtop.store.s3.fold import fold
+
+        report = _plain(CompactReport(index_runs=fold(url)))
+    else:
+        report = _plain(store.compact(st.root))
     with output(None) as out:
         if ns.format == "json":
             out.write((cells.json_dumps(report) + "\n").encode())
