@@ -279,6 +279,12 @@ def test_cli_and_the_models_screen_say_where_the_files_are(
     assert f"files at     runs:/{rid}/model\n" in shown
     assert f"imported     mlflow {MODEL} version 1 ({location})\n" in shown
     assert f"  none: a pointer, files at runs:/{rid}/model\n" in shown
+    assert main(["--root", root, "models", "export", f"{NAME}/3", "-o", str(tmp_path / "x")]) == 1
+    assert capsys.readouterr().err == (
+        f"mmtop: error: {NAME}/3 is a pointer to files outside this store, at /models/fraud/3: "
+        "no files to export\n"
+    )
+    assert not (tmp_path / "x").exists()
     assert main(["--root", root, "models", "ls"]) == 0
     assert "pointer" in capsys.readouterr().out
 

@@ -27,6 +27,12 @@ def run(ns: argparse.Namespace) -> int:
     version = version_of(st, ns.ref)
     if not ns.output:
         raise UsageError("models export needs -o DIR")
+    if version.pointer is not None:
+        from mmtop.store.registry.model_version import pointer_message
+
+        raise CliError(
+            f"{pointer_message(version.ref, version.path, version.pointer)}: no files to export"
+        )
     dest = Path(ns.output)
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise CliError(f"{str(dest)!r} exists and is not an empty folder")
