@@ -84,6 +84,16 @@ def _one(
     report: ImportReport,
 ) -> None:
     known = _known(catalog, name)
+    other = sorted({m for m, _, _ in known if m != model.name})
+    if other:
+        # Two MLflow names that read the same as mmtop names: their versions and aliases
+        # must not mix in one model.
+        reason = (
+            f"left out: mmtop model {name!r} holds MLflow model {other[0]!r}, and "
+            f"{model.name!r} has the same mmtop name"
+        )
+        report.problems.append({"path": f"{location} model {model.name}", "reason": reason})
+        return
     numbers: dict[int, int] = {}  # MLflow version -> mmtop version
     log = EventLog(root, name)
     for version in model.versions:

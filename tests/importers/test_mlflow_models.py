@@ -294,3 +294,23 @@ def test_cli_and_the_models_screen_say_where_the_files_are(
     assert f"files at   runs:/{rid}/model\n" in text
     assert f"none       a pointer: files at runs:/{rid}/model\n" in text
     assert "alias @champion: (none) → 1" in text
+
+
+def test_two_mlflow_names_with_one_mmtop_name_do_not_mix(
+    tmp_path: Path, sqlite_source: tuple[Path, str]
+) -> None:
+    location, _, client = _copy(sqlite_source, tmp_path)
+    client.create_registered_model("fraud-detector")
+    client.create_model_version("fraud-detector", "/models/other/1")
+    client.set_registered_model_alias("fraud-detector", "champion", "1")
+    report = import_runs("mlflow", location, tmp_path / "mm")
+    assert report.models == [f"{NAME}/1", f"{NAME}/3", f"{NAME}/4"]
+    assert report.problems == [
+        {
+            "path": f"{location} model fraud-detector",
+            "reason": f"left out: mmtop model {NAME!r} holds MLflow model {MODEL!r}, and "
+            "'fraud-detector' has the same mmtop name",
+        }
+    ]
+    st = store.open(tmp_path / "mm")
+    assert st.model(f"{NAME}@champion").pointer == st.model(f"{NAME}/1").pointer
