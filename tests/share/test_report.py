@@ -327,3 +327,15 @@ def test_a_monitored_model_shows_its_deployments_and_a_drift_heatmap(
     levels = {name: [float(td.all_text()) for td in cells] for name, cells in rows.items()}
     assert levels["f0"][2] > 1 and max(levels["f0"][:2]) < 1
     assert all(v < 1 for name in ("<b>f1</b>", "f2") for v in levels[name])
+    st.undeploy("clf", "prod", note="moved")
+    ended = report(root, "clf/1", out=tmp_path / "ended.html")
+    (timeline,) = [
+        t
+        for t in ended.find("table")
+        if [th.all_text() for th in t.find("th")][:4] == ["time", "target", "version", "replaced"]
+    ]
+    cells = [[td.all_text() for td in tr.find("td")] for tr in timeline.find("tbody")[0].find("tr")]
+    assert [c[1:4] + c[7:] for c in cells] == [
+        ["prod", "clf/1", "", ""],
+        ["prod", "(undeployed)", "clf/1", "moved"],
+    ]

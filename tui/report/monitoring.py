@@ -30,7 +30,9 @@ def deployments(st: Any, name: str) -> str:
             [
                 page.line(when.isoformat(timespec="seconds") if when is not None else ""),
                 page.line(event.get("target")),
-                page.line(f"{name}/{event.get('version')}"),
+                page.line(
+                    "(undeployed)" if event.get("version") is None else f"{name}/{event['version']}"
+                ),
                 page.line("" if event.get("from") is None else f"{name}/{event['from']}"),
                 page.line("rollback" if event.get("rollback") else ""),
                 page.line("serving" if event.get("current") else ""),
