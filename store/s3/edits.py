@@ -22,8 +22,8 @@ from ..errors import RunNotFoundError
 from ..fsio import attach_mirror
 from ..names import check_run_id
 from ..objstore import ObjectRoot
-from .push import Pusher
-from .remote_run import Staging, find_run, pull
+from .push import Pusher, remote_errors
+from .remote_run import Staging, find_run, local_path, pull
 
 # What an edit reads before it changes anything: run.json for tags, the others to append to.
 EDITED = (paths.RUN_JSON, paths.COMMENTS_JSONL, paths.NOTES_MD)
@@ -79,3 +79,39 @@ def comment(url: str, run_id: str, text: str, author: str | None = None) -> dict
 def note(url: str, run_id: str, text: str) -> None:
     with staged_run(url, run_id) as (_, folder):
         notes.add_note(folder, text)
+
+
+@contextmanager
+def staged_model(url: str, ref: str) -> Iterator[Any]:
+    """A local `Store` over a staging folder holding the registry of the model `ref` names
+    (its events, and each version's manifest and baseline, not its model files): registry
+    writes on it (aliases, tags, deployments) go to the object store, each event a
+    conditional create of the next sequence number."""
+    from ..reader import Store
+    from ..registry import layout
+    from ..registry.errors import ModelNotFoundError
+
+    name = layout.parse_ref(ref)[0]
+    staging = Staging(url)
+    try:
+        model = f"{paths.MODELS_DIR}/{name}/"
+        pull(staging.remote, staging.folder, paths.STORE_MARKER)
+        with remote_errors(staging.url, model):
+            found = staging.remote.walk(model)
+        if not found:
+            raise ModelNotFoundError(f"no model named {name!r} in {staging.url}")
+        for key, modified in found:
+            rest = key[len(model) :].split("/")
+            if rest[0] == layout.EVENTS_DIR or (rest[0] == layout.VERSIONS_DIR and len(rest) == 3):
+                local_path(staging.folder, key)  # refuses a key leading out of the folder
+                pull(staging.remote, staging.folder, key, modified)
+        yield Store(staging.folder, cache=False)
+    finally:
+        staging.close()
+
+
+def model_write(url: str, ref: str, method: str, *args: Any, **kwargs: Any) -> Any:
+    """`Store.<method>(*args, **kwargs)` (a registry write) on the model `ref` names, on the
+    store at `url`."""
+    with staged_model(url, ref) as st:
+        return getattr(st, method)(*args, **kwargs)

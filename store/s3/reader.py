@@ -271,6 +271,45 @@ class S3Store(Store):
     def _writable(self) -> None:
         raise self.refused()
 
+    # Registry writes: staged and pushed by store/s3/edits.py, then the mirror refreshed.
+    def _model_write(self, ref: str, method: str, *args: Any, **kwargs: Any) -> Any:
+        from . import edits
+
+        out = edits.model_write(self.url, ref, method, *args, **kwargs)
+        self.refresh()
+        return out
+
+    def set_alias(self, name: str, alias: str, version: int) -> dict[str, Any] | None:
+        return self._model_write(name, "set_alias", name, alias, version)  # type: ignore[no-any-return]
+
+    def remove_alias(
+        self, name: str, alias: str, version: int | None = None
+    ) -> dict[str, Any] | None:
+        return self._model_write(name, "remove_alias", name, alias, version)  # type: ignore[no-any-return]
+
+    def set_model_tag(self, ref: str, key: str, value: str) -> dict[str, Any] | None:
+        return self._model_write(ref, "set_model_tag", ref, key, value)  # type: ignore[no-any-return]
+
+    def set_model_description(self, ref: str, text: str) -> dict[str, Any] | None:
+        return self._model_write(ref, "set_model_description", ref, text)  # type: ignore[no-any-return]
+
+    def deprecate_model(
+        self, ref: str, reason: str = "", deprecated: bool = True
+    ) -> dict[str, Any] | None:
+        return self._model_write(ref, "deprecate_model", ref, reason, deprecated)  # type: ignore[no-any-return]
+
+    def deploy(self, ref: str, target: str, note: str | None = None) -> dict[str, Any] | None:
+        return self._model_write(ref, "deploy", ref, target, note)  # type: ignore[no-any-return]
+
+    def rollback(self, name: str, target: str, note: str | None = None) -> dict[str, Any]:
+        return self._model_write(name, "rollback", name, target, note)  # type: ignore[no-any-return]
+
+    def undeploy(self, name: str, target: str, note: str | None = None) -> dict[str, Any]:
+        return self._model_write(name, "undeploy", name, target, note)  # type: ignore[no-any-return]
+
+    def retire(self, ref: str, reason: str = "") -> list[dict[str, Any]]:
+        return self._model_write(ref, "retire", ref, reason)  # type: ignore[no-any-return]
+
     def log_dataset_version(self, *args: Any, **kwargs: Any) -> DatasetVersion:
         raise self.refused()
 

@@ -401,3 +401,31 @@ def test_an_unreachable_server_is_one_line_and_leaves_no_staging_folder(
         store.Run(root=s3_url, capture_system=False)
     assert "\n" not in str(err.value) and s3_url in str(err.value)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_registry_writes_through_an_opened_s3_store_and_the_cli(
+    s3_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    from mmtop.tui.cli import main
+
+    monkeypatch.setenv("MMTOP_CACHE", str(tmp_path / "cache"))
+    weights = tmp_path / "weights.bin"
+    weights.write_bytes(b"w" * 100)
+    for _ in range(2):
+        with store.Run("reg", root=s3_url, capture_system=False, capture_code=False) as run:
+            run.log_model(str(weights), "m")
+
+    st = store.open(s3_url)
+    assert st.set_alias("m", "champion", 1) is not None
+    assert st.deploy("m@champion", "prod") is not None
+    assert st.deployed("m") == {"prod": 1}  # the mirror is refreshed after the write
+    assert main(["models", "deploy", "m/2", "--target", "prod", "--root", s3_url]) == 0
+    assert main(["models", "alias", "m", "champion", "2", "--root", s3_url]) == 0
+    capsys.readouterr()
+
+    s = read_back(s3_url, tmp_path / "copy")
+    assert s.deployed("m") == {"prod": 2}
+    assert s.model("m@champion").version == 2
+    history = s.model_history("m")
+    assert history["seq"].to_list() == list(range(1, history.height + 1))
+    assert history["action"].to_list().count("registered") == 2
