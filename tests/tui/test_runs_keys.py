@@ -8,12 +8,15 @@ from typing import Any
 
 from textual.app import App
 from textual.command import CommandInput, CommandList
+from textual.widget import Widget
 from textual.widgets import Input
 
 from mmtop.tui.screens.columns import ColumnPicker
 from mmtop.tui.screens.help import HelpScreen
 from mmtop.tui.screens.problems import ProblemsScreen
+from mmtop.tui.widgets.filter_bar import FilterBar, FilterInput
 from mmtop.tui.widgets.runs_table import RunsTable
+from mmtop.tui.widgets.sidebar import ExperimentsSidebar
 from mmtop.tui.widgets.status_bar import StatusBar
 
 NEWEST_FIRST = ["resnet-b", "resnet-a", "mlp-lr0.001", "mlp-lr0.01", "sgd-lr0.01", "sgd-lr0.1"]
@@ -266,3 +269,40 @@ async def test_the_footer_keeps_help_in_view_at_80_columns(store_root: Path, h: 
     async with app.run_test(size=(80, 24)) as pilot:
         await h.loaded(pilot)
         assert h.screen_text(app).splitlines()[-1].rstrip().endswith("? Help")
+
+
+async def test_every_focusable_widget_of_the_runs_screen_shows_a_focus_bar(
+    store_root: Path, h: Any
+) -> None:
+    app = h.make_app(store_root)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await h.loaded(pilot)
+        await pilot.press("left_square_bracket")  # the sidebar, focused
+        await h.wait_for(pilot, lambda: isinstance(app.focused, ExperimentsSidebar))
+        screen = app.screen
+        holders: dict[type, Widget] = {
+            ExperimentsSidebar: screen.query_one(ExperimentsSidebar),
+            RunsTable: screen.query_one(RunsTable),
+            FilterInput: screen.query_one(FilterBar),  # the bar runs down the whole filter bar
+        }
+        assert [type(w) for w in screen.focus_chain] == list(holders)
+        seen = []
+        for _ in holders:
+            focused = app.focused
+            assert focused is not None
+            seen.append(type(focused))
+            holder = holders[type(focused)]
+            lines = h.screen_text(app).splitlines()
+            for other in holders.values():
+                bar = other.styles.border_left
+                glyphs = {
+                    lines[y][other.region.x] for y in range(other.region.y, other.region.bottom)
+                }
+                if other is holder:
+                    assert bar[0] == "thick", other
+                    assert glyphs == {"█"}, other
+                else:
+                    assert bar[0] == "blank" and glyphs == {" "}, other
+            await pilot.press("tab")
+        assert seen == list(holders)
+        assert isinstance(app.focused, ExperimentsSidebar)  # an empty filter: tab goes round

@@ -69,7 +69,7 @@ class FilterInput(Input):
         Binding(
             "tab",
             "complete(1)",
-            "Complete the name: the highlighted candidate, again the next",
+            "Complete the name: the highlighted candidate, again the next (else next pane)",
             show=False,
             id="filter.complete",
         ),
@@ -158,7 +158,11 @@ class FilterInput(Input):
         if self._menu is None or not self.popup_open:
             self._menu = candidates(self.value, self.cursor_position, self.names)
             self._show(self._menu)
-            if self._menu is None:
+            if self._menu is None:  # nothing to complete: tab moves on, as elsewhere
+                if step > 0:
+                    self.screen.focus_next()
+                else:
+                    self.screen.focus_previous()
                 return
             self._put = None
         popup = self.popup
