@@ -97,6 +97,20 @@ def fmt_duration(seconds: float | None) -> str:
     return f"{s // 86400}d{(s % 86400) // 3600:02d}h"
 
 
+def live_duration(
+    status: object, created: object, duration_s: object, now: datetime
+) -> float | None:
+    """How long a run has run, as of `now`: a running one's to `now` (it ticks between
+    reloads; the store's runs to its last heartbeat), any other's as the store has it."""
+    stored = float(duration_s) if isinstance(duration_s, (int, float)) else None
+    if status != "running" or not isinstance(created, datetime):
+        return stored
+    if created.tzinfo is None:
+        created = created.replace(tzinfo=UTC)
+    seconds = (now - created).total_seconds()
+    return seconds if seconds >= 0 else stored  # a clock behind the writer's
+
+
 def fmt_age(created: datetime | None, now: datetime) -> str:
     """How long ago, in one unit: 45s, 12m, 5h, 3d, 11w."""
     if created is None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +12,11 @@ import pytest
 from textual.app import App
 
 from mmtop import store
+from mmtop.tui.app import MmtopApp
+from mmtop.tui.launch import Launch
+from mmtop.tui.screens.detail import RunDetailScreen
+from mmtop.tui.screens.runs import RunsScreen
+from mmtop.tui.widgets.overview import OverviewPane
 from mmtop.tui.widgets.runs_table import RunsTable
 
 
@@ -148,5 +155,57 @@ async def test_back_on_the_runs_screen_live_runs_are_read_again_at_once(
             await pilot.press("enter")
             await pilot.press("escape")
             await h.wait_for(pilot, lambda: screen.loads > loads, timeout=5.0)
+    finally:
+        run.finish()
+
+
+async def test_ages_and_durations_of_a_live_run_tick_between_reloads(
+    tmp_path: Path, h: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mmtop.tui.screens import detail as detail_screen
+    from mmtop.tui.screens import runs as runs_screen
+
+    # No reload after the first: what moves, moves on the app's clock alone.
+    monkeypatch.setattr(runs_screen, "LIVE_RELOAD_EVERY", 3600.0)
+    monkeypatch.setattr(detail_screen, "LIVE_RELOAD_EVERY", 3600.0)
+    root = tmp_path / "live"
+    run = store.Run(
+        root=root, name="trainer", capture_env=False, capture_code=False, capture_system=False
+    )
+    try:
+        created = store.open(root).run(run.run_id).created
+        assert created is not None
+        clock = [created + timedelta(seconds=38)]
+        app = MmtopApp(Launch(root, "path"), now=lambda: clock[0], watch=False)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await h.loaded(pilot)
+            runs = app.screen
+            assert isinstance(runs, RunsScreen) and runs.model.running() == 1
+
+            def table_row() -> list[str]:
+                lines = h.screen_text(app).splitlines()
+                line: str = next(x for x in lines if " trainer " in x and "▌" in x)
+                return line.split("trainer", 1)[1].split()
+
+            await h.wait_for(pilot, lambda: table_row()[:2] == ["38s", "38s"])
+            await h.wait_for(pilot, lambda: "· 38s · 38s ago" in h.screen_text(app))
+            clock[0] = created + timedelta(seconds=60)
+            # Age and duration in the table, and the preview, without reading the store.
+            await h.wait_for(pilot, lambda: table_row()[:2] == ["1m", "1m00s"])
+            await h.wait_for(pilot, lambda: "· 1m00s · 1m ago" in h.screen_text(app))
+            assert runs.loads == 1
+            await pilot.press("enter")
+            detail = app.screen
+            assert isinstance(detail, RunDetailScreen)
+            await h.wait_for(pilot, lambda: detail.loads == 1)
+            overview = detail.query_one(OverviewPane)
+            await h.wait_for(pilot, lambda: re.search(r"duration +1m00s", h.screen_text(app)))
+            clock[0] = created + timedelta(seconds=125)
+            await h.wait_for(pilot, lambda: re.search(r"duration +2m05s", h.screen_text(app)))
+            text = h.screen_text(app)
+            assert "(2m ago)" in text.split("created", 1)[1].splitlines()[0]
+            assert "trainer  default / " in text and f"{run.run_id}  2m05s" in text  # the head
+            assert detail.loads == 1 and runs.loads == 1
+            assert overview is detail.query_one(OverviewPane)
     finally:
         run.finish()

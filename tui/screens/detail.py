@@ -21,7 +21,7 @@ from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
 from textual.widgets.tabbed_content import ContentTabs
 
 from mmtop.tui.coalesce import Coalescer
-from mmtop.tui.formatting import STATUS_STYLES, fmt_duration, status_glyph
+from mmtop.tui.formatting import STATUS_STYLES, fmt_duration, live_duration, status_glyph
 from mmtop.tui.host import host
 from mmtop.tui.messages import (
     ConsoleRead,
@@ -63,6 +63,7 @@ TABS = [
 ]
 MAX_CHART_POINTS = 4000
 LIVE_RELOAD_EVERY = 2.0
+TICK_EVERY = 0.5  # ages and durations of a live run, drawn from the clock (no read)
 Command = tuple[str, str, Any]
 
 
@@ -138,6 +139,13 @@ class RunDetailScreen(ReportsFailedWorkers, Screen[None]):
         self._detail.request()
         # Polling watchers see folders, not appends to console.log: look again while live.
         self.set_interval(LIVE_RELOAD_EVERY, self._live_reload)
+        self.set_interval(TICK_EVERY, self._tick)
+
+    def _tick(self) -> None:
+        # Between reloads a live run's ages and duration move on the clock alone.
+        if self.info is not None and self.info.status == "running" and in_view(self):
+            self.query_one(OverviewPane).tick()
+            self._show_head(self.info)
 
     def _live_reload(self) -> None:
         if self.info is not None and self.info.status == "running" and in_view(self):
@@ -239,8 +247,9 @@ class RunDetailScreen(ReportsFailedWorkers, Screen[None]):
         head.append_text(safe(info.name, "bold", single_line=True))
         head.append("  ")
         head.append_text(safe(f"{info.experiment} / {info.run_id}", "dim", single_line=True))
-        if info.duration_s is not None:
-            head.append(f"  {fmt_duration(info.duration_s)}")
+        duration = live_duration(status, info.created, info.duration_s, host(self).now())
+        if duration is not None:
+            head.append(f"  {fmt_duration(duration)}")
         if info.tags:
             head.append("  ")
             head.append_text(safe(", ".join(info.tags), "magenta", single_line=True))

@@ -226,8 +226,11 @@ class RunsScreen(ReportsFailedWorkers, Screen[None]):
             self.request_reload()
 
     def _tick(self) -> None:
+        # Between reloads: the live glyphs turn, and ages and live durations move on the
+        # clock alone (tui/formatting.live_duration); nothing is read.
         if self.model.running() and in_view(self):
             self.table.tick()
+            self.query_one(RunPreview).tick()
 
     # -- applying the view ----------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from mmtop.tui.formatting import (
     fmt_duration,
     fmt_number,
     fmt_time,
+    live_duration,
     run_time,
     shell_command,
     status_glyph,
@@ -135,15 +136,34 @@ class OverviewPane(VerticalScroll):
     def __init__(self, *, now: Callable[[], datetime] | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._now = now or (lambda: datetime.now(UTC))
+        self._shown: tuple[Any, RunExtras, Path | None] | None = None
+        self._second = 0
 
     def compose(self) -> ComposeResult:
-        yield Static(Text("loading…", style="dim"), id="overview-body")
+        yield Static(Text("loading…", style="dim"), id="overview-facts")
+        yield Static(id="overview-body")
 
     def show(self, info: Any, extras: RunExtras, root: Path | None = None) -> None:
-        self.query_one("#overview-body", Static).update(self.describe(info, extras, root))
+        self._shown = (info, extras, root)
+        self._second = int(self._now().timestamp())
+        self.query_one("#overview-facts", Static).update(self.facts(info, extras, root))
+        self.query_one("#overview-body", Static).update(self.rest(info, extras))
+
+    def tick(self) -> None:
+        """A live run's ages and duration, once a second: only the facts are drawn again
+        (the metric summary below them can be long), and nothing is read."""
+        second = int(self._now().timestamp())
+        if self._shown is None or self._shown[0].status != "running" or second == self._second:
+            return
+        self._second = second
+        self.query_one("#overview-facts", Static).update(self.facts(*self._shown))
 
     def describe(self, info: Any, extras: RunExtras, root: Path | None = None) -> RenderableType:
+        return Group(self.facts(info, extras, root), self.rest(info, extras))
+
+    def facts(self, info: Any, extras: RunExtras, root: Path | None = None) -> RenderableType:
         status = str(info.status)
+        now = self._now()
         facts = Table.grid(padding=(0, 2))
         facts.add_column(style="bold cyan", no_wrap=True)
         facts.add_column()
@@ -153,7 +173,7 @@ class OverviewPane(VerticalScroll):
         )
         created = run_time(info, "created")
         if isinstance(created, datetime):
-            facts.add_row("created", f"{fmt_time(created)}  ({fmt_age(created, self._now())} ago)")
+            facts.add_row("created", f"{fmt_time(created)}  ({fmt_age(created, now)} ago)")
         else:
             facts.add_row("created", created or "")
         ended = run_time(info, "ended")
@@ -168,8 +188,9 @@ class OverviewPane(VerticalScroll):
             facts.add_row("ended", Text(f"never recorded ({status})", style="dim"))
         if not isinstance(ended, datetime) and isinstance(seen, datetime):
             label = "last beat" if status == "running" else "last seen alive"
-            facts.add_row(label, f"{fmt_time(seen)}  ({fmt_age(seen, self._now())} ago)")
-        facts.add_row("duration", fmt_duration(getattr(info, "duration_s", None)))
+            facts.add_row(label, f"{fmt_time(seen)}  ({fmt_age(seen, now)} ago)")
+        duration = live_duration(status, created, getattr(info, "duration_s", None), now)
+        facts.add_row("duration", fmt_duration(duration))
         host = Text()
         host.append_text(safe(info.host or "?", single_line=True))
         host.append("  user ")
@@ -189,7 +210,11 @@ class OverviewPane(VerticalScroll):
             err = info.error if isinstance(info.error, dict) else {"message": info.error}
             message = f"{err.get('type', 'error')}: {err.get('message', '')}"
             facts.add_row("error", safe(message, "bold red"))
-        parts: list[RenderableType] = [facts, Text()]
+        return facts
+
+    def rest(self, info: Any, extras: RunExtras) -> RenderableType:
+        """Below the facts: writers, metric summary, notes, comments."""
+        parts: list[RenderableType] = [Text()]
         world_size = getattr(info, "world_size", None)
         if world_size:
             writers = extras.writers

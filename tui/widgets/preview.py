@@ -22,6 +22,7 @@ from mmtop.tui.formatting import (
     fmt_duration,
     fmt_number,
     fmt_value,
+    live_duration,
     status_glyph,
 )
 from mmtop.tui.safe_text import safe
@@ -101,6 +102,7 @@ class RunPreview(Static):
         self.spark_keys: list[str] = []
         self.sparks: list[_Spark] = []
         self.colour: str | None = None
+        self._second = 0
 
     def show(self, record: dict[str, Any] | None, colour: str | None = None) -> None:
         """Show a run's record; `colour` is the run's own (tui/run_colours.py)."""
@@ -122,6 +124,14 @@ class RunPreview(Static):
                 self.sparks.append(_Spark(key, values.to_list(), self.colour or "cyan"))
         self._paint()
 
+    def tick(self) -> None:
+        """A live run's age and duration, once a second (the record is not read again)."""
+        second = int(self._now().timestamp())
+        if self.record is not None and self.record.get("status") == "running":
+            if second != self._second:
+                self._second = second
+                self._paint()
+
     def _paint(self) -> None:
         if self.record is None:
             self.update(Text("no run highlighted", style="dim"), layout=False)
@@ -141,9 +151,11 @@ class RunPreview(Static):
         head.overflow = "ellipsis"
         facts = Text(style="dim", no_wrap=True, overflow="ellipsis")
         facts.append_text(safe(r.get("experiment") or "", single_line=True))
-        if r.get("duration_s") is not None:
-            facts.append(f" · {fmt_duration(r.get('duration_s'))}")
-        facts.append(f" · {fmt_age(r.get('created'), self._now())} ago")
+        now = self._now()
+        duration = live_duration(status, r.get("created"), r.get("duration_s"), now)
+        if duration is not None:
+            facts.append(f" · {fmt_duration(duration)}")
+        facts.append(f" · {fmt_age(r.get('created'), now)} ago")
         if r.get("last_step") is not None:
             facts.append(f" · step {r['last_step']}")
         tags = r.get("tags") or []

@@ -35,6 +35,7 @@ from mmtop.tui.formatting import (
     fmt_duration,
     fmt_number,
     fmt_value,
+    live_duration,
     status_glyph,
 )
 from mmtop.tui.runs_view import RunsModel, View
@@ -158,6 +159,7 @@ class RunsTable(ScrollView, can_focus=True):
         self.descending = True
         self.frame = 0
         self._now = now or (lambda: datetime.now(UTC))
+        self._second = 0  # the clock's second the cached ages were formatted at
         self._fixed: list[Column] = []
         self._rest: list[Column] = []
         self._columns: list[Column] = []
@@ -245,9 +247,13 @@ class RunsTable(ScrollView, can_focus=True):
         return self.model.ids(self.view)
 
     def tick(self) -> None:
-        """Advance the live glyph and refresh ages; cheap, it repaints only what is shown."""
+        """Advance the live glyph; once a second also the ages and live durations. Cheap:
+        nothing is read, and only the rows on screen are formatted again."""
         self.frame += 1
-        self._cache.clear()
+        second = int(self._now().timestamp())
+        if second != self._second:
+            self._second = second
+            self._cache.clear()
         self.refresh()
 
     def invalidate(self) -> None:
@@ -325,11 +331,19 @@ class RunsTable(ScrollView, can_focus=True):
             start = max(0, row - 2)
             stop = min(len(self.view), row + height + 2)
             cols = self._fixed + self._rest[window[0] : window[1]]
-            keys = [c.key for c in cols] + ["run_id", "status"]
+            keys = [c.key for c in cols] + ["created", "run_id", "status"]
             now = self._now()
             n_fixed = len(self._fixed)
             rows = self.model.rows(self.view, start, stop, keys)
-            texts = [[_cell(v, c, now) for v, c in zip(r, cols, strict=False)] for r in rows]
+            texts = [
+                [
+                    _cell(
+                        live_duration(r[-1], r[-3], v, now) if c.kind == "duration" else v, c, now
+                    )
+                    for v, c in zip(r, cols, strict=False)
+                ]
+                for r in rows
+            ]
             if self._grow(cols, texts):
                 self._layout()
                 self._cache_window = window
