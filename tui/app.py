@@ -10,7 +10,7 @@ import asyncio
 import os
 import sys
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -20,13 +20,17 @@ from textual.screen import Screen
 
 from mmtop.store.errors import first_line
 from mmtop.tui.launch import Launch, resolve
-from mmtop.tui.messages import StoreChanged
+from mmtop.tui.messages import LiveTick, StoreChanged
 from mmtop.tui.safe_text import clean
 from mmtop.tui.workers import DetachedExecutor, WorkerFailed, busy_workers
 
 if TYPE_CHECKING:
     from mmtop.store import Store, Watcher
     from mmtop.store.s3.reader import Poller
+
+
+# Heartbeats go stale without any file event: screens showing a live run read it again.
+LIVE_RELOAD_EVERY = 2.0
 
 
 class MmtopApp(App[None]):
@@ -61,6 +65,8 @@ class MmtopApp(App[None]):
         self._store: Store | None = None
         self._store_lock = threading.Lock()
         self.watcher: Watcher | Poller | None = None
+        # run_id -> the status last read by any screen (saw_statuses).
+        self.statuses: dict[str, str] = {}
 
     # -- the store (called from worker threads) -----------------------------------------
 
@@ -86,12 +92,27 @@ class MmtopApp(App[None]):
             self.watcher.watch_runs(list(folders))
             self.watch_mode = str(self.watcher.mode)
 
-    def _notify_screens(self) -> None:
+    def _notify_screens(self, but: object = None) -> None:
         # Watcher thread: post_message is thread-safe; every screen that cares reloads.
         # (Not named `_on_store_changed`: Textual would make that a handler of the message,
         # and each message bubbling up to the app would post new ones, forever.)
         for screen in list(self.screen_stack):
-            screen.post_message(StoreChanged())
+            if screen is not but:
+                screen.post_message(StoreChanged())
+
+    def saw_statuses(self, seen: Mapping[str, str], by: object) -> None:
+        """Run statuses a screen has just read. When one moved on (a run died or ended)
+        every other screen reads again at once: the runs table under a detail screen
+        that found a run crashed is crashed too, not at its next read after `esc`."""
+        known = self.statuses
+        moved = any(known.get(run_id, status) != status for run_id, status in seen.items())
+        known.update(seen)
+        if moved:
+            self._notify_screens(but=by)
+
+    def _live_tick(self) -> None:
+        for screen in list(self.screen_stack):
+            screen.post_message(LiveTick())
 
     # -- screens and actions --------------------------------------------------------------
 
@@ -105,6 +126,8 @@ class MmtopApp(App[None]):
         asyncio.get_running_loop().set_default_executor(DetachedExecutor())
 
     def on_mount(self) -> None:
+        # One clock for every screen's live reads, so no screen looks on its own schedule.
+        self.set_interval(LIVE_RELOAD_EVERY, self._live_tick)
         where = str(self.launch.root)
         self.sub_title = f"{where} (read-only sample)" if self.launch.source == "sample" else where
 

@@ -7,7 +7,7 @@ its type. They ask through this protocol instead: `host(self).get_store()` is a 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol, cast
 
@@ -28,6 +28,8 @@ class Host(Protocol):
     def get_store(self) -> Store: ...
 
     def watch_live(self, folders: Iterable[str]) -> None: ...
+
+    def saw_statuses(self, seen: Mapping[str, str], by: object) -> None: ...
 
 
 def host(node: DOMNode) -> Host:

@@ -33,6 +33,11 @@ class StoreChanged(Message, bubble=False):
         return isinstance(message, StoreChanged)
 
 
+class LiveTick(Message, bubble=False):
+    """The app's one clock for live runs: a screen showing one reads the store again
+    (a writer that died changes no file; only its heartbeat's age tells)."""
+
+
 @dataclass
 class RunsLoaded(Message):
     frame: pl.DataFrame

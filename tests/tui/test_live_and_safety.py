@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -134,9 +137,9 @@ async def test_preview_follows_the_live_run_under_the_cursor(tmp_path: Path, h: 
 async def test_back_on_the_runs_screen_live_runs_are_read_again_at_once(
     store_root: Path, h: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from mmtop.tui.screens import runs as runs_screen
+    from mmtop.tui import app as app_module
 
-    monkeypatch.setattr(runs_screen, "LIVE_RELOAD_EVERY", 3600.0)  # only the resume reads
+    monkeypatch.setattr(app_module, "LIVE_RELOAD_EVERY", 3600.0)  # only the resume reads
     run = store.Run(
         experiment="digits",
         name="live",
@@ -162,12 +165,10 @@ async def test_back_on_the_runs_screen_live_runs_are_read_again_at_once(
 async def test_ages_and_durations_of_a_live_run_tick_between_reloads(
     tmp_path: Path, h: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from mmtop.tui.screens import detail as detail_screen
-    from mmtop.tui.screens import runs as runs_screen
+    from mmtop.tui import app as app_module
 
     # No reload after the first: what moves, moves on the app's clock alone.
-    monkeypatch.setattr(runs_screen, "LIVE_RELOAD_EVERY", 3600.0)
-    monkeypatch.setattr(detail_screen, "LIVE_RELOAD_EVERY", 3600.0)
+    monkeypatch.setattr(app_module, "LIVE_RELOAD_EVERY", 3600.0)
     root = tmp_path / "live"
     run = store.Run(
         root=root, name="trainer", capture_env=False, capture_code=False, capture_system=False
@@ -209,3 +210,61 @@ async def test_ages_and_durations_of_a_live_run_tick_between_reloads(
             assert overview is detail.query_one(OverviewPane)
     finally:
         run.finish()
+
+
+KILLED_WRITER = """
+import sys, time
+from mmtop import store
+run = store.Run(experiment="live", name="doomed", root=sys.argv[1], flush_every=0.5,
+                capture_env=False, capture_code=False, capture_system=False)
+print(run.run_id, flush=True)
+i = 0
+while True:
+    run.log({"loss": 1.0 / (i + 1)})
+    i += 1
+    time.sleep(0.05)
+"""
+
+
+async def test_a_killed_writer_turns_crashed_on_every_screen_within_one_read(
+    tmp_path: Path, h: Any, spawn: Callable[..., Any]
+) -> None:
+    from mmtop.tui import app as app_module
+
+    root = tmp_path / "live"
+    proc = spawn(KILLED_WRITER, str(root))
+    assert proc.stdout is not None
+    run_id = proc.stdout.readline().strip()
+    assert run_id, proc.stderr.read() if proc.stderr else ""
+    app = h.make_app(root, watch=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await h.loaded(pilot)
+        runs = app.screen
+        assert isinstance(runs, RunsScreen)
+        await h.wait_for(pilot, lambda: runs.model.running() == 1, timeout=20)
+        await pilot.press("enter")
+        detail = app.screen
+        assert isinstance(detail, RunDetailScreen)
+        await h.wait_for(pilot, lambda: detail.info is not None and detail.info.status == "running")
+        os.kill(proc.pid, signal.SIGKILL)
+        assert proc.wait(timeout=10) == -signal.SIGKILL  # reaped: the pid is really gone
+        await h.wait_for(
+            pilot,
+            lambda: detail.info is not None and detail.info.status == "crashed",
+            timeout=20,
+            what="the detail screen to say crashed",
+        )
+        # The runs screen under it follows within one read, not at its next one after esc.
+        await h.wait_for(
+            pilot,
+            lambda: runs.model.raw["status"].to_list() == ["crashed"],
+            timeout=app_module.LIVE_RELOAD_EVERY,
+            what="the runs screen to say crashed",
+        )
+        loads = runs.loads
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is runs
+        line = next(x for x in h.screen_text(app).splitlines() if " doomed " in x)
+        assert "☠ doomed" in line
+        assert runs.loads - loads <= 1

@@ -26,6 +26,7 @@ from mmtop.tui.host import host
 from mmtop.tui.messages import (
     ConsoleRead,
     HistoryLoaded,
+    LiveTick,
     LoadFailed,
     ReproducePlanned,
     RunDetailLoaded,
@@ -62,7 +63,6 @@ TABS = [
     ("console", "Console"),
 ]
 MAX_CHART_POINTS = 4000
-LIVE_RELOAD_EVERY = 2.0
 TICK_EVERY = 0.5  # ages and durations of a live run, drawn from the clock (no read)
 Command = tuple[str, str, Any]
 
@@ -137,8 +137,6 @@ class RunDetailScreen(ReportsFailedWorkers, Screen[None]):
 
     def on_mount(self) -> None:
         self._detail.request()
-        # Polling watchers see folders, not appends to console.log: look again while live.
-        self.set_interval(LIVE_RELOAD_EVERY, self._live_reload)
         self.set_interval(TICK_EVERY, self._tick)
 
     def _tick(self) -> None:
@@ -147,7 +145,8 @@ class RunDetailScreen(ReportsFailedWorkers, Screen[None]):
             self.query_one(OverviewPane).tick()
             self._show_head(self.info)
 
-    def _live_reload(self) -> None:
+    def on_live_tick(self, _: LiveTick) -> None:
+        # Also because polling watchers see folders, not appends to console.log.
         if self.info is not None and self.info.status == "running" and in_view(self):
             self._detail.request()
 
@@ -179,6 +178,7 @@ class RunDetailScreen(ReportsFailedWorkers, Screen[None]):
         self.extras = message.extras
         first = before_info is None
         self.loads += 1
+        host(self).saw_statuses({self.run_id: str(info.status)}, self)
         self._show_head(info)
         root = getattr(self.app, "launch", None)
         self.query_one(OverviewPane).show(info, self.extras, root.root if root else None)

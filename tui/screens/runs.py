@@ -31,7 +31,14 @@ from mmtop.tui.coalesce import Coalescer
 from mmtop.tui.columns import Column, ColumnChoice, label
 from mmtop.tui.export import export_frame, write_csv
 from mmtop.tui.host import host
-from mmtop.tui.messages import ExportFinished, HistoryLoaded, LoadFailed, RunsLoaded, StoreChanged
+from mmtop.tui.messages import (
+    ExportFinished,
+    HistoryLoaded,
+    LiveTick,
+    LoadFailed,
+    RunsLoaded,
+    StoreChanged,
+)
 from mmtop.tui.runs_view import SORT_AGGS, RunsModel, View, ViewState
 from mmtop.tui.safe_text import safe
 from mmtop.tui.screens.visibility import in_view
@@ -46,7 +53,6 @@ if TYPE_CHECKING:
     from mmtop.store.records import Problem
 
 Command = tuple[str, str, Callable[[], Any]]
-LIVE_RELOAD_EVERY = 2.0  # heartbeats go stale without any file event: look again
 TICK_EVERY = 0.4
 MIN_RELOAD_GAP = 0.5
 
@@ -122,7 +128,6 @@ class RunsScreen(ReportsFailedWorkers, Screen[None]):
         self.table.focus()
         self._update_topbar()
         self.set_interval(TICK_EVERY, self._tick)
-        self.set_interval(LIVE_RELOAD_EVERY, self._live_reload)
         self.request_reload()
 
     def _update_topbar(self) -> None:
@@ -185,6 +190,12 @@ class RunsScreen(ReportsFailedWorkers, Screen[None]):
             if s == "running"
         ]
         host(self).watch_live(live)
+        raw = self.model.raw
+        if "run_id" in raw.columns:
+            seen = zip(
+                raw.get_column("run_id").to_list(), raw.get_column("status").to_list(), strict=True
+            )
+            host(self).saw_statuses(dict(seen), self)
         self.query_one(FilterBar).set_fields(self.model.fields)
         self.query_one(ExperimentsSidebar).set_experiments(
             self.model.experiments(), self.state.experiment
@@ -215,7 +226,7 @@ class RunsScreen(ReportsFailedWorkers, Screen[None]):
         self._throttle = None
         self.request_reload()
 
-    def _live_reload(self) -> None:
+    def on_live_tick(self, _: LiveTick) -> None:
         if self.model.running() and in_view(self):
             self.request_reload()
 
