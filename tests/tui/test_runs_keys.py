@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+from rich.cells import cell_len
 from textual.app import App
 from textual.command import CommandInput, CommandList
 from textual.widget import Widget
@@ -306,3 +308,40 @@ async def test_every_focusable_widget_of_the_runs_screen_shows_a_focus_bar(
             await pilot.press("tab")
         assert seen == list(holders)
         assert isinstance(app.focused, ExperimentsSidebar)  # an empty filter: tab goes round
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)], ids=["120x40", "80x24"])
+async def test_every_table_line_writes_every_cell_of_its_width(
+    store_root: Path, h: Any, size: tuple[int, int]
+) -> None:
+    """A Strip that says it is wider than its text leaves the last cells unwritten on a
+    real terminal: after enter/esc a `━` of the detail screen's tab bar stayed at the end
+    of row 1, and after the column picker with a filter a stray digit on every row (an SVG
+    snapshot pads the line, so it cannot show this)."""
+    app = h.make_app(store_root)
+    async with app.run_test(size=size) as pilot:
+        await h.loaded(pilot)
+        t = table(app)
+
+        def check(when: str) -> None:
+            region = t.scrollable_content_region
+            for y in range(region.height):
+                strip = t.render_line(y)
+                written = sum(cell_len(segment.text) for segment in strip)
+                assert (strip.cell_length, written) == (region.width, region.width), (when, y)
+
+        check("first screen")
+        await pilot.press("enter")
+        detail = app.screen
+        await h.wait_for(pilot, lambda: getattr(detail, "loads", 0) >= 1)
+        await pilot.press("escape")
+        await pilot.pause()
+        check("after enter, esc")
+        await pilot.press("slash", *"sgd", "enter", "C")
+        await pilot.pause()
+        await pilot.press("escape")
+        await pilot.pause()
+        check("after the column picker with a filter")
+        await pilot.press("ctrl+f", *"llllll")
+        await pilot.pause()
+        check("scrolled sideways")

@@ -448,7 +448,7 @@ class RunsTable(ScrollView, can_focus=True):
             ]
         else:
             rest = [Segment(got.rest_text, style)]
-        return self._join_line(fixed, rest, width, style, window)
+        return self._join_line(fixed, rest, width, style)
 
     def _header(self, width: int) -> Strip:
         head = self._style("header")
@@ -467,7 +467,7 @@ class RunsTable(ScrollView, can_focus=True):
             target = fixed if i < n_fixed else rest
             target.append(Segment(text, cursor if i == self.cursor_col else head))
             target.append(Segment(GAP_TEXT, head))
-        return self._join_line(fixed, rest, width, head, window)
+        return self._join_line(fixed, rest, width, head)
 
     def _join_line(
         self,
@@ -475,7 +475,6 @@ class RunsTable(ScrollView, can_focus=True):
         rest: list[Segment],
         width: int,
         style: Style,
-        window: tuple[int, int],
     ) -> Strip:
         """The fixed block, then the window's columns, cut or padded to `width`.
 
@@ -483,13 +482,11 @@ class RunsTable(ScrollView, can_focus=True):
         no column is ever drawn from its middle. Built as one Strip: intermediate Strips
         (crop, join, extend) each set up caches, which costs more than the rendering itself
         on a full-table repaint."""
-        left_width = min(self._fixed_width(), width)
-        room = width - left_width
-        first, stop = window
-        rest_width = 0
-        if first < stop:
-            origin = self._rest_starts[first]
-            rest_width = self._rest_starts[stop - 1] + self._rest_widths[stop - 1] + GAP - origin
+        room = width - min(Segment.get_line_length(fixed), width)
+        # Measured, not taken from the geometry: a row's cells end without the trailing gap
+        # the header has, and a Strip told a longer length than its text leaves the last
+        # cell of the line unwritten on a real terminal (a stale character stays there).
+        rest_width = Segment.get_line_length(rest)
         if room <= 0:
             return Strip(fixed).crop(0, width)
         if rest_width > room:  # the trailing gap, or one text column wider than the room
