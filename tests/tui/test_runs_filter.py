@@ -131,9 +131,17 @@ async def test_completion_list_pops_up_cycles_and_takes_a_candidate(
         await h.loaded(pilot)
         bar_input = app.screen.query_one(FilterInput)
         popup = completion(app)
-        await pilot.press("slash", *"metrics.va")
+        await pilot.press("slash")
+        # Pasted at once: the list opens and the error line appears in the same step.
+        bar_input.value = "metrics.va"
+        bar_input.cursor_position = len(bar_input.value)
+        await pilot.pause()
         # Metric keys come with the double quotes the filter needs.
         assert popup.display and popup.values == ('metrics."val/acc"',)
+        # Just above the bar, which the error line under it has pushed up.
+        assert app.screen.query_one(FilterBar).has_class("-error")
+        await pilot.pause()
+        assert popup.region.bottom == bar_input.region.y
         await pilot.press("tab")
         assert bar_input.value == 'metrics."val/acc"'
         await pilot.press(*" > 0.9 and va")

@@ -137,6 +137,13 @@ class FilterInput(Input):
         popup.offer(menu.candidates)
         popup.display = True
         self._place(menu)
+        # Typing can show or hide the error line under the bar, which moves the bar up or
+        # down once laid out: place the list again then.
+        self.call_after_refresh(self.place_popup)
+
+    def place_popup(self) -> None:
+        if self._menu is not None and self.popup_open:
+            self._place(self._menu)
 
     def _place(self, menu: Completion) -> None:
         # Above the bar (it sits at the foot of the screen), starting under the typed word.
@@ -275,3 +282,4 @@ class FilterBar(Vertical):
             return  # the common case while typing: nothing to change, no reflow
         self.set_class(bool(message), "-error")
         self.query_one("#filter-error", Static).update(safe(f"✗ {message}" if message else ""))
+        self.call_after_refresh(self.input.place_popup)  # the bar moved
