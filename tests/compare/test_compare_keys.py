@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from textual.coordinate import Coordinate
 from textual.pilot import Pilot
-from textual.widgets import Input, OptionList, TabbedContent
+from textual.widgets import Footer, Input, OptionList, TabbedContent
+from textual.widgets._footer import FooterKey
 
 from mmtop.tui.grouping import ALL_BUT_SEEDS
 from mmtop.tui.screens.compare import CompareScreen
@@ -211,3 +212,18 @@ async def test_focus_bar_j_k_and_letters_in_the_filter(
         await pilot.press("slash", *"bad G")  # b, a, d and G are screen keys elsewhere
         assert screen.query_one("#compare-filter", Input).value == "bad G"
         assert (screen.baseline, screen.show_all) == (0, False)
+
+
+async def test_footer_keeps_help_at_80_columns(
+    sample: Any, compare_app: Any, until_loaded: Loaded
+) -> None:
+    async with compare_app(sample.root, sample.ids).run_test(size=(80, 24)) as pilot:
+        screen = await until_loaded(pilot)
+        await pilot.pause()
+        footer = screen.query_one(Footer)
+        # Compact, without the palette hint, as on every other screen: no key is cut (at
+        # 80 columns the app's `q Quit` was cut and `? Help` left out).
+        assert footer.compact and not footer.show_command_palette
+        keys = list(footer.query(FooterKey))
+        assert [k.key_display for k in keys] == ["esc", "b", "a", "G", "/"]
+        assert keys[-1].region.right < 60

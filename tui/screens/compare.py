@@ -127,7 +127,7 @@ class CompareScreen(ReportsFailedWorkers, Screen[None]):
         filter_input = Input(placeholder="regex over keys of this tab", id="compare-filter")
         filter_input.display = False
         yield filter_input
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self._loader.request()
