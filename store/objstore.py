@@ -147,6 +147,16 @@ class ObjectRoot:
             return False
         return True
 
+    def modified(self, key: str) -> float | None:
+        """`key`'s LastModified (epoch seconds, the server's clock), None when absent."""
+        import obstore
+        from obstore.exceptions import NotFoundError
+
+        try:
+            return float(obstore.head(self._store, key)["last_modified"].timestamp())
+        except (NotFoundError, FileNotFoundError):
+            return None
+
     def put_file(self, key: str, source: str) -> None:
         """Replace `key` with the bytes of the local file `source` (multipart when big)."""
         import obstore

@@ -493,10 +493,14 @@ class Run(ExplicitLogging):
             lifecycle.unregister(self)
         run_index.note(self.root, self.run_id, self.path.parent.name, "finish")
         if self._staging is not None:
-            # The staging folder holds this run alone: folding it would index one run.
+            # The staging folder holds this run alone: the fold reads the object store.
             self._staging.push_index_log()
             if failure is None:
                 self._staging.close()
+            if status != "killed":
+                from .s3.index_push import fold_if_due
+
+                fold_if_due(self._staging.url)
         elif status != "killed":  # preempted: leave quickly, the next run folds the log
             run_index.fold_if_due(self.root)
         if failure is not None:

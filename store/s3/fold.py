@@ -1,11 +1,12 @@
 """`mmtop compact` on `s3://`: a run index snapshot written to the object store.
 
-Writers on object storage add `_index/log/` entries but never fold them (docs/FORMAT.md,
-"Logging to object storage"), so without this a reader copies every run's record files on a
-cold open. Here every run's record files are read (through the mirror), the runs frame is
-built by the ordinary reader, and it is written as `_index/runs-v2-<upto>-<rows>.parquet`
-with a conditional create; then older snapshots and the entries it covers are deleted. The
-per-run files stay the truth: a reader re-reads any run an entry newer than `upto` names.
+Writers on object storage add `_index/log/` entries and fold them only every COMPACT_AT
+entries or so (store/s3/index_push.py); until then a reader copies the record files of the
+runs the entries name on a cold open. Here every run's record files are read (through the
+mirror), the runs frame is built by the ordinary reader, and it is written as
+`_index/runs-v2-<upto>-<rows>.parquet` with a conditional create; then older snapshots and
+the entries it covers are deleted. The per-run files stay the truth: a reader re-reads any
+run an entry newer than `upto` names.
 """
 
 from __future__ import annotations

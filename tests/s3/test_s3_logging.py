@@ -429,3 +429,21 @@ def test_registry_writes_through_an_opened_s3_store_and_the_cli(
     history = s.model_history("m")
     assert history["seq"].to_list() == list(range(1, history.height + 1))
     assert history["action"].to_list().count("registered") == 2
+
+
+def test_writers_fold_the_run_index_on_s3_when_it_is_due(
+    s3_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mmtop.store import run_index
+
+    monkeypatch.setenv("MMTOP_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(run_index, "COMPACT_AT", 3)  # start + finish entries of two runs
+    ids = []
+    for _ in range(2):
+        with store.Run("idx", root=s3_url, capture_system=False, capture_code=False) as run:
+            run.log({"x": 1.0})
+        ids.append(run.run_id)
+    index = [k for k in keys(s3_url) if k.startswith("_index/")]
+    assert len(index) == 1 and index[0].endswith("-2.parquet"), index  # the log folded away
+    s = store.open(s3_url)
+    assert sorted(s.runs()["run_id"].to_list()) == sorted(ids)
