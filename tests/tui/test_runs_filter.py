@@ -310,3 +310,25 @@ async def test_export_asks_before_replacing_a_file_and_shows_its_full_path(
         await pilot.press("e", "enter", "y", "enter")
         await h.wait_for(pilot, lambda: target.read_text() != "keep me\n")
     assert target.read_text().startswith("run_id,")
+
+
+async def test_a_half_typed_field_name_keeps_the_last_result(store_root: Path, h: Any) -> None:
+    app = h.make_app(store_root)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await h.loaded(pilot)
+        bar = app.screen.query_one(FilterBar)
+        await pilot.press("slash", "p")  # one letter: the runs with a `p` (mlp, gpu, sweep)
+        searched = h.names(app)
+        assert searched == ["resnet-b", "resnet-a", "mlp-lr0.001", "mlp-lr0.01", "sgd-lr0.01"]
+        for key in "arams":  # on the way to SQL: a word search that finds nothing
+            await pilot.press(key)
+            assert h.names(app) == searched, key
+        assert bar.has_class("-error")
+        assert "✗ incomplete: a field name is being typed" in h.screen_text(app)
+        await pilot.press(*".lr > 0.02")
+        assert h.names(app) == ["resnet-b", "resnet-a", "sgd-lr0.1"]
+        assert not bar.has_class("-error")
+        # Words that find runs still search, as they always did.
+        await pilot.press("ctrl+a", "ctrl+k", *"resnet")
+        assert h.names(app) == ["resnet-b", "resnet-a"]
+        assert not bar.has_class("-error")

@@ -30,6 +30,8 @@ from mmtop.store.errors import StoreError
 from mmtop.tui.coalesce import Coalescer
 from mmtop.tui.columns import Column, ColumnChoice, label
 from mmtop.tui.export import export_frame, write_csv
+from mmtop.tui.filter_completion import candidates
+from mmtop.tui.filtering import classify
 from mmtop.tui.host import host
 from mmtop.tui.messages import (
     ExportFinished,
@@ -314,7 +316,7 @@ class RunsScreen(ReportsFailedWorkers, Screen[None]):
 
     def set_filter(self, text: str) -> bool:
         bar = self.query_one(FilterBar)
-        error = self.model.check_filter(text)
+        error = self.model.check_filter(text) or self._name_half_typed(text)
         if error is not None:
             bar.show_error(error)
             return False
@@ -323,6 +325,16 @@ class RunsScreen(ReportsFailedWorkers, Screen[None]):
             self.state.filter_text = text
             self.apply()
         return True
+
+    def _name_half_typed(self, text: str) -> str | None:
+        """`params` on the way to `params.lr > 0.005` is a word search that finds nothing:
+        rather than an empty table, the last result stays while a name is typed."""
+        if classify(text).kind != "search" or not candidates(text, len(text), self.model.fields):
+            return None
+        found = self.model.filter_mask(text)
+        if found is None or found.any():
+            return None
+        return "incomplete: a field name is being typed (tab completes it); no run has these words"
 
     @on(Input.Submitted, "#filter-input")
     def _filter_submitted(self, event: Input.Submitted) -> None:
