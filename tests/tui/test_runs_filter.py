@@ -205,10 +205,13 @@ async def test_enter_keeps_a_typed_word_when_a_candidate_was_only_offered(
         assert completion(app).values == ("name",)
         await pilot.press("backspace", "backspace", *"resnet")
         assert not completion(app).display
-        await pilot.press("slash", "ctrl+a", "ctrl+k", *"ru", "enter")  # run_id offered
-        assert app.screen.query_one(FilterInput).value == "ru"
+        await pilot.press("slash", "ctrl+a", "ctrl+k", *"lr")
+        assert completion(app).values == ("params.lr",)
+        await pilot.press("enter")  # only offered: the word is kept and searched
+        assert app.screen.query_one(FilterInput).value == "lr"
         assert isinstance(app.focused, RunsTable)
         assert not completion(app).display
+        assert h.names(app) == ["mlp-lr0.001", "mlp-lr0.01", "sgd-lr0.01", "sgd-lr0.1"]
 
 
 async def test_completion_shows_run_logged_names_inert(tmp_path: Path, h: Any) -> None:
