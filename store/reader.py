@@ -420,6 +420,10 @@ class Store(ModelRegistry, DatasetRegistry):
         info.problems.extend(problems)
         return info
 
+    def fetch_runs(self, run_ids: Iterable[str]) -> None:
+        """Make these runs' folders whole where they are read: nothing to do on a disk; a
+        store on object storage copies them into its mirror (store/s3/reader.py)."""
+
     # ----------------------------------------------------------------- annotations
     def comment(self, ref: str, text: str, author: str | None = None) -> dict[str, Any]:
         """Append a comment (author defaults to user@host) to a run, live or not."""

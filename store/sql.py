@@ -24,6 +24,7 @@ from . import paths
 from .errors import QueryError
 from .parts import list_parts
 from .reader import Store
+from .reader import open as open_store
 
 TABLES = ("runs", "metrics", "system")
 _FILE = "__mmtop_file"
@@ -66,6 +67,7 @@ def points(runs: pl.DataFrame, sub: str) -> pl.LazyFrame:
 
 def context(store: Store) -> pl.SQLContext[pl.LazyFrame]:
     runs = store.runs()
+    store.fetch_runs(runs["run_id"].to_list())  # their parts are read from the folders
     return pl.SQLContext(
         {
             "runs": runs.lazy(),
@@ -90,5 +92,5 @@ def query(store: Store, text: str) -> pl.DataFrame:
 
 def sql(root: str | os.PathLike[str] | Store, text: str) -> pl.DataFrame:
     """Run `text` (SQL) over the tables `runs`, `metrics` and `system` of the store."""
-    st = root if isinstance(root, Store) else Store(root)
+    st = root if isinstance(root, Store) else open_store(root)
     return query(st, text)

@@ -206,6 +206,10 @@ class S3Store(Store):
         self._copy_whole([by_id[i] for i in ids if i in by_id])
         return super()._locate(ids)
 
+    def fetch_runs(self, run_ids: Iterable[str]) -> None:
+        wanted = set(run_ids)
+        self._copy_whole([r for r in self._listing.runs if r.partition("/")[2] in wanted])
+
     def _copy_whole(self, runs: list[str]) -> None:
         """Copy these runs' folders whole, unless done within FRESH_FOR seconds (or ever, for
         a run that had ended then)."""

@@ -389,3 +389,62 @@ def test_a_heartbeat_rewritten_with_the_same_body_moves_its_mirrored_mtime(
         assert st.mirror.requests - requests == 7
     finally:
         live.finish()
+
+
+READING_COMMANDS = [
+    ["diff", "{a}", "{b}", "--format", "md"],
+    ["export", "--history", "--format", "csv"],
+    ["sql", "SELECT run_id, count(*) AS n FROM metrics GROUP BY run_id ORDER BY run_id"],
+    ["models", "ls"],
+    ["models", "show", "clf@1"],
+    ["datasets", "ls"],
+    ["doctor"],
+    ["report", "{a}", "-o", "-"],
+]
+
+
+@pytest.mark.parametrize("args", READING_COMMANDS, ids=lambda a: " ".join(a[:2]))
+def test_reading_commands_print_what_they_print_for_the_local_folder(
+    s3_store: tuple[Path, str, dict[str, str]],
+    cli: Callable[..., Result],
+    monkeypatch: pytest.MonkeyPatch,
+    args: list[str],
+) -> None:
+    local, url, ids = s3_store
+    given = [a.format(a=ids["run 0-0 ✓"], b=ids["run 1-1 ✓"]) for a in args]
+    mirror = str(store.open(url).root)
+    monkeypatch.setenv("MMTOP_DIR", url)
+    remote = cli(*given)
+    monkeypatch.setenv("MMTOP_DIR", str(local))
+    here = cli(*given)
+    assert remote.code == here.code, remote.err
+    assert remote.err.replace(mirror, "<root>").replace(url, "<root>") == here.err.replace(
+        str(local), "<root>"
+    )
+    shown = remote.out.replace(mirror, "<root>").replace(url, "<root>")
+    assert shown == here.out.replace(str(local), "<root>")
+
+
+def test_runs_logged_straight_to_s3_are_read_live_then_ended(
+    s3_url: str, mirror_home: Path
+) -> None:
+    with store.Run(experiment="e", name="first", root=s3_url, capture_system=False) as done:
+        done.log({"loss": 0.5, "acc": float("nan")}, 0)
+    live = store.Run(experiment="e", name="live", root=s3_url, capture_system=False)
+    try:
+        live.log({"loss": 1.0}, 0)
+        live.flush()
+        st = store.open(s3_url)
+        assert isinstance(st, S3Store)
+        frame = st.runs().sort("name")
+        assert frame["name"].to_list() == ["first", "live"]
+        assert frame["status"].to_list() == ["finished", "running"]
+        assert st.history(live.run_id)["value"].to_list() == [1.0]
+        live.log({"loss": 0.5}, 1)
+    finally:
+        live.finish()
+    st.refresh()
+    assert st.runs().sort("name")["status"].to_list() == ["finished", "finished"]
+    assert st.history(live.run_id, keys="loss")["value"].to_list() == [1.0, 0.5]
+    acc = st.history(done.run_id, keys="acc")["value"].to_list()
+    assert len(acc) == 1 and math.isnan(acc[0])
