@@ -405,7 +405,18 @@ def _remote(url: str) -> Iterator[None]:
     try:
         yield
     except BaseError as exc:
+        if not os.environ.get("AWS_ACCESS_KEY_ID") and _no_credentials(str(exc)):
+            raise StoreError(
+                f"cannot read {url}: no AWS credentials (set AWS_ACCESS_KEY_ID and "
+                "AWS_SECRET_ACCESS_KEY, or run where an instance role provides them)"
+            ) from None
         raise StoreError(f"cannot read {url}: {_redacted(_short(exc))}") from None
+
+
+def _no_credentials(text: str) -> bool:
+    """obstore found no keys and failed to ask the instance metadata service for some."""
+    low = text.lower()
+    return any(s in low for s in ("/latest/api/token", "/latest/meta-data", "credential"))
 
 
 def _short(exc: BaseException) -> str:

@@ -212,12 +212,19 @@ def test_credentials_and_the_endpoint_are_written_nowhere(
             assert f"127.0.0.1:{port}".encode() not in data, path
 
 
-def test_a_bad_bucket_is_one_line(s3_env: dict[str, str], mirror_home: Path) -> None:
+def test_a_bad_bucket_is_one_line(
+    s3_env: dict[str, str], mirror_home: Path, cli: Callable[..., Result]
+) -> None:
     with pytest.raises(store.StoreError) as err:
         store.open("s3://no-such-bucket-here/p")
     text = str(err.value)
     assert text.startswith("cannot read s3://no-such-bucket-here/p: NoSuchBucket")
     assert "\n" not in text
+    result = cli("ls", "--root", "s3://no-such-bucket-here/p")
+    assert (result.code, result.out) == (1, "")
+    # (moto's server logs each request to stderr too)
+    ours = [line for line in result.err.splitlines() if not line.startswith("127.0.0.1 - -")]
+    assert ours == [f"mmtop: error: {text}"]
 
 
 def test_an_empty_prefix_is_no_store(s3_url: str, mirror_home: Path) -> None:
@@ -448,3 +455,20 @@ def test_runs_logged_straight_to_s3_are_read_live_then_ended(
     assert st.history(live.run_id, keys="loss")["value"].to_list() == [1.0, 0.5]
     acc = st.history(done.run_id, keys="acc")["value"].to_list()
     assert len(acc) == 1 and math.isnan(acc[0])
+
+
+def test_no_credentials_is_one_line(
+    s3_store: tuple[Path, str, dict[str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, url, _ = s3_store
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(name)
+    # Without keys obstore asks the instance metadata service: here, a port nobody serves.
+    monkeypatch.setenv("AWS_METADATA_ENDPOINT", "http://127.0.0.1:9")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    with pytest.raises(store.StoreError) as err:
+        store.open(url)
+    assert str(err.value) == (
+        f"cannot read {url}: no AWS credentials (set AWS_ACCESS_KEY_ID and "
+        "AWS_SECRET_ACCESS_KEY, or run where an instance role provides them)"
+    )
