@@ -472,3 +472,11 @@ def test_no_credentials_is_one_line(
         f"cannot read {url}: no AWS credentials (set AWS_ACCESS_KEY_ID and "
         "AWS_SECRET_ACCESS_KEY, or run where an instance role provides them)"
     )
+
+
+def test_mmtop_with_an_s3_url_asks_for_the_app(cli: Callable[..., Result]) -> None:
+    """`mmtop s3://b/p` is the app on that store, not an unknown command (here there is no
+    terminal, so it says that)."""
+    result = cli("s3://bucket/runs")
+    assert result.code == 2
+    assert "the terminal app needs a terminal" in result.err

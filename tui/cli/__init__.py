@@ -92,7 +92,7 @@ def _tui_request(argv: list[str], commands: dict[str, str]) -> tuple[str | None,
         if i + 1 < len(argv):
             extra = " ".join(argv[i + 1 :])
             raise UsageError(f"unexpected arguments after PATH {arg!r}: {extra}")
-        if not Path(arg).exists():
+        if not Path(arg).exists() and not arg.startswith("s3://"):  # s3://: store/s3/
             raise UsageError(_unknown(arg, commands))
         return (root, arg)
     return None
