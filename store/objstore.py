@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import random
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,6 +38,20 @@ from .errors import StoreError, StoreWriteError
 Walk = list[tuple[str, float]]
 
 MAX_SWAPS = 64  # compare-and-swap attempts before a change is given up as contended
+CREDENTIAL_ENV = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+# `user:password@` of a URL (an endpoint such as http://key:secret@host:9000 in an error).
+_USERINFO = re.compile(r"(?<=://)[^/@\s]*@")
+
+
+def redacted(text: str) -> str:
+    """`text` (an obstore error, say) without a URL's user:password or any credential value
+    from the environment: errors are printed and logged."""
+    text = _USERINFO.sub("***@", text)
+    for name in CREDENTIAL_ENV:
+        value = os.environ.get(name)
+        if value and len(value) >= 4:
+            text = text.replace(value, "***")
+    return text
 
 
 @dataclass(frozen=True)

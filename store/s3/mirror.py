@@ -34,6 +34,7 @@ from typing import Any, TypeVar
 
 from .. import paths
 from ..errors import StoreError, first_line
+from ..objstore import redacted
 
 CACHE_ENV = "MMTOP_CACHE"
 CONCURRENCY = 16  # requests in flight at once
@@ -410,7 +411,7 @@ def _remote(url: str) -> Iterator[None]:
                 f"cannot read {url}: no AWS credentials (set AWS_ACCESS_KEY_ID and "
                 "AWS_SECRET_ACCESS_KEY, or run where an instance role provides them)"
             ) from None
-        raise StoreError(f"cannot read {url}: {_redacted(_short(exc))}") from None
+        raise StoreError(f"cannot read {url}: {_short(exc)}") from None
 
 
 def _no_credentials(text: str) -> bool:
@@ -421,17 +422,9 @@ def _no_credentials(text: str) -> bool:
 
 def _short(exc: BaseException) -> str:
     """The server's own words where it gave some (NoSuchBucket, AccessDenied, ...)."""
-    text = str(exc)
+    text = redacted(str(exc))  # before it is cut short, which could leave half a secret
     code = re.search(r"<Code>([A-Za-z]{1,64})</Code>", text)
     message = re.search(r"<Message>([^<]{1,200})</Message>", text)
     if code:
         return code[1] + (f": {message[1]}" if message else "")
-    return first_line(exc)[:300]
-
-
-def _redacted(text: str) -> str:
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
-        value = os.environ.get(name)
-        if value and len(value) >= 4:
-            text = text.replace(value, "***")
-    return text
+    return first_line(RuntimeError(text))[:300]

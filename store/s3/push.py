@@ -28,7 +28,7 @@ from typing import Any
 
 from ..errors import StoreWriteError, first_line
 from ..fsio import dumps
-from ..objstore import MAX_SWAPS, ObjectRoot
+from ..objstore import MAX_SWAPS, ObjectRoot, redacted
 from ..paths import CACHE_DIR, LOCK_FILE, PART_RE, TMP_SUFFIX
 from ..safe_files import loads
 
@@ -45,7 +45,7 @@ def remote_errors(url: str, key: str) -> Iterator[None]:
     try:
         yield
     except BaseError as exc:
-        raise StoreWriteError(f"{url}/{key}: {first_line(exc)}") from None
+        raise StoreWriteError(f"{url}/{key}: {redacted(first_line(exc))}") from None
 
 
 class Pusher:

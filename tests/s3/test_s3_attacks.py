@@ -1,0 +1,33 @@
+"""Hostile input on the object-storage paths: credentials that must not reach an error,
+objects the reader must not copy whole, keys that must not lead out of a folder."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+from mmtop import store
+from mmtop.store.errors import StoreError
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:  # a port nothing listens on once closed
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_an_endpoint_password_never_reaches_an_error(
+    s3_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    secret = "pw-8f2c91d0e7"
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://minio:{secret}@127.0.0.1:{_closed_port()}")
+    monkeypatch.setenv("MMTOP_CACHE", str(tmp_path / "cache"))
+    with pytest.raises(store.StoreWriteError) as wrote:
+        store.Run(root=s3_url, capture_system=False)
+    with pytest.raises(StoreError) as read:
+        store.open(s3_url)
+    for err in (wrote.value, read.value):
+        assert "127.0.0.1" in str(err) and "***@" in str(err)
+        assert secret not in str(err) and "minio" not in str(err)
