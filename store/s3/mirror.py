@@ -14,6 +14,8 @@ files `runs()` reads, or the whole folder once the run is opened.
 
 Keys are untrusted: a key with an empty, `.` or `..` component, a dot-name (caches,
 temporary files) or a NUL is never written, so nothing lands outside the cache folder.
+Objects are streamed to disk, never held whole in memory, and a JSON object is copied only up
+to one byte past the reader's largest JSON cap: the reader refuses it as it would a local one.
 Credentials and the endpoint come from the AWS environment and are written nowhere.
 """
 
@@ -30,14 +32,23 @@ import threading
 from collections.abc import Coroutine, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
-from .. import paths
+from .. import paths, safe_files
 from ..errors import StoreError, first_line
 from ..objstore import redacted
 
 CACHE_ENV = "MMTOP_CACHE"
 CONCURRENCY = 16  # requests in flight at once
+CHUNK = 1 << 20  # bytes of an object held in memory at once while it is copied
+# The largest cap the reader puts on a JSON file (store/safe_files.py).
+MAX_JSON = max(
+    safe_files.CAP_RUN_JSON,
+    safe_files.CAP_PARAMS,
+    safe_files.CAP_SUMMARY,
+    safe_files.CAP_JSON,
+    safe_files.CAP_ARTIFACTS,
+)
 # From this many runs to refresh in one experiment, one listing of the experiment is fewer
 # requests than one listing per run.
 MANY_RUNS = 8
@@ -316,19 +327,28 @@ class Mirror:
         import obstore
         from obstore.exceptions import NotFoundError
 
+        # JSON is read whole by the reader and refused over its cap: a copy cut one byte past
+        # the largest cap is refused the same way, and a huge object costs neither memory
+        # nor disk.
+        limit = MAX_JSON + 1 if key.endswith(".json") else None
         async with gate:
             self.requests += 1
             self.gets += 1
             try:
                 got = await obstore.get_async(self._client, key)
-                data = bytes(await got.bytes_async())
+                entry = _entry(got.meta)
+                with _whole(self._path(key), entry.mtime_ns) as out:
+                    async for chunk in got.stream(min_chunk_size=CHUNK):
+                        room = len(chunk) if limit is None else min(len(chunk), limit)
+                        out.write(memoryview(chunk)[:room])
+                        if limit is not None:
+                            limit -= room
+                            if not limit:
+                                break
             except (NotFoundError, FileNotFoundError):
                 return  # deleted since the listing: the next refresh forgets it
-            entry = _entry(got.meta)
-        try:
-            _write_whole(self._path(key), data, entry.mtime_ns)
-        except OSError:
-            return  # a key that clashes with a folder (`a` and `a/b`): not a store file
+            except OSError:
+                return  # a key that clashes with a folder (`a` and `a/b`): not a store file
         self._manifest[key] = entry
         self._dirty = True
         self.changes += 1
@@ -358,12 +378,19 @@ def _entry(meta: Any) -> Entry:
     return Entry(str(meta.get("e_tag") or ""), ns)
 
 
-def _write_whole(dest: Path, data: bytes, mtime_ns: int | None = None) -> None:
+def _write_whole(dest: Path, data: bytes) -> None:
+    with _whole(dest) as out:
+        out.write(data)
+
+
+@contextlib.contextmanager
+def _whole(dest: Path, mtime_ns: int | None = None) -> Iterator[BinaryIO]:
+    """A file written to a temporary name and renamed to `dest` once whole."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.parent / f".{dest.name}.{os.getpid()}-{threading.get_ident()}.tmp"
     try:
         with open(tmp, "wb") as f:
-            f.write(data)
+            yield f
         if mtime_ns is not None:
             os.utime(tmp, ns=(mtime_ns, mtime_ns))
         os.replace(tmp, dest)

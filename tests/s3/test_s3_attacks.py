@@ -31,3 +31,25 @@ def test_an_endpoint_password_never_reaches_an_error(
     for err in (wrote.value, read.value):
         assert "127.0.0.1" in str(err) and "***@" in str(err)
         assert secret not in str(err) and "minio" not in str(err)
+
+
+def test_an_oversized_json_object_is_not_copied_whole_and_its_run_is_left_out(
+    s3_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import obstore
+    from obstore.store import from_url
+
+    from mmtop.store.s3 import mirror
+
+    cap = 256 << 10
+    monkeypatch.setattr(mirror, "MAX_JSON", cap)
+    monkeypatch.setenv("MMTOP_CACHE", str(tmp_path / "cache"))
+    with store.Run(experiment="exp", root=s3_url, name="good", capture_system=False) as run:
+        run.log({"x": 1.0})
+    huge = b'{"run_id": "evil", "name": "' + b"x" * (3 << 20) + b'"}'
+    obstore.put(from_url(s3_url), "exp/evil/run.json", huge)
+
+    st = store.open(s3_url)
+    assert st.runs()["run_id"].to_list() == [run.run_id]
+    copied = list((tmp_path / "cache").rglob("evil/run.json"))
+    assert len(copied) == 1 and copied[0].stat().st_size == cap + 1
