@@ -5,14 +5,17 @@ local store, mirrored to the object store (store/s3/push.py). Before the writer 
 run it is asked to join or resume, the run's objects (and the store marker) are pulled into
 that folder, so the ordinary writer finds them where it would on a disk: a resumed run
 continues after its last step, a joined run's run.json is the one on the object store.
+A folder left by a writer that died is removed by the next one (`sweep_abandoned`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 from .. import paths
@@ -21,6 +24,11 @@ from ..objstore import ObjectRoot
 from .push import Pusher, remote_errors
 
 STAGING_PREFIX = "mmtop-s3-"
+# Held (flock) by the process writing through a staging folder for as long as it does: a
+# folder whose lock can be taken belongs to a process that died (`kill -9`, a lost node).
+OWNER_LOCK = ".mmtop-staging.lock"
+# A folder younger than this is never swept: its writer may not have taken its lock yet.
+ABANDONED_AFTER = 60.0
 
 
 class Staging:
@@ -29,6 +37,9 @@ class Staging:
     def __init__(self, url: str) -> None:
         self.remote = ObjectRoot(url)  # checks the URL and obstore; no request yet
         self.folder = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX)).resolve()
+        self._owner = os.open(self.folder / OWNER_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC)
+        fcntl.flock(self._owner, fcntl.LOCK_EX)
+        sweep_abandoned(self.folder.parent)
         self.pusher = Pusher(self.folder, self.remote)
         self._pushed_log: set[str] = set()
         attach_mirror(self.folder, self.pusher)
@@ -70,6 +81,38 @@ class Staging:
         """Stop mirroring and remove the folder: everything in it is on the object store."""
         detach_mirror(self.folder)
         shutil.rmtree(self.folder, ignore_errors=True)
+        if self._owner >= 0:  # once: the number may belong to another file afterwards
+            os.close(self._owner)
+            self._owner = -1
+
+
+def sweep_abandoned(tmp: Path) -> int:
+    """Remove the staging folders under `tmp` that a dead process of this user left (their
+    objects were written before their local files, so nothing is lost); how many."""
+    removed = 0
+    try:
+        entries = [e for e in os.scandir(tmp) if e.name.startswith(STAGING_PREFIX)]
+    except OSError:
+        return 0
+    for entry in entries:
+        try:
+            if not entry.is_dir(follow_symlinks=False) or entry.stat().st_uid != os.getuid():
+                continue
+            fd = os.open(os.path.join(entry.path, OWNER_LOCK), os.O_RDWR | os.O_NOFOLLOW)
+        except OSError:
+            continue
+        try:
+            if time.time() - os.fstat(fd).st_mtime < ABANDONED_AFTER:
+                continue
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            continue  # its writer is alive
+        else:
+            shutil.rmtree(entry.path, ignore_errors=True)
+            removed += 1
+        finally:
+            os.close(fd)
+    return removed
 
 
 def find_run(remote: ObjectRoot, run_id: str) -> str | None:

@@ -53,3 +53,45 @@ def test_an_oversized_json_object_is_not_copied_whole_and_its_run_is_left_out(
     assert st.runs()["run_id"].to_list() == [run.run_id]
     copied = list((tmp_path / "cache").rglob("evil/run.json"))
     assert len(copied) == 1 and copied[0].stat().st_size == cap + 1
+
+
+def test_a_killed_writers_staging_folder_is_swept_by_the_next_writer(
+    s3_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import tempfile
+
+    from mmtop.store.s3.remote_run import OWNER_LOCK
+
+    staging = tmp_path / "tmp"
+    staging.mkdir()
+    monkeypatch.setenv("TMPDIR", str(staging))
+    monkeypatch.setattr(tempfile, "tempdir", str(staging))
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\nfrom mmtop import store\n"
+            f"run = store.Run(root={s3_url!r}, capture_system=False)\n"
+            "run.log({'x': 1.0}); run.flush(); print(run.root, flush=True); time.sleep(600)\n",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout is not None
+    dead = Path(child.stdout.readline().strip())
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    live = store.Run(root=s3_url, capture_system=False)  # alive, holding its folder
+    for folder in (dead, live.root):
+        os.utime(folder / OWNER_LOCK, (0, 0))  # both long past the grace period
+    assert dead.is_dir()
+
+    with store.Run(root=s3_url, capture_system=False) as third:
+        third.log({"x": 2.0})
+    assert not dead.exists() and live.root.is_dir()
+    live.finish()
+    assert list(staging.iterdir()) == []
