@@ -480,3 +480,28 @@ def test_mmtop_with_an_s3_url_asks_for_the_app(cli: Callable[..., Result]) -> No
     result = cli("s3://bucket/runs")
     assert result.code == 2
     assert "the terminal app needs a terminal" in result.err
+
+
+def test_keys_that_could_lead_out_or_hide_are_never_copied(
+    s3_store: tuple[Path, str, dict[str, str]], mirror_home: Path
+) -> None:
+    import obstore
+    from obstore.store import from_url
+
+    from mmtop.store.s3.mirror import safe_key
+
+    _, url, ids = s3_store
+    client = from_url(url)
+    run = f"nlp/{ids['broken']}"
+    obstore.put(client, ".mmtop/runs-frame-v2.parquet", b"not ours")
+    obstore.put(client, f"{run}/.lock", b"x")
+    obstore.put(client, f"{run}/tables/.tmp-1", b"x")
+    st = store.open(url)
+    st.run(ids["broken"])  # copies the run's folder whole
+    copied = {p.relative_to(mirror_home).as_posix() for p in mirror_home.rglob("*")}
+    assert not any(p.endswith(("/.lock", "/.tmp-1")) for p in copied)
+    cache = Path(st.root) / ".mmtop" / "runs-frame-v2.parquet"  # the mirror's own, if any
+    assert not cache.exists() or cache.read_bytes() != b"not ours"
+    for bad in ("..", "a/../b", "/abs", "a//b", ".hidden", "a/.x", "a\0b", "a\\b", ""):
+        assert not safe_key(bad), bad
+    assert safe_key("exp ü/20261201T000000Z-abc/metrics/w-000001.parquet")
