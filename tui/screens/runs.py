@@ -194,10 +194,11 @@ class RunsScreen(ReportsFailedWorkers, Screen[None]):
         host(self).watch_live(live)
         raw = self.model.raw
         if "run_id" in raw.columns:
-            seen = zip(
-                raw.get_column("run_id").to_list(), raw.get_column("status").to_list(), strict=True
-            )
-            host(self).saw_statuses(dict(seen), self)
+            # Only the statuses that can still move (a store of 100k ended runs costs
+            # nothing here); one that moved on to an end is told by the screen that read it.
+            moving = raw.filter(pl.col("status").is_in(["running", "crashed"]))
+            ids, statuses = moving.get_column("run_id"), moving.get_column("status")
+            host(self).saw_statuses(dict(zip(ids.to_list(), statuses.to_list(), strict=True)), self)
         self.query_one(FilterBar).set_fields(self.model.fields)
         self.query_one(ExperimentsSidebar).set_experiments(
             self.model.experiments(), self.state.experiment
