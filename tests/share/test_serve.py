@@ -78,7 +78,8 @@ class Session:
         return match.group(1) if match else ""
 
 
-ROW = re.compile(r"\s*▌?\s*[✓✗☠▶●]\s+(\S+)")
+# The focus bar (█) of the focused pane may lead the line.
+ROW = re.compile(r"[\s█]*▌?\s*[✓✗☠▶●]\s+(\S+)")
 
 
 async def connect(http: aiohttp.ClientSession, url: str) -> Session:
