@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import first_line
+from ..safe_files import MAX_DEPTH, check_depth, loads
 from .model import ImportError_, Pending, Points, SourceRun
 from .wandb_log import CorruptLog, read_records
 from .wandb_proto import record_class
@@ -39,6 +40,7 @@ RUN_FOLDER = re.compile(r"(?:offline-)?run-(?P<time>\d{8}_\d{6})-")
 # (seconds since the start) is the time less `created`, so it is not kept as a metric.
 STEP, TIME, RUNTIME = "_step", "_timestamp", "_runtime"
 _HIDDEN = "_wandb"
+_MEDIA = object()  # marks a media folder in _nested's tree (never an item's name)
 
 
 def scan(location: str, problems: list[dict[str, str]]) -> list[Pending]:
@@ -155,7 +157,7 @@ def read_run(path: Path, problems: list[dict[str, str]]) -> SourceRun:
     run: Any = None
     exit_: Any = None
     config: dict[str, Any] = {}
-    summary: dict[tuple[str, ...], str] = {}
+    summary = _Summary()
     series: dict[str, _Series] = {}
     left_out: Counter[str] = Counter()
     first_time: float | None = None
@@ -209,7 +211,7 @@ def _value(text: str) -> Any:
     except ValueError:
         pass
     try:
-        return json.loads(text)
+        return loads(text)  # refuses absurd nesting (a ValueError) before parsing it
     except ValueError:
         return None
 
@@ -284,11 +286,30 @@ def _nested(
     for text in media.values():
         kind = _value(text)
         left_out[kind if isinstance(kind, str) else "media"] += 1
+    # The media folders as a tree, so that each path is checked in the time of its length.
+    tree: dict[Any, Any] = {}
+    for folder in media:
+        node = tree
+        for name in folder:
+            node = node.setdefault(name, {})
+        node[_MEDIA] = True
     return [
         (".".join(path), text)
         for path, text in items
-        if path[0] != _HIDDEN and not any(path[: len(m)] == m for m in media)
+        if path[0] != _HIDDEN and not _under(tree, path)
     ]
+
+
+def _under(tree: dict[Any, Any], path: tuple[str, ...]) -> bool:
+    node = tree
+    for name in path:
+        child = node.get(name)
+        if child is None:
+            return False
+        if _MEDIA in child:
+            return True
+        node = child
+    return False
 
 
 def _kind(value: Any) -> str:
@@ -301,21 +322,59 @@ def _kind(value: Any) -> str:
     return "object"
 
 
-def _apply(state: dict[tuple[str, ...], str], items: Any) -> None:
-    """Summary updates and removals onto `state` (path: value JSON, decoded once at the end:
+class _Summary:
+    """Summary paths and their value JSON, as a tree: setting a path replaces what was under
+    it and a value above it, removing one drops what is under it, each in the time of the
+    path's length (a file of crafted updates and removals must not take quadratic time)."""
+
+    def __init__(self) -> None:
+        self.root: dict[str, Any] = {}  # name -> value JSON (a leaf) or a dict (a folder)
+
+    def set(self, path: tuple[str, ...], text: str) -> None:
+        node = self.root
+        for name in path[:-1]:
+            child = node.get(name)
+            if not isinstance(child, dict):
+                child = node[name] = {}
+            node = child
+        node[path[-1]] = text
+
+    def remove(self, path: tuple[str, ...]) -> None:
+        node: Any = self.root
+        for name in path[:-1]:
+            node = node.get(name)
+            if not isinstance(node, dict):
+                return
+        node.pop(path[-1], None)
+
+    def leaves(self) -> list[tuple[tuple[str, ...], str]]:
+        """Every value's path and JSON, without media: a folder with a `_type` (below the
+        top) is one logged object (an image, a table), left out whole."""
+        out: list[tuple[tuple[str, ...], str]] = []
+        todo: list[tuple[tuple[str, ...], dict[str, Any]]] = [((), self.root)]
+        while todo:
+            where, node = todo.pop()
+            if where and "_type" in node:
+                continue
+            for name, child in node.items():
+                if isinstance(child, dict):
+                    todo.append(((*where, name), child))
+                else:
+                    out.append(((*where, name), child))
+        return out
+
+
+def _apply(state: _Summary, items: Any) -> None:
+    """Summary updates and removals onto `state` (value JSON, decoded once at the end:
     W&B writes a summary update beside every history row)."""
     for item in items.update:
         nested = item.nested_key
         parts = len(nested)
-        path = (nested[0],) if parts == 1 else tuple(nested) if parts else (item.key,)
-        if path not in state:
-            for old in [p for p in state if p[: len(path)] == path or path[: len(p)] == p]:
-                del state[old]
-        state[path] = item.value_json
+        state.set(
+            (nested[0],) if parts == 1 else tuple(nested) if parts else (item.key,), item.value_json
+        )
     for item in items.remove:
-        path = _path(item)
-        for old in [p for p in state if p[: len(path)] == path]:
-            del state[old]
+        state.remove(_path(item))
 
 
 def _config(config: dict[str, Any], items: Any) -> None:
@@ -323,11 +382,17 @@ def _config(config: dict[str, Any], items: Any) -> None:
         *parents, leaf = _path(item)
         if parents and parents[0] == _HIDDEN or leaf == _HIDDEN:
             continue
+        # params.json nests the config in one object; deeper than MAX_DEPTH in all, the
+        # reader would refuse the whole file (every param), so a deeper value is a null.
+        room = MAX_DEPTH - 1 - len(parents)
+        if room < 1:
+            continue
         node = config
         for p in parents:
             child = node.get(p)
             node = node[p] = child if isinstance(child, dict) else {}
         try:
+            check_depth(item.value_json, room)
             node[leaf] = json.loads(item.value_json)
         except ValueError:
             node[leaf] = None
@@ -340,16 +405,13 @@ def _config(config: dict[str, Any], items: Any) -> None:
         node.pop(leaf, None)
 
 
-def _summary_values(
-    summary: dict[tuple[str, ...], str], series: dict[str, _Series]
-) -> dict[str, float]:
+def _summary_values(summary: _Summary, series: dict[str, _Series]) -> dict[str, float]:
     """Summary numbers that the history does not already end with: values set on
     `run.summary`, and `define_metric`'s summaries (`loss.max`)."""
-    media = {p[: p.index("_type")] for p in summary if "_type" in p[1:]}
     out: dict[str, float] = {}
     numbers: list[tuple[str, float]] = []
-    for path, text in summary.items():
-        if path[0].startswith("_") or any(path[: len(m)] == m for m in media):
+    for path, text in summary.leaves():
+        if path[0].startswith("_"):
             continue
         numbers.extend(_numbers(".".join(path), _value(text), Counter()))
     for key, number in numbers:
@@ -368,7 +430,7 @@ def _build(
     exit_: Any,
     created: float,
     config: dict[str, Any],
-    summary: dict[tuple[str, ...], str],
+    summary: _Summary,
     series: dict[str, _Series],
     left_out: Counter[str],
     last_time: float | None,
