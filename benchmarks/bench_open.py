@@ -15,6 +15,10 @@ Child processes may write bytecode (as an installed package has it), whatever
 PYTHONDONTWRITEBYTECODE says.
 
     nice python benchmarks/bench_open.py [--runs 10000] [--repeat 5] [--drop-caches]
+
+`--warm-only` times warm opens alone on stores already generated under `--dir` (their run
+index and `.mmtop/` cache kept; one untimed open first writes the cache if it is missing):
+with another interpreter's mmtop (`--python`), the code before and after a change in turn.
 """
 
 from __future__ import annotations
@@ -184,11 +188,33 @@ def drop_caches() -> bool:
     return True
 
 
-def timed(script: str, root: Path, *extra: str) -> tuple[float, float]:
+def warm_only(folder: Path, runs: list[int], repeat: int, pythons: list[str]) -> None:
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"load average {load}, {os.cpu_count()} cores")
+    for n in runs:
+        root = folder / f"runs-{n}"
+        if not (root / "mmtop-store.json").exists():
+            sys.exit(f"no store of {n} runs under {folder}: run without --warm-only first")
+        for python in pythons:
+            timed(COLD_WARM, root, python=python)  # the cache, imports: not measured
+        times: dict[str, list[float]] = {python: [] for python in pythons}
+        for _ in range(repeat):  # in turn: a load spike hits every side alike
+            for python in pythons:
+                times[python].append(timed(COLD_WARM, root, python=python)[0])
+        for python in pythons:
+            print(f"{n} runs, runs() warm, {repeat} fresh processes of {python}: ", end="")
+            print(spread(times[python]))
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"load average {load} at the end")
+
+
+def timed(
+    script: str, root: Path, *extra: str, python: str = sys.executable
+) -> tuple[float, float]:
     """(time inside the process, wall time of the process) of one fresh process."""
     t0 = time.perf_counter()
     out = subprocess.run(
-        [sys.executable, "-c", script, str(root), *extra],
+        [python, "-c", script, str(root), *extra],
         check=True,
         capture_output=True,
         text=True,
@@ -236,7 +262,14 @@ def main() -> None:
     parser.add_argument(
         "--skip-unindexed", action="store_true", help="skip the cold open without an index"
     )
+    parser.add_argument("--warm-only", action="store_true", help="time warm opens alone")
+    parser.add_argument(
+        "--python", nargs="+", default=[sys.executable], help="interpreters to take in turn"
+    )
     args = parser.parse_args()
+    if args.warm_only:
+        warm_only(args.dir, args.runs, args.repeat, args.python)
+        return
     print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}, {os.cpu_count()} cores")
     dropping = args.drop_caches and drop_caches()
     if args.drop_caches and not dropping:

@@ -2,9 +2,11 @@
 
 Each row carries the signature of the files it was built from (`_sig`) and when they were read
 (`_read_ns`). On the next open only runs whose signature changed, or that were read too soon
-after a change to be trusted (store/index.py), are read again; the others are reused. So a warm
-open of a large store costs the listing, the stats and one Parquet read, and a live run
-updating costs one run's files. Liveness (running vs crashed) is never cached.
+after a change to be trusted (store/index.py), are read again; the others are reused. The
+metadata also says which experiment folders the rows vouch for, as an index snapshot does
+(store/run_index.py): a warm open of a large store costs one Parquet read, a listing of the
+changed experiment folders and a few stats per run, and a live run updating costs one run's
+files. Liveness (running vs crashed) is never cached.
 
 Keyed columns (metric summaries, datasets) are stored as fixed-size lists with their keys in
 the file's metadata: one Parquet column each, however many metric keys a run logged (as

@@ -91,6 +91,10 @@ class Store(ModelRegistry, DatasetRegistry):
         # reader's cache folder (skipped by listings) when the store may be written.
         self._clock = StoreClock(paths.cache_dir(self.root), not self.read_only)
 
+    # The `.mmtop/` cache vouches for unchanged experiment folders (store/run_index.py): a
+    # warm open lists only the changed ones. Off where folders are not listed from the disk.
+    vouch_cache = True
+
     @property
     def read_only(self) -> bool:
         return not os.access(self.root, os.W_OK)
@@ -257,16 +261,26 @@ class Store(ModelRegistry, DatasetRegistry):
         return frame.with_columns(status_col, duration_col)
 
     def _frame(self) -> Keyed:
+        at = run_index.mark(self.root)  # before any listing: what the rows built now vouch for
         base = self._base
+        loaded = cached = None
         if base is None and self.use_cache:
             base = self._frames.load()
-        scanned = None
+            if base is not None and self.vouch_cache:
+                loaded = cached = run_index.from_cache(self.root, base, self._frames.meta)
         if base is None:
-            index = run_index.load(self.root)
-            base, self._force = index.keyed, index.force
-            if base is not None and self._vouched:
-                self._problems = []
-                scanned = run_index.scan(self.root, index, self._list_runs)
+            loaded = run_index.load(self.root)
+            base = loaded.keyed
+        self._force = loaded.force if loaded is not None else set()
+        scanned = None
+        if base is not None and loaded is not None and self._vouched:
+            self._problems = []
+            scanned = run_index.scan(self.root, loaded, self._list_runs, at.folders)
+        # Rewritten when it could vouch for more: a cache from before it recorded the folders,
+        # or a folder changed too recently to trust, is not left to cost a listing each open.
+        stale_cache = cached is not None and (
+            at.folders is None or not at.folders.keys() <= run_index.trusted(cached, at.folders)
+        )
         if scanned is None:
             scanned = self._scan()
         self._listed = [run for run, _ in scanned]
@@ -282,12 +296,12 @@ class Store(ModelRegistry, DatasetRegistry):
             else:
                 keyed = self._merge(base, kept, fresh)
         assert keyed is not None
-        if keyed is not base and self.use_cache:
-            self._frames.save(keyed)
         self._base = keyed
         self._force = set()
         ids, folders = keyed.frame["run_id"].to_list(), keyed.frame["path"].to_list()
         self._dirs = dict(zip(ids, folders, strict=True))
+        if (keyed is not base or stale_cache) and self.use_cache:
+            self._frames.save(keyed, run_index.vouching(self.root, at, self._unread()))
         return keyed.with_frame(self._live(keyed.frame.drop(SIG_COL, READ_COL, PARAMS_COL)))
 
     def _merge(self, base: Keyed, kept: Keyed, fresh: Keyed) -> Keyed:

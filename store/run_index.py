@@ -10,7 +10,9 @@ files, which stay the truth. A missing, stale or damaged index only costs time.
 The snapshot also records each experiment folder's mtime as it was before the folders were
 listed. Creating, removing or renaming a run folder changes its experiment folder's mtime, so
 where that mtime is unchanged (and was old enough to trust: store/index.py) the snapshot's
-rows are exactly the run folders there, and the reader need not list them (`scan`).
+rows are exactly the run folders there, and the reader need not list them (`scan`). The
+reader's own cache (`.mmtop/`) records the same in its metadata, so a warm open takes the
+same shortcut (`from_cache`).
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ ANY_SNAPSHOT_RE = re.compile(r"runs-(?:v[0-9]{1,6}-)?[0-9]{20}-[0-9]{1,12}\.parq
 FOLDERS_KEY = "mmtop.index.folders"  # {experiment folder: mtime_ns before it was listed}
 LISTED_KEY = "mmtop.index.listed_ns"  # when that listing began
 UNREAD_KEY = "mmtop.index.unread"  # run folders listed that gave no row (broken, half made)
+UPTO_KEY = "mmtop.index.upto"  # the reader's cache: log entries up to this are in its rows
 ENTRY_RE = re.compile(r"(?P<ns>[0-9]{20})-[0-9a-f]{8}\.json")
 EVENTS = ("start", "finish", "tags")
 # Writers fold the log into a new snapshot once it holds this many entries, and at least a
@@ -152,13 +155,52 @@ def load(root: Path) -> Loaded:
         if keyed is None or "path" not in keyed.frame.columns:
             continue
         frame = keyed.frame.with_columns((pl.lit(prefix) + pl.col("path")).alias("path"))
-        force = runs_named(root, entries(root, snap.upto))
-        try:
-            folders, listed, unread = _vouched(cache.meta)
-        except (ValueError, TypeError):
-            return Loaded(keyed.with_frame(frame), force)  # rows still usable; list it all
-        return Loaded(keyed.with_frame(frame), force, folders, listed, [prefix + p for p in unread])
+        return _loaded(root, keyed.with_frame(frame), cache.meta, snap.upto)
     return Loaded(None, runs_named(root, entries(root)))
+
+
+def from_cache(root: Path, keyed: Keyed, meta: dict[str, str]) -> Loaded:
+    """What the reader's own cache (rows and their Parquet metadata, as `vouching` wrote it)
+    vouches for, as `load` gives it for a snapshot.
+
+    Folding deletes the log entries a new snapshot covers: once a snapshot covers entries
+    newer than the cache's, runs they named may have changed unseen, so the cache vouches
+    for no experiment folder (every run is checked in full, once: the cache is then written
+    anew)."""
+    import polars as pl
+
+    prefix = os.path.join(str(root), "")
+    try:
+        upto = int(meta[UPTO_KEY])
+    except (KeyError, ValueError):
+        return Loaded(keyed, set())  # a cache written before it recorded this
+    snaps = snapshots(root)
+    under = bool(keyed.frame.select(pl.col("path").str.starts_with(prefix).all()).item())
+    if (snaps and snaps[0].upto > upto) or not under:
+        return Loaded(keyed, set())  # (not under: the store was moved with its cache)
+    return _loaded(root, keyed, meta, upto)
+
+
+def _loaded(root: Path, keyed: Keyed, meta: dict[str, str], upto: int) -> Loaded:
+    prefix = os.path.join(str(root), "")
+    force = runs_named(root, entries(root, upto))
+    try:
+        folders, listed, unread = _vouched(meta)
+    except (ValueError, TypeError):
+        return Loaded(keyed, force)  # rows still usable; list it all
+    return Loaded(keyed, force, folders, listed, [prefix + p for p in unread])
+
+
+def vouching(root: Path, at: Mark, unread: Iterable[str]) -> dict[str, str]:
+    """Parquet metadata of rows built from a listing that began at `at`: what `load` and
+    `from_cache` read back."""
+    prefix = os.path.join(str(root), "")
+    return {
+        FOLDERS_KEY: json.dumps(at.folders if at.folders is not None else {}),
+        LISTED_KEY: str(at.listed_ns),
+        UNREAD_KEY: json.dumps(sorted(p[len(prefix) :] for p in unread if p.startswith(prefix))),
+        UPTO_KEY: str(at.upto),
+    }
 
 
 def _vouched(meta: dict[str, str]) -> tuple[dict[str, int], int, list[str]]:
@@ -201,12 +243,24 @@ def experiment_folders(root: Path) -> dict[str, int] | None:
     return out
 
 
+def trusted(loaded: Loaded, current: dict[str, int]) -> set[str]:
+    """Experiment folders (of `current`, their ctimes now) whose run folders are exactly the
+    rows' and unread ones of `loaded`: their ctime is the one recorded, and was old enough
+    when that listing began to be sure a later change would have moved it."""
+    cutoff = loaded.listed_ns - index.RACY_NS
+    return {name for name, ns in current.items() if loaded.folders.get(name) == ns and ns < cutoff}
+
+
 def scan(
-    root: Path, loaded: Loaded, list_folder: Callable[[str], list[str]]
+    root: Path,
+    loaded: Loaded,
+    list_folder: Callable[[str], list[str]],
+    current: dict[str, int] | None,
 ) -> list[tuple[str, Signature]] | None:
     """(run folder, signature) of every run, as the reader's listing and `signature` would
-    give them, stating only what the snapshot cannot vouch for; None when the root cannot be
-    listed (the reader then lists as usual, and reports why).
+    give them, stating only what `loaded` (a snapshot, or the reader's cache) cannot vouch
+    for; `current`: the experiment folders' ctimes now (`mark`), None when the root cannot be
+    listed (the reader then lists as usual, and reports why, as it does for a None here).
 
     An experiment folder whose ctime is what the snapshot recorded holds the snapshot's run
     folders, so it is not listed. A run the snapshot saw ended, stable and not named in the
@@ -217,13 +271,9 @@ def scan(
     from .frame_cache import READ_COL, SIG_COL
 
     assert loaded.keyed is not None
-    current = experiment_folders(root)
     if current is None:
         return None
-    cutoff = loaded.listed_ns - index.RACY_NS
-    trusted = {
-        name for name, ns in current.items() if loaded.folders.get(name) == ns and ns < cutoff
-    }
+    vouched = trusted(loaded, current)
     prefix = os.path.join(str(root), "")
     out: list[tuple[str, Signature]] = []
     frame = loaded.keyed.frame
@@ -236,7 +286,7 @@ def scan(
         strict=True,
     )
     for path, status, old, read in rows:
-        if path[len(prefix) :].partition("/")[0] not in trusted:
+        if path[len(prefix) :].partition("/")[0] not in vouched:
             continue
         sig = _recheck(path, old, read) if status in FINAL_STATUSES and path not in force else None
         if sig is None:
@@ -244,9 +294,9 @@ def scan(
         if sig is not None:
             out.append((path, sig))
     for path in loaded.unread:
-        if path[len(prefix) :].partition("/")[0] in trusted and (sig := records.signature(path)):
+        if path[len(prefix) :].partition("/")[0] in vouched and (sig := records.signature(path)):
             out.append((path, sig))
-    for name in sorted(current.keys() - trusted):
+    for name in sorted(current.keys() - vouched):
         for run in list_folder(os.path.join(str(root), name)):
             if (sig := records.signature(run)) is not None:
                 out.append((run, sig))
@@ -292,14 +342,9 @@ def save(root: Path, keyed: Keyed, at: Mark, unread: Iterable[str] = ()) -> Path
         folder.mkdir(parents=True, exist_ok=True)
     except OSError:
         return None
-    extra = {
-        FOLDERS_KEY: json.dumps(at.folders if at.folders is not None else {}),
-        LISTED_KEY: str(at.listed_ns),
-        UNREAD_KEY: json.dumps(sorted(p[len(prefix) :] for p in unread if p.startswith(prefix))),
-    }
     cache = FrameCache(root)
     cache.file = target
-    cache.save(rel, extra)
+    cache.save(rel, vouching(root, at, unread))
     if not target.exists():
         return None
     stale = [s.path.name for s in snapshots(root)[KEEP_SNAPSHOTS:]]

@@ -49,6 +49,8 @@ FRESH_FOR = 1.0  # a refresh younger than this is not made again by `runs()` or 
 class S3Store(Store):
     """A read-only store on `s3://bucket/prefix`, read through a local mirror."""
 
+    vouch_cache = False  # its runs are listed from the bucket, not from the mirror's folders
+
     def __init__(
         self,
         url: str,

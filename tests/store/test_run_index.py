@@ -403,3 +403,110 @@ def test_a_claim_left_by_a_writer_that_died_is_taken_over(
     run_index.fold_if_due(root)
     assert calls == [root] and not left.exists()
     assert [s.rows for s in run_index.snapshots(root)] == [2]
+
+
+def _cached(root: Path) -> pl.DataFrame:
+    """Open once, as a reader would: the `.mmtop/` cache is written, with its folders' times."""
+    _backdate(root)
+    frame = store.open(root).runs()
+    assert (root / ".mmtop" / "runs-frame-v2.parquet").exists()
+    return frame
+
+
+def test_a_fresh_cache_is_read_without_listing_unchanged_experiment_folders(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _vouching(monkeypatch)
+    _populate(root)
+    first = _cached(root)
+    shutil.rmtree(root / "_index")  # the cache alone vouches for the folders
+    listed, full, reads = _listed(monkeypatch), _full_signatures(monkeypatch), _reads(monkeypatch)
+    frame = store.open(root).runs()
+    assert (listed, full, reads) == ([], [], [])
+    _same(frame, first)
+
+
+def test_runs_changed_added_or_removed_behind_a_fresh_cache_are_seen(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _vouching(monkeypatch)
+    ids = _populate(root)  # exp0: ids 0, 2, 4; exp1: ids 1, 3, 5
+    _cached(root)
+    meta_file = root / "exp0" / ids[0] / "run.json"
+    meta = json.loads(meta_file.read_text())
+    meta["name"] = "renamed"
+    with open(meta_file, "r+") as f:  # edited in place: the folder keeps its times
+        f.truncate(0)
+        f.write(json.dumps(meta))
+    params = root / "exp0" / ids[2] / "params.json"
+    (params.parent / "params.tmp").write_text(json.dumps({"lr": 5.0}))
+    os.replace(params.parent / "params.tmp", params)
+    shutil.rmtree(root / "exp1" / ids[1])
+    copy = root / "exp1" / "20270101T000000Z-aaaaaaaaaaaa"
+    shutil.copytree(root / "exp1" / ids[3], copy)
+    meta = json.loads((copy / "run.json").read_text())
+    meta["run_id"] = copy.name
+    (copy / "run.json").write_text(json.dumps(meta))
+    listed, reads = _listed(monkeypatch), _reads(monkeypatch)
+    frame = store.open(root).runs()
+    assert listed == ["exp1"]
+    assert sorted(reads) == sorted([ids[0], ids[2], copy.name])
+    _same(frame, _truth(root))
+    names = dict(zip(frame["run_id"].to_list(), frame["name"].to_list(), strict=True))
+    assert names[ids[0]] == "renamed" and ids[1] not in names and copy.name in names
+    listed, reads = _listed(monkeypatch), _reads(monkeypatch)
+    _same(store.open(root).runs(), frame)  # the cache was written anew, with exp1's time
+    assert (listed, reads) == ([], [])
+
+
+def test_a_running_run_is_checked_in_full_behind_a_fresh_cache(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _vouching(monkeypatch)
+    ids = _populate(root, 2)
+    meta_file = root / "exp1" / ids[1] / "run.json"
+    meta = json.loads(meta_file.read_text())
+    meta["status"] = "running"  # as a run whose writer is still at work
+    meta_file.write_text(json.dumps(meta))
+    _cached(root)
+    summary = next((root / "exp1" / ids[1] / "summary").iterdir())
+    doc = json.loads(summary.read_text())
+    doc["metrics"]["loss"]["last"] = 0.125
+    (summary.parent / "tmp").write_text(json.dumps(doc))
+    os.replace(summary.parent / "tmp", summary)  # the writer's next summary, by rename
+    full, reads = _full_signatures(monkeypatch), _reads(monkeypatch)
+    frame = store.open(root).runs()
+    assert (full, reads) == ([ids[1]], [ids[1]])
+    assert frame.filter(pl.col("run_id") == ids[1])["metrics"].struct.field("loss").item() == 0.125
+
+
+def test_a_cache_behind_a_newer_snapshot_vouches_for_nothing(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Folding deleted the log entries between the cache and the snapshot: runs they named
+    # may have changed where two stats cannot see it.
+    _vouching(monkeypatch)
+    _populate(root)
+    _cached(root)
+    _populate(root, 1)  # a run in exp0: exp1's folder keeps its time
+    assert run_index.rebuild(root) is not None  # a writer's fold: the cache is not touched
+    listed = _listed(monkeypatch)
+    assert store.open(root).runs().height == 7
+    assert sorted(listed) == ["exp0", "exp1"]
+    listed.clear()
+    assert store.open(root).runs().height == 7
+    assert listed == []
+
+
+def test_a_cache_moved_with_its_store_vouches_for_nothing(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _vouching(monkeypatch)
+    _populate(root)
+    _cached(root)
+    moved = root.parent / "moved"
+    root.rename(moved)
+    listed = _listed(monkeypatch)
+    frame = store.open(moved).runs()
+    assert frame.height == 6 and sorted(listed) == ["exp0", "exp1"]
+    assert all(p.startswith(str(moved)) for p in frame["path"].to_list())
