@@ -12,8 +12,7 @@ Without a world size (or with 1) none of this applies: docs/FORMAT.md, "Shared r
 from __future__ import annotations
 
 import os
-import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -139,20 +138,21 @@ def admit(
     launch: Launch,
     resume: bool,
     run: str | os.PathLike[str],
+    store_time: Callable[[], float],
 ) -> bool:
     """Add this writer to the run in `meta` (run.json of folder `run`), or raise ValueError;
-    True if it reopened the run."""
+    True if it reopened the run. Other writers' heartbeats are judged by their age on
+    `store_time`, the clock that stamps them (store/beats.py, `StoreClock`)."""
     run_id = meta.get("run_id")
     expected = meta.get("world_size") if is_shared(meta) else 1
     size = launch.world_size or 1
     status = meta.get("status")
     ended = status in FINAL_STATUSES
+    waiting = [w for w in current_writers(meta) if w.get("ended") is None]
+    now = store_time() if is_shared(meta) and waiting else 0.0
     crashed = is_shared(meta) and any(
-        writer_stale(
-            w, beat_of(run, w.get("writer")), time.time(), DEFAULT_STALE_AFTER, DEAD_PID_GRACE
-        )
-        for w in current_writers(meta)
-        if w.get("ended") is None
+        writer_stale(w, beat_of(run, w.get("writer")), now, DEFAULT_STALE_AFTER, DEAD_PID_GRACE)
+        for w in waiting
     )
     if ended and not resume:
         if is_shared(meta):

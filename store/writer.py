@@ -19,6 +19,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from . import lifecycle, paths, run_index, shared
+from .beats import StoreClock
 from .capture import ConsoleCapture, SystemSampler, collect_code, collect_env, redact_argv
 from .errors import StoreError, StoreWriteError, first_line
 from .flushing import Flusher, record_end
@@ -263,10 +264,13 @@ class Run(ExplicitLogging):
         if self._launch.world_size is not None and self._launch.world_size > 1:
             self._beat_writer()  # before the record: a recorded writer without a beat is dead
         reopened = False
+        # Probed (in the store's cache folder, as readers do) only if another writer's
+        # heartbeat is to be judged.
+        clock = StoreClock(paths.cache_dir(self.root), True)
 
         def enter(meta: dict[str, Any]) -> None:
             nonlocal reopened
-            reopened = shared.admit(meta, self.writer_id, self._launch, resume, folder)
+            reopened = shared.admit(meta, self.writer_id, self._launch, resume, folder, clock.now)
             if tags:
                 shared.merge_tags(meta, tags)
 

@@ -7,6 +7,7 @@ import json
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -156,3 +157,55 @@ def test_a_store_that_cannot_be_written_is_judged_by_the_local_clock(
     st = store.open(root)
     assert _status(st) == "crashed"  # no probe: the local clock says 3 h old
     assert probes == [] and not (root / ".mmtop").exists()
+
+
+def _foreign_rank(root: Path, beat: float) -> Path:
+    """A run shared by two writers, rank 0 running on another host, its heartbeat's mtime
+    `beat`; rank 1 has not come yet."""
+    run = _foreign_run(root, beat)
+    meta = json.loads((run / "run.json").read_text())
+    far = {"writer": "0000abcd", "rank": 0, "host": "another-host.invalid", "pid": 1}
+    far.update(started="2027-01-01T00:00:00+00:00", ended=None, status="running", attempt=0)
+    meta.update(world_size=2, writers=[far])
+    (run / "run.json").write_text(json.dumps(meta))
+    (run / "heartbeats").mkdir()
+    (run / "heartbeats" / "0000abcd").touch()
+    os.utime(run / "heartbeats" / "0000abcd", (beat, beat))
+    return run
+
+
+def _join(root: Path) -> dict[str, Any]:
+    """Rank 1 joins with resume=True, which reopens the run only if a writer is gone."""
+    with store.Run(
+        root=root,
+        run_id=RUN,
+        world_size=2,
+        rank=1,
+        resume=True,
+        capture_env=False,
+        capture_code=False,
+        capture_system=False,
+        capture_console=False,
+    ) as run:
+        meta = dict(run.meta)
+    return meta
+
+
+def test_a_joining_writer_judges_a_fresh_beat_by_the_store_clock_hours_behind(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _foreign_rank(root, time.time() - HOURS - 5)  # beat 5 s ago on a server 3 h behind
+    probes = _server_clock(monkeypatch, -HOURS)
+    meta = _join(root)
+    assert len(probes) == 1
+    assert "resumed" not in meta  # rank 0 is alive: its attempt goes on
+    assert [w["rank"] for w in meta["writers"]] == [0, 1]
+
+
+def test_a_joining_writer_judges_a_stale_beat_by_the_store_clock_hours_ahead(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _foreign_rank(root, time.time() + HOURS - 120)  # 2 min old on a server 3 h ahead
+    _server_clock(monkeypatch, HOURS)
+    meta = _join(root)
+    assert len(meta["resumed"]) == 1  # rank 0 is gone: a new attempt
