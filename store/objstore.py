@@ -43,6 +43,12 @@ CREDENTIAL_ENV = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOK
 _USERINFO = re.compile(r"(?<=://)[^/@\s]*@")
 
 
+def backoff(attempt: int) -> None:
+    """The pause after a lost compare-and-swap: jittered, so that writers that lost together
+    do not collide again together."""
+    time.sleep(random.uniform(0, min(0.2, 0.005 * 2**attempt)))
+
+
 def redacted(text: str) -> str:
     """`text` (an obstore error, say) without a URL's user:password or any credential value
     from the environment: errors are printed and logged."""
@@ -131,8 +137,7 @@ class ObjectRoot:
             data = json.dumps(new, ensure_ascii=False, indent=1).encode("utf-8")
             if self.swap(key, data, found.etag if found is not None else None):
                 return new
-            # Jittered: writers that lost together should not collide again together.
-            time.sleep(random.uniform(0, min(0.2, 0.005 * 2**attempt)))
+            backoff(attempt)
         raise StoreWriteError(f"{self.url}/{key}: still contended after {MAX_SWAPS} attempts")
 
     def list(self, prefix: str = "") -> tuple[list[str], list[str]]:

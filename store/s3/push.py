@@ -19,8 +19,6 @@ object store too: a writer killed with `kill -9` loses only points it had not fl
 from __future__ import annotations
 
 import errno
-import random
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,7 +26,7 @@ from typing import Any
 
 from ..errors import StoreWriteError, first_line
 from ..fsio import dumps
-from ..objstore import MAX_SWAPS, ObjectRoot, redacted
+from ..objstore import MAX_SWAPS, ObjectRoot, backoff, redacted
 from ..paths import CACHE_DIR, LOCK_FILE, PART_RE, TMP_SUFFIX
 from ..safe_files import loads
 
@@ -108,7 +106,7 @@ class Pusher:
                 self.puts += 1
                 if self.remote.swap(key, dumps(doc), found.etag):
                     return doc
-                _backoff(attempt)
+                backoff(attempt)
         raise StoreWriteError(f"{self.remote.url}/{key}: still contended after {MAX_SWAPS} tries")
 
     def append(self, path: Path, data: bytes) -> None:
@@ -122,7 +120,7 @@ class Pusher:
                         return
                 elif self.remote.swap(key, found.data + data, found.etag):
                     return
-                _backoff(attempt)
+                backoff(attempt)
         raise StoreWriteError(f"{self.remote.url}/{key}: still contended after {MAX_SWAPS} tries")
 
     def beat(self, path: Path) -> None:
@@ -151,8 +149,3 @@ def _parse(data: bytes, key: str) -> Any:
     if not isinstance(doc, dict):
         raise StoreWriteError(f"{key}: not a JSON object")
     return doc
-
-
-def _backoff(attempt: int) -> None:
-    # Jittered: writers that lost together should not collide again together.
-    time.sleep(random.uniform(0, min(0.2, 0.005 * 2**attempt)))
