@@ -38,7 +38,8 @@ from mmtop import store
 from mmtop.store import drift
 from mmtop.store.folders import ensure_store
 from mmtop.store.monitoring import reader
-from mmtop.store.monitoring.windows import WINDOW_COLUMN, assign, spans
+from mmtop.store.monitoring.report import join_labels
+from mmtop.store.monitoring.windows import assign, spans
 
 DAY0 = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
 
@@ -141,12 +142,7 @@ def phases(root: Path, s: store.Store, features: int) -> None:
     logged = timed("read predictions", lambda: reader.predictions(root, "bench", "prod"))
     labels = timed("read labels", lambda: reader.labels(root, "bench", "prod", ordered=False))
     logged = timed("windows", lambda: assign(logged, "1d"))
-    timed(
-        "join labels",
-        lambda: logged.select(WINDOW_COLUMN, "id", "prediction").join(
-            labels.select("id", "label"), on="id", how="inner"
-        ),
-    )
+    timed("join labels", lambda: join_labels(logged, labels))
     base = s.model("bench/1").baseline()
     assert base is not None
     ready = drift.prepare(base["features"])

@@ -12,6 +12,7 @@ import polars as pl
 import pytest
 
 from mmtop import store
+from mmtop.store.monitoring.report import join_labels
 
 from .conftest import Data, Result
 
@@ -184,3 +185,27 @@ def test_retrain_lineage_round_trip(deployed: Path, data: Data, cli: Callable[..
     assert "version  clf/2  serving at prod\n" in text
     monitor = cli("monitor", "clf", "--root", deployed).out
     assert "deployments and retraining\n  v1 (prod since " in monitor
+
+
+def test_join_labels_pairs_exactly_the_ids_a_string_join_pairs() -> None:
+    logged = pl.DataFrame(
+        {
+            "window": [0, 0, 1, 1, 2, 2],
+            "id": ["a", "b", "a", None, "c", "d"],
+            "prediction": ["1", "0", "1", "1", "0", "0"],
+        }
+    )
+    labels = pl.DataFrame({"id": ["a", "c", None, "d", "e"], "label": ["1", "0", "1", None, "1"]})
+    expected = (
+        logged.join(labels.rename({"label": "_label"}), on="id", how="inner")
+        .filter(pl.col("_label").is_not_null())
+        .select("window", "prediction", "_label")
+        .sort("window", "prediction", "_label")
+    )
+    got = join_labels(logged, labels).sort("window", "prediction", "_label")
+    assert got.to_dicts() == expected.to_dicts()
+    assert got.to_dicts() == [
+        {"window": 0, "prediction": "1", "_label": "1"},
+        {"window": 1, "prediction": "1", "_label": "1"},
+        {"window": 2, "prediction": "0", "_label": "0"},
+    ]
