@@ -13,7 +13,9 @@ the tree (never inside it: the reader would take it for the local index); of eac
 files `runs()` reads, or the whole folder once the run is opened.
 
 Keys are untrusted: a key with an empty, `.` or `..` component, a dot-name (caches,
-temporary files) or a NUL is never written, so nothing lands outside the cache folder.
+temporary files) or a NUL is never written, and no file is written, touched or deleted
+through a link that leads out of the cache folder (one planted there), so nothing lands
+outside it.
 Objects are streamed to disk, never held whole in memory, and a JSON object is copied only up
 to one byte past the reader's largest JSON cap: the reader refuses it as it would a local one.
 Credentials and the endpoint come from the AWS environment and are written nowhere.
@@ -23,10 +25,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import hashlib
 import json
 import os
 import re
+import secrets
 import shutil
 import threading
 from collections.abc import Coroutine, Iterable, Iterator
@@ -164,8 +168,13 @@ class Mirror:
                 "url": self.url,
                 "objects": {k: [e.etag, e.mtime_ns] for k, e in self._manifest.items()},
             }
-            _write_whole(self._manifest_file(), json.dumps(doc).encode())
+            _write_whole(self._manifest_file(), json.dumps(doc).encode(), self.home)
             self._dirty = False
+
+    def _outside_checked(self, key: str) -> None:
+        """OSError when `key`'s folder is a link out of the mirror (see _whole)."""
+        if not safe_files.inside(self._path(key).parent, self.home):
+            raise OSError(errno.ELOOP, "a link out of the mirror", key)
 
     def _path(self, key: str) -> Path:
         if key.startswith(paths.INDEX_DIR + "/"):
@@ -277,6 +286,7 @@ class Mirror:
         """Delete mirrored objects that `keep(key)` does not vouch for and are not listed."""
         for key in [k for k in self._manifest if k not in listed and not keep(k)]:
             with contextlib.suppress(OSError):
+                self._outside_checked(key)
                 os.unlink(self._path(key))
             del self._manifest[key]
             self._dirty = True
@@ -312,6 +322,7 @@ class Mirror:
             if known is not None and known.etag == entry.etag:
                 if known.mtime_ns != entry.mtime_ns:
                     with contextlib.suppress(OSError):
+                        self._outside_checked(key)
                         os.utime(self._path(key), ns=(entry.mtime_ns, entry.mtime_ns))
                     self._manifest[key] = entry
                     self._dirty = True
@@ -337,7 +348,7 @@ class Mirror:
             try:
                 got = await obstore.get_async(self._client, key)
                 entry = _entry(got.meta)
-                with _whole(self._path(key), entry.mtime_ns) as out:
+                with _whole(self._path(key), self.home, entry.mtime_ns) as out:
                     async for chunk in got.stream(min_chunk_size=CHUNK):
                         room = len(chunk) if limit is None else min(len(chunk), limit)
                         out.write(memoryview(chunk)[:room])
@@ -378,18 +389,22 @@ def _entry(meta: Any) -> Entry:
     return Entry(str(meta.get("e_tag") or ""), ns)
 
 
-def _write_whole(dest: Path, data: bytes) -> None:
-    with _whole(dest) as out:
+def _write_whole(dest: Path, data: bytes, home: Path) -> None:
+    with _whole(dest, home) as out:
         out.write(data)
 
 
 @contextlib.contextmanager
-def _whole(dest: Path, mtime_ns: int | None = None) -> Iterator[BinaryIO]:
-    """A file written to a temporary name and renamed to `dest` once whole."""
+def _whole(dest: Path, home: Path, mtime_ns: int | None = None) -> Iterator[BinaryIO]:
+    """A file written to a temporary name and renamed to `dest` once whole; never through a
+    link that leads out of `home` (a cache folder in a shared place may have been planted)."""
+    if not safe_files.inside(dest.parent, home):
+        raise OSError(errno.ELOOP, "a link out of the mirror: not written through", str(dest))
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.parent / f".{dest.name}.{os.getpid()}-{threading.get_ident()}.tmp"
+    tmp = dest.parent / f".{dest.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
     try:
-        with open(tmp, "wb") as f:
+        with open(fd, "wb") as f:
             yield f
         if mtime_ns is not None:
             os.utime(tmp, ns=(mtime_ns, mtime_ns))

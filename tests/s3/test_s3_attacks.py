@@ -95,3 +95,34 @@ def test_a_killed_writers_staging_folder_is_swept_by_the_next_writer(
     assert not dead.exists() and live.root.is_dir()
     live.finish()
     assert list(staging.iterdir()) == []
+
+
+def test_the_mirror_never_writes_or_deletes_through_a_link_planted_in_its_cache(
+    s3_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from mmtop.store.s3.mirror import Mirror
+
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("MMTOP_CACHE", str(cache))
+    with store.Run(experiment="exp", root=s3_url, capture_system=False) as run:
+        run.log({"x": 1.0})
+    st = store.open(s3_url)
+    assert st.runs()["run_id"].to_list() == [run.run_id]
+    tree = Mirror(s3_url, cache).tree
+    # Someone who can write to the cache folder swaps the experiment folder for a link to
+    # their target, holding a file where the run's run.json would go.
+    outside = tmp_path / "victim"
+    (outside / run.run_id).mkdir(parents=True)
+    (outside / run.run_id / "run.json").write_text("theirs")
+    real = tree / "exp"
+    real.rename(tmp_path / "was")
+    real.symlink_to(outside)
+    with store.Run(experiment="exp", root=s3_url, capture_system=False) as second:
+        second.log({"x": 2.0})
+    import obstore
+    from obstore.store import from_url
+
+    obstore.delete(from_url(s3_url), f"exp/{run.run_id}/run.json")
+    store.open(s3_url).runs()
+    assert sorted(p.name for p in outside.rglob("*")) == sorted(["run.json", run.run_id])
+    assert (outside / run.run_id / "run.json").read_text() == "theirs"
