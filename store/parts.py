@@ -20,6 +20,8 @@ from .fsio import remove, write_bytes_atomic
 from .paths import PART_RE, part_name
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import pyarrow as pa
 
 # pyarrow is imported where parts are written or merged, not to list them: readers that only
@@ -99,8 +101,11 @@ def write_part(path: Path, table: pa.Table, options: dict[str, object] | None = 
     write_bytes_atomic(path, data)
 
 
-def read_part(path: Path, sha256: str | None = None) -> pa.Table:
-    """A part's points, its page checksums verified, and its bytes against `sha256` if given.
+def read_part(
+    path: Path, sha256: str | None = None, columns: Callable[[str], bool] | None = None
+) -> pa.Table:
+    """A part's points, its page checksums verified, and its bytes against `sha256` if given;
+    only the columns whose names `columns` keeps, when given (the others are not decoded).
 
     Raises CorruptPartError when either does not match.
     """
@@ -113,7 +118,10 @@ def read_part(path: Path, sha256: str | None = None) -> pa.Table:
         raise CorruptPartError(path, checksums.MISMATCH)
     # ParquetFile.read, not read_table: the latter imports pandas into a training process.
     try:
-        return pq.ParquetFile(pa.BufferReader(data), page_checksum_verification=True).read()
+        parquet = pq.ParquetFile(pa.BufferReader(data), page_checksum_verification=True)
+        if columns is None:
+            return parquet.read()
+        return parquet.read(columns=[n for n in parquet.schema_arrow.names if columns(n)])
     except (OSError, pa.ArrowException) as exc:
         raise CorruptPartError(path, first_line(exc)) from exc
 

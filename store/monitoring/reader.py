@@ -1,12 +1,14 @@
 """Reading a target's prediction and label parts back as polars frames.
 
 Parts are listed like a run's metric parts (store/parts.py: a compacted part hides the ones
-it covers), read whole, and concatenated with their columns unified (a feature or class seen
-in one part only is null elsewhere). A part that cannot be read is skipped and reported.
+it covers), read (every column, or only those a caller keeps), and concatenated with their
+columns unified (a feature or class seen in one part only is null elsewhere). A part that
+cannot be read is skipped and reported.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
@@ -17,12 +19,17 @@ from ..records import Problem
 from . import layout
 
 
-def read_parts(folder: Path, problems: list[Problem] | None = None) -> pl.DataFrame:
-    """Every row of the parts in `folder`, in (writer, part) order; empty when none."""
+def read_parts(
+    folder: Path,
+    problems: list[Problem] | None = None,
+    columns: Callable[[str], bool] | None = None,
+) -> pl.DataFrame:
+    """Every row of the parts in `folder`, in (writer, part) order; empty when none. Only
+    the columns `columns` keeps, when given."""
     frames: list[pl.DataFrame] = []
     for part in sorted(list_parts(folder), key=lambda p: (p.writer, p.first)):
         try:
-            table = read_part(part.path)
+            table = read_part(part.path, columns=columns)
         except FileNotFoundError:
             continue  # compacted away meanwhile: the compacted part is read instead
         except (OSError, CorruptPartError) as exc:
@@ -38,10 +45,21 @@ def read_parts(folder: Path, problems: list[Problem] | None = None) -> pl.DataFr
 
 
 def predictions(
-    root: Path, name: str, target: str, problems: list[Problem] | None = None
+    root: Path,
+    name: str,
+    target: str,
+    problems: list[Problem] | None = None,
+    *,
+    probabilities: bool = True,
 ) -> pl.DataFrame:
-    """Every logged prediction of `name` at `target`, sorted by time (stable)."""
-    return _by_time(read_parts(layout.predictions_dir(root, name, target), problems))
+    """Every logged prediction of `name` at `target`, sorted by time (stable); without the
+    class probabilities (`proba.*`, never decoded) when `probabilities` is False."""
+    keep = None if probabilities else _not_proba
+    return _by_time(read_parts(layout.predictions_dir(root, name, target), problems, keep))
+
+
+def _not_proba(column: str) -> bool:
+    return not column.startswith(layout.PROBA_PREFIX)
 
 
 def labels(

@@ -93,7 +93,7 @@ def build(
     """
     window = check_window(window)
     problems: list[Problem] = []
-    logged = reader.predictions(root, name, target, problems)
+    logged = reader.predictions(root, name, target, problems, probabilities=False)
     if since is not None and logged.height:
         logged = logged.filter(pl.col(layout.TIME) >= since)
     if not logged.height:

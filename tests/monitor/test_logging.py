@@ -53,6 +53,11 @@ def test_log_flush_read_back(tmp_path: Path, data: Data) -> None:
     assert df["proba.0"][:100].to_list() == proba[:100, 0].tolist()  # named by the classes
     assert df["proba.1"][100:].null_count() == 200
     assert df["time"][0] == t0 and df["latency_ms"][299] == 2.5
+    # The report reads every column but the class probabilities.
+    bare = reader.predictions(root, "clf", "prod", probabilities=False)
+    assert bare.columns == [c for c in df.columns if not c.startswith("proba.")]
+    assert "proba.0" in df.columns and "x.f5" in bare.columns
+    assert bare.equals(df.drop("proba.0", "proba.1"))
     labels = reader.labels(root, "clf", "prod")
     assert labels.height == 50 and labels["label"].to_list() == [str(v) for v in data.y_pool[:50]]
     files = sorted(p.name for p in layout.predictions_dir(root, "clf", "prod").iterdir())
