@@ -38,6 +38,7 @@ from .errors import StoreError, StoreWriteError
 Walk = list[tuple[str, float]]
 
 MAX_SWAPS = 64  # compare-and-swap attempts before a change is given up as contended
+CHUNK = 1 << 20  # bytes of an object held in memory at once while it is downloaded
 CREDENTIAL_ENV = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
 # `user:password@` of a URL (an endpoint such as http://key:secret@host:9000 in an error).
 _USERINFO = re.compile(r"(?<=://)[^/@\s]*@")
@@ -109,6 +110,21 @@ class ObjectRoot:
         except (NotFoundError, FileNotFoundError):
             return None
         return Stored(bytes(got.bytes()), str(got.meta["e_tag"]))
+
+    def download(self, key: str, dest: Path) -> bool:
+        """Copy `key` into the local file `dest` a chunk at a time (an object may be a model
+        of many GB); False when it does not exist."""
+        import obstore
+        from obstore.exceptions import NotFoundError
+
+        try:
+            got = obstore.get(self._store, key)
+        except (NotFoundError, FileNotFoundError):
+            return False
+        with open(dest, "wb") as f:
+            for chunk in got.stream(min_chunk_size=CHUNK):
+                f.write(memoryview(chunk))
+        return True
 
     def swap(self, key: str, data: bytes, etag: str | None) -> bool:
         """Write `key` only if it still has `etag` (None: only if it does not exist)."""

@@ -40,11 +40,10 @@ from typing import Any, BinaryIO, TypeVar
 
 from .. import paths, safe_files
 from ..errors import StoreError, first_line
-from ..objstore import redacted
+from ..objstore import CHUNK, redacted
 
 CACHE_ENV = "MMTOP_CACHE"
 CONCURRENCY = 16  # requests in flight at once
-CHUNK = 1 << 20  # bytes of an object held in memory at once while it is copied
 # The largest cap the reader puts on a JSON file (store/safe_files.py).
 MAX_JSON = max(
     safe_files.CAP_RUN_JSON,

@@ -139,12 +139,10 @@ def pull_tree(remote: ObjectRoot, folder: Path, prefix: str) -> int:
 
 def pull(remote: ObjectRoot, folder: Path, key: str, modified: float | None = None) -> bool:
     target = local_path(folder, key)
-    with remote_errors(remote.url, key):
-        got = remote.get(key)
-    if got is None:
-        return False
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(got.data)
+    with remote_errors(remote.url, key):
+        if not remote.download(key, target):
+            return False
     if modified is not None:
         os.utime(target, (modified, modified))
     return True

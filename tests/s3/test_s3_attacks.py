@@ -126,3 +126,42 @@ def test_the_mirror_never_writes_or_deletes_through_a_link_planted_in_its_cache(
     store.open(s3_url).runs()
     assert sorted(p.name for p in outside.rglob("*")) == sorted(["run.json", run.run_id])
     assert (outside / run.run_id / "run.json").read_text() == "theirs"
+
+
+def test_resuming_a_run_with_a_big_object_streams_it_to_the_staging_folder(
+    s3_url: str, tmp_path: Path
+) -> None:
+    import subprocess
+    import sys
+
+    import obstore
+    from obstore.store import from_url
+
+    with store.Run(experiment="exp", root=s3_url, capture_system=False) as run:
+        run.log({"x": 1.0})
+    size = 96 << 20
+    obstore.put(from_url(s3_url), f"exp/{run.run_id}/artifacts/model.bin", b"\1" * size)
+    # Peak resident memory over the resume alone: clear_refs 5 resets the peak (Linux).
+    script = (
+        "import re\nfrom mmtop import store\n"
+        "def peak():\n"
+        "    status = open('/proc/self/status').read()\n"
+        "    return int(re.search(r'VmHWM:\\s+(\\d+)', status)[1]) * 1024\n"
+        "def now():\n"
+        "    status = open('/proc/self/status').read()\n"
+        "    return int(re.search(r'VmRSS:\\s+(\\d+)', status)[1]) * 1024\n"
+        f"store.Run(root={s3_url!r}, capture_system=False).finish()  # imports, warmed\n"
+        "open('/proc/self/clear_refs', 'w').write('5')\n"
+        "before = now()\n"
+        f"run = store.Run(root={s3_url!r}, run_id={run.run_id!r}, resume=True, "
+        "capture_system=False)\n"
+        "grown = peak() - before\n"
+        "pulled = (run.path / 'artifacts' / 'model.bin').stat().st_size\n"
+        "run.finish()\nprint(grown, pulled)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    ).stdout.split()
+    grown, pulled = int(out[0]), int(out[1])
+    assert pulled == size
+    assert grown < size // 4  # the object never whole in memory (it was, twice)
