@@ -50,12 +50,8 @@ def fold_if_due(url: str) -> bool:
         if not due(remote):
             return False
         token = secrets.token_hex(8).encode()
-        if not remote.create_once(CLAIM_KEY, token):
-            if not _stale(remote):
-                return False  # another writer is folding now
-            remote.delete(CLAIM_KEY)
-            if not remote.create_once(CLAIM_KEY, token):
-                return False
+        if not remote.create_once(CLAIM_KEY, token) and not take_over(remote, token):
+            return False  # another writer is folding now
         try:
             from .fold import fold
 
@@ -67,6 +63,16 @@ def fold_if_due(url: str) -> bool:
         return True
     except (OSError, ValueError, StoreError, BaseError, pl.exceptions.PolarsError):
         return False
+
+
+def take_over(remote: ObjectRoot, token: bytes) -> bool:
+    """Replace a stale claim with ours by compare-and-swap on the ETag it was read with: of
+    writers that found it stale at once, one takes it (a delete, then a create, would let
+    the second delete the first's new claim and both fold)."""
+    found = remote.get(CLAIM_KEY)
+    if found is None:
+        return remote.create_once(CLAIM_KEY, token)
+    return _stale(remote) and remote.swap(CLAIM_KEY, token, found.etag)
 
 
 def _stale(remote: ObjectRoot) -> bool:

@@ -165,3 +165,23 @@ def test_resuming_a_run_with_a_big_object_streams_it_to_the_staging_folder(
     grown, pulled = int(out[0]), int(out[1])
     assert pulled == size
     assert grown < size // 4  # the object never whole in memory (it was, twice)
+
+
+def test_of_two_writers_that_find_a_fold_claim_stale_at_once_one_takes_it(
+    s3_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mmtop.store import run_index
+    from mmtop.store.objstore import ObjectRoot
+    from mmtop.store.s3.index_push import CLAIM_KEY, take_over
+
+    remote = ObjectRoot(s3_url)
+    assert remote.create_once(CLAIM_KEY, b"dead writer")
+    stale = remote.get(CLAIM_KEY)
+    monkeypatch.setattr(run_index, "CLAIM_STALE_AFTER", -1.0)  # every claim is stale
+    assert take_over(remote, b"first")
+    # The second read the dead writer's claim before the first replaced it.
+    second = ObjectRoot(s3_url)
+    monkeypatch.setattr(second, "get", lambda key: stale)
+    assert not take_over(second, b"second")
+    found = remote.get(CLAIM_KEY)
+    assert found is not None and found.data == b"first"
