@@ -127,10 +127,6 @@ class Run(ExplicitLogging):
         # A store on object storage: written into a private local folder mirrored to it.
         self._staging: Staging | None = None
         if args.remote is not None:
-            if parent_model is not None:
-                raise StoreError(
-                    f"parent_model= is not supported on object storage yet ({args.remote})"
-                )
             from .s3.remote_run import Staging
 
             self._staging = Staging(args.remote)
@@ -176,6 +172,11 @@ class Run(ExplicitLogging):
         """Join the run `run_id` names when it exists, else create a new one."""
         if self._staging is not None:
             self._staging.pull_for(None if run_id is None else check_run_id(run_id))
+            if parent_model:  # the model's registry, to pin the version as on a disk
+                from .registry.layout import parse_ref
+                from .s3.edits import pull_model
+
+                pull_model(self._staging, parse_ref(parent_model)[0])
         ensure_store(self.root)
         # Pinned to a version now: the alias may move before this run registers its model.
         parent = _pin_model(self.root, parent_model) if parent_model else None

@@ -72,7 +72,15 @@ def _build(package: str) -> type:
 
             self._experiment_name = experiment or "default"
             self._run_name = name
-            self._root = paths.local_root(root) if root is not None else paths.default_root()
+            # An s3:// root (argument or $MMTOP_DIR) goes to store.Run as it is, as
+            # store.init passes it.
+            given = root if root is not None else os.environ.get(paths.ROOT_ENV)
+            remote = paths.object_root(given)
+            self._root: Path | str = (
+                remote
+                if remote is not None
+                else (paths.local_root(root) if root is not None else paths.default_root())
+            )
             self._run_id = run_id
             self._tags = list(tags or [])
             self._prefix = prefix
@@ -131,6 +139,8 @@ def _build(package: str) -> type:
 
         @property
         def root_dir(self) -> str:
+            if isinstance(self._root, str):
+                return f"{self._root}/{self._experiment_name}"
             return str(self._root / self._experiment_name)
 
         @property

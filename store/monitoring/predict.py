@@ -78,7 +78,7 @@ def predict(
 
 
 def run_batch(
-    root: Path,
+    root: Path | str,
     version: ModelVersion,
     source: Path,
     dest: Path,
@@ -86,7 +86,8 @@ def run_batch(
     id_column: str | None,
 ) -> dict[str, Any]:
     """Predict every row of `source` into `dest` (input columns, prediction, probabilities);
-    log them under `target` when given. Returns what was done."""
+    log them under `target` when given (`root` may be an s3:// store). Returns what was
+    done."""
     frame = read_input(source)
     if id_column is not None and id_column not in frame.columns:
         raise ValueError(f"the input has no id column {id_column!r}")

@@ -96,16 +96,13 @@ class ModelRegistry:
         """Register a model object, or a file or folder (`path`, which may name one of the
         run's artifacts), as the next version of `name`, with lineage from `run`; baseline,
         thresholds and reason as in `Run.log_model`."""
-        from .register import register
-
-        self._writable()
+        self._writable_registry()
         if (model is None) == (path is None):
             raise ValueError("pass either a model object or path=..., not both or neither")
         run_dir = self._dir_of(self.resolve(run)) if run is not None else None
         if path is not None:
             model = _locate(Path(path), run_dir)
-        number = register(
-            self.root,
+        number = self._register(
             name,
             model,
             run=run_dir,
@@ -304,6 +301,16 @@ class ModelRegistry:
 
     def _log(self, name: str) -> EventLog:
         return self._catalog.log(layout.check_model_name(name))
+
+    def _writable_registry(self) -> None:
+        """Raise when `register_model` cannot write here."""
+        self._writable()
+
+    def _register(self, name: str, model: Any, **kwargs: Any) -> int:
+        """Register `model` as the next version of `name`; its number."""
+        from .register import register
+
+        return register(self.root, name, model, **kwargs)
 
     def _writable(self) -> None:
         if self.read_only:

@@ -82,11 +82,12 @@ def note(url: str, run_id: str, text: str) -> None:
 
 
 @contextmanager
-def staged_model(url: str, ref: str) -> Iterator[Any]:
+def staged_model(url: str, ref: str, new: bool = False) -> Iterator[Any]:
     """A local `Store` over a staging folder holding the registry of the model `ref` names
     (its events, and each version's manifest and baseline, not its model files): registry
-    writes on it (aliases, tags, deployments) go to the object store, each event a
-    conditional create of the next sequence number."""
+    writes on it (aliases, tags, deployments, registrations) go to the object store, each
+    event a conditional create of the next sequence number and each new version's number a
+    conditional create of its claim. `new`: the model need not exist yet."""
     from ..reader import Store
     from ..registry import layout
     from ..registry.errors import ModelNotFoundError
@@ -94,20 +95,37 @@ def staged_model(url: str, ref: str) -> Iterator[Any]:
     name = layout.parse_ref(ref)[0]
     staging = Staging(url)
     try:
-        model = f"{paths.MODELS_DIR}/{name}/"
         pull(staging.remote, staging.folder, paths.STORE_MARKER)
-        with remote_errors(staging.url, model):
-            found = staging.remote.walk(model)
-        if not found:
+        if not pull_model(staging, name) and not new:
             raise ModelNotFoundError(f"no model named {name!r} in {staging.url}")
-        for key, modified in found:
-            rest = key[len(model) :].split("/")
-            if rest[0] == layout.EVENTS_DIR or (rest[0] == layout.VERSIONS_DIR and len(rest) == 3):
-                local_path(staging.folder, key)  # refuses a key leading out of the folder
-                pull(staging.remote, staging.folder, key, modified)
         yield Store(staging.folder, cache=False)
     finally:
         staging.close()
+
+
+def pull_model(staging: Staging, name: str) -> bool:
+    """Copy the registry of model `name` (its events, and each version's manifest and
+    baseline, not its model files) into the staging folder; False when there is none."""
+    from ..registry import layout
+
+    model = f"{paths.MODELS_DIR}/{layout.check_model_name(name)}/"
+    with remote_errors(staging.url, model):
+        found = staging.remote.walk(model)
+    for key, modified in found:
+        rest = key[len(model) :].split("/")
+        if rest[0] == layout.EVENTS_DIR or (rest[0] == layout.VERSIONS_DIR and len(rest) == 3):
+            local_path(staging.folder, key)  # refuses a key leading out of the folder
+            pull(staging.remote, staging.folder, key, modified)
+    return bool(found)
+
+
+def register(url: str, name: str, model: Any, **kwargs: Any) -> int:
+    """Register `model` as the next version of `name` on the store at `url` (the
+    registry's `register` in a staging folder); its number."""
+    from ..registry.register import register as register_local
+
+    with staged_model(url, name, new=True) as st:
+        return register_local(st.root, name, model, **kwargs)
 
 
 def model_write(url: str, ref: str, method: str, *args: Any, **kwargs: Any) -> Any:

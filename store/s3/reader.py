@@ -11,9 +11,9 @@ is opened: `run()`, `history()`.
 
 A refresh happens when the store is opened, on `runs()` when the last one is more than
 `FRESH_FOR` seconds old, and every `POLL_EVERY` seconds in the app (`poll`). The store is
-read-only but for tags and comments, which go to the object store (store/s3/edits.py): every
-other write fails with one line, and nothing is ever written into the mirror but what the
-object store holds.
+read-only but for tags, comments, registry events and registrations, which go to the
+object store (store/s3/edits.py): every other write (dataset versions) fails with one
+line, and nothing is ever written into the mirror but what the object store holds.
 """
 
 from __future__ import annotations
@@ -315,6 +315,16 @@ class S3Store(Store):
 
     def retire(self, ref: str, reason: str = "") -> list[dict[str, Any]]:
         return self._model_write(ref, "retire", ref, reason)  # type: ignore[no-any-return]
+
+    def _writable_registry(self) -> None:
+        """Registering is written to the object store (store/s3/edits.py)."""
+
+    def _register(self, name: str, model: Any, **kwargs: Any) -> int:
+        from . import edits
+
+        number = edits.register(self.url, name, model, **kwargs)
+        self.refresh()
+        return number
 
     def log_dataset_version(self, *args: Any, **kwargs: Any) -> DatasetVersion:
         raise self.refused()

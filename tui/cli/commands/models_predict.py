@@ -31,11 +31,10 @@ def run(ns: argparse.Namespace) -> int:
     with refs():
         if target is not None:
             check_target(target)
-    refused = getattr(st, "refused", None)
-    if target is not None and callable(refused):
-        raise refused()  # predictions are logged into the store
+    # On object storage the predictions go to the bucket (store.monitor on the s3:// root).
+    root = getattr(st, "url", None) or st.root
     try:
-        done = run_batch(st.root, version, source, dest, target, ns.id_column)
+        done = run_batch(root, version, source, dest, target, ns.id_column)
     except ValueError as exc:
         raise CliError(str(exc)) from None
     logged = f" (logged at {done['target']})" if done["target"] else ""
