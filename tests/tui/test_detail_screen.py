@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
@@ -19,7 +19,8 @@ from textual.widgets.tree import TreeNode
 
 from mmtop import store
 from mmtop.store import RunInfo
-from mmtop.tui.launch import Launch
+from mmtop.tui.app import MmtopApp
+from mmtop.tui.launch import Launch, sample_root
 from mmtop.tui.screens.detail import RunDetailScreen, split_tags
 from mmtop.tui.screens.help import HelpScreen
 from mmtop.tui.screens.prompt import PromptScreen
@@ -444,3 +445,31 @@ async def test_a_crashed_run_says_when_it_was_last_seen_alive(store_root: Path, 
         assert "never recorded (crashed)" in text, text
         assert "last seen alive  2026-01-05 10:00:00 UTC  (23h ago)" in text
         assert "still running" not in text
+
+
+async def test_a_crashed_sample_run_without_a_heartbeat_is_seen_alive_by_its_last_point(
+    h: Any,
+) -> None:
+    # The bundled sgd-preempted run says running in run.json and ships no heartbeat: its last
+    # logged point (03:05:50.73, 0.08 s after it was created) is the newest sign of life.
+    root = sample_root()
+    assert root is not None
+    later = datetime(2026, 11, 27, 5, 5, 50, tzinfo=UTC)
+    app = MmtopApp(Launch(root, "sample", read_only=True), now=lambda: later, watch=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await h.loaded(pilot)
+        run_id = "20261127T030550Z-7a71d6"
+        assert not (root / "digits" / run_id / "heartbeat").exists()
+        app.push_screen(RunDetailScreen(run_id))
+        screen = app.screen
+        assert isinstance(screen, RunDetailScreen)
+        await h.wait_for(pilot, lambda: screen.loads >= 1)
+        await pilot.pause()
+        text = h.screen_text(app)
+        assert screen.info is not None and screen.info.status == "crashed"
+        assert "never recorded (crashed)" in text, text
+        assert (
+            "last seen alive  2026-11-27 03:05:50 UTC  (1h ago)  its last logged point, "
+            "no heartbeat" in text
+        ), text
+        assert "duration         0.079s" in text, text

@@ -14,6 +14,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from mmtop.store.records import parse_time
 from mmtop.tui.formatting import (
     STATUS_STYLES,
     fmt_age,
@@ -89,6 +90,30 @@ def writers_table(writers: list[dict[str, Any]]) -> Table:
             fmt_number(w.get("last_step")),
         )
     return table
+
+
+def last_evidence(info: Any) -> tuple[datetime, str] | None:
+    """Without a heartbeat, the newest sign of life a run left, and what it is: its last
+    logged point (the summary's per-metric time) or run.json's `updated`."""
+    found: list[tuple[datetime, str]] = []
+    summary = getattr(info, "summary", {}) or {}
+    times = [s.get("last_time") for s in summary.values() if isinstance(s, dict)]
+    stamps = [t for t in times if isinstance(t, int | float) and not isinstance(t, bool) and t > 0]
+    point = _epoch(max(stamps)) if stamps else None
+    if point is not None:
+        found.append((point, "its last logged point"))
+    meta = getattr(info, "meta", None)
+    updated = parse_time(meta.get("updated")) if isinstance(meta, dict) else None
+    if updated is not None:
+        found.append((updated, "run.json's updated time"))
+    return max(found, key=lambda f: f[0]) if found else None
+
+
+def _epoch(seconds: float) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(seconds, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 def _relative(path: Path, root: Path | None) -> Path:
@@ -190,6 +215,15 @@ class OverviewPane(VerticalScroll):
             label = "last beat" if status == "running" else "last seen alive"
             facts.add_row(label, f"{fmt_time(seen)}  ({fmt_age(seen, now)} ago)")
         duration = live_duration(status, created, getattr(info, "duration_s", None), now)
+        evidence = None if ended or seen or status == "running" else last_evidence(info)
+        if evidence is not None:  # no heartbeat (never beat, or copied without it)
+            when, what = evidence
+            line = Text(f"{fmt_time(when)}  ({fmt_age(when, now)} ago)  ")
+            line.append(f"{what}, no heartbeat", style="dim")
+            facts.add_row("last seen alive", line)
+            if duration is None and isinstance(created, datetime):
+                start = created if created.tzinfo else created.replace(tzinfo=UTC)
+                duration = max(0.0, (when - start).total_seconds())
         facts.add_row("duration", fmt_duration(duration))
         host = Text()
         host.append_text(safe(info.host or "?", single_line=True))
