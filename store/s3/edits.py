@@ -128,6 +128,29 @@ def register(url: str, name: str, model: Any, **kwargs: Any) -> int:
         return register_local(st.root, name, model, **kwargs)
 
 
+def register_dataset(url: str, name: str, source: Any, **kwargs: Any) -> int:
+    """Register `source` as a version of dataset `name` on the store at `url` (or find the
+    version holding the same content); its number. The committed manifests are staged, so
+    the fingerprint is looked up as on a disk; the number is claimed by a conditional create."""
+    from ..datasets import layout
+    from ..datasets.register import register as register_local
+
+    staging = Staging(url)
+    try:
+        pull(staging.remote, staging.folder, paths.STORE_MARKER)
+        versions = f"{paths.DATASETS_DIR}/{layout.check_dataset_name(name)}/versions/"
+        with remote_errors(staging.url, versions):
+            found = staging.remote.walk(versions)
+        for key, modified in found:
+            rest = key[len(versions) :].split("/")
+            if len(rest) == 2 and rest[1] == layout.MANIFEST:
+                local_path(staging.folder, key)  # refuses a key leading out of the folder
+                pull(staging.remote, staging.folder, key, modified)
+        return register_local(staging.folder, name, source, **kwargs)[0]
+    finally:
+        staging.close()
+
+
 def model_write(url: str, ref: str, method: str, *args: Any, **kwargs: Any) -> Any:
     """`Store.<method>(*args, **kwargs)` (a registry write) on the model `ref` names, on the
     store at `url`."""

@@ -11,9 +11,9 @@ is opened: `run()`, `history()`.
 
 A refresh happens when the store is opened, on `runs()` when the last one is more than
 `FRESH_FOR` seconds old, and every `POLL_EVERY` seconds in the app (`poll`). The store is
-read-only but for tags, comments, registry events and registrations, which go to the
-object store (store/s3/edits.py): every other write (dataset versions) fails with one
-line, and nothing is ever written into the mirror but what the object store holds.
+read-only but for tags, comments, registry events, registrations and dataset versions,
+which go to the object store (store/s3/edits.py): every other write fails with one line,
+and nothing is ever written into the mirror but what the object store holds.
 """
 
 from __future__ import annotations
@@ -326,8 +326,22 @@ class S3Store(Store):
         self.refresh()
         return number
 
-    def log_dataset_version(self, *args: Any, **kwargs: Any) -> DatasetVersion:
-        raise self.refused()
+    def log_dataset_version(
+        self,
+        name: str,
+        source: Any,
+        *,
+        labels: str | None = None,
+        parent: str | None = None,
+        **kwargs: Any,
+    ) -> DatasetVersion:
+        """Register a dataset version on the object store (store/s3/edits.py)."""
+        from . import edits
+
+        pinned = {"labels": self.pin(labels), "parent": self.pin(parent)}
+        number = edits.register_dataset(self.url, name, source, **pinned, **kwargs)
+        self.refresh()
+        return self._datasets.version(name, number)
 
 
 class Poller:

@@ -136,21 +136,6 @@ def test_open_gives_the_same_runs_and_histories_as_the_local_folder(
     assert sorted(filtered["name"].to_list()) == sorted(f"run {i}-1 ✓" for i in range(3))
 
 
-def test_dataset_writes_on_s3_are_refused(
-    s3_store: tuple[Path, str, dict[str, str]], tmp_path: Path
-) -> None:
-    _, url, ids = s3_store
-    st = store.open(url)
-    st.runs()
-    before = sorted(p.relative_to(st.root).as_posix() for p in Path(st.root).rglob("*"))
-    message = f"the store at {url} is opened read-only"
-    (tmp_path / "weights.bin").write_bytes(b"w")
-    with pytest.raises(store.ReadOnlyStoreError, match=message):
-        st.log_dataset_version("d", tmp_path / "weights.bin")
-    after = sorted(p.relative_to(st.root).as_posix() for p in Path(st.root).rglob("*"))
-    assert after == before
-
-
 def test_tags_and_comments_go_to_the_object_store(
     s3_store: tuple[Path, str, dict[str, str]],
 ) -> None:

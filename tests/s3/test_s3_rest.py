@@ -175,3 +175,33 @@ def test_parent_model_on_an_s3_run_pins_the_version_and_is_the_new_versions_pare
     assert st.model("clf/2").lineage()["parent"] == {"name": "clf", "version": 1}
     with pytest.raises(store.ModelNotFoundError, match="model 'nope' has no alias 'champion'"):
         store.Run("train", root=s3_url, capture_system=False, parent_model="nope@champion")
+
+
+def test_dataset_versions_through_an_opened_s3_store(
+    s3_url: str, mirror_home: Path, tmp_path: Path
+) -> None:
+    with store.Run("train", root=s3_url, capture_system=False) as run:
+        run.log({"loss": 1.0}, step=0)
+    st = store.open(s3_url)
+    frame = pl.DataFrame({"id": [1, 2, 3], "x": [0.5, 1.5, 2.5]})
+    one = st.log_dataset_version("train", frame, key="id", snapshot=True)
+    assert (one.name, one.version) == ("train", 1)
+    assert st.log_dataset_version("train", frame).version == 1  # same content, same version
+    two = st.log_dataset_version("train", frame.head(2), parent="train@1")
+    assert two.version == 2
+
+    cold = S3Store(s3_url, mirror_cache=tmp_path / "cold")
+    got = cold.dataset("train@2")
+    assert got.manifest["parent"] == {
+        "name": "train",
+        "version": 1,
+        "fingerprint": one.fingerprint,
+    }
+    assert got.manifest["rows"] == 2
+    assert cold.dataset("train@1").manifest["key"] == ["id"]
+    assert cold.dataset("train@1").load().equals(frame)
+    import obstore
+    from obstore.store import from_url
+
+    stored = [str(m["path"]) for b in obstore.list(from_url(s3_url)) for m in b]
+    assert not [k for k in stored if k.endswith(".lock") or ".tmp" in k]
