@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 from rich.cells import cell_len
+from textual.widget import Widget
 
 from mmtop import store
 from mmtop.tui.app import MmtopApp
@@ -186,6 +187,25 @@ def screen_text(app: MmtopApp) -> str:
     return "\n".join("".join(row) for row in rows)
 
 
+async def focus_bars(pilot: Any, holders: list[Widget]) -> None:
+    """Tab through a screen whose focus chain is exactly `holders`, in order: the focused one
+    has the thick bar down its left edge (a glyph on screen), every other a blank column."""
+    app = pilot.app
+    assert list(app.screen.focus_chain) == holders
+    for holder in holders:
+        assert app.focused is holder
+        lines = screen_text(app).splitlines()
+        for other in holders:
+            rows = range(other.content_region.y, other.content_region.bottom)  # under a top rule
+            glyphs = {lines[y][other.region.x] for y in rows}
+            if other is holder:
+                assert other.styles.border_left[0] == "thick" and glyphs == {"█"}, other
+            else:
+                assert other.styles.border_left[0] == "blank" and glyphs == {" "}, other
+        await pilot.press("tab")
+    assert app.focused is holders[0]
+
+
 @pytest.fixture
 def store_root(tmp_path: Path) -> Path:
     root = tmp_path / "store"
@@ -210,6 +230,7 @@ def h(wait_for: Any) -> SimpleNamespace:
         SPECS=SPECS,
         build_store=build_store,
         fix_meta=fix_meta,
+        focus_bars=focus_bars,
         loaded=loaded,
         make_app=make_app,
         names=names,

@@ -82,3 +82,12 @@ async def test_datasets_screen_updates_when_a_version_is_registered(
         store.log_dataset_version("pets", frame, datasets_store, key="id")
         await h.wait_for(pilot, lambda: "pets@3" in screen.refs, timeout=15)
         assert screen.loads > before
+
+
+async def test_every_focusable_widget_of_the_datasets_screen_shows_a_focus_bar(
+    datasets_store: Path, h: Any
+) -> None:
+    app = h.make_app(datasets_store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await _ready(pilot, h)
+        await h.focus_bars(pilot, [screen.table, screen.query_one("#datasets-detail")])

@@ -233,3 +233,12 @@ async def test_alias_is_removed_only_after_typing_it(registry_store: Path, h: An
             None,
         )
         assert s.model_history("digits-clf").height == events + 1
+
+
+async def test_every_focusable_widget_of_the_models_screen_shows_a_focus_bar(
+    registry_store: Path, h: Any
+) -> None:
+    app = h.make_app(registry_store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await _models_ready(pilot, h)
+        await h.focus_bars(pilot, [screen.table, screen.query_one("#models-detail")])

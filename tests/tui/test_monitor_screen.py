@@ -179,3 +179,10 @@ def test_monitor_view_snapshot(
 
     app = h.make_app(monitored)
     assert snap_compare(app, terminal_size=size, run_before=ready)
+
+
+async def test_the_monitor_report_shows_a_focus_bar(monitored: Path, h: Any) -> None:
+    app = h.make_app(monitored)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await _monitor_ready(pilot, h)
+        await h.focus_bars(pilot, [screen.query_one("#monitor-body")])
