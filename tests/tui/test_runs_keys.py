@@ -345,3 +345,21 @@ async def test_every_table_line_writes_every_cell_of_its_width(
         await pilot.press("ctrl+f", *"llllll")
         await pilot.pause()
         check("scrolled sideways")
+
+
+async def test_the_status_line_cuts_a_long_experiment_name_with_an_ellipsis_at_80_columns(
+    tmp_path: Path, h: Any
+) -> None:
+    root = tmp_path / "store"
+    name = "imagenet-finetune-ablation"
+    h.build_store(root, [h.Spec(name="a", experiment=name)])
+    app = h.make_app(root)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await h.loaded(pilot)
+        await pilot.press("left_square_bracket", "j", "enter")
+        assert app.screen.state.experiment == name
+        bar = app.screen.query_one(StatusBar)
+        line = h.screen_text(app).splitlines()[bar.region.y]
+        assert line == (
+            " 1/1 shown  ▶ 0 running  ● 0 marked  watch: off  sort: age ▼  experiment: imag… "
+        )

@@ -26,7 +26,10 @@ class Status:
 
 class StatusBar(Static):
     DEFAULT_CSS = """
-    StatusBar { height: 1; background: $panel; color: $text; padding: 0 1; }
+    StatusBar {
+        height: 1; background: $panel; color: $text; padding: 0 1;
+        text-wrap: nowrap; text-overflow: ellipsis;  /* a cut line says so, at its end */
+    }
     """
 
     def show(self, s: Status) -> None:
