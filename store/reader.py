@@ -294,7 +294,7 @@ class Store(ModelRegistry, DatasetRegistry):
             if fresh.height == 0 and kept.height == base.height:
                 keyed = base  # nothing changed: nothing to rewrite (watchers would see it)
             else:
-                keyed = self._merge(base, kept, fresh)
+                keyed = _in_listing_order(self._merge(base, kept, fresh))
         assert keyed is not None
         self._base = keyed
         self._force = set()
@@ -507,6 +507,13 @@ def open(
     return Store(
         root if root is not None else paths.default_root(), stale_after=stale_after, cache=cache
     )
+
+
+def _in_listing_order(keyed: Keyed) -> Keyed:
+    """Rows in the order a full listing builds them (by run folder name, then path), however
+    many were re-read: which ones were depends on what the cache or the index vouched for."""
+    name = pl.col("path").str.extract(r"([^/]*)$")
+    return keyed.with_frame(keyed.frame.sort(name, pl.col("path"), maintain_order=True))
 
 
 def _params_rebuilt(keyed: Keyed) -> Keyed:
