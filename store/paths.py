@@ -74,6 +74,12 @@ def local_root(root: str | os.PathLike[str]) -> Path:
     """`root` as a local folder. A URL is refused (`s3://` roots are handled before this is
     asked: store/s3/), and `gs://bucket` must not quietly become a local folder named `gs:`."""
     text = os.fspath(root)
+    if text.startswith("s3://"):
+        # The commands that support object storage handle s3:// before asking for a folder.
+        raise StoreError(
+            f"store root {text!r} is on object storage, which this does not support yet; "
+            "use a local or mounted folder"
+        )
     if URL_RE.match(text):
         raise StoreError(
             f"store root {text!r} is a URL: the only object storage supported is "
