@@ -83,6 +83,7 @@ class ImportReport:
     problems: list[dict[str, str]] = field(default_factory=list)
     models: list[str] = field(default_factory=list)  # model versions imported: name/number
     model_events: int = 0  # alias, tag, description and deletion changes recorded
+    notes: list[str] = field(default_factory=list)  # what this import did not do, and why
 
 
 Scan = Iterator[Pending]

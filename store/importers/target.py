@@ -50,14 +50,34 @@ def import_runs(
 ) -> ImportReport:
     """Import every run of `location` not imported before; raises ImportError_ when the
     source cannot be read at all, reports (and skips) runs that cannot be read. With
-    `artifacts`, each run's files are copied into it too."""
+    `artifacts`, each run's files are copied into it too. An s3:// `root` is written
+    through a private local store (store/importers/s3_target.py)."""
+    url = paths.object_root(os.fspath(root))
+    if url is not None:
+        from .s3_target import import_to_s3
+
+        return import_to_s3(source, location, url, experiment, progress, artifacts)
+    return import_local(source, location, paths.local_root(root), experiment, progress, artifacts)
+
+
+def import_local(
+    source: str,
+    location: str,
+    store_root: Path,
+    experiment: str | None = None,
+    progress: Progress | None = None,
+    artifacts: bool = False,
+    elsewhere: Callable[[str, ImportReport], bool] | None = None,
+) -> ImportReport:
+    """`import_runs` into the local folder `store_root`. `elsewhere(run_id, report)`: whether
+    the run is imported already where this store is headed (then it is skipped); given, the
+    MLflow registry is not imported."""
     report = ImportReport(source)
     if artifacts and source != "mlflow":
         from .model import ImportError_
 
         raise ImportError_(f"--artifacts copies MLflow runs' files; {source} runs have none")
     found = _scan(source, location, report)
-    store_root = paths.local_root(root)
     ensure_store(store_root)
     staging = paths.cache_dir(store_root) / STAGING
     report.found = len(found)
@@ -65,6 +85,8 @@ def import_runs(
     todo: list[tuple[Pending, str]] = []
     for pending in found:
         run_id = run_id_for(source, pending.source_id, pending.created)
+        if elsewhere is not None and elsewhere(run_id, report):
+            continue
         existing = find_run_dir(store_root, run_id)
         if existing is not None:
             report.skipped.append(run_id)
@@ -72,7 +94,7 @@ def import_runs(
                 _check_unchanged(existing, pending, run_id, report)
         else:
             todo.append((pending, run_id))
-    done = len(report.skipped)
+    done = len(found) - len(todo)
     if progress is not None:
         progress(done, len(found), 0)
     # The next run is read while this one is written: sqlite3, protobuf parsing and Parquet
@@ -91,7 +113,7 @@ def import_runs(
             done += 1
             if progress is not None:
                 progress(done, len(found), report.points)
-    if source == "mlflow":
+    if source == "mlflow" and elsewhere is None:
         from .mlflow_models import import_registry
 
         import_registry(location, store_root, created, report)

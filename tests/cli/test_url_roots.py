@@ -51,17 +51,17 @@ def test_commands_refuse_a_url_root_in_one_line(
     assert os.listdir(tmp_path) == []
 
 
-def test_import_into_an_s3_root_is_refused_in_one_line(
+def test_import_into_a_gs_root_is_refused_in_one_line(
     cli: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Importers write into a local or mounted folder only; an s3:// root says so, not that
-    s3:// is the one URL supported."""
+    """Importers write into a folder or an s3:// store; another URL says so and makes no
+    folder named after it."""
     monkeypatch.chdir(tmp_path)
     (tmp_path / "mlruns").mkdir()
-    result = cli("import", "mlflow", "mlruns", "--root", "s3://bucket/runs")
+    result = cli("import", "mlflow", "mlruns", "--root", "gs://bucket/runs")
     assert result.code == 1
     assert result.err == (
-        "mmtop: error: store root 's3://bucket/runs' is on object storage, which this does "
-        "not support yet; use a local or mounted folder\n"
+        "mmtop: error: store root 'gs://bucket/runs' is a URL: the only object storage "
+        "supported is s3://bucket/prefix; otherwise use a local or mounted folder\n"
     )
     assert os.listdir(tmp_path) == ["mlruns"]

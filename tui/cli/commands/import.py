@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
+from pathlib import Path
 from typing import Any
 
 from mmtop.tui.cli import cells
@@ -23,7 +25,10 @@ def run(ns: argparse.Namespace) -> int:
             bar = Progress(total, f"importing from {ns.source}")
         bar.update(done, points, force=done == total)
 
-    root = root_of(ns)
+    from mmtop.store import paths
+
+    given = getattr(ns, "root", None) or os.environ.get(paths.ROOT_ENV)
+    root: str | Path = paths.object_root(given) or root_of(ns)
     try:
         report = import_runs(
             ns.source, ns.path, root, ns.experiment, progress, artifacts=ns.artifacts
@@ -54,6 +59,7 @@ def as_text(data: dict[str, Any]) -> str:
             f"models: {len(data['models'])} versions imported, "
             f"{data['model_events']} alias/tag/description changes recorded"
         )
+    lines.extend(cells.human(n) for n in data.get("notes", []))
     if data["problems"]:
         lines.append(f"skipped ({len(data['problems'])}):")
         lines.extend(
