@@ -25,6 +25,15 @@ def root_of(ns: argparse.Namespace) -> Path:
     return paths.local_root(given) if given else paths.default_root()
 
 
+def root_text(ns: argparse.Namespace) -> str:
+    """The store as a child process's MMTOP_DIR: an s3:// URL as given, else the folder's
+    absolute path."""
+    from mmtop.store import paths
+
+    remote = paths.object_root(getattr(ns, "root", None) or os.environ.get(paths.ROOT_ENV))
+    return remote if remote is not None else str(root_of(ns).resolve())
+
+
 def open_store(ns: argparse.Namespace) -> store.Store:
     """Open the store read-only-safe; a missing folder is a runtime error (exit 1). A store
     on object storage (s3://...) is opened read-only, through a local mirror."""

@@ -40,7 +40,7 @@ class StepFailed(Exception):
 @dataclass(frozen=True)
 class Options:
     out: Path
-    store_root: Path
+    store_root: str  # the rebuilt run's MMTOP_DIR: an absolute folder or an s3:// URL
     python: str | None = None
     reuse_packages: bool = False
     repo: Path | None = None  # a checkout to clone instead of the recorded one

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from mmtop.tui.cli.common import open_store, resolve, root_of
+from mmtop.tui.cli.common import open_store, resolve, root_text
 from mmtop.tui.cli.errors import EXIT_DIFFERS, EXIT_OK, CliError, UsageError
 from mmtop.tui.safe_text import clean
 
@@ -28,7 +28,7 @@ def run(ns: argparse.Namespace) -> int:
     out = Path(ns.output) if ns.output else Path(f"reproduce-{run_id}")
     opts = build.Options(
         out=out,
-        store_root=root_of(ns).resolve(),
+        store_root=root_text(ns),
         python=ns.python,
         reuse_packages=ns.reuse_packages,
         repo=Path(ns.repo) if ns.repo else None,
@@ -68,7 +68,7 @@ def _judge(ns: argparse.Namespace, run_id: str, before: set[str], rtol: float) -
     if not rebuilt:
         raise CliError(
             f"could not rebuild run {run_id}: step 'run' logged no run that reproduces it "
-            f"in {str(root_of(ns))!r} (does the script choose its own store root?)"
+            f"in {root_text(ns)!r} (does the script choose its own store root?)"
         )
     newest = sorted(rebuilt)[-1]
     if len(rebuilt) > 1:
