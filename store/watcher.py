@@ -75,30 +75,24 @@ class Watcher:
         from .registry.layout import EVENTS_DIR
 
         registry = self.root / paths.MODELS_DIR
-        try:
-            with os.scandir(registry) as it:
-                models = [Path(e.path) for e in it if e.is_dir(follow_symlinks=False)]
-        except OSError:
+        models = _visible_subfolders(registry)
+        if models is None:
             return []
         out = [registry]
         for model in models:
-            if not model.name.startswith("."):
-                out += [model, model / EVENTS_DIR, *_monitoring_folders(model)]
+            out += [model, model / EVENTS_DIR, *_monitoring_folders(model)]
         return out
 
     def _dataset_folders(self) -> list[Path]:
         """`_datasets/`, each dataset and its `versions/` folder, whose mtime a registration
         moves once the new version's manifest exists (datasets/register.py)."""
         registry = self.root / paths.DATASETS_DIR
-        try:
-            with os.scandir(registry) as it:
-                names = [Path(e.path) for e in it if e.is_dir(follow_symlinks=False)]
-        except OSError:
+        names = _visible_subfolders(registry)
+        if names is None:
             return []
         out = [registry]
         for name in names:
-            if not name.name.startswith("."):
-                out += [name, name / "versions"]
+            out += [name, name / "versions"]
         return out
 
     def watch_runs(self, run_folders: Iterable[str | os.PathLike[str]]) -> None:
@@ -283,3 +277,17 @@ def _monitoring_folders(model: Path) -> list[Path]:
     for target in targets:
         out += [target, target / PREDICTIONS_DIR, target / LABELS_DIR]
     return out
+
+
+def _visible_subfolders(folder: Path) -> list[Path] | None:
+    """The folders directly in `folder` whose names do not start with `.` (links not
+    followed); None when `folder` cannot be listed."""
+    try:
+        with os.scandir(folder) as it:
+            return [
+                Path(e.path)
+                for e in it
+                if e.is_dir(follow_symlinks=False) and not e.name.startswith(".")
+            ]
+    except OSError:
+        return None

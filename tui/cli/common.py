@@ -25,12 +25,17 @@ def root_of(ns: argparse.Namespace) -> Path:
     return paths.local_root(given) if given else paths.default_root()
 
 
+def remote_root(ns: argparse.Namespace) -> str | None:
+    """The s3:// URL that --root, else $MMTOP_DIR, names; None for a folder."""
+    from mmtop.store import paths
+
+    return paths.object_root(getattr(ns, "root", None) or os.environ.get(paths.ROOT_ENV))
+
+
 def root_text(ns: argparse.Namespace) -> str:
     """The store as a child process's MMTOP_DIR: an s3:// URL as given, else the folder's
     absolute path."""
-    from mmtop.store import paths
-
-    remote = paths.object_root(getattr(ns, "root", None) or os.environ.get(paths.ROOT_ENV))
+    remote = remote_root(ns)
     return remote if remote is not None else str(root_of(ns).resolve())
 
 
@@ -38,9 +43,8 @@ def open_store(ns: argparse.Namespace) -> store.Store:
     """Open the store read-only-safe; a missing folder is a runtime error (exit 1). A store
     on object storage (s3://...) is opened read-only, through a local mirror."""
     from mmtop import store
-    from mmtop.store import paths
 
-    remote = paths.object_root(getattr(ns, "root", None) or os.environ.get(paths.ROOT_ENV))
+    remote = remote_root(ns)
     if remote is not None:
         return store.open(remote)
     root = root_of(ns)

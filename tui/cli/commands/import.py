@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import os
 from pathlib import Path
 from typing import Any
 
 from mmtop.tui.cli import cells
-from mmtop.tui.cli.common import output, root_of
+from mmtop.tui.cli.common import output, remote_root, root_of
 from mmtop.tui.cli.errors import EXIT_ERROR, EXIT_OK
 from mmtop.tui.cli.progress import Progress
 
@@ -25,10 +24,7 @@ def run(ns: argparse.Namespace) -> int:
             bar = Progress(total, f"importing from {ns.source}")
         bar.update(done, points, force=done == total)
 
-    from mmtop.store import paths
-
-    given = getattr(ns, "root", None) or os.environ.get(paths.ROOT_ENV)
-    root: str | Path = paths.object_root(given) or root_of(ns)
+    root: str | Path = remote_root(ns) or root_of(ns)
     try:
         report = import_runs(
             ns.source, ns.path, root, ns.experiment, progress, artifacts=ns.artifacts
