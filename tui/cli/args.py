@@ -70,7 +70,7 @@ def _common() -> Parser:
         "--root",
         metavar="PATH",
         default=argparse.SUPPRESS,
-        help="store folder (default: $MMTOP_DIR, else ./mmruns)",
+        help="store folder, or s3://bucket/prefix (default: $MMTOP_DIR, else ./mmruns)",
     )
     common.add_argument(
         "--debug",
